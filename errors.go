@@ -1,0 +1,147 @@
+package kakaoauth
+
+import (
+	"fmt"
+	"net/http"
+	"reflect"
+)
+
+// Error kinds. Each is its own Go type because Step Functions matches a
+// Lambda error by the name aws-lambda-go reports, which is the top-level
+// Go type name: steps return these unwrapped, and statemachine.asl.json's
+// Retry/Catch name them. Error() texts go to logs and to the execution's
+// cause; they never contain tokens or passwords. Clients see only the
+// fixed public message of the kind (see Outcome).
+
+// InvalidRequest: the body is malformed, has no token, is too big or has
+// unknown fields.
+type InvalidRequest struct{ Reason string }
+
+func (e *InvalidRequest) Error() string { return "invalid request: " + e.Reason }
+
+// InvalidKakaoToken: Kakao rejected the token (-401) or the ID token failed
+// verification (signature, iss, aud, exp, nonce).
+type InvalidKakaoToken struct{ Reason string }
+
+func (e *InvalidKakaoToken) Error() string { return "invalid kakao token: " + e.Reason }
+
+// WrongKakaoApp: the access token was issued to another Kakao app.
+type WrongKakaoApp struct{ AppID int64 }
+
+func (e *WrongKakaoApp) Error() string {
+	return fmt.Sprintf("kakao token belongs to app %d, not this stack's app", e.AppID)
+}
+
+// AccountUnlinked: the Kakao account was unlinked from the app.
+type AccountUnlinked struct{ KakaoID int64 }
+
+func (e *AccountUnlinked) Error() string {
+	return fmt.Sprintf("kakao account %d is unlinked", e.KakaoID)
+}
+
+// AccountConflict: the verified email belongs to a user not linked to this
+// Kakao account.
+type AccountConflict struct{ KakaoID int64 }
+
+func (e *AccountConflict) Error() string {
+	return fmt.Sprintf("verified email of kakao account %d belongs to another user", e.KakaoID)
+}
+
+// KakaoUnavailable: Kakao failed (-1, -10, -9798, 5xx, timeout) after retries.
+type KakaoUnavailable struct{ Reason string }
+
+func (e *KakaoUnavailable) Error() string { return "kakao unavailable: " + e.Reason }
+
+// Throttled: Cognito or DynamoDB throttled after the SDK's retries.
+type Throttled struct{ Reason string }
+
+func (e *Throttled) Error() string { return "throttled: " + e.Reason }
+
+// PasswordRotated: sign-in lost a race with another login's password
+// change; the workflow retries, then re-runs SetPassword.
+type PasswordRotated struct{ Username string }
+
+func (e *PasswordRotated) Error() string {
+	return "password of " + e.Username + " changed or not set yet"
+}
+
+// NotFound: a lookup found nothing. Internal to adapters and steps.
+type NotFound struct{ What string }
+
+func (e *NotFound) Error() string { return e.What + " not found" }
+
+// UserExists: CreateUser lost to a concurrent login. Internal.
+type UserExists struct{ Username string }
+
+func (e *UserExists) Error() string { return "user " + e.Username + " exists" }
+
+// MappingExists: the conditional first write of a mapping lost. Internal.
+type MappingExists struct{ KakaoID int64 }
+
+func (e *MappingExists) Error() string { return fmt.Sprintf("mapping for %d exists", e.KakaoID) }
+
+// NonceChanged: the conditional nonce swap lost to another login. Internal.
+type NonceChanged struct{ KakaoID int64 }
+
+func (e *NonceChanged) Error() string {
+	return fmt.Sprintf("password nonce of %d changed concurrently", e.KakaoID)
+}
+
+// ErrorName is the name Step Functions sees for err: exactly what
+// aws-lambda-go reports as errorType (the top-level type name, pointer
+// stripped). Wrapped errors therefore do not match a kind, on purpose.
+func ErrorName(err error) string {
+	t := reflect.TypeOf(err)
+	if t == nil {
+		return ""
+	}
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Name()
+}
+
+// Outcome is how an error name is answered over HTTP.
+type Outcome struct {
+	Status  int
+	Code    string // the "error" field
+	Message string // the "message" field: human text, no internals
+}
+
+// Error names that are not Go types: Step Functions' own.
+const (
+	ErrorTimeout = "States.Timeout"
+	CodeInternal = "internal"
+)
+
+// outcomes is the one place error names map to HTTP. template.yaml's
+// response template mirrors it; a test keeps the two in step.
+var outcomes = map[string]Outcome{
+	"InvalidRequest":    {http.StatusBadRequest, "InvalidRequest", "The request is not valid: send JSON with access_token or id_token."},
+	"InvalidKakaoToken": {http.StatusUnauthorized, "InvalidKakaoToken", "The Kakao token is invalid or expired."},
+	"WrongKakaoApp":     {http.StatusUnauthorized, "WrongKakaoApp", "The Kakao token was issued to another app."},
+	"AccountUnlinked":   {http.StatusForbidden, "AccountUnlinked", "This Kakao account is unlinked from the app."},
+	"AccountConflict":   {http.StatusConflict, "AccountConflict", "The email of this Kakao account belongs to another user."},
+	"Throttled":         {http.StatusTooManyRequests, "Throttled", "Too many requests; try again shortly."},
+	"KakaoUnavailable":  {http.StatusBadGateway, "KakaoUnavailable", "Kakao is unavailable; try again shortly."},
+	ErrorTimeout:        {http.StatusGatewayTimeout, "Timeout", "The login took too long; try again."},
+}
+
+var internalOutcome = Outcome{http.StatusInternalServerError, CodeInternal, "Internal error."}
+
+// OutcomeOf maps an error name to its HTTP answer; unknown names are 500.
+func OutcomeOf(errorName string) Outcome {
+	if o, ok := outcomes[errorName]; ok {
+		return o
+	}
+	return internalOutcome
+}
+
+// PublicErrorNames lists the error names that have their own HTTP answer.
+func PublicErrorNames() []string {
+	names := make([]string, 0, len(outcomes))
+	for n := range outcomes {
+		names = append(names, n)
+	}
+	return names
+}

@@ -1,0 +1,154 @@
+// Package localapi serves the login endpoint on the local stack with the
+// same contract as the deployed API Gateway: it builds the execution input
+// the way the API's request template does, runs the workflow synchronously
+// (the local executor stands in for StartSyncExecution), and maps the
+// result the way the response template does.
+package localapi
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+
+	"github.com/google/uuid"
+	"github.com/kakaoauth/kakaoauth"
+)
+
+// Execution statuses, as StartSyncExecution reports them.
+const (
+	StatusSucceeded = "SUCCEEDED"
+	StatusFailed    = "FAILED"
+	StatusTimedOut  = "TIMED_OUT"
+)
+
+// Result is what a synchronous execution returns.
+type Result struct {
+	Status string
+	Output json.RawMessage
+	Error  string
+	Cause  string
+}
+
+// Executor runs the login workflow synchronously on input.
+type Executor interface {
+	Execute(ctx context.Context, input json.RawMessage) (Result, error)
+}
+
+// ExecutorFunc adapts a function to Executor.
+type ExecutorFunc func(ctx context.Context, input json.RawMessage) (Result, error)
+
+func (f ExecutorFunc) Execute(ctx context.Context, input json.RawMessage) (Result, error) {
+	return f(ctx, input)
+}
+
+// maxReadBytes caps what the server reads at all; the workflow enforces
+// the contract's smaller body limit itself, as it does behind API Gateway.
+const maxReadBytes = 1 << 20
+
+// LoginPath is the route of the login endpoint.
+const LoginPath = "/auth/kakao"
+
+// Handler serves POST /auth/kakao.
+type Handler struct {
+	exec Executor
+	log  *slog.Logger
+}
+
+// New returns the login handler.
+func New(exec Executor, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{exec: exec, log: log}
+}
+
+// Mux routes the local API: the login endpoint, plus extra routes (such as
+// the unlink webhook) given by the caller.
+func Mux(login http.Handler, extra map[string]http.Handler) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle(LoginPath, login)
+	for p, h := range extra {
+		mux.Handle(p, h)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, errorBody{Error: "NotFound", Message: "No such route."})
+	})
+	return mux
+}
+
+type errorBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+// executionInput mirrors the API's request template.
+type executionInput struct {
+	Body    string         `json:"body"`
+	Context requestContext `json:"context"`
+}
+
+type requestContext struct {
+	SourceIP  string `json:"sourceIp"`
+	UserAgent string `json:"userAgent"`
+	RequestID string `json:"requestId"`
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "MethodNotAllowed", Message: "Use POST."})
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxReadBytes))
+	if err != nil {
+		writeOutcome(w, kakaoauth.OutcomeOf("InvalidRequest"))
+		return
+	}
+	in := executionInput{Body: string(body), Context: requestContext{
+		SourceIP: sourceIP(r), UserAgent: r.UserAgent(), RequestID: uuid.NewString(),
+	}}
+	raw, err := json.Marshal(in)
+	if err != nil {
+		writeOutcome(w, kakaoauth.OutcomeOf(""))
+		return
+	}
+	res, err := h.exec.Execute(r.Context(), raw)
+	if err != nil {
+		// The executor itself failed (not the workflow): StartSyncExecution
+		// erroring behind API Gateway is a 500 too.
+		h.log.ErrorContext(r.Context(), "execution could not run", "requestId", in.Context.RequestID, "error", err.Error())
+		writeOutcome(w, kakaoauth.OutcomeOf(""))
+		return
+	}
+	switch res.Status {
+	case StatusSucceeded:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(res.Output)
+	case StatusTimedOut:
+		writeOutcome(w, kakaoauth.OutcomeOf(kakaoauth.ErrorTimeout))
+	default:
+		writeOutcome(w, kakaoauth.OutcomeOf(res.Error))
+	}
+}
+
+func writeOutcome(w http.ResponseWriter, o kakaoauth.Outcome) {
+	writeJSON(w, o.Status, errorBody{Error: o.Code, Message: o.Message})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func sourceIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

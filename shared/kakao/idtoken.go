@@ -1,0 +1,275 @@
+package kakao
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/kakaoauth/kakaoauth"
+)
+
+const (
+	// idTokenLeeway absorbs clock skew between Kakao and the Lambda.
+	idTokenLeeway = 60 * time.Second
+	// defaultRefetchInterval bounds JWKS re-fetches triggered by unknown
+	// kids, so forged kids cannot turn every request into a Kakao call.
+	defaultRefetchInterval = 30 * time.Second
+)
+
+// IDClaims is what a verified Kakao ID token says. Email is whatever the
+// token carries; it says nothing about verification (see Verifier).
+type IDClaims struct {
+	KakaoID   int64
+	Audience  string
+	Email     string
+	Nickname  string
+	ExpiresAt time.Time
+}
+
+// IDTokenOption configures an IDTokenVerifier.
+type IDTokenOption func(*IDTokenVerifier)
+
+// WithClock injects the clock exp and the re-fetch interval are judged by.
+func WithClock(now func() time.Time) IDTokenOption {
+	return func(v *IDTokenVerifier) { v.now = now }
+}
+
+// WithRefetchInterval sets the minimum time between JWKS fetches triggered
+// by an unknown kid (default 30 s).
+func WithRefetchInterval(d time.Duration) IDTokenOption {
+	return func(v *IDTokenVerifier) { v.refetchInterval = d }
+}
+
+// WithJWKSTimeout bounds each JWKS fetch attempt (default 3 s).
+func WithJWKSTimeout(d time.Duration) IDTokenOption {
+	return func(v *IDTokenVerifier) { v.timeout = d }
+}
+
+// IDTokenVerifier checks Kakao OIDC ID tokens against Kakao's published
+// keys. Build one per process: it holds the JWKS cache, which is fetched on
+// first use, kept, and re-fetched only for a kid it does not know.
+type IDTokenVerifier struct {
+	http            *http.Client
+	issuer          string
+	jwksURL         string
+	audiences       []string
+	now             func() time.Time
+	refetchInterval time.Duration
+	timeout         time.Duration
+
+	keys atomic.Pointer[map[string]*rsa.PublicKey] // nil until the first fetch
+
+	mu        sync.Mutex
+	inflight  *jwksFetch
+	lastFetch time.Time // start of the last fetch, successful or not
+}
+
+// jwksFetch is one in-flight JWKS fetch that concurrent callers share.
+type jwksFetch struct {
+	done chan struct{}
+	err  error
+}
+
+// NewIDTokenVerifier builds a verifier. issuer "" is Kakao's auth base URL;
+// jwksURL "" is <issuer>/.well-known/jwks.json; audiences are the app keys
+// (REST, JS, native) a login may have started with.
+func NewIDTokenVerifier(httpClient *http.Client, issuer, jwksURL string, audiences []string, opts ...IDTokenOption) *IDTokenVerifier {
+	if httpClient == nil {
+		httpClient = &http.Client{}
+	}
+	if issuer == "" {
+		issuer = DefaultAuthBaseURL
+	}
+	if jwksURL == "" {
+		jwksURL = strings.TrimRight(issuer, "/") + "/.well-known/jwks.json"
+	}
+	v := &IDTokenVerifier{
+		http:            httpClient,
+		issuer:          issuer,
+		jwksURL:         jwksURL,
+		audiences:       slices.Clone(audiences),
+		now:             time.Now,
+		refetchInterval: defaultRefetchInterval,
+		timeout:         defaultTimeout,
+	}
+	for _, o := range opts {
+		o(v)
+	}
+	return v
+}
+
+type kakaoIDClaims struct {
+	Nonce    string `json:"nonce"`
+	Nickname string `json:"nickname"`
+	Email    string `json:"email"`
+}
+
+func invalid(reason string) error { return &kakaoauth.InvalidKakaoToken{Reason: "id token: " + reason} }
+
+// Verify checks rawIDToken's RS256 signature, iss, aud, exp and nonce. A
+// non-empty nonce must equal the token's; an empty one requires the token
+// to carry none, so a nonce-bound token cannot be replayed without it.
+func (v *IDTokenVerifier) Verify(ctx context.Context, rawIDToken, nonce string) (IDClaims, error) {
+	// Only RS256 parses: "none", HS256 (keyed with the public key) and
+	// every other algorithm are refused before any key is looked at.
+	tok, err := jwt.ParseSigned(rawIDToken, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		return IDClaims{}, invalid("malformed or not RS256")
+	}
+	if len(tok.Headers) != 1 || tok.Headers[0].KeyID == "" {
+		return IDClaims{}, invalid("no key id")
+	}
+	key, err := v.key(ctx, tok.Headers[0].KeyID)
+	if err != nil {
+		return IDClaims{}, err
+	}
+	var std jwt.Claims
+	var extra kakaoIDClaims
+	if err := tok.Claims(key, &std, &extra); err != nil {
+		return IDClaims{}, invalid("bad signature")
+	}
+	now := v.now()
+	if err := std.ValidateWithLeeway(jwt.Expected{Issuer: v.issuer, Time: now}, idTokenLeeway); err != nil {
+		switch {
+		case errors.Is(err, jwt.ErrInvalidIssuer):
+			return IDClaims{}, invalid("wrong issuer")
+		case errors.Is(err, jwt.ErrExpired):
+			return IDClaims{}, invalid("expired")
+		default:
+			return IDClaims{}, invalid("not valid yet")
+		}
+	}
+	if std.Expiry == nil {
+		return IDClaims{}, invalid("no exp")
+	}
+	// OIDC: reject a token with any audience this stack does not trust.
+	if len(std.Audience) != 1 || !slices.Contains(v.audiences, std.Audience[0]) {
+		return IDClaims{}, invalid("wrong audience")
+	}
+	switch {
+	case nonce != "" && subtle.ConstantTimeCompare([]byte(nonce), []byte(extra.Nonce)) != 1:
+		return IDClaims{}, invalid("nonce mismatch")
+	case nonce == "" && extra.Nonce != "":
+		return IDClaims{}, invalid("nonce required")
+	}
+	id, err := strconv.ParseInt(std.Subject, 10, 64)
+	if err != nil || id <= 0 {
+		return IDClaims{}, invalid("sub is not a Kakao user id")
+	}
+	return IDClaims{
+		KakaoID:   id,
+		Audience:  std.Audience[0],
+		Email:     extra.Email,
+		Nickname:  extra.Nickname,
+		ExpiresAt: std.Expiry.Time(),
+	}, nil
+}
+
+// key returns the RSA key for kid, fetching the JWKS on first use and
+// re-fetching it (rate-limited, de-duplicated) when kid is unknown.
+func (v *IDTokenVerifier) key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
+	if k := v.cached(kid); k != nil {
+		return k, nil
+	}
+	v.mu.Lock()
+	// Another caller may have refreshed the set while this one waited.
+	if k := v.cached(kid); k != nil {
+		v.mu.Unlock()
+		return k, nil
+	}
+	f := v.inflight
+	if f == nil {
+		if v.keys.Load() != nil && v.now().Sub(v.lastFetch) < v.refetchInterval {
+			v.mu.Unlock()
+			return nil, invalid("unknown key id")
+		}
+		f = &jwksFetch{done: make(chan struct{})}
+		v.inflight = f
+		v.lastFetch = v.now()
+		// The fetch is shared, so it must not die with this caller's
+		// context; it is bounded by its own timeouts instead.
+		go v.fetch(context.WithoutCancel(ctx), f)
+	}
+	v.mu.Unlock()
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return nil, &kakaoauth.KakaoUnavailable{Reason: "jwks: " + ctx.Err().Error()}
+	}
+	if f.err != nil {
+		return nil, f.err
+	}
+	if k := v.cached(kid); k != nil {
+		return k, nil
+	}
+	return nil, invalid("unknown key id")
+}
+
+func (v *IDTokenVerifier) cached(kid string) *rsa.PublicKey {
+	if keys := v.keys.Load(); keys != nil {
+		return (*keys)[kid]
+	}
+	return nil
+}
+
+func (v *IDTokenVerifier) fetch(ctx context.Context, f *jwksFetch) {
+	keys, err := v.download(ctx)
+	v.mu.Lock()
+	if err == nil {
+		v.keys.Store(&keys)
+	}
+	f.err = err
+	v.inflight = nil
+	v.mu.Unlock()
+	close(f.done)
+}
+
+// download fetches and parses the JWKS, keeping the RS256 signing keys.
+func (v *IDTokenVerifier) download(ctx context.Context) (map[string]*rsa.PublicKey, error) {
+	var set jose.JSONWebKeySet
+	err := retry(ctx, defaultRetries, defaultBackoff, func() (bool, error) {
+		actx, cancel := context.WithTimeout(ctx, v.timeout)
+		defer cancel()
+		body, status, err := fetch(actx, v.http, v.jwksURL, nil)
+		switch {
+		case err != nil:
+			return true, &kakaoauth.KakaoUnavailable{Reason: "jwks: " + transportReason(actx, err)}
+		case status >= 500:
+			return true, &kakaoauth.KakaoUnavailable{Reason: "jwks: HTTP " + strconv.Itoa(status)}
+		case status != http.StatusOK:
+			return false, &kakaoauth.KakaoUnavailable{Reason: "jwks: HTTP " + strconv.Itoa(status)}
+		}
+		if err := json.Unmarshal(body, &set); err != nil {
+			return false, &kakaoauth.KakaoUnavailable{Reason: "jwks: malformed"}
+		}
+		return false, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	keys := make(map[string]*rsa.PublicKey, len(set.Keys))
+	for _, k := range set.Keys {
+		pub, ok := k.Key.(*rsa.PublicKey)
+		if !ok || k.KeyID == "" || (k.Use != "" && k.Use != "sig") ||
+			(k.Algorithm != "" && k.Algorithm != string(jose.RS256)) {
+			continue
+		}
+		keys[k.KeyID] = pub
+	}
+	if len(keys) == 0 {
+		return nil, &kakaoauth.KakaoUnavailable{Reason: "jwks: no RS256 signing keys"}
+	}
+	return keys, nil
+}

@@ -1,0 +1,113 @@
+package workflow
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// The typed input and output of each state. Field names are the JSON the
+// state machine carries between steps; statemachine.asl.json's paths refer
+// to them. None of them holds a token, a password or the pepper: the Kakao
+// token lives only in the execution input, which ValidateToken consumes and
+// drops (its ResultPath is "$"), and the Cognito tokens exist only in the
+// final output that the API returns.
+
+// RequestContext says where a login came from; it feeds the audit trail.
+type RequestContext struct {
+	SourceIP    string `json:"sourceIp,omitempty"`
+	UserAgent   string `json:"userAgent,omitempty"`
+	RequestID   string `json:"requestId,omitempty"`
+	ExecutionID string `json:"executionId,omitempty"`
+}
+
+// ValidateTokenInput is the execution input (as API Gateway's request
+// template builds it) plus the execution id from the context object.
+type ValidateTokenInput struct {
+	// Body is the raw request body, decoded strictly by ValidateToken.
+	Body        string         `json:"body"`
+	Context     RequestContext `json:"context"`
+	ExecutionID string         `json:"executionId,omitempty"`
+}
+
+// LoginRequest is the body of POST /auth/kakao.
+type LoginRequest struct {
+	AccessToken string `json:"access_token"`
+	IDToken     string `json:"id_token"`
+	Nonce       string `json:"nonce"`
+}
+
+// Subject is who is logging in: the Kakao account and, from UpsertUser on,
+// its Cognito user.
+type Subject struct {
+	KakaoID  int64  `json:"kakaoId"`
+	AppID    int64  `json:"appId,omitempty"`
+	Sub      string `json:"sub,omitempty"`
+	Username string `json:"username,omitempty"`
+	NewUser  bool   `json:"newUser,omitempty"`
+}
+
+// Profile is what Kakao told about the account; Email only when verified.
+type Profile struct {
+	Email    string `json:"email,omitempty"`
+	Nickname string `json:"nickname,omitempty"`
+}
+
+// PasswordState is SetPassword's result: the nonce the password derives
+// from (useless without the pepper) and how many times SetPassword ran in
+// this execution, which bounds the PasswordRotated loop.
+type PasswordState struct {
+	Nonce   string `json:"nonce"`
+	Attempt int    `json:"attempt"`
+}
+
+// LoginState is the state between ValidateToken and IssueTokens.
+type LoginState struct {
+	Subject  Subject        `json:"subject"`
+	Profile  Profile        `json:"profile"`
+	Context  RequestContext `json:"context"`
+	Password *PasswordState `json:"password,omitempty"`
+}
+
+// LoginResponse is IssueTokens' output and the 200 body of the API.
+type LoginResponse struct {
+	IDToken      string `json:"id_token"`
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	ExpiresIn    int32  `json:"expires_in"`
+	TokenType    string `json:"token_type"`
+	Sub          string `json:"sub"`
+	Username     string `json:"username"`
+	NewUser      bool   `json:"new_user"`
+}
+
+// CaughtError is what a Catch puts at ResultPath: Step Functions' shape.
+type CaughtError struct {
+	Error string `json:"Error"`
+	Cause string `json:"Cause"`
+}
+
+// FailureInput is RecordFailure's input, chosen by its Parameters.
+type FailureInput struct {
+	Context     RequestContext `json:"context"`
+	Subject     *Subject       `json:"subject,omitempty"`
+	Error       CaughtError    `json:"error"`
+	ExecutionID string         `json:"executionId,omitempty"`
+}
+
+// LambdaCause is the Cause a Lambda task failure carries.
+type LambdaCause struct {
+	ErrorMessage string `json:"errorMessage"`
+	ErrorType    string `json:"errorType"`
+}
+
+// causeOf extracts a task error's message for logs; other causes as is.
+func causeOf(c CaughtError) string {
+	var lc LambdaCause
+	if json.Unmarshal([]byte(c.Cause), &lc) == nil && lc.ErrorMessage != "" {
+		return lc.ErrorMessage
+	}
+	return c.Cause
+}
+
+// millis is the audit trail's time precision.
+func millis(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
