@@ -39,6 +39,12 @@ func (e *AccountUnlinked) Error() string {
 	return fmt.Sprintf("kakao account %d is unlinked", e.KakaoID)
 }
 
+// AccountDisabled: the Cognito user is disabled (by an administrator, or
+// by an unlink whose mapping update did not land) and may not sign in.
+type AccountDisabled struct{ Username string }
+
+func (e *AccountDisabled) Error() string { return "user " + e.Username + " is disabled" }
+
 // AccountConflict: the verified email belongs to a user not linked to this
 // Kakao account.
 type AccountConflict struct{ KakaoID int64 }
@@ -121,6 +127,7 @@ var outcomes = map[string]Outcome{
 	"InvalidKakaoToken": {http.StatusUnauthorized, "InvalidKakaoToken", "The Kakao token is invalid or expired."},
 	"WrongKakaoApp":     {http.StatusUnauthorized, "WrongKakaoApp", "The Kakao token was issued to another app."},
 	"AccountUnlinked":   {http.StatusForbidden, "AccountUnlinked", "This Kakao account is unlinked from the app."},
+	"AccountDisabled":   {http.StatusForbidden, "AccountDisabled", "This account is disabled."},
 	"AccountConflict":   {http.StatusConflict, "AccountConflict", "The email of this Kakao account belongs to another user."},
 	"Throttled":         {http.StatusTooManyRequests, "Throttled", "Too many requests; try again shortly."},
 	"KakaoUnavailable":  {http.StatusBadGateway, "KakaoUnavailable", "Kakao is unavailable; try again shortly."},

@@ -275,4 +275,3 @@ func TestASLErrorNamesAreGoTypes(t *testing.T) {
 		}
 	}
 }
-

@@ -24,7 +24,7 @@ func (f *Fake) Serve(ctx context.Context, addr string) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", addr, err)
 	}
-	return f.serve(ctx, ln)
+	return f.ServeListener(ctx, ln)
 }
 
 // BaseURL is the URL set by SetBaseURL or Serve ("" before either).
@@ -34,7 +34,9 @@ func (f *Fake) BaseURL() string {
 	return f.baseURL
 }
 
-func (f *Fake) serve(ctx context.Context, ln net.Listener) error {
+// ServeListener serves on ln until ctx is done, like Serve; for callers
+// that listen on port 0 and need the address first.
+func (f *Fake) ServeListener(ctx context.Context, ln net.Listener) error {
 	f.mu.Lock()
 	if f.baseURL == "" {
 		f.baseURL = "http://" + ln.Addr().String()
@@ -100,7 +102,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 	// The admin key is not printed: logs carry no secrets, even fake ones.
 	fmt.Fprintf(stdout, "fake Kakao listening on %s (app_id %d, app keys %s, demo user %d)\n",
 		url, f.cfg.AppID, strings.Join(f.cfg.AppKeys, ","), DemoUser.ID)
-	return f.serve(ctx, ln)
+	return f.ServeListener(ctx, ln)
 }
 
 func envOr(name, def string) string {

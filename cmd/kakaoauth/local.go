@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/kakaoauth/kakaoauth/infra/kakaofake"
+	"github.com/kakaoauth/kakaoauth/infra/localstack"
+	"github.com/kakaoauth/kakaoauth/infra/moto"
+)
+
+func init() {
+	commands["local"] = command{summary: "run the whole stack locally: moto, the Kakao double, POST /auth/kakao", run: runLocal}
+	commands["fake-kakao"] = command{summary: "run only the Kakao double", run: func(ctx context.Context, args []string, stdout, _ io.Writer) error {
+		return kakaofake.Main(ctx, args, stdout)
+	}}
+}
+
+func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("local", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg localstack.Config
+	fs.StringVar(&cfg.APIAddr, "addr", envOr("KAKAOAUTH_ADDR", localstack.DefaultAPIAddr), "login endpoint listen address (env KAKAOAUTH_ADDR)")
+	fs.StringVar(&cfg.MotoAddr, "moto-addr", envOr("KAKAOAUTH_MOTO_ADDR", moto.DefaultAddr), "moto_server address; started there unless already running (env KAKAOAUTH_MOTO_ADDR)")
+	fs.StringVar(&cfg.KakaoAddr, "kakao-addr", envOr("KAKAOAUTH_KAKAO_ADDR", kakaofake.DefaultAddr), "Kakao double listen address (env KAKAOAUTH_KAKAO_ADDR)")
+	fs.StringVar(&cfg.KakaoAPIBaseURL, "kakao-api-url", os.Getenv("KAKAO_API_BASE_URL"), "use this Kakao API (kapi) instead of the double (env KAKAO_API_BASE_URL)")
+	fs.StringVar(&cfg.KakaoAuthBaseURL, "kakao-auth-url", os.Getenv("KAKAO_AUTH_BASE_URL"), "use this Kakao auth server (kauth) instead of the double (env KAKAO_AUTH_BASE_URL)")
+	fs.StringVar(&cfg.TemplatePath, "template", envOr("KAKAOAUTH_TEMPLATE", "template.yaml"), "SAM template the resources are provisioned from (env KAKAOAUTH_TEMPLATE)")
+	fs.Int64Var(&cfg.AppID, "app-id", kakaofake.DefaultAppID, "Kakao app id tokens must belong to")
+	appKeys := fs.String("app-keys", kakaofake.DefaultAppKey, "comma-separated Kakao app keys accepted as ID-token aud")
+	fs.DurationVar(&cfg.PasswordRotation, "password-rotation", 0, "password nonce rotation interval (default 24h)")
+	logLevel := fs.String("log-level", envOr("KAKAOAUTH_LOG_LEVEL", "info"), "debug|info|warn|error (env KAKAOAUTH_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg.AppKeys = strings.Split(*appKeys, ",")
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("-log-level: %w", err)
+	}
+	cfg.Log = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	fmt.Fprintln(stdout, "kakaoauth local: starting (moto, Kakao double, login endpoint)...")
+	stack := localstack.New(cfg)
+	if err := stack.Run(ctx); err != nil {
+		return err
+	}
+	defer stack.Close()
+	printWelcome(stdout, stack)
+	select {
+	case <-ctx.Done():
+	case err := <-stack.Err():
+		return err
+	}
+	fmt.Fprintln(stdout, "\nkakaoauth local: stopping")
+	return nil
+}
+
+func printWelcome(w io.Writer, s *localstack.Main) {
+	st := s.Stack()
+	fmt.Fprintf(w, `
+kakaoauth local stack is up.
+  login endpoint  POST %[1]s/auth/kakao
+  Kakao double    %[2]s
+  moto (AWS)      user pool %[3]s, client %[4]s, tables %[5]s and %[6]s
+
+Try it (another terminal):
+  curl -s -X POST %[2]s/_fake/users -d '{"id":123,"email":"a@example.com","is_email_verified":true,"is_email_valid":true,"nickname":"n"}'
+  TOKEN=$(curl -s -X POST %[2]s/_fake/tokens -d '{"user_id":123}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  curl -s -X POST %[1]s/auth/kakao -H 'Content-Type: application/json' -d "{\"access_token\":\"$TOKEN\"}"
+or simply:  go run ./cmd/kakaoauth login -user 123
+
+Ctrl-C stops everything this command started (%[7]s).
+`, s.APIURL(), orNone(s.KakaoURL()), st.UserPoolID, st.UserPoolClientID, st.MappingTable, st.AuditTable, time.Now().Format(time.RFC3339))
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(not started: real Kakao configured)"
+	}
+	return s
+}

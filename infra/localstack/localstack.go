@@ -1,0 +1,312 @@
+// Package localstack runs the whole kakaoauth stack on one machine, with
+// no AWS account and no Docker: moto_server for Cognito, DynamoDB and SSM
+// (resources provisioned from template.yaml), the Kakao double, and the
+// login endpoint running statemachine.asl.json through the local executor
+// with the same Go handlers the Lambdas run. `kakaoauth local` (make run)
+// is this package's Main.
+package localstack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/kakaoauth/kakaoauth/infra/kakaofake"
+	"github.com/kakaoauth/kakaoauth/infra/localapi"
+	"github.com/kakaoauth/kakaoauth/infra/moto"
+	"github.com/kakaoauth/kakaoauth/infra/provision"
+	"github.com/kakaoauth/kakaoauth/shared/bootstrap"
+	"github.com/kakaoauth/kakaoauth/shared/config"
+	"github.com/kakaoauth/kakaoauth/workflow"
+	"github.com/kakaoauth/kakaoauth/workflow/asl"
+)
+
+// Defaults of Config.
+const (
+	DefaultAPIAddr         = "127.0.0.1:8080"
+	DefaultPrefix          = "kakaoauth-local"
+	DefaultParameterPrefix = "/kakaoauth/local"
+)
+
+// Config says where each part listens and which Kakao to use.
+type Config struct {
+	// MotoAddr is where moto listens or is started (default 127.0.0.1:5000).
+	// MotoURL, when set, is an already running moto (tests); MotoAddr is
+	// then ignored.
+	MotoAddr string
+	MotoURL  string
+	// KakaoAddr is where the Kakao double listens (default 127.0.0.1:8081).
+	KakaoAddr string
+	// KakaoAPIBaseURL and KakaoAuthBaseURL, when set, point at a real Kakao
+	// (or another double) and no double is started.
+	KakaoAPIBaseURL  string
+	KakaoAuthBaseURL string
+	// APIAddr is where the login endpoint listens (default 127.0.0.1:8080).
+	APIAddr string
+	// Prefix names the pool, client and tables; ParameterPrefix the SSM
+	// parameters.
+	Prefix          string
+	ParameterPrefix string
+	// Kakao app settings; default to the double's.
+	AppID    int64
+	AppKeys  []string
+	AdminKey string
+	// TemplatePath is template.yaml, the source of the resource shapes.
+	TemplatePath string
+	// PasswordRotation overrides the default rotation interval.
+	PasswordRotation time.Duration
+	// Log receives the stack's structured logs (the steps' included).
+	Log *slog.Logger
+	// MotoLog receives moto_server's own output.
+	MotoLog interface{ Write([]byte) (int, error) }
+}
+
+func (c *Config) defaults() {
+	if c.MotoAddr == "" {
+		c.MotoAddr = moto.DefaultAddr
+	}
+	if c.KakaoAddr == "" {
+		c.KakaoAddr = kakaofake.DefaultAddr
+	}
+	if c.APIAddr == "" {
+		c.APIAddr = DefaultAPIAddr
+	}
+	if c.Prefix == "" {
+		c.Prefix = DefaultPrefix
+	}
+	if c.ParameterPrefix == "" {
+		c.ParameterPrefix = DefaultParameterPrefix
+	}
+	if c.AppID == 0 {
+		c.AppID = kakaofake.DefaultAppID
+	}
+	if len(c.AppKeys) == 0 {
+		c.AppKeys = []string{kakaofake.DefaultAppKey}
+	}
+	if c.AdminKey == "" {
+		c.AdminKey = kakaofake.DefaultAdminKey
+	}
+	if c.TemplatePath == "" {
+		c.TemplatePath = "template.yaml"
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Main is the running local stack.
+type Main struct {
+	cfg Config
+
+	moto    *moto.Server
+	fake    *kakaofake.Fake
+	stack   provision.Stack
+	deps    *bootstrap.Deps
+	machine *asl.Machine
+
+	kakaoURL string
+	apiURL   string
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	errs   chan error
+	api    *http.Server
+}
+
+// New returns a stack that Run starts.
+func New(cfg Config) *Main {
+	cfg.defaults()
+	return &Main{cfg: cfg, errs: make(chan error, 2)}
+}
+
+// Run starts what is not running yet, provisions, and serves the login
+// endpoint; it returns once everything answers. Close stops what Run
+// started (a moto that was already running is left alone).
+func (m *Main) Run(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			_ = m.Close()
+		}
+	}()
+	var bg context.Context
+	bg, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
+
+	motoURL := m.cfg.MotoURL
+	if motoURL == "" {
+		if m.moto, err = moto.Ensure(ctx, m.cfg.MotoAddr, moto.Options{LogWriter: m.cfg.MotoLog}); err != nil {
+			return err
+		}
+		motoURL = m.moto.URL()
+	}
+	awsCfg := moto.AWSConfig(ctx, motoURL)
+	if m.stack, err = provision.Provision(ctx, awsCfg, m.cfg.TemplatePath, provision.NamesFor(m.cfg.Prefix)); err != nil {
+		return err
+	}
+
+	apiLn, err := net.Listen("tcp", m.cfg.APIAddr)
+	if err != nil {
+		return fmt.Errorf("login endpoint: %w", err)
+	}
+	m.apiURL = "http://" + apiLn.Addr().String()
+
+	apiBase, authBase := m.cfg.KakaoAPIBaseURL, m.cfg.KakaoAuthBaseURL
+	if apiBase == "" || authBase == "" {
+		if err := m.startFake(bg); err != nil {
+			apiLn.Close()
+			return err
+		}
+		apiBase, authBase = m.kakaoURL, m.kakaoURL
+	}
+
+	if err := m.storeSettings(ctx, ssm.NewFromConfig(awsCfg)); err != nil {
+		apiLn.Close()
+		return err
+	}
+	// The same path a Lambda's cold start takes: environment, then SSM.
+	env := map[string]string{
+		"USER_POOL_ID":        m.stack.UserPoolID,
+		"USER_POOL_CLIENT_ID": m.stack.UserPoolClientID,
+		"MAPPING_TABLE":       m.stack.MappingTable,
+		"AUDIT_TABLE":         m.stack.AuditTable,
+		"KAKAO_API_BASE_URL":  apiBase,
+		"KAKAO_AUTH_BASE_URL": authBase,
+	}
+	if m.cfg.PasswordRotation > 0 {
+		env["PASSWORD_ROTATION"] = m.cfg.PasswordRotation.String()
+	}
+	cfg, err := config.FromEnv(func(k string) string { return env[k] })
+	if err == nil {
+		err = cfg.LoadParameters(ctx, ssm.NewFromConfig(awsCfg), m.cfg.ParameterPrefix,
+			config.ParamKakaoAppID, config.ParamKakaoAppKeys, config.ParamKakaoAdminKey, config.ParamPepper)
+	}
+	if err != nil {
+		apiLn.Close()
+		return err
+	}
+	m.deps = bootstrap.New(cfg, awsCfg, m.cfg.Log)
+	if m.machine, err = workflow.NewMachine(m.deps.Steps()); err != nil {
+		apiLn.Close()
+		return err
+	}
+	login := localapi.New(localapi.ExecutorFunc(m.execute), m.cfg.Log)
+	m.api = &http.Server{Handler: localapi.Mux(login, nil), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 35 * time.Second}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		if err := m.api.Serve(apiLn); !errors.Is(err, http.ErrServerClosed) {
+			m.errs <- fmt.Errorf("login endpoint: %w", err)
+		}
+	}()
+	return nil
+}
+
+func (m *Main) startFake(ctx context.Context) error {
+	ln, err := net.Listen("tcp", m.cfg.KakaoAddr)
+	if err != nil {
+		return fmt.Errorf("kakao double: %w", err)
+	}
+	m.kakaoURL = "http://" + ln.Addr().String()
+	fake, err := kakaofake.New(kakaofake.Config{AppID: m.cfg.AppID, AppKeys: m.cfg.AppKeys, AdminKey: m.cfg.AdminKey,
+		UnlinkCallbackURL: m.apiURL + "/kakao/unlink"})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if err := fake.AddUser(kakaofake.DemoUser); err != nil {
+		ln.Close()
+		return err
+	}
+	fake.SetBaseURL(m.kakaoURL)
+	m.fake = fake
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		if err := fake.ServeListener(ctx, ln); err != nil {
+			m.errs <- fmt.Errorf("kakao double: %w", err)
+		}
+	}()
+	return nil
+}
+
+// storeSettings writes the Kakao settings and, on first run only, a
+// generated pepper: a second run keeps it, or existing users' passwords
+// would no longer derive.
+func (m *Main) storeSettings(ctx context.Context, client *ssm.Client) error {
+	name := func(p string) string { return m.cfg.ParameterPrefix + "/" + p }
+	params := map[string]provision.Parameter{
+		name(config.ParamKakaoAppID):    {Value: strconv.FormatInt(m.cfg.AppID, 10)},
+		name(config.ParamKakaoAppKeys):  {Value: strings.Join(m.cfg.AppKeys, ",")},
+		name(config.ParamKakaoAdminKey): {Value: m.cfg.AdminKey, Secure: true},
+	}
+	_, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name(config.ParamPepper))})
+	var missing *ssmtypes.ParameterNotFound
+	switch {
+	case errors.As(err, &missing):
+		buf := make([]byte, 48)
+		if _, err := rand.Read(buf); err != nil {
+			return err
+		}
+		params[name(config.ParamPepper)] = provision.Parameter{Value: base64.RawURLEncoding.EncodeToString(buf), Secure: true}
+	case err != nil:
+		return fmt.Errorf("reading the pepper parameter: %w", err)
+	}
+	return provision.StoreSettings(ctx, client, params)
+}
+
+// execute is StartSyncExecution for the local endpoint.
+func (m *Main) execute(ctx context.Context, input json.RawMessage) (localapi.Result, error) {
+	exec, err := m.machine.Run(ctx, input)
+	if err != nil {
+		return localapi.Result{}, err
+	}
+	m.cfg.Log.InfoContext(ctx, "execution finished", "executionId", exec.ID, "status", exec.Status, "error", exec.Error,
+		"path", strings.Join(exec.Path, ">"), "durationMs", exec.StopTime.Sub(exec.StartTime).Milliseconds())
+	return localapi.Result{Status: exec.Status, Output: exec.Output, Error: exec.Error, Cause: exec.Cause}, nil
+}
+
+// APIURL is the login endpoint's base URL.
+func (m *Main) APIURL() string { return m.apiURL }
+
+// KakaoURL is the Kakao double's base URL ("" when a real Kakao is used).
+func (m *Main) KakaoURL() string { return m.kakaoURL }
+
+// Stack is what was provisioned.
+func (m *Main) Stack() provision.Stack { return m.stack }
+
+// Deps are the wired adapters (for tests and the audit command).
+func (m *Main) Deps() *bootstrap.Deps { return m.deps }
+
+// Err reports a component that stopped on its own.
+func (m *Main) Err() <-chan error { return m.errs }
+
+// Close stops the endpoint, the double and a moto this stack started.
+func (m *Main) Close() error {
+	var errs []error
+	if m.api != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, m.api.Shutdown(ctx))
+		cancel()
+	}
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.wg.Wait()
+	if m.moto != nil {
+		errs = append(errs, m.moto.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,417 @@
+// Package provision creates the stack's stateful resources (the Cognito
+// user pool and app client, the mapping and audit tables) in moto from
+// template.yaml itself, so the local shapes are the deployed shapes.
+//
+// goformation parses the SAM template and resolves parameters (to their
+// defaults), conditions and !Sub; !Ref and !GetAtt of resources resolve to
+// nothing, which is fine: only the resources' shapes are read here, and
+// names come from Names.
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/awslabs/goformation/v7"
+	"github.com/awslabs/goformation/v7/cloudformation"
+	cfncognito "github.com/awslabs/goformation/v7/cloudformation/cognito"
+	cfnddb "github.com/awslabs/goformation/v7/cloudformation/dynamodb"
+	"github.com/awslabs/goformation/v7/intrinsics"
+)
+
+// Logical IDs in template.yaml that Provision creates.
+const (
+	LogicalUserPool       = "UserPool"
+	LogicalUserPoolClient = "UserPoolClient"
+	LogicalMappingTable   = "MappingTable"
+	LogicalAuditTable     = "AuditTable"
+)
+
+// Names are the physical names to give the resources. In the cloud
+// CloudFormation names them; locally the caller does.
+type Names struct {
+	UserPool       string
+	UserPoolClient string
+	MappingTable   string
+	AuditTable     string
+}
+
+// NamesFor derives every name from one prefix, e.g. "kakaoauth-local".
+func NamesFor(prefix string) Names {
+	return Names{
+		UserPool:       prefix + "-users",
+		UserPoolClient: prefix + "-app",
+		MappingTable:   prefix + "-mappings",
+		AuditTable:     prefix + "-audit",
+	}
+}
+
+// Stack is what the Lambdas need to know about the provisioned resources:
+// the same values as the template's Outputs.
+type Stack struct {
+	UserPoolID       string
+	UserPoolClientID string
+	MappingTable     string
+	AuditTable       string
+}
+
+// Provision creates the user pool, its app client and both tables as
+// template.yaml declares them. It is idempotent: resources that already
+// exist by name are reused, and a table whose keys or indexes differ from
+// the template is an error (reset moto after changing the template).
+func Provision(ctx context.Context, cfg aws.Config, templatePath string, names Names) (Stack, error) {
+	if names.UserPool == "" || names.UserPoolClient == "" || names.MappingTable == "" || names.AuditTable == "" {
+		return Stack{}, errors.New("provision: every name must be set (see NamesFor)")
+	}
+	res, err := load(templatePath)
+	if err != nil {
+		return Stack{}, err
+	}
+	idp := cip.NewFromConfig(cfg)
+	ddb := dynamodb.NewFromConfig(cfg)
+
+	poolID, err := ensureUserPool(ctx, idp, names.UserPool, res.pool)
+	if err != nil {
+		return Stack{}, err
+	}
+	clientID, err := ensureClient(ctx, idp, poolID, names.UserPoolClient, res.client)
+	if err != nil {
+		return Stack{}, err
+	}
+	if err := ensureTable(ctx, ddb, names.MappingTable, res.mapping); err != nil {
+		return Stack{}, err
+	}
+	if err := ensureTable(ctx, ddb, names.AuditTable, res.audit); err != nil {
+		return Stack{}, err
+	}
+	return Stack{
+		UserPoolID:       poolID,
+		UserPoolClientID: clientID,
+		MappingTable:     names.MappingTable,
+		AuditTable:       names.AuditTable,
+	}, nil
+}
+
+type resources struct {
+	pool           *cfncognito.UserPool
+	client         *cfncognito.UserPoolClient
+	mapping, audit *cfnddb.Table
+}
+
+func load(path string) (resources, error) {
+	tpl, err := goformation.OpenWithOptions(path, &intrinsics.ProcessorOptions{EvaluateConditions: true})
+	if err != nil {
+		return resources{}, fmt.Errorf("provision: parse %s: %w", path, err)
+	}
+	return pick(tpl)
+}
+
+func pick(tpl *cloudformation.Template) (r resources, err error) {
+	if r.pool, err = tpl.GetCognitoUserPoolWithName(LogicalUserPool); err != nil {
+		return r, fmt.Errorf("provision: template: %w", err)
+	}
+	if r.client, err = tpl.GetCognitoUserPoolClientWithName(LogicalUserPoolClient); err != nil {
+		return r, fmt.Errorf("provision: template: %w", err)
+	}
+	if r.mapping, err = tpl.GetDynamoDBTableWithName(LogicalMappingTable); err != nil {
+		return r, fmt.Errorf("provision: template: %w", err)
+	}
+	if r.audit, err = tpl.GetDynamoDBTableWithName(LogicalAuditTable); err != nil {
+		return r, fmt.Errorf("provision: template: %w", err)
+	}
+	return r, nil
+}
+
+// ---------------------------------------------------------------- Cognito
+
+func ensureUserPool(ctx context.Context, idp *cip.Client, name string, p *cfncognito.UserPool) (string, error) {
+	pages := cip.NewListUserPoolsPaginator(idp, &cip.ListUserPoolsInput{MaxResults: aws.Int32(60)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return "", fmt.Errorf("provision: list user pools: %w", err)
+		}
+		for _, up := range page.UserPools {
+			if aws.ToString(up.Name) == name {
+				return aws.ToString(up.Id), nil
+			}
+		}
+	}
+	out, err := idp.CreateUserPool(ctx, userPoolInput(name, p))
+	if err != nil {
+		return "", fmt.Errorf("provision: create user pool %s: %w", name, err)
+	}
+	return aws.ToString(out.UserPool.Id), nil
+}
+
+func userPoolInput(name string, p *cfncognito.UserPool) *cip.CreateUserPoolInput {
+	in := &cip.CreateUserPoolInput{
+		PoolName:               aws.String(name),
+		AliasAttributes:        enums[ciptypes.AliasAttributeType](p.AliasAttributes),
+		UsernameAttributes:     enums[ciptypes.UsernameAttributeType](p.UsernameAttributes),
+		AutoVerifiedAttributes: enums[ciptypes.VerifiedAttributeType](p.AutoVerifiedAttributes),
+		MfaConfiguration:       ciptypes.UserPoolMfaType(aws.ToString(p.MfaConfiguration)),
+		DeletionProtection:     ciptypes.DeletionProtectionType(aws.ToString(p.DeletionProtection)),
+	}
+	if c := p.UsernameConfiguration; c != nil {
+		in.UsernameConfiguration = &ciptypes.UsernameConfigurationType{CaseSensitive: c.CaseSensitive}
+	}
+	if c := p.AdminCreateUserConfig; c != nil {
+		in.AdminCreateUserConfig = &ciptypes.AdminCreateUserConfigType{
+			AllowAdminCreateUserOnly: aws.ToBool(c.AllowAdminCreateUserOnly),
+		}
+	}
+	if c := p.AccountRecoverySetting; c != nil {
+		rs := &ciptypes.AccountRecoverySettingType{}
+		for _, m := range c.RecoveryMechanisms {
+			rs.RecoveryMechanisms = append(rs.RecoveryMechanisms, ciptypes.RecoveryOptionType{
+				Name:     ciptypes.RecoveryOptionNameType(aws.ToString(m.Name)),
+				Priority: int32ptr(m.Priority),
+			})
+		}
+		in.AccountRecoverySetting = rs
+	}
+	if p.Policies != nil && p.Policies.PasswordPolicy != nil {
+		pp := p.Policies.PasswordPolicy
+		in.Policies = &ciptypes.UserPoolPolicyType{PasswordPolicy: &ciptypes.PasswordPolicyType{
+			MinimumLength:                 int32ptr(pp.MinimumLength),
+			RequireUppercase:              aws.ToBool(pp.RequireUppercase),
+			RequireLowercase:              aws.ToBool(pp.RequireLowercase),
+			RequireNumbers:                aws.ToBool(pp.RequireNumbers),
+			RequireSymbols:                aws.ToBool(pp.RequireSymbols),
+			TemporaryPasswordValidityDays: aws.ToInt32(int32ptr(pp.TemporaryPasswordValidityDays)),
+		}}
+	}
+	for _, s := range p.Schema {
+		a := ciptypes.SchemaAttributeType{
+			Name:                   s.Name,
+			AttributeDataType:      ciptypes.AttributeDataType(aws.ToString(s.AttributeDataType)),
+			Mutable:                s.Mutable,
+			Required:               s.Required,
+			DeveloperOnlyAttribute: s.DeveloperOnlyAttribute,
+		}
+		if c := s.StringAttributeConstraints; c != nil {
+			a.StringAttributeConstraints = &ciptypes.StringAttributeConstraintsType{MinLength: c.MinLength, MaxLength: c.MaxLength}
+		}
+		if c := s.NumberAttributeConstraints; c != nil {
+			a.NumberAttributeConstraints = &ciptypes.NumberAttributeConstraintsType{MinValue: c.MinValue, MaxValue: c.MaxValue}
+		}
+		in.Schema = append(in.Schema, a)
+	}
+	return in
+}
+
+func ensureClient(ctx context.Context, idp *cip.Client, poolID, name string, c *cfncognito.UserPoolClient) (string, error) {
+	pages := cip.NewListUserPoolClientsPaginator(idp, &cip.ListUserPoolClientsInput{
+		UserPoolId: aws.String(poolID), MaxResults: aws.Int32(60),
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return "", fmt.Errorf("provision: list user pool clients: %w", err)
+		}
+		for _, pc := range page.UserPoolClients {
+			if aws.ToString(pc.ClientName) == name {
+				return aws.ToString(pc.ClientId), nil
+			}
+		}
+	}
+	in := &cip.CreateUserPoolClientInput{
+		UserPoolId:                 aws.String(poolID),
+		ClientName:                 aws.String(name),
+		GenerateSecret:             aws.ToBool(c.GenerateSecret),
+		ExplicitAuthFlows:          enums[ciptypes.ExplicitAuthFlowsType](c.ExplicitAuthFlows),
+		ReadAttributes:             c.ReadAttributes,
+		WriteAttributes:            c.WriteAttributes,
+		AccessTokenValidity:        int32ptr(c.AccessTokenValidity),
+		IdTokenValidity:            int32ptr(c.IdTokenValidity),
+		RefreshTokenValidity:       aws.ToInt32(int32ptr(c.RefreshTokenValidity)),
+		AuthSessionValidity:        int32ptr(c.AuthSessionValidity),
+		EnableTokenRevocation:      c.EnableTokenRevocation,
+		PreventUserExistenceErrors: ciptypes.PreventUserExistenceErrorTypes(aws.ToString(c.PreventUserExistenceErrors)),
+	}
+	if u := c.TokenValidityUnits; u != nil {
+		in.TokenValidityUnits = &ciptypes.TokenValidityUnitsType{
+			AccessToken:  ciptypes.TimeUnitsType(aws.ToString(u.AccessToken)),
+			IdToken:      ciptypes.TimeUnitsType(aws.ToString(u.IdToken)),
+			RefreshToken: ciptypes.TimeUnitsType(aws.ToString(u.RefreshToken)),
+		}
+	}
+	out, err := idp.CreateUserPoolClient(ctx, in)
+	if err != nil {
+		return "", fmt.Errorf("provision: create user pool client %s: %w", name, err)
+	}
+	return aws.ToString(out.UserPoolClient.ClientId), nil
+}
+
+// --------------------------------------------------------------- DynamoDB
+
+func ensureTable(ctx context.Context, ddb *dynamodb.Client, name string, t *cfnddb.Table) error {
+	in := tableInput(name, t)
+	desc, err := ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	var notFound *ddbtypes.ResourceNotFoundException
+	switch {
+	case errors.As(err, &notFound):
+		if _, err := ddb.CreateTable(ctx, in); err != nil {
+			return fmt.Errorf("provision: create table %s: %w", name, err)
+		}
+		waiter := dynamodb.NewTableExistsWaiter(ddb)
+		if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, time.Minute); err != nil {
+			return fmt.Errorf("provision: wait for table %s: %w", name, err)
+		}
+	case err != nil:
+		return fmt.Errorf("provision: describe table %s: %w", name, err)
+	default:
+		if err := sameShape(in, desc.Table); err != nil {
+			return fmt.Errorf("provision: table %s exists with another shape (%w); reset moto", name, err)
+		}
+	}
+
+	if ttl := t.TimeToLiveSpecification; ttl != nil && ttl.Enabled {
+		cur, err := ddb.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(name)})
+		if err != nil {
+			return fmt.Errorf("provision: describe TTL of %s: %w", name, err)
+		}
+		// Enabling an enabled TTL is an error in DynamoDB.
+		d := cur.TimeToLiveDescription
+		if d == nil || d.TimeToLiveStatus != ddbtypes.TimeToLiveStatusEnabled || aws.ToString(d.AttributeName) != aws.ToString(ttl.AttributeName) {
+			if _, err := ddb.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+				TableName: aws.String(name),
+				TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{
+					AttributeName: ttl.AttributeName, Enabled: aws.Bool(true),
+				},
+			}); err != nil {
+				return fmt.Errorf("provision: enable TTL on %s: %w", name, err)
+			}
+		}
+	}
+	if p := t.PointInTimeRecoverySpecification; p != nil && aws.ToBool(p.PointInTimeRecoveryEnabled) {
+		if _, err := ddb.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{
+			TableName: aws.String(name),
+			PointInTimeRecoverySpecification: &ddbtypes.PointInTimeRecoverySpecification{
+				PointInTimeRecoveryEnabled: aws.Bool(true),
+			},
+		}); err != nil {
+			return fmt.Errorf("provision: enable PITR on %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func tableInput(name string, t *cfnddb.Table) *dynamodb.CreateTableInput {
+	in := &dynamodb.CreateTableInput{
+		TableName:                 aws.String(name),
+		BillingMode:               ddbtypes.BillingMode(aws.ToString(t.BillingMode)),
+		KeySchema:                 keySchema(t.KeySchema),
+		DeletionProtectionEnabled: t.DeletionProtectionEnabled,
+	}
+	for _, a := range t.AttributeDefinitions {
+		in.AttributeDefinitions = append(in.AttributeDefinitions, ddbtypes.AttributeDefinition{
+			AttributeName: aws.String(a.AttributeName),
+			AttributeType: ddbtypes.ScalarAttributeType(a.AttributeType),
+		})
+	}
+	for _, g := range t.GlobalSecondaryIndexes {
+		gsi := ddbtypes.GlobalSecondaryIndex{
+			IndexName: aws.String(g.IndexName),
+			KeySchema: keySchema(g.KeySchema),
+		}
+		if p := g.Projection; p != nil {
+			gsi.Projection = &ddbtypes.Projection{
+				ProjectionType:   ddbtypes.ProjectionType(aws.ToString(p.ProjectionType)),
+				NonKeyAttributes: p.NonKeyAttributes,
+			}
+		}
+		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, gsi)
+	}
+	if s := t.SSESpecification; s != nil {
+		in.SSESpecification = &ddbtypes.SSESpecification{
+			Enabled:        aws.Bool(s.SSEEnabled),
+			SSEType:        ddbtypes.SSEType(aws.ToString(s.SSEType)),
+			KMSMasterKeyId: s.KMSMasterKeyId,
+		}
+	}
+	for _, tag := range t.Tags {
+		in.Tags = append(in.Tags, ddbtypes.Tag{Key: aws.String(tag.Key), Value: aws.String(tag.Value)})
+	}
+	return in
+}
+
+func keySchema(ks []cfnddb.Table_KeySchema) []ddbtypes.KeySchemaElement {
+	out := make([]ddbtypes.KeySchemaElement, 0, len(ks))
+	for _, k := range ks {
+		out = append(out, ddbtypes.KeySchemaElement{
+			AttributeName: aws.String(k.AttributeName),
+			KeyType:       ddbtypes.KeyType(k.KeyType),
+		})
+	}
+	return out
+}
+
+// sameShape compares what a reused table must share with the template: the
+// key schema and the GSIs with their keys and projections.
+func sameShape(want *dynamodb.CreateTableInput, got *ddbtypes.TableDescription) error {
+	if a, b := keysString(want.KeySchema), keysString(got.KeySchema); a != b {
+		return fmt.Errorf("keys %s, template %s", b, a)
+	}
+	index := func(name, keys string, p *ddbtypes.Projection) string {
+		s := name + "(" + keys
+		if p != nil {
+			nk := slices.Clone(p.NonKeyAttributes)
+			slices.Sort(nk)
+			s += " " + string(p.ProjectionType) + strings.Join(nk, ",")
+		}
+		return s + ")"
+	}
+	var a, b []string
+	for _, g := range want.GlobalSecondaryIndexes {
+		a = append(a, index(aws.ToString(g.IndexName), keysString(g.KeySchema), g.Projection))
+	}
+	for _, g := range got.GlobalSecondaryIndexes {
+		b = append(b, index(aws.ToString(g.IndexName), keysString(g.KeySchema), g.Projection))
+	}
+	slices.Sort(a)
+	slices.Sort(b)
+	if !slices.Equal(a, b) {
+		return fmt.Errorf("indexes %v, template %v", b, a)
+	}
+	return nil
+}
+
+func keysString(ks []ddbtypes.KeySchemaElement) string {
+	parts := make([]string, 0, len(ks))
+	for _, k := range ks {
+		parts = append(parts, aws.ToString(k.AttributeName)+":"+string(k.KeyType))
+	}
+	return strings.Join(parts, ",")
+}
+
+// ---------------------------------------------------------------- helpers
+
+func enums[T ~string](ss []string) []T {
+	if len(ss) == 0 {
+		return nil
+	}
+	out := make([]T, len(ss))
+	for i, s := range ss {
+		out[i] = T(s)
+	}
+	return out
+}
+
+func int32ptr(p *int) *int32 {
+	if p == nil {
+		return nil
+	}
+	v := int32(*p)
+	return &v
+}

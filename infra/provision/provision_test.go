@@ -1,0 +1,257 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/smithy-go"
+
+	"github.com/kakaoauth/kakaoauth/infra/moto"
+)
+
+const templatePath = "../../template.yaml"
+
+func TestMain(m *testing.M) { os.Exit(moto.RunTests(m)) }
+
+func TestProvisionTwiceMatchesTemplate(t *testing.T) {
+	ctx := context.Background()
+	cfg := moto.AWSConfig(ctx, moto.ForTest(t).URL())
+	names := NamesFor("prov-" + strings.ToLower(t.Name()))
+
+	first, err := Provision(ctx, cfg, templatePath, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := Provision(ctx, cfg, templatePath, names)
+	if err != nil {
+		t.Fatalf("second run: %v", err)
+	}
+	if first != second {
+		t.Fatalf("second run did not reuse the resources: %+v vs %+v", first, second)
+	}
+	if first.UserPoolID == "" || first.UserPoolClientID == "" {
+		t.Fatalf("empty ids: %+v", first)
+	}
+
+	idp := cip.NewFromConfig(cfg)
+	pools, err := idp.ListUserPools(ctx, &cip.ListUserPoolsInput{MaxResults: aws.Int32(60)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, p := range pools.UserPools {
+		if aws.ToString(p.Name) == names.UserPool {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d pools named %s", n, names.UserPool)
+	}
+
+	pool, err := idp.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &first.UserPoolID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := pool.UserPool
+	var kakaoID *ciptypes.SchemaAttributeType
+	for i, a := range up.SchemaAttributes {
+		if aws.ToString(a.Name) == "custom:kakao_id" {
+			kakaoID = &up.SchemaAttributes[i]
+		}
+	}
+	if kakaoID == nil {
+		t.Fatal("pool schema has no custom:kakao_id")
+	}
+	if aws.ToBool(kakaoID.Mutable) || kakaoID.AttributeDataType != ciptypes.AttributeDataTypeString {
+		t.Fatalf("custom:kakao_id: mutable=%v type=%s", aws.ToBool(kakaoID.Mutable), kakaoID.AttributeDataType)
+	}
+	if !slices.Equal(up.AliasAttributes, []ciptypes.AliasAttributeType{ciptypes.AliasAttributeTypeEmail}) {
+		t.Fatalf("alias attributes %v", up.AliasAttributes)
+	}
+	pp := up.Policies.PasswordPolicy
+	if aws.ToInt32(pp.MinimumLength) != 12 || !pp.RequireSymbols || !pp.RequireNumbers || !pp.RequireUppercase || !pp.RequireLowercase {
+		t.Fatalf("password policy %+v", pp)
+	}
+	if up.AdminCreateUserConfig == nil || !up.AdminCreateUserConfig.AllowAdminCreateUserOnly {
+		t.Fatal("pool allows self sign-up")
+	}
+
+	client, err := idp.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{
+		UserPoolId: &first.UserPoolID, ClientId: &first.UserPoolClientID,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client.UserPoolClient
+	flows := slices.Clone(c.ExplicitAuthFlows)
+	slices.Sort(flows)
+	if !slices.Equal(flows, []ciptypes.ExplicitAuthFlowsType{"ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}) {
+		t.Fatalf("auth flows %v", c.ExplicitAuthFlows)
+	}
+	if aws.ToString(c.ClientSecret) != "" {
+		t.Fatal("client has a secret")
+	}
+	if slices.Contains(c.WriteAttributes, "custom:kakao_id") || slices.Contains(c.WriteAttributes, "email_verified") {
+		t.Fatalf("client may write %v", c.WriteAttributes)
+	}
+	if !slices.Contains(c.ReadAttributes, "custom:kakao_id") {
+		t.Fatalf("client cannot read custom:kakao_id: %v", c.ReadAttributes)
+	}
+
+	ddb := dynamodb.NewFromConfig(cfg)
+	mapping := describe(t, ddb, names.MappingTable)
+	if got := keysString(mapping.KeySchema); got != "kakaoId:HASH" {
+		t.Fatalf("mapping keys %s", got)
+	}
+	assertAttrType(t, mapping, "kakaoId", ddbtypes.ScalarAttributeTypeN)
+	assertGSI(t, mapping, "bySub", "sub:HASH", ddbtypes.ProjectionTypeAll)
+	assertGSI(t, mapping, "byCreatedDay", "createdDay:HASH,createdAt:RANGE", ddbtypes.ProjectionTypeInclude)
+	if mapping.BillingModeSummary == nil || mapping.BillingModeSummary.BillingMode != ddbtypes.BillingModePayPerRequest {
+		t.Fatalf("mapping billing %+v", mapping.BillingModeSummary)
+	}
+
+	audit := describe(t, ddb, names.AuditTable)
+	if got := keysString(audit.KeySchema); got != "pk:HASH,sk:RANGE" {
+		t.Fatalf("audit keys %s", got)
+	}
+	assertGSI(t, audit, "byDay", "day:HASH,sk:RANGE", ddbtypes.ProjectionTypeAll)
+	ttl, err := ddb.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: &names.AuditTable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ttl.TimeToLiveDescription; d.TimeToLiveStatus != ddbtypes.TimeToLiveStatusEnabled || aws.ToString(d.AttributeName) != "expiresAt" {
+		t.Fatalf("audit TTL %+v", d)
+	}
+	for _, table := range []string{names.MappingTable, names.AuditTable} {
+		b, err := ddb.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String(table)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.ContinuousBackupsDescription.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus != ddbtypes.PointInTimeRecoveryStatusEnabled {
+			t.Fatalf("%s: PITR not enabled", table)
+		}
+	}
+}
+
+func TestProvisionRefusesDriftedTable(t *testing.T) {
+	ctx := context.Background()
+	cfg := moto.AWSConfig(ctx, moto.ForTest(t).URL())
+	names := NamesFor("prov-" + strings.ToLower(t.Name()))
+	ddb := dynamodb.NewFromConfig(cfg)
+	// A mapping table keyed the old way, as a stale local moto might hold.
+	if _, err := ddb.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            &names.MappingTable,
+		BillingMode:          ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: ddbtypes.KeyTypeHash}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Provision(ctx, cfg, templatePath, names)
+	if err == nil || !strings.Contains(err.Error(), "another shape") {
+		t.Fatalf("want drift error, got %v", err)
+	}
+}
+
+func TestProvisionNeedsNames(t *testing.T) {
+	_, err := Provision(context.Background(), aws.Config{}, templatePath, Names{UserPool: "x"})
+	if err == nil {
+		t.Fatal("accepted missing names")
+	}
+}
+
+func TestStoreSettings(t *testing.T) {
+	ctx := context.Background()
+	client := ssm.NewFromConfig(moto.AWSConfig(ctx, moto.ForTest(t).URL()))
+	for _, value := range []string{"first", "second"} { // the second run overwrites
+		if err := StoreSettings(ctx, client, map[string]Parameter{
+			"/kakaoauth/test/pepper": {Value: "pepper-" + value, Secure: true},
+			"/kakaoauth/test/appId":  {Value: "1001"},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/kakaoauth/test/pepper"), WithDecryption: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Parameter.Type != "SecureString" || aws.ToString(got.Parameter.Value) != "pepper-second" {
+		t.Fatalf("pepper stored as %s", got.Parameter.Type)
+	}
+	plain, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/kakaoauth/test/appId")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Parameter.Type != "String" || aws.ToString(plain.Parameter.Value) != "1001" {
+		t.Fatalf("appId %+v", plain.Parameter)
+	}
+}
+
+func TestStoreSettingsWithholdsSecureValuesFromErrors(t *testing.T) {
+	secret := "s3cr3t-value"
+	failing := putterFunc(func() error {
+		return &smithy.GenericAPIError{Code: "ValidationException", Message: "Value '" + secret + "' at 'value' failed to satisfy constraint"}
+	})
+	err := StoreSettings(context.Background(), failing, map[string]Parameter{"/p": {Value: secret, Secure: true}})
+	if err == nil || strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "ValidationException") {
+		t.Fatalf("error %q", err)
+	}
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		t.Fatal("redaction lost the API error")
+	}
+}
+
+type putterFunc func() error
+
+func (f putterFunc) PutParameter(context.Context, *ssm.PutParameterInput, ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
+	return nil, f()
+}
+
+func describe(t *testing.T, ddb *dynamodb.Client, name string) *ddbtypes.TableDescription {
+	t.Helper()
+	out, err := ddb.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Table
+}
+
+func assertAttrType(t *testing.T, d *ddbtypes.TableDescription, name string, typ ddbtypes.ScalarAttributeType) {
+	t.Helper()
+	for _, a := range d.AttributeDefinitions {
+		if aws.ToString(a.AttributeName) == name {
+			if a.AttributeType != typ {
+				t.Fatalf("%s is %s, want %s", name, a.AttributeType, typ)
+			}
+			return
+		}
+	}
+	t.Fatalf("no attribute definition for %s", name)
+}
+
+func assertGSI(t *testing.T, d *ddbtypes.TableDescription, name, keys string, proj ddbtypes.ProjectionType) {
+	t.Helper()
+	for _, g := range d.GlobalSecondaryIndexes {
+		if aws.ToString(g.IndexName) == name {
+			if got := keysString(g.KeySchema); got != keys {
+				t.Fatalf("%s keys %s, want %s", name, got, keys)
+			}
+			if g.Projection == nil || g.Projection.ProjectionType != proj {
+				t.Fatalf("%s projection %+v", name, g.Projection)
+			}
+			return
+		}
+	}
+	t.Fatalf("%s: no GSI %s", aws.ToString(d.TableName), name)
+}

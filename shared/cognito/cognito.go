@@ -1,0 +1,361 @@
+// Package cognito is the Cognito user pool as a kakaoauth.UserDirectory,
+// through the Admin* APIs only (never SignUp: a client-supplied flag must
+// never confirm or verify anything).
+package cognito
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/kakaoauth/kakaoauth"
+)
+
+// User attribute names.
+const (
+	AttrSub           = "sub"
+	AttrKakaoID       = "custom:kakao_id"
+	AttrEmail         = "email"
+	AttrEmailVerified = "email_verified"
+	AttrNickname      = "nickname"
+)
+
+// API is the part of *cognitoidentityprovider.Client the directory uses.
+type API interface {
+	AdminCreateUser(context.Context, *cip.AdminCreateUserInput, ...func(*cip.Options)) (*cip.AdminCreateUserOutput, error)
+	AdminGetUser(context.Context, *cip.AdminGetUserInput, ...func(*cip.Options)) (*cip.AdminGetUserOutput, error)
+	ListUsers(context.Context, *cip.ListUsersInput, ...func(*cip.Options)) (*cip.ListUsersOutput, error)
+	AdminUpdateUserAttributes(context.Context, *cip.AdminUpdateUserAttributesInput, ...func(*cip.Options)) (*cip.AdminUpdateUserAttributesOutput, error)
+	AdminDeleteUserAttributes(context.Context, *cip.AdminDeleteUserAttributesInput, ...func(*cip.Options)) (*cip.AdminDeleteUserAttributesOutput, error)
+	AdminDeleteUser(context.Context, *cip.AdminDeleteUserInput, ...func(*cip.Options)) (*cip.AdminDeleteUserOutput, error)
+	AdminSetUserPassword(context.Context, *cip.AdminSetUserPasswordInput, ...func(*cip.Options)) (*cip.AdminSetUserPasswordOutput, error)
+	AdminInitiateAuth(context.Context, *cip.AdminInitiateAuthInput, ...func(*cip.Options)) (*cip.AdminInitiateAuthOutput, error)
+	AdminDisableUser(context.Context, *cip.AdminDisableUserInput, ...func(*cip.Options)) (*cip.AdminDisableUserOutput, error)
+	AdminUserGlobalSignOut(context.Context, *cip.AdminUserGlobalSignOutInput, ...func(*cip.Options)) (*cip.AdminUserGlobalSignOutOutput, error)
+}
+
+var (
+	_ API                     = (*cip.Client)(nil)
+	_ kakaoauth.UserDirectory = (*Directory)(nil)
+)
+
+// Directory is one user pool and the app client the broker signs in with.
+type Directory struct {
+	api      API
+	poolID   string
+	clientID string
+}
+
+// New returns the directory of pool userPoolID; clientID is the app client
+// with ALLOW_ADMIN_USER_PASSWORD_AUTH.
+func New(api API, userPoolID, clientID string) *Directory {
+	return &Directory{api: api, poolID: userPoolID, clientID: clientID}
+}
+
+// CreateUser creates kakao_<id> without sending any message. The email, if
+// given, must be one Kakao reports valid and verified: it is marked
+// verified here. *UserExists when the username is taken; *AccountConflict
+// when the pool already has that verified email (email is a sign-in alias).
+func (d *Directory) CreateUser(ctx context.Context, u kakaoauth.NewCognitoUser) (kakaoauth.CognitoUser, error) {
+	if u.KakaoID <= 0 {
+		return kakaoauth.CognitoUser{}, fmt.Errorf("cognito: create user: invalid kakao id %d", u.KakaoID)
+	}
+	username := kakaoauth.Username(u.KakaoID)
+	attrs := []types.AttributeType{attr(AttrKakaoID, strconv.FormatInt(u.KakaoID, 10))}
+	if u.Nickname != "" {
+		attrs = append(attrs, attr(AttrNickname, u.Nickname))
+	}
+	if u.Email != "" {
+		attrs = append(attrs, attr(AttrEmail, u.Email), attr(AttrEmailVerified, "true"))
+	}
+	out, err := d.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{
+		UserPoolId:     &d.poolID,
+		Username:       &username,
+		UserAttributes: attrs,
+		MessageAction:  types.MessageActionTypeSuppress,
+	})
+	if err != nil {
+		var exists *types.UsernameExistsException
+		var alias *types.AliasExistsException
+		switch {
+		case errors.As(err, &exists):
+			return kakaoauth.CognitoUser{}, &kakaoauth.UserExists{Username: username}
+		case errors.As(err, &alias):
+			return kakaoauth.CognitoUser{}, &kakaoauth.AccountConflict{KakaoID: u.KakaoID}
+		}
+		return kakaoauth.CognitoUser{}, classify("create user", err)
+	}
+	return toUser(aws.ToString(out.User.Username), out.User.Attributes, out.User.Enabled), nil
+}
+
+// GetUser returns *NotFound when the pool has no such user.
+func (d *Directory) GetUser(ctx context.Context, username string) (kakaoauth.CognitoUser, error) {
+	out, err := d.api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &d.poolID, Username: &username})
+	if err != nil {
+		if isUserNotFound(err) {
+			return kakaoauth.CognitoUser{}, &kakaoauth.NotFound{What: "user " + username}
+		}
+		return kakaoauth.CognitoUser{}, classify("get user", err)
+	}
+	return toUser(aws.ToString(out.Username), out.UserAttributes, out.Enabled), nil
+}
+
+// FindByEmail lists the users whose email equals email, ignoring case
+// (mailbox domains are case-insensitive, so a conflict check must be too).
+func (d *Directory) FindByEmail(ctx context.Context, email string) ([]kakaoauth.CognitoUser, error) {
+	if email == "" {
+		return nil, nil
+	}
+	var found []kakaoauth.CognitoUser
+	pages := cip.NewListUsersPaginator(d.api, &cip.ListUsersInput{
+		UserPoolId: &d.poolID,
+		Filter:     aws.String(emailFilter(email)),
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, classify("list users", err)
+		}
+		for _, u := range page.Users {
+			cu := toUser(aws.ToString(u.Username), u.Attributes, u.Enabled)
+			// The filter narrows; this decides, so the result never depends
+			// on how the service parses an escaped value.
+			if strings.EqualFold(cu.Email, email) {
+				found = append(found, cu)
+			}
+		}
+	}
+	return found, nil
+}
+
+// emailFilter builds a ListUsers exact-match filter, escaping as the API
+// documents so a value cannot end the quoted string.
+func emailFilter(email string) string {
+	esc := strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(email)
+	return AttrEmail + ` = "` + esc + `"`
+}
+
+// UpdateProfile sets the verified email, or removes the email when email is
+// "", and sets the nickname when nickname is not "" (Kakao omits it when the
+// profile was not consented to; the last known one is kept).
+func (d *Directory) UpdateProfile(ctx context.Context, username, email, nickname string) error {
+	var set []types.AttributeType
+	if nickname != "" {
+		set = append(set, attr(AttrNickname, nickname))
+	}
+	if email != "" {
+		set = append(set, attr(AttrEmail, email), attr(AttrEmailVerified, "true"))
+	}
+	if len(set) > 0 {
+		_, err := d.api.AdminUpdateUserAttributes(ctx, &cip.AdminUpdateUserAttributesInput{
+			UserPoolId: &d.poolID, Username: &username, UserAttributes: set,
+		})
+		if err != nil {
+			var alias *types.AliasExistsException
+			switch {
+			case errors.As(err, &alias):
+				return &kakaoauth.AccountConflict{KakaoID: kakaoIDOf(username)}
+			case isUserNotFound(err):
+				return &kakaoauth.NotFound{What: "user " + username}
+			}
+			return classify("update user attributes", err)
+		}
+	}
+	if email != "" {
+		return nil
+	}
+	// Deleting an attribute the user does not have is an error, so look
+	// first; this path only runs when a user withdrew email consent.
+	cur, err := d.GetUser(ctx, username)
+	if err != nil {
+		return err
+	}
+	if cur.Email == "" {
+		return nil
+	}
+	_, err = d.api.AdminDeleteUserAttributes(ctx, &cip.AdminDeleteUserAttributesInput{
+		UserPoolId: &d.poolID, Username: &username, UserAttributeNames: []string{AttrEmail},
+	})
+	if err != nil {
+		if isUserNotFound(err) {
+			return &kakaoauth.NotFound{What: "user " + username}
+		}
+		return classify("delete user attributes", err)
+	}
+	return nil
+}
+
+// DeleteUser deletes the user; deleting a missing user is not an error, so
+// cleanup after a lost race can be retried.
+func (d *Directory) DeleteUser(ctx context.Context, username string) error {
+	_, err := d.api.AdminDeleteUser(ctx, &cip.AdminDeleteUserInput{UserPoolId: &d.poolID, Username: &username})
+	if err != nil && !isUserNotFound(err) {
+		return classify("delete user", err)
+	}
+	return nil
+}
+
+// SetPassword sets a permanent password (the user leaves
+// FORCE_CHANGE_PASSWORD). Its quota category is small and not adjustable:
+// callers rotate rarely (see DESIGN.md, The password).
+func (d *Directory) SetPassword(ctx context.Context, username, password string) error {
+	_, err := d.api.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{
+		UserPoolId: &d.poolID, Username: &username, Password: &password, Permanent: true,
+	})
+	if err != nil {
+		if isUserNotFound(err) {
+			return &kakaoauth.NotFound{What: "user " + username}
+		}
+		return classify("set password", err)
+	}
+	return nil
+}
+
+// SignIn runs ADMIN_USER_PASSWORD_AUTH with metadata passed to the
+// PreAuthentication trigger. A wrong or not-yet-set password is
+// *PasswordRotated; a disabled user is *kakaoauth.AccountDisabled.
+func (d *Directory) SignIn(ctx context.Context, username, password string, metadata map[string]string) (kakaoauth.CognitoTokens, error) {
+	out, err := d.api.AdminInitiateAuth(ctx, &cip.AdminInitiateAuthInput{
+		UserPoolId: &d.poolID,
+		ClientId:   &d.clientID,
+		AuthFlow:   types.AuthFlowTypeAdminUserPasswordAuth,
+		AuthParameters: map[string]string{
+			"USERNAME": username,
+			"PASSWORD": password,
+		},
+		ClientMetadata: metadata,
+	})
+	if err != nil {
+		var notAuth *types.NotAuthorizedException
+		var reset *types.PasswordResetRequiredException
+		var unconfirmed *types.UserNotConfirmedException
+		switch {
+		case errors.As(err, &notAuth):
+			// Cognito has no separate errors for these; the message is the
+			// only signal.
+			msg := strings.ToLower(notAuth.ErrorMessage())
+			switch {
+			case strings.Contains(msg, "disabled"):
+				return kakaoauth.CognitoTokens{}, &kakaoauth.AccountDisabled{Username: username}
+			case strings.Contains(msg, "attempts exceeded"):
+				// A temporary lockout after failed attempts: retrying at
+				// once (PasswordRotated) would only extend it.
+				return kakaoauth.CognitoTokens{}, &kakaoauth.Throttled{Reason: "cognito sign in: password attempts exceeded"}
+			}
+			return kakaoauth.CognitoTokens{}, &kakaoauth.PasswordRotated{Username: username}
+		case errors.As(err, &reset), errors.As(err, &unconfirmed):
+			return kakaoauth.CognitoTokens{}, &kakaoauth.PasswordRotated{Username: username}
+		case isUserNotFound(err):
+			return kakaoauth.CognitoTokens{}, &kakaoauth.NotFound{What: "user " + username}
+		}
+		return kakaoauth.CognitoTokens{}, classify("sign in", err)
+	}
+	if out.ChallengeName != "" {
+		// NEW_PASSWORD_REQUIRED: the user still has its temporary password,
+		// i.e. SetPassword has not run (or lost a race) yet.
+		if out.ChallengeName == types.ChallengeNameTypeNewPasswordRequired {
+			return kakaoauth.CognitoTokens{}, &kakaoauth.PasswordRotated{Username: username}
+		}
+		return kakaoauth.CognitoTokens{}, fmt.Errorf("cognito: sign in: unexpected challenge %s", out.ChallengeName)
+	}
+	r := out.AuthenticationResult
+	if r == nil || aws.ToString(r.IdToken) == "" || aws.ToString(r.AccessToken) == "" {
+		return kakaoauth.CognitoTokens{}, errors.New("cognito: sign in: no tokens in the response")
+	}
+	return kakaoauth.CognitoTokens{
+		IDToken:      aws.ToString(r.IdToken),
+		AccessToken:  aws.ToString(r.AccessToken),
+		RefreshToken: aws.ToString(r.RefreshToken),
+		ExpiresIn:    r.ExpiresIn,
+		TokenType:    aws.ToString(r.TokenType),
+	}, nil
+}
+
+// DisableAndSignOut revokes the user's refresh tokens, then disables it.
+// Signing out first means no refresh token outlives the disable, even if
+// an administrator re-enables the user later. Safe to repeat.
+func (d *Directory) DisableAndSignOut(ctx context.Context, username string) error {
+	_, err := d.api.AdminUserGlobalSignOut(ctx, &cip.AdminUserGlobalSignOutInput{UserPoolId: &d.poolID, Username: &username})
+	if err != nil {
+		var notAuth *types.NotAuthorizedException
+		switch {
+		case isUserNotFound(err):
+			return &kakaoauth.NotFound{What: "user " + username}
+		case errors.As(err, &notAuth):
+			// A repeat after the disable: the first run already signed out.
+		default:
+			return classify("global sign-out", err)
+		}
+	}
+	if _, err := d.api.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: &d.poolID, Username: &username}); err != nil {
+		if isUserNotFound(err) {
+			return &kakaoauth.NotFound{What: "user " + username}
+		}
+		return classify("disable user", err)
+	}
+	return nil
+}
+
+// classify turns throttling into *Throttled (after the SDK's own retries)
+// and wraps anything else as an internal error.
+func classify(op string, err error) error {
+	var tooMany *types.TooManyRequestsException
+	var limit *types.LimitExceededException
+	switch {
+	case errors.As(err, &tooMany), errors.As(err, &limit):
+		return &kakaoauth.Throttled{Reason: "cognito " + op}
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) && api.ErrorCode() == "ThrottlingException" {
+		return &kakaoauth.Throttled{Reason: "cognito " + op}
+	}
+	return fmt.Errorf("cognito: %s: %w", op, err)
+}
+
+func isUserNotFound(err error) bool {
+	var nf *types.UserNotFoundException
+	return errors.As(err, &nf)
+}
+
+func attr(name, value string) types.AttributeType {
+	return types.AttributeType{Name: aws.String(name), Value: aws.String(value)}
+}
+
+func toUser(username string, attrs []types.AttributeType, enabled bool) kakaoauth.CognitoUser {
+	u := kakaoauth.CognitoUser{Username: username, Enabled: enabled}
+	var verified bool
+	for _, a := range attrs {
+		v := aws.ToString(a.Value)
+		switch aws.ToString(a.Name) {
+		case AttrSub:
+			u.Sub = v
+		case AttrKakaoID:
+			u.KakaoID, _ = strconv.ParseInt(v, 10, 64) // not a Kakao user: 0
+		case AttrEmail:
+			u.Email = v
+		case AttrEmailVerified:
+			verified = v == "true"
+		case AttrNickname:
+			u.Nickname = v
+		}
+	}
+	// A leftover flag without an email verifies nothing.
+	u.EmailVerified = verified && u.Email != ""
+	return u
+}
+
+// kakaoIDOf recovers the Kakao id from kakao_<id>; 0 for other usernames.
+func kakaoIDOf(username string) int64 {
+	id, err := strconv.ParseInt(strings.TrimPrefix(username, "kakao_"), 10, 64)
+	if err != nil || !strings.HasPrefix(username, "kakao_") {
+		return 0
+	}
+	return id
+}

@@ -1,0 +1,108 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/uuid"
+
+	"github.com/kakaoauth/kakaoauth"
+)
+
+// maxFreeText bounds client-controlled text (user agent, detail) so an
+// event stays small whatever a client sends.
+const maxFreeText = 512
+
+// Audit is the audit table as a kakaoauth.AuditLog.
+type Audit struct {
+	api       API
+	table     string
+	retention time.Duration
+	now       func() time.Time
+}
+
+var _ kakaoauth.AuditLog = (*Audit)(nil)
+
+// NewAudit returns the audit log in table. Each event expires (DynamoDB
+// TTL) retention after its time; retention <= 0 keeps events forever. now
+// stamps events that carry no time; nil means time.Now.
+func NewAudit(api API, table string, retention time.Duration, now func() time.Time) *Audit {
+	if now == nil {
+		now = time.Now
+	}
+	return &Audit{api: api, table: table, retention: retention, now: now}
+}
+
+// Record appends e. Events are never overwritten: each gets a fresh
+// time-ordered id.
+func (a *Audit) Record(ctx context.Context, e kakaoauth.AuditEvent) error {
+	if e.Type == "" {
+		return errors.New("store: audit event without a type")
+	}
+	at := e.Time
+	if at.IsZero() {
+		at = a.now()
+	}
+	at = at.UTC()
+	id, err := uuid.NewV7()
+	if err != nil {
+		return fmt.Errorf("store: audit event id: %w", err)
+	}
+	ts, day := FormatTime(at), Day(at)
+	pk := AnonPK(day)
+	if e.KakaoID != 0 {
+		pk = UserPK(e.KakaoID)
+	}
+	item := map[string]types.AttributeValue{
+		AttrPK:      s(pk),
+		AttrSK:      s(ts + "#" + id.String()),
+		AttrDay:     s(day),
+		AttrEventID: s(id.String()),
+		AttrTime:    s(ts),
+		AttrType:    s(e.Type),
+	}
+	for name, v := range map[string]string{
+		AttrOutcome:     e.Outcome,
+		AttrError:       e.Error,
+		AttrSub:         e.Sub,
+		AttrExecutionID: e.ExecutionID,
+		AttrSourceIP:    e.SourceIP,
+		AttrUserAgent:   truncate(e.UserAgent),
+		AttrDetail:      truncate(e.Detail),
+	} {
+		if v != "" {
+			item[name] = s(v)
+		}
+	}
+	if e.KakaoID != 0 {
+		item[AttrKakaoID] = n(e.KakaoID)
+	}
+	if e.AppID != 0 {
+		item[AttrAppID] = n(e.AppID)
+	}
+	if a.retention > 0 {
+		item[AttrExpiresAt] = n(at.Add(a.retention).Unix())
+	}
+	if _, err := a.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: &a.table, Item: item}); err != nil {
+		return classify("record audit event", err)
+	}
+	return nil
+}
+
+func truncate(v string) string {
+	if len(v) <= maxFreeText {
+		return v
+	}
+	// Cut at a character boundary, not through one.
+	cut := maxFreeText
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	return strings.ToValidUTF8(v[:cut], "")
+}

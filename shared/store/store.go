@@ -1,0 +1,125 @@
+// Package store keeps the broker's rows in DynamoDB: the mapping from a
+// Kakao account to its Cognito user (Mappings) and the audit trail (Audit).
+// Attribute and index names are exported for the auditors' CLI; they match
+// template.yaml.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/kakaoauth/kakaoauth"
+)
+
+// Mapping table attributes and indexes.
+const (
+	AttrKakaoID     = "kakaoId" // N, the key
+	AttrSub         = "sub"
+	AttrUsername    = "username"
+	AttrEmail       = "email" // verified only; absent when none
+	AttrStatus      = "status"
+	AttrCreatedAt   = "createdAt"
+	AttrCreatedDay  = "createdDay" // yyyy-mm-dd UTC of createdAt
+	AttrLastLoginAt = "lastLoginAt"
+	AttrPwNonce     = "pwNonce"
+	AttrPwSetAt     = "pwSetAt"
+	AttrUnlinkedAt  = "unlinkedAt"
+
+	IndexBySub        = "bySub"        // sub -> mapping
+	IndexByCreatedDay = "byCreatedDay" // createdDay, createdAt -> sub, username, status
+)
+
+// Audit table attributes and indexes. kakaoId and sub reuse the mapping
+// names.
+const (
+	AttrPK          = "pk" // "kakao#<id>" or "anon#<yyyy-mm-dd>"
+	AttrSK          = "sk" // "<time>#<event id>"
+	AttrDay         = "day"
+	AttrEventID     = "eventId"
+	AttrTime        = "time"
+	AttrType        = "type"
+	AttrOutcome     = "outcome"
+	AttrError       = "error"
+	AttrExecutionID = "executionId"
+	AttrSourceIP    = "sourceIp"
+	AttrUserAgent   = "userAgent"
+	AttrAppID       = "appId"
+	AttrDetail      = "detail"
+	AttrExpiresAt   = "expiresAt" // N, epoch seconds; the table's TTL attribute
+
+	IndexByDay = "byDay" // day, sk -> event
+)
+
+// TimeLayout is RFC 3339 in UTC with milliseconds. Fixed width, so stored
+// times sort as strings.
+const TimeLayout = "2006-01-02T15:04:05.000Z"
+
+// DayLayout is the UTC day of createdDay and day.
+const DayLayout = "2006-01-02"
+
+// FormatTime renders t as stored.
+func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
+
+// ParseTime reads a stored time.
+func ParseTime(s string) (time.Time, error) { return time.Parse(TimeLayout, s) }
+
+// Day is the UTC day of t as stored in createdDay and day.
+func Day(t time.Time) string { return t.UTC().Format(DayLayout) }
+
+// UserPK is the audit partition of a Kakao account.
+func UserPK(kakaoID int64) string { return "kakao#" + strconv.FormatInt(kakaoID, 10) }
+
+// AnonPK is the audit partition of the events of day (yyyy-mm-dd) whose
+// Kakao account is unknown, e.g. logins with an invalid token.
+func AnonPK(day string) string { return "anon#" + day }
+
+// API is the part of *dynamodb.Client the store uses.
+type API interface {
+	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+}
+
+var _ API = (*dynamodb.Client)(nil)
+
+// classify turns throttling into *Throttled (the SDK has already retried)
+// and wraps anything else as an internal error.
+func classify(op string, err error) error {
+	var pte *types.ProvisionedThroughputExceededException
+	var rle *types.RequestLimitExceeded
+	if errors.As(err, &pte) || errors.As(err, &rle) {
+		return &kakaoauth.Throttled{Reason: "dynamodb " + op}
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded":
+			return &kakaoauth.Throttled{Reason: "dynamodb " + op}
+		}
+	}
+	return fmt.Errorf("store: %s: %w", op, err)
+}
+
+// conditionFailed reports whether err is a failed condition, and the item
+// as it was (nil when there was none) if the request asked for it.
+func conditionFailed(err error) (bool, map[string]types.AttributeValue) {
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return true, ccf.Item
+	}
+	return false, nil
+}
+
+func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+
+func n(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
