@@ -14,6 +14,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/kakaoauth/kakaoauth/shared/password"
 )
 
 // Parameter names below PARAMETER_PREFIX (e.g. /kakaoauth/prod).
@@ -30,8 +32,6 @@ const (
 	DefaultKakaoAuthBaseURL = "https://kauth.kakao.com"
 	DefaultPasswordRotation = 24 * time.Hour
 	DefaultAuditRetention   = 400 * 24 * time.Hour
-	// MinPepperBytes guards against a placeholder pepper reaching production.
-	MinPepperBytes = 32
 )
 
 // Config is everything a Lambda of the stack may need. Each Lambda loads
@@ -166,9 +166,10 @@ func (c *Config) set(name, value string) error {
 		}
 		c.KakaoAdminKey = value
 	case ParamPepper:
-		// The value itself never appears in an error.
-		if len(value) < MinPepperBytes {
-			return fmt.Errorf("config: %s is shorter than %d bytes", name, MinPepperBytes)
+		// A short pepper would let anyone compute passwords and proofs. The
+		// value itself never appears in an error.
+		if err := password.CheckPepper([]byte(value)); err != nil {
+			return fmt.Errorf("config: %s: %w", name, err)
 		}
 		c.Pepper = []byte(value)
 	default:
