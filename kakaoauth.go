@@ -30,8 +30,12 @@ type KakaoIdentity struct {
 	// ID token was presented; its aud was checked instead).
 	AppID int64 `json:"appId,omitempty"`
 	// Email is set only when Kakao reports it valid and verified.
-	Email    string `json:"email,omitempty"`
-	Nickname string `json:"nickname,omitempty"`
+	Email string `json:"email,omitempty"`
+	// EmailChecked says Kakao's profile was read, so an empty Email means
+	// the account has no verified email. An ID token alone does not tell:
+	// then the stored email is left as it is.
+	EmailChecked bool   `json:"emailChecked,omitempty"`
+	Nickname     string `json:"nickname,omitempty"`
 }
 
 // KakaoVerifier checks tokens with Kakao and returns the identity behind
@@ -121,8 +125,9 @@ type MappingStore interface {
 	// Create writes a new mapping only if none exists for the Kakao id;
 	// *MappingExists otherwise.
 	Create(ctx context.Context, m Mapping) error
-	// RecordLogin sets lastLoginAt and the verified email.
-	RecordLogin(ctx context.Context, kakaoID int64, at time.Time, email string) error
+	// RecordLogin sets lastLoginAt and, unless email is nil, the verified
+	// email ("" removes it).
+	RecordLogin(ctx context.Context, kakaoID int64, at time.Time, email *string) error
 	// SwapPasswordNonce installs next only if the current nonce is still
 	// prev ("" for none); *NonceChanged when another login got there first.
 	SwapPasswordNonce(ctx context.Context, kakaoID int64, prev, next string, at time.Time) error

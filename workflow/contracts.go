@@ -46,10 +46,12 @@ type Subject struct {
 	NewUser  bool   `json:"newUser,omitempty"`
 }
 
-// Profile is what Kakao told about the account; Email only when verified.
+// Profile is what Kakao told about the account; Email only when verified,
+// and authoritative only when EmailChecked (see kakaoauth.KakaoIdentity).
 type Profile struct {
-	Email    string `json:"email,omitempty"`
-	Nickname string `json:"nickname,omitempty"`
+	Email        string `json:"email,omitempty"`
+	EmailChecked bool   `json:"emailChecked,omitempty"`
+	Nickname     string `json:"nickname,omitempty"`
 }
 
 // PasswordState is SetPassword's result: the nonce the password derives

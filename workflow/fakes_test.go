@@ -213,11 +213,14 @@ func (s *memMappings) Create(_ context.Context, m kakaoauth.Mapping) error {
 	return nil
 }
 
-func (s *memMappings) RecordLogin(_ context.Context, id int64, at time.Time, email string) error {
+func (s *memMappings) RecordLogin(_ context.Context, id int64, at time.Time, email *string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.rows[id]
-	m.LastLoginAt, m.Email = at, email
+	m.LastLoginAt = at
+	if email != nil {
+		m.Email = *email
+	}
 	s.rows[id] = m
 	return nil
 }

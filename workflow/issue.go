@@ -25,7 +25,11 @@ func (s *Steps) IssueTokens(ctx context.Context, in LoginState) (LoginResponse, 
 		return LoginResponse{}, err
 	}
 	at := millis(now)
-	if err := s.mappings.RecordLogin(ctx, subj.KakaoID, at, in.Profile.Email); err != nil {
+	var email *string // an ID-token-only login leaves the stored email alone
+	if in.Profile.EmailChecked {
+		email = &in.Profile.Email
+	}
+	if err := s.mappings.RecordLogin(ctx, subj.KakaoID, at, email); err != nil {
 		return LoginResponse{}, err
 	}
 	if err := s.audit.Record(ctx, kakaoauth.AuditEvent{

@@ -27,8 +27,9 @@ func newRig(t *testing.T) *rig {
 	t.Helper()
 	r := &rig{
 		kakao: &memKakao{ids: map[string]kakaoauth.KakaoIdentity{
-			"tok-1": {KakaoID: 1, AppID: 1001, Email: "one@example.com", Nickname: "one"},
-			"tok-2": {KakaoID: 2, AppID: 1001, Nickname: "two"},
+			"tok-1":     {KakaoID: 1, AppID: 1001, Email: "one@example.com", EmailChecked: true, Nickname: "one"},
+			"tok-2":     {KakaoID: 2, AppID: 1001, EmailChecked: true, Nickname: "two"},
+			"idtoken-1": {KakaoID: 1, Nickname: "one"},
 		}},
 		users: newMemUsers(), mappings: newMemMappings(), audit: &memAudit{},
 		now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC),
@@ -264,7 +265,7 @@ func TestChangedEmailFollowsKakao(t *testing.T) {
 	if _, err := r.login(t, `{"access_token":"tok-1"}`); err != nil {
 		t.Fatal(err)
 	}
-	r.kakao.ids["tok-1"] = kakaoauth.KakaoIdentity{KakaoID: 1, AppID: 1001, Email: "new@example.com", Nickname: "one"}
+	r.kakao.ids["tok-1"] = kakaoauth.KakaoIdentity{KakaoID: 1, AppID: 1001, Email: "new@example.com", EmailChecked: true, Nickname: "one"}
 	if _, err := r.login(t, `{"access_token":"tok-1"}`); err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +276,7 @@ func TestChangedEmailFollowsKakao(t *testing.T) {
 		t.Fatalf("mapping email %q", m.Email)
 	}
 	// Kakao withdrew the verified email: the attribute goes too.
-	r.kakao.ids["tok-1"] = kakaoauth.KakaoIdentity{KakaoID: 1, AppID: 1001}
+	r.kakao.ids["tok-1"] = kakaoauth.KakaoIdentity{KakaoID: 1, AppID: 1001, EmailChecked: true}
 	if _, err := r.login(t, `{"access_token":"tok-1"}`); err != nil {
 		t.Fatal(err)
 	}
@@ -382,5 +383,26 @@ func TestRecordFailureAudits(t *testing.T) {
 	e := r.audit.events[0]
 	if e.Type != kakaoauth.EventLoginFailed || e.Error != "AccountUnlinked" || e.KakaoID != 9 || e.Sub != "s-9" || e.ExecutionID != "arn:exec" || e.SourceIP != "203.0.113.1" || e.Outcome != "failure" {
 		t.Fatalf("event %+v", e)
+	}
+}
+
+// An ID token says nothing about the email: logging in with one keeps the
+// verified email an earlier access-token login stored.
+func TestIDTokenLoginKeepsTheEmail(t *testing.T) {
+	r := newRig(t)
+	if _, err := r.login(t, `{"access_token":"tok-1"}`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.login(t, `{"access_token":"idtoken-1"}`); err != nil {
+		t.Fatal(err)
+	}
+	if u := r.users.users["kakao_1"]; u.Email != "one@example.com" || !u.EmailVerified {
+		t.Fatalf("user after ID-token login: %+v", u)
+	}
+	if m := r.mappings.rows[1]; m.Email != "one@example.com" {
+		t.Fatalf("mapping email after ID-token login: %q", m.Email)
+	}
+	if r.users.calls["UpdateProfile"] != 0 {
+		t.Fatal("an ID-token login touched the profile")
 	}
 }

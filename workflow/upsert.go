@@ -32,7 +32,7 @@ func (s *Steps) returningUser(ctx context.Context, in LoginState, m kakaoauth.Ma
 	if m.Status == kakaoauth.StatusUnlinked {
 		return subj, &kakaoauth.AccountUnlinked{KakaoID: subj.KakaoID}
 	}
-	if in.Profile.Email != m.Email {
+	if in.Profile.EmailChecked && in.Profile.Email != m.Email {
 		// Kakao's verified email changed (or was withdrawn): follow it,
 		// unless the new one belongs to someone else.
 		if in.Profile.Email != "" {

@@ -86,7 +86,7 @@ func (s *Steps) ValidateToken(ctx context.Context, in ValidateTokenInput) (Login
 	s.log.InfoContext(ctx, "kakao token valid", "step", "ValidateToken", "kakaoId", id.KakaoID, "appId", id.AppID, "hasVerifiedEmail", id.Email != "", "executionId", rc.ExecutionID)
 	return LoginState{
 		Subject: Subject{KakaoID: id.KakaoID, AppID: id.AppID},
-		Profile: Profile{Email: id.Email, Nickname: id.Nickname},
+		Profile: Profile{Email: id.Email, EmailChecked: id.EmailChecked, Nickname: id.Nickname},
 		Context: rc,
 	}, nil
 }

@@ -75,6 +75,15 @@ func TestLoginWithIDToken(t *testing.T) {
 	if status != http.StatusOK || again["sub"] != body["sub"] || again["new_user"] != false {
 		t.Fatalf("access-token login after ID-token login: %d %v", status, again)
 	}
+	// A later ID-token-only login keeps the verified email the access-token
+	// login stored: an ID token does not say whether its email is verified.
+	tok2 := s.tokens(t, map[string]any{"user_id": 102, "openid": true})
+	if status, body := s.login(t, map[string]string{"id_token": tok2["id_token"].(string)}); status != http.StatusOK {
+		t.Fatalf("second ID-token login: %d %v", status, body)
+	}
+	if u, err := s.Deps().Users().GetUser(context.Background(), "kakao_102"); err != nil || u.Email != emailOf(102) || !u.EmailVerified {
+		t.Fatalf("user after ID-token login: %+v %v", u, err)
+	}
 	// A replayed ID token with another nonce is refused.
 	status, bad := s.login(t, map[string]string{"id_token": tok["id_token"].(string), "nonce": "other"})
 	wantError(t, status, bad, http.StatusUnauthorized, "InvalidKakaoToken")

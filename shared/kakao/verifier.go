@@ -74,7 +74,7 @@ func (v *Verifier) Verify(ctx context.Context, t kakaoauth.KakaoTokens) (kakaoau
 		// here and Kakao is wrong, so trust neither.
 		return kakaoauth.KakaoIdentity{}, &kakaoauth.KakaoUnavailable{Reason: "user/me and access_token_info disagree on the user"}
 	}
-	id := kakaoauth.KakaoIdentity{KakaoID: info.ID, AppID: info.AppID, Nickname: p.Nickname}
+	id := kakaoauth.KakaoIdentity{KakaoID: info.ID, AppID: info.AppID, Nickname: p.Nickname, EmailChecked: true}
 	if p.Email != "" && p.IsEmailValid && p.IsEmailVerified {
 		id.Email = p.Email
 	}

@@ -37,10 +37,10 @@ func TestVerifyAccessToken(t *testing.T) {
 		{ID: 14, Nickname: "no consent"},
 	}
 	want := []kakaoauth.KakaoIdentity{
-		{KakaoID: 11, AppID: kakaofake.DefaultAppID, Email: "ok@example.com", Nickname: "ok"},
-		{KakaoID: 12, AppID: kakaofake.DefaultAppID, Nickname: "unverified"},
-		{KakaoID: 13, AppID: kakaofake.DefaultAppID, Nickname: "invalid"},
-		{KakaoID: 14, AppID: kakaofake.DefaultAppID, Nickname: "no consent"},
+		{KakaoID: 11, AppID: kakaofake.DefaultAppID, EmailChecked: true, Email: "ok@example.com", Nickname: "ok"},
+		{KakaoID: 12, AppID: kakaofake.DefaultAppID, EmailChecked: true, Nickname: "unverified"},
+		{KakaoID: 13, AppID: kakaofake.DefaultAppID, EmailChecked: true, Nickname: "invalid"},
+		{KakaoID: 14, AppID: kakaofake.DefaultAppID, EmailChecked: true, Nickname: "no consent"},
 	}
 	for i, u := range users {
 		addUser(t, e.fake, u)
@@ -113,7 +113,7 @@ func TestVerifyBothTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != (kakaoauth.KakaoIdentity{KakaoID: gildong.ID, AppID: kakaofake.DefaultAppID, Email: gildong.Email, Nickname: gildong.Nickname}) {
+	if got != (kakaoauth.KakaoIdentity{KakaoID: gildong.ID, AppID: kakaofake.DefaultAppID, Email: gildong.Email, EmailChecked: true, Nickname: gildong.Nickname}) {
 		t.Fatalf("identity %+v", got)
 	}
 

@@ -99,16 +99,19 @@ func (m *Mappings) Create(ctx context.Context, mp kakaoauth.Mapping) error {
 	return nil
 }
 
-// RecordLogin sets lastLoginAt and the verified email ("" removes it).
-// *NotFound when there is no mapping.
-func (m *Mappings) RecordLogin(ctx context.Context, kakaoID int64, at time.Time, email string) error {
+// RecordLogin sets lastLoginAt and, unless email is nil, the verified
+// email ("" removes it). *NotFound when there is no mapping.
+func (m *Mappings) RecordLogin(ctx context.Context, kakaoID int64, at time.Time, email *string) error {
 	update := "SET #last = :at"
 	names := map[string]string{"#k": AttrKakaoID, "#last": AttrLastLoginAt, "#email": AttrEmail}
 	values := map[string]types.AttributeValue{":at": s(FormatTime(at))}
-	if email != "" {
+	switch {
+	case email == nil:
+		delete(names, "#email")
+	case *email != "":
 		update += ", #email = :email"
-		values[":email"] = s(email)
-	} else {
+		values[":email"] = s(*email)
+	default:
 		update += " REMOVE #email"
 	}
 	_, err := m.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{

@@ -185,21 +185,21 @@ func TestRecordLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := t0.Add(time.Hour)
-	if err := m.RecordLogin(ctx, 5, at, "new@example.com"); err != nil {
+	if err := m.RecordLogin(ctx, 5, at, aws.String("new@example.com")); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := m.Get(ctx, 5)
 	if !got.LastLoginAt.Equal(at.Truncate(time.Millisecond)) || got.Email != "new@example.com" {
 		t.Fatalf("after login %+v", got)
 	}
-	if err := m.RecordLogin(ctx, 5, at.Add(time.Hour), ""); err != nil {
+	if err := m.RecordLogin(ctx, 5, at.Add(time.Hour), aws.String("")); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := m.Get(ctx, 5); got.Email != "" || !got.LastLoginAt.Equal(at.Add(time.Hour).Truncate(time.Millisecond)) {
 		t.Fatalf("after login without email %+v", got)
 	}
 	var nf *kakaoauth.NotFound
-	if err := m.RecordLogin(ctx, 404, at, ""); !errors.As(err, &nf) {
+	if err := m.RecordLogin(ctx, 404, at, nil); !errors.As(err, &nf) {
 		t.Fatalf("missing: %v", err)
 	}
 	if _, err := m.Get(ctx, 404); !errors.As(err, &nf) {
