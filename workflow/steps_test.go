@@ -23,7 +23,7 @@ type rig struct {
 	steps    *Steps
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	r := &rig{
 		kakao: &memKakao{ids: map[string]kakaoauth.KakaoIdentity{

@@ -275,7 +275,7 @@ func TestNoSecretsInLogsOrAudit(t *testing.T) {
 
 // --- what the stack left behind ---
 
-func (s *testStack) verifyIDToken(t *testing.T, raw string) map[string]any {
+func (s *testStack) verifyIDToken(t testing.TB, raw string) map[string]any {
 	t.Helper()
 	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
@@ -300,7 +300,7 @@ func (s *testStack) verifyIDToken(t *testing.T, raw string) map[string]any {
 	return nil
 }
 
-func (s *testStack) listUsers(t *testing.T) []string {
+func (s *testStack) listUsers(t testing.TB) []string {
 	t.Helper()
 	out, err := cip.NewFromConfig(s.Deps().AWS).ListUsers(context.Background(), &cip.ListUsersInput{UserPoolId: aws.String(s.Stack().UserPoolID)})
 	if err != nil {
@@ -315,7 +315,7 @@ func (s *testStack) listUsers(t *testing.T) []string {
 
 // auditTypes lists the audit events of a Kakao id in time order as
 // "type" or "type:error"; id 0 lists today's anonymous events.
-func (s *testStack) auditTypes(t *testing.T, kakaoID int64) []string {
+func (s *testStack) auditTypes(t testing.TB, kakaoID int64) []string {
 	t.Helper()
 	pk := store.UserPK(kakaoID)
 	if kakaoID == 0 {
@@ -343,7 +343,7 @@ func (s *testStack) auditTypes(t *testing.T, kakaoID int64) []string {
 
 // auditDump is every item of the audit table as text (a Scan is fine in a
 // test; the product never scans).
-func (s *testStack) auditDump(t *testing.T) string {
+func (s *testStack) auditDump(t testing.TB) string {
 	t.Helper()
 	out, err := dynamodb.NewFromConfig(s.Deps().AWS).Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String(s.Stack().AuditTable)})
 	if err != nil {
@@ -355,7 +355,7 @@ func (s *testStack) auditDump(t *testing.T) string {
 	return fmt.Sprintf("%+v", out.Items)
 }
 
-func (s *testStack) parameter(t *testing.T, name string) string {
+func (s *testStack) parameter(t testing.TB, name string) string {
 	t.Helper()
 	out, err := ssm.NewFromConfig(s.Deps().AWS).GetParameter(context.Background(), &ssm.GetParameterInput{
 		Name: aws.String(s.cfg.ParameterPrefix + "/" + name), WithDecryption: aws.Bool(true)})

@@ -44,7 +44,7 @@ func (b *lockedBuffer) String() string {
 }
 
 // startStack runs a stack; change adjusts its Config first.
-func startStack(t *testing.T, change ...func(*Config)) *testStack {
+func startStack(t testing.TB, change ...func(*Config)) *testStack {
 	t.Helper()
 	srv := moto.ForTest(t)
 	id := make([]byte, 4)
@@ -76,7 +76,7 @@ func startStack(t *testing.T, change ...func(*Config)) *testStack {
 
 // postJSON posts body (a string, or a value to marshal) and decodes the
 // JSON answer into a map.
-func (s *testStack) postJSON(t *testing.T, url string, body any) (int, map[string]any) {
+func (s *testStack) postJSON(t testing.TB, url string, body any) (int, map[string]any) {
 	t.Helper()
 	var raw []byte
 	switch b := body.(type) {
@@ -104,7 +104,7 @@ func (s *testStack) postJSON(t *testing.T, url string, body any) (int, map[strin
 }
 
 // kakaoUser creates a user at the double.
-func (s *testStack) kakaoUser(t *testing.T, u map[string]any) {
+func (s *testStack) kakaoUser(t testing.TB, u map[string]any) {
 	t.Helper()
 	if status, body := s.postJSON(t, s.KakaoURL()+"/_fake/users", u); status != http.StatusCreated && status != http.StatusOK {
 		t.Fatalf("create kakao user: %d %v", status, body)
@@ -112,7 +112,7 @@ func (s *testStack) kakaoUser(t *testing.T, u map[string]any) {
 }
 
 // verifiedUser creates a Kakao user with a verified email.
-func (s *testStack) verifiedUser(t *testing.T, id int64) {
+func (s *testStack) verifiedUser(t testing.TB, id int64) {
 	t.Helper()
 	s.kakaoUser(t, map[string]any{"id": id, "email": emailOf(id), "is_email_verified": true, "is_email_valid": true, "nickname": "n" + itoa(id)})
 }
@@ -122,7 +122,7 @@ func emailOf(id int64) string { return "user" + itoa(id) + "@example.com" }
 func itoa(id int64) string { b, _ := json.Marshal(id); return string(b) }
 
 // tokens mints tokens at the double.
-func (s *testStack) tokens(t *testing.T, req map[string]any) map[string]any {
+func (s *testStack) tokens(t testing.TB, req map[string]any) map[string]any {
 	t.Helper()
 	status, body := s.postJSON(t, s.KakaoURL()+"/_fake/tokens", req)
 	if status != http.StatusOK && status != http.StatusCreated {
@@ -131,26 +131,26 @@ func (s *testStack) tokens(t *testing.T, req map[string]any) map[string]any {
 	return body
 }
 
-func (s *testStack) accessToken(t *testing.T, userID int64) string {
+func (s *testStack) accessToken(t testing.TB, userID int64) string {
 	t.Helper()
 	return s.tokens(t, map[string]any{"user_id": userID})["access_token"].(string)
 }
 
 // login calls the endpoint with a body.
-func (s *testStack) login(t *testing.T, body any) (int, map[string]any) {
+func (s *testStack) login(t testing.TB, body any) (int, map[string]any) {
 	t.Helper()
 	return s.postJSON(t, s.APIURL()+"/auth/kakao", body)
 }
 
 // fault makes the double fail the next calls to path.
-func (s *testStack) fault(t *testing.T, f map[string]any) {
+func (s *testStack) fault(t testing.TB, f map[string]any) {
 	t.Helper()
 	if status, body := s.postJSON(t, s.KakaoURL()+"/_fake/faults", f); status/100 != 2 {
 		t.Fatalf("fault: %d %v", status, body)
 	}
 }
 
-func wantError(t *testing.T, status int, body map[string]any, wantStatus int, wantCode string) {
+func wantError(t testing.TB, status int, body map[string]any, wantStatus int, wantCode string) {
 	t.Helper()
 	if status != wantStatus || body["error"] != wantCode {
 		t.Fatalf("got %d %v, want %d %s", status, body, wantStatus, wantCode)
