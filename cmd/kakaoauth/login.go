@@ -15,6 +15,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/kakaoauth/kakaoauth/infra/jwks"
 	"github.com/kakaoauth/kakaoauth/infra/kakaofake"
 	"github.com/kakaoauth/kakaoauth/infra/localstack"
 	"github.com/kakaoauth/kakaoauth/infra/moto"
@@ -136,35 +137,17 @@ func (m *LoginMain) verify(ctx context.Context, raw string) (map[string]any, err
 	if err != nil {
 		return nil, err
 	}
-	var unverified map[string]any
+	var unverified struct {
+		Iss string `json:"iss"`
+	}
 	if err := tok.UnsafeClaimsWithoutVerification(&unverified); err != nil {
 		return nil, err
 	}
-	iss, _ := unverified["iss"].(string)
-	pool := iss[strings.LastIndex(iss, "/")+1:]
+	pool := unverified.Iss[strings.LastIndex(unverified.Iss, "/")+1:]
 	if pool == "" {
 		return nil, errors.New("no pool id in iss")
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(m.MotoURL, "/")+"/"+pool+"/.well-known/jwks.json", nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := m.HTTP.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var jwks jose.JSONWebKeySet
-	if err := json.NewDecoder(resp.Body).Decode(&jwks); err != nil {
-		return nil, fmt.Errorf("JWKS: %w", err)
-	}
-	var claims map[string]any
-	for _, k := range jwks.Keys {
-		if err := tok.Claims(k, &claims); err == nil {
-			return claims, nil
-		}
-	}
-	return nil, fmt.Errorf("no key of the pool's JWKS (%d keys) verifies the signature", len(jwks.Keys))
+	return jwks.Verify(ctx, m.HTTP, strings.TrimRight(m.MotoURL, "/")+"/"+pool+"/.well-known/jwks.json", raw)
 }
 
 // shorten keeps a token recognisable on screen without printing it whole.

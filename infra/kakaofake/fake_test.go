@@ -13,8 +13,7 @@ import (
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/kakaoauth/kakaoauth/infra/jwks"
 )
 
 type clock struct {
@@ -316,25 +315,8 @@ func postFormRefresh(t *testing.T, base, redirect string) string {
 // verifyWithJWKS checks an ID token against the fake's published keys.
 func verifyWithJWKS(t *testing.T, base, raw string) map[string]any {
 	t.Helper()
-	resp, err := http.Get(base + "/.well-known/jwks.json")
+	claims, err := jwks.Verify(context.Background(), http.DefaultClient, base+"/.well-known/jwks.json", raw)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var set jose.JSONWebKeySet
-	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := set.Key(tok.Headers[0].KeyID)
-	if len(keys) != 1 {
-		t.Fatalf("kid %q not in the JWKS", tok.Headers[0].KeyID)
-	}
-	var claims map[string]any
-	if err := tok.Claims(keys[0].Key, &claims); err != nil {
 		t.Fatal(err)
 	}
 	return claims

@@ -2,7 +2,6 @@ package localstack
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -14,10 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/kakaoauth/kakaoauth"
+	"github.com/kakaoauth/kakaoauth/infra/jwks"
 	"github.com/kakaoauth/kakaoauth/shared/config"
 	"github.com/kakaoauth/kakaoauth/shared/password"
 	"github.com/kakaoauth/kakaoauth/shared/store"
@@ -277,27 +275,11 @@ func TestNoSecretsInLogsOrAudit(t *testing.T) {
 
 func (s *testStack) verifyIDToken(t testing.TB, raw string) map[string]any {
 	t.Helper()
-	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	claims, err := jwks.Verify(context.Background(), s.http, s.cfg.MotoURL+"/"+s.Stack().UserPoolID+"/.well-known/jwks.json", raw)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("the ID token does not verify against the pool's JWKS: %v", err)
 	}
-	resp, err := s.http.Get(s.cfg.MotoURL + "/" + s.Stack().UserPoolID + "/.well-known/jwks.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var jwks jose.JSONWebKeySet
-	if err := json.NewDecoder(resp.Body).Decode(&jwks); err != nil {
-		t.Fatal(err)
-	}
-	var claims map[string]any
-	for _, k := range jwks.Keys {
-		if tok.Claims(k, &claims) == nil {
-			return claims
-		}
-	}
-	t.Fatal("the ID token's signature does not verify against the pool's JWKS")
-	return nil
+	return claims
 }
 
 func (s *testStack) listUsers(t testing.TB) []string {
