@@ -34,6 +34,7 @@ type Steps struct {
 	pepper           []byte
 	passwordRotation time.Duration
 	proofTTL         time.Duration
+	unlinkAuth       *unlinkAuth // see WithUnlinkAuth
 	now              func() time.Time
 	log              *slog.Logger
 }

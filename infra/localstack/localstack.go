@@ -198,12 +198,17 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.deps = bootstrap.New(cfg, awsCfg, m.cfg.Log)
-	if m.machine, err = workflow.NewMachine(m.deps.Steps()); err != nil {
+	// One Steps for the workflow and the unlink webhook, as wired by the
+	// same bootstrap the Lambdas use (the webhook's app id and admin key
+	// come from the parameters stored above).
+	steps := m.deps.Steps()
+	if m.machine, err = workflow.NewMachine(steps); err != nil {
 		apiLn.Close()
 		return err
 	}
 	login := localapi.New(localapi.ExecutorFunc(m.execute), m.cfg.Log)
-	m.api = &http.Server{Handler: localapi.Mux(login, nil), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 35 * time.Second}
+	routes := map[string]http.Handler{workflow.UnlinkPath: ProxyHandler(steps.UnlinkWebhook, m.cfg.Log)}
+	m.api = &http.Server{Handler: localapi.Mux(login, routes), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 35 * time.Second}
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()

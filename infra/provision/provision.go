@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -26,6 +27,7 @@ import (
 	cfncognito "github.com/awslabs/goformation/v7/cloudformation/cognito"
 	cfnddb "github.com/awslabs/goformation/v7/cloudformation/dynamodb"
 	"github.com/awslabs/goformation/v7/intrinsics"
+	"gopkg.in/yaml.v3"
 )
 
 // Logical IDs in template.yaml that Provision creates.
@@ -108,11 +110,56 @@ type resources struct {
 }
 
 func load(path string) (resources, error) {
-	tpl, err := goformation.OpenWithOptions(path, &intrinsics.ProcessorOptions{EvaluateConditions: true})
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return resources{}, fmt.Errorf("provision: %w", err)
+	}
+	if data, err = shapesOnly(data); err != nil {
+		return resources{}, fmt.Errorf("provision: parse %s: %w", path, err)
+	}
+	tpl, err := goformation.ParseYAMLWithOptions(data, &intrinsics.ProcessorOptions{EvaluateConditions: true})
 	if err != nil {
 		return resources{}, fmt.Errorf("provision: parse %s: %w", path, err)
 	}
 	return pick(tpl)
+}
+
+// shapesOnly cuts the template down to its parameters, conditions and the
+// resources Provision reads, before goformation sees it. goformation's SAM
+// schema is older than the template (it refuses LoggingConfig and the Api's
+// GatewayResponses as unknown or mistyped) and it replaces any map with a
+// Condition key, resource-level ones included, by the condition's value.
+// YAML tags (!Ref, !Sub, ...) survive the round trip.
+func shapesOnly(data []byte) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, errors.New("not a YAML mapping")
+	}
+	keepResources := map[string]bool{LogicalUserPool: true, LogicalUserPoolClient: true, LogicalMappingTable: true, LogicalAuditTable: true}
+	top := doc.Content[0]
+	out := &yaml.Node{Kind: yaml.MappingNode}
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		key, val := top.Content[i], top.Content[i+1]
+		switch key.Value {
+		case "AWSTemplateFormatVersion", "Parameters", "Conditions", "Mappings":
+			out.Content = append(out.Content, key, val)
+		case "Resources":
+			if val.Kind != yaml.MappingNode {
+				return nil, errors.New("Resources is not a mapping")
+			}
+			kept := &yaml.Node{Kind: yaml.MappingNode}
+			for j := 0; j+1 < len(val.Content); j += 2 {
+				if keepResources[val.Content[j].Value] {
+					kept.Content = append(kept.Content, val.Content[j], val.Content[j+1])
+				}
+			}
+			out.Content = append(out.Content, key, kept)
+		}
+	}
+	return yaml.Marshal(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{out}})
 }
 
 func pick(tpl *cloudformation.Template) (r resources, err error) {

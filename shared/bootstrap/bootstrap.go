@@ -142,6 +142,9 @@ func (d *Deps) Steps() *workflow.Steps {
 	if len(c.Pepper) > 0 {
 		opts = append(opts, workflow.WithPepper(c.Pepper))
 	}
+	if c.KakaoAdminKey != "" {
+		opts = append(opts, workflow.WithUnlinkAuth(c.KakaoAppID, c.KakaoAdminKey))
+	}
 	return workflow.New(opts...)
 }
 

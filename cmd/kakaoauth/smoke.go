@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/google/uuid"
+
+	"github.com/kakaoauth/kakaoauth"
+	"github.com/kakaoauth/kakaoauth/infra/localapi"
+	"github.com/kakaoauth/kakaoauth/workflow"
+)
+
+func init() {
+	commands["smoke"] = command{summary: "check a deployed stack: 400 for a bad body, 401 for a garbage token, and a real login given a Kakao token", run: runSmoke}
+}
+
+// StackDescriber is the part of the CloudFormation client smoke uses.
+type StackDescriber interface {
+	DescribeStacks(ctx context.Context, in *cloudformation.DescribeStacksInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
+}
+
+// SyncStarter is the part of the Step Functions client smoke uses.
+type SyncStarter interface {
+	StartSyncExecution(ctx context.Context, in *sfn.StartSyncExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StartSyncExecutionOutput, error)
+}
+
+var (
+	_ StackDescriber = (*cloudformation.Client)(nil)
+	_ SyncStarter    = (*sfn.Client)(nil)
+)
+
+// SmokeMain checks a deployed stack from the outside, as an app would use
+// it. It never prints a token whole.
+type SmokeMain struct {
+	// Stack, when set, supplies APIURL and StateMachineARN from its outputs
+	// (ApiUrl, StateMachineArn) where they are not given.
+	Stack           string
+	APIURL          string // the API's base URL, stage included (output ApiUrl)
+	StateMachineARN string
+	// AccessToken, when set, is a real Kakao access token to log in with;
+	// Via says how: "api" (POST /auth/kakao) or "sfn" (StartSyncExecution
+	// on the state machine directly, bypassing API Gateway).
+	AccessToken string
+	Via         string
+
+	HTTP   *http.Client
+	Stacks StackDescriber // needed with Stack
+	SFN    SyncStarter    // needed with Via "sfn"
+	Out    io.Writer
+}
+
+func runSmoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("smoke", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	m := SmokeMain{Out: stdout, HTTP: &http.Client{Timeout: 35 * time.Second}}
+	fs.StringVar(&m.Stack, "stack", "", "CloudFormation stack to read ApiUrl and StateMachineArn from")
+	fs.StringVar(&m.APIURL, "api-url", "", "the API's base URL with the stage, e.g. https://abc.execute-api.ap-northeast-2.amazonaws.com/v1")
+	fs.StringVar(&m.StateMachineARN, "state-machine-arn", "", "the login state machine, for -via sfn")
+	fs.StringVar(&m.AccessToken, "access-token", os.Getenv("KAKAO_ACCESS_TOKEN"), "a real Kakao access token to log in with (env KAKAO_ACCESS_TOKEN, which keeps it out of the process list)")
+	fs.StringVar(&m.Via, "via", "api", "how to log in with -access-token: api (POST /auth/kakao) or sfn (StartSyncExecution)")
+	region := fs.String("region", "", "AWS region of the stack (default: the AWS CLI's configuration)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if m.Stack != "" || (m.AccessToken != "" && m.Via == "sfn") {
+		var opts []func(*awsconfig.LoadOptions) error
+		if *region != "" {
+			opts = append(opts, awsconfig.WithRegion(*region))
+		}
+		cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+		if err != nil {
+			return fmt.Errorf("aws config: %w", err)
+		}
+		m.Stacks = cloudformation.NewFromConfig(cfg)
+		m.SFN = sfn.NewFromConfig(cfg)
+	}
+	return m.Run(ctx)
+}
+
+// Run resolves the endpoints, runs the checks and prints one line each. It
+// returns an error naming the checks that failed.
+func (m *SmokeMain) Run(ctx context.Context) error {
+	if m.Via == "" {
+		m.Via = "api"
+	}
+	if m.Via != "api" && m.Via != "sfn" {
+		return fmt.Errorf("-via %q: want api or sfn", m.Via)
+	}
+	if m.Stack != "" {
+		if err := m.fromStack(ctx); err != nil {
+			return err
+		}
+	}
+	if m.APIURL == "" {
+		return errors.New("give -stack or -api-url")
+	}
+	base := strings.TrimRight(m.APIURL, "/")
+	fmt.Fprintf(m.Out, "kakaoauth smoke: %s\n", base)
+
+	var failed []string
+	check := func(what string, body []byte, wantStatus int, wantError string) {
+		status, resp, err := m.post(ctx, base+localapi.LoginPath, body)
+		switch {
+		case err != nil:
+			fmt.Fprintf(m.Out, "FAIL  %-28s %v\n", what, err)
+		case status != wantStatus || resp["error"] != wantError:
+			fmt.Fprintf(m.Out, "FAIL  %-28s got %d %v, want %d %s\n", what, status, resp["error"], wantStatus, wantError)
+		default:
+			fmt.Fprintf(m.Out, "ok    %-28s %d %s\n", what, status, wantError)
+			return
+		}
+		failed = append(failed, what)
+	}
+	check("bad body", []byte(`{"unexpected":"field"}`), http.StatusBadRequest, "InvalidRequest")
+	garbage, err := garbageToken()
+	if err != nil {
+		return err
+	}
+	check("garbage Kakao token", mustJSON(map[string]string{"access_token": garbage}), http.StatusUnauthorized, "InvalidKakaoToken")
+
+	if m.AccessToken != "" {
+		var err error
+		if m.Via == "sfn" {
+			err = m.loginViaSFN(ctx)
+		} else {
+			err = m.loginViaAPI(ctx, base)
+		}
+		if err != nil {
+			fmt.Fprintf(m.Out, "FAIL  %-28s %v\n", "login via "+m.Via, err)
+			failed = append(failed, "login via "+m.Via)
+		}
+	} else {
+		fmt.Fprintln(m.Out, "skip  login (give -access-token or KAKAO_ACCESS_TOKEN with a real Kakao access token)")
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("smoke failed: %s", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+func (m *SmokeMain) fromStack(ctx context.Context) error {
+	if m.Stacks == nil {
+		return errors.New("smoke: no CloudFormation client")
+	}
+	out, err := m.Stacks.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(m.Stack)})
+	if err != nil {
+		return fmt.Errorf("describe stack %s: %w", m.Stack, err)
+	}
+	if len(out.Stacks) != 1 {
+		return fmt.Errorf("describe stack %s: %d stacks", m.Stack, len(out.Stacks))
+	}
+	outputs := map[string]string{}
+	for _, o := range out.Stacks[0].Outputs {
+		outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
+	}
+	if m.APIURL == "" {
+		m.APIURL = outputs["ApiUrl"]
+	}
+	if m.StateMachineARN == "" {
+		m.StateMachineARN = outputs["StateMachineArn"]
+	}
+	if m.APIURL == "" {
+		return fmt.Errorf("stack %s has no ApiUrl output", m.Stack)
+	}
+	return nil
+}
+
+func (m *SmokeMain) loginViaAPI(ctx context.Context, base string) error {
+	status, resp, err := m.post(ctx, base+localapi.LoginPath, mustJSON(map[string]string{"access_token": m.AccessToken}))
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("got %d %v: %v", status, resp["error"], resp["message"])
+	}
+	fmt.Fprintf(m.Out, "ok    %-28s %d sub=%v username=%v new_user=%v expires_in=%v\n",
+		"login via api", status, resp["sub"], resp["username"], resp["new_user"], resp["expires_in"])
+	m.printTokens(resp)
+	return nil
+}
+
+// loginViaSFN starts the state machine with the input the API's request
+// template builds, and maps the result the way its response template does.
+func (m *SmokeMain) loginViaSFN(ctx context.Context) error {
+	if m.SFN == nil || m.StateMachineARN == "" {
+		return errors.New("-via sfn needs -state-machine-arn or a -stack with a StateMachineArn output")
+	}
+	input := mustJSON(workflow.ValidateTokenInput{
+		Body:    string(mustJSON(map[string]string{"access_token": m.AccessToken})),
+		Context: workflow.RequestContext{UserAgent: "kakaoauth-smoke", RequestID: uuid.NewString()},
+	})
+	out, err := m.SFN.StartSyncExecution(ctx, &sfn.StartSyncExecutionInput{
+		StateMachineArn: aws.String(m.StateMachineARN),
+		Input:           aws.String(string(input)),
+	})
+	if err != nil {
+		return fmt.Errorf("StartSyncExecution: %w", err)
+	}
+	switch out.Status {
+	case sfntypes.SyncExecutionStatusSucceeded:
+		var resp map[string]any
+		if err := json.Unmarshal([]byte(aws.ToString(out.Output)), &resp); err != nil {
+			return fmt.Errorf("execution output is not JSON: %w", err)
+		}
+		fmt.Fprintf(m.Out, "ok    %-28s %s sub=%v username=%v new_user=%v expires_in=%v\n",
+			"login via sfn", out.Status, resp["sub"], resp["username"], resp["new_user"], resp["expires_in"])
+		m.printTokens(resp)
+		return nil
+	case sfntypes.SyncExecutionStatusTimedOut:
+		return fmt.Errorf("execution %s", out.Status)
+	default:
+		// The cause may carry internals; the error name is what clients see.
+		o := kakaoauth.OutcomeOf(aws.ToString(out.Error))
+		return fmt.Errorf("execution %s with %s (the API answers %d %s)", out.Status, aws.ToString(out.Error), o.Status, o.Code)
+	}
+}
+
+func (m *SmokeMain) printTokens(resp map[string]any) {
+	for _, k := range []string{"id_token", "access_token", "refresh_token"} {
+		fmt.Fprintf(m.Out, "      %-13s %s\n", k, shorten(fmt.Sprint(resp[k])))
+	}
+}
+
+func (m *SmokeMain) post(ctx context.Context, url string, body []byte) (int, map[string]any, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "kakaoauth-smoke")
+	resp, err := m.HTTP.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil {
+		return resp.StatusCode, nil, fmt.Errorf("answered %d with a body that is not JSON", resp.StatusCode)
+	}
+	return resp.StatusCode, out, nil
+}
+
+// garbageToken looks like an access token but is none: Kakao answers -401.
+func garbageToken() (string, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return "kakaoauth-smoke-" + hex.EncodeToString(b), nil
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

@@ -1,0 +1,518 @@
+package rie_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/kakaoauth/kakaoauth"
+	"github.com/kakaoauth/kakaoauth/infra/jwks"
+	"github.com/kakaoauth/kakaoauth/infra/kakaofake"
+	"github.com/kakaoauth/kakaoauth/infra/moto"
+	"github.com/kakaoauth/kakaoauth/infra/provision"
+	"github.com/kakaoauth/kakaoauth/infra/rie"
+	"github.com/kakaoauth/kakaoauth/shared/config"
+	"github.com/kakaoauth/kakaoauth/shared/password"
+	"github.com/kakaoauth/kakaoauth/shared/store"
+	"github.com/kakaoauth/kakaoauth/workflow"
+)
+
+const root = "../.."
+
+// The Kakao account the committed events are about: the double's demo user.
+var demo = kakaofake.DemoUser
+
+func TestMain(m *testing.M) {
+	code := moto.RunTests(m)
+	if built.dir != "" {
+		_ = os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
+
+// stack is everything the functions run against: moto with the template's
+// resources and the settings in SSM, and the Kakao double.
+type stack struct {
+	motoURL  string
+	aws      aws.Config
+	res      provision.Stack
+	prefix   string
+	pepper   []byte
+	fake     *kakaofake.Fake
+	kakaoURL string
+	env      map[string]map[string]string // env.json, per function
+}
+
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	ctx := t.Context()
+	s := &stack{motoURL: moto.ForTest(t).URL(), prefix: "/kakaoauth/rie"}
+	s.aws = moto.AWSConfig(ctx, s.motoURL)
+	var err error
+	// Fresh resources per test (and per -count run): the events name one
+	// fixed Kakao account.
+	names := provision.NamesFor("rie-" + strings.ToLower(t.Name()) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36))
+	if s.res, err = provision.Provision(ctx, s.aws, filepath.Join(root, "template.yaml"), names); err != nil {
+		t.Fatal(err)
+	}
+
+	// The double with the local stack's defaults, which the committed
+	// events name (app id, admin key).
+	if s.fake, err = kakaofake.New(kakaofake.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.fake.Handler())
+	t.Cleanup(srv.Close)
+	s.kakaoURL = srv.URL
+	s.fake.SetBaseURL(srv.URL)
+	if err := s.fake.AddUser(demo); err != nil {
+		t.Fatal(err)
+	}
+
+	s.pepper = make([]byte, 48)
+	if _, err := rand.Read(s.pepper); err != nil {
+		t.Fatal(err)
+	}
+	s.pepper = []byte(base64.RawURLEncoding.EncodeToString(s.pepper))
+	name := func(p string) string { return s.prefix + "/" + p }
+	if err := provision.StoreSettings(ctx, ssm.NewFromConfig(s.aws), map[string]provision.Parameter{
+		name(config.ParamKakaoAppID):    {Value: strconv.FormatInt(kakaofake.DefaultAppID, 10)},
+		name(config.ParamKakaoAppKeys):  {Value: kakaofake.DefaultAppKey},
+		name(config.ParamKakaoAdminKey): {Value: kakaofake.DefaultAdminKey, Secure: true},
+		name(config.ParamPepper):        {Value: string(s.pepper), Secure: true},
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	raw, err := os.ReadFile(filepath.Join(root, "env.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &s.env); err != nil {
+		t.Fatalf("env.json: %v", err)
+	}
+	return s
+}
+
+// environment is env.json's variables for the function (its own and the
+// "Parameters" ones every function gets), with the values that point at
+// the local stack of `kakaoauth local` replaced by this test's. A variable
+// env.json lacks stays unset: the function then fails its cold start, so
+// env.json is checked, not only used.
+func (s *stack) environment(t *testing.T, logicalID string) []string {
+	t.Helper()
+	fn, ok := s.env[logicalID]
+	if !ok {
+		t.Fatalf("env.json has no entry for %s", logicalID)
+	}
+	here := map[string]string{
+		"AWS_ENDPOINT_URL":    s.motoURL,
+		"PARAMETER_PREFIX":    s.prefix,
+		"USER_POOL_ID":        s.res.UserPoolID,
+		"USER_POOL_CLIENT_ID": s.res.UserPoolClientID,
+		"MAPPING_TABLE":       s.res.MappingTable,
+		"AUDIT_TABLE":         s.res.AuditTable,
+		"KAKAO_API_BASE_URL":  s.kakaoURL,
+		"KAKAO_AUTH_BASE_URL": s.kakaoURL,
+	}
+	vars := map[string]string{}
+	for _, m := range []map[string]string{s.env["Parameters"], fn} {
+		for k, v := range m {
+			if local, ok := here[k]; ok {
+				v = local
+			}
+			vars[k] = v
+		}
+	}
+	// What Lambda and sam local provide; never a real profile or key.
+	env := []string{
+		"AWS_REGION=" + moto.Region,
+		"AWS_DEFAULT_REGION=" + moto.Region,
+		"AWS_ACCESS_KEY_ID=testing",
+		"AWS_SECRET_ACCESS_KEY=testing",
+		"AWS_CONFIG_FILE=" + filepath.Join(t.TempDir(), "none"),
+		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(t.TempDir(), "none"),
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_LAMBDA_LOG_FORMAT=JSON",
+	}
+	for k, v := range vars {
+		env = append(env, k+"="+v)
+	}
+	return env
+}
+
+// placeholder is how committed events mark live values (a minted token,
+// the sub of the user just created): ${NAME}, left as is for sam local
+// users to fill in (e.g. with envsubst).
+var placeholder = regexp.MustCompile(`\$\{([A-Z_]+)\}`)
+
+// safeValue keeps substitution trivially correct inside the JSON strings
+// (and the JSON-in-JSON body) the placeholders sit in.
+var safeValue = regexp.MustCompile(`^[A-Za-z0-9._~-]*$`)
+
+// event reads events/<name>.json and fills in vars; placeholders without a
+// value stay as committed.
+func event(t *testing.T, name string, vars map[string]string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(root, "events", name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := placeholder.ReplaceAllFunc(raw, func(m []byte) []byte {
+		key := string(placeholder.FindSubmatch(m)[1])
+		v, ok := vars[key]
+		if !ok {
+			return m
+		}
+		if !safeValue.MatchString(v) {
+			t.Fatalf("value of %s needs JSON escaping; extend the templating", key)
+		}
+		return []byte(v)
+	})
+	if !json.Valid(out) {
+		t.Fatalf("events/%s.json is not valid JSON after templating", name)
+	}
+	return out
+}
+
+// lockedBuffer collects a process's output for the failure report.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+type functions struct {
+	bins map[string]string // logical ID -> built executable
+	rie  string
+}
+
+// The bootstraps are built once per test binary, into a directory TestMain
+// removes.
+var built struct {
+	once sync.Once
+	dir  string
+	fns  *functions
+	err  error
+}
+
+func build(t *testing.T) *functions {
+	t.Helper()
+	built.once.Do(func() {
+		built.fns, built.err = buildAll(context.Background(), t)
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.fns
+}
+
+func buildAll(ctx context.Context, t *testing.T) (*functions, error) {
+	fns, err := rie.MakefileFunctions(filepath.Join(root, "Makefile"))
+	if err != nil {
+		return nil, err
+	}
+	rieBin, err := rie.Find(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if built.dir, err = os.MkdirTemp("", "kakaoauth-rie-"); err != nil {
+		return nil, err
+	}
+	pkgs := make([]string, 0, len(fns))
+	for _, f := range fns {
+		pkgs = append(pkgs, f.Package())
+	}
+	start := time.Now()
+	if err := rie.Build(ctx, root, built.dir, pkgs...); err != nil {
+		return nil, err
+	}
+	t.Logf("built %d bootstraps for this host in %s", len(fns), time.Since(start).Round(time.Millisecond))
+	b := &functions{bins: map[string]string{}, rie: rieBin}
+	for _, f := range fns {
+		b.bins[f.LogicalID] = filepath.Join(built.dir, f.Dir)
+	}
+	return b, nil
+}
+
+// start runs the function under the emulator with env; its output is
+// shown if the test fails.
+func (f *functions) start(t *testing.T, logicalID string, env []string) (*rie.Emulator, *lockedBuffer) {
+	t.Helper()
+	bin, ok := f.bins[logicalID]
+	if !ok {
+		t.Fatalf("the Makefile builds no %s", logicalID)
+	}
+	log := &lockedBuffer{}
+	e, err := rie.Start(t.Context(), rie.Options{RIE: f.rie, Bootstrap: bin, Env: env, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := e.Close(); err != nil {
+			t.Error(err)
+		}
+		if out := log.String(); t.Failed() && out != "" {
+			t.Logf("%s output:\n%s", logicalID, out)
+		}
+	})
+	return e, log
+}
+
+func invoke(t *testing.T, e *rie.Emulator, ev []byte) rie.Response {
+	t.Helper()
+	resp, err := e.Invoke(t.Context(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// decodeStrict decodes a successful result into out, refusing unknown
+// fields, so a result that drifted from the workflow's types fails.
+func decodeStrict(t *testing.T, name string, resp rie.Response, out any) {
+	t.Helper()
+	if resp.Failed() {
+		t.Fatalf("%s failed: %s: %s", name, resp.ErrorType, resp.ErrorMessage)
+	}
+	dec := json.NewDecoder(bytes.NewReader(resp.Payload))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(out); err != nil {
+		t.Fatalf("%s result %s: %v", name, resp.Payload, err)
+	}
+}
+
+func wantError(t *testing.T, name string, resp rie.Response, errorType string) {
+	t.Helper()
+	if resp.ErrorType != errorType {
+		t.Fatalf("%s: got %s (%s) %s, want errorType %s", name, resp.ErrorType, resp.ErrorMessage, resp.Payload, errorType)
+	}
+}
+
+// sameJSON compares two JSON documents by value.
+func sameJSON(t *testing.T, what string, got, want []byte) {
+	t.Helper()
+	var a, b any
+	if err := json.Unmarshal(got, &a); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if err := json.Unmarshal(want, &b); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if !bytes.Equal(ja, jb) {
+		t.Fatalf("%s:\n got %s\nwant %s", what, ja, jb)
+	}
+}
+
+// Every function, built from the Makefile's list and run under
+// aws-lambda-rie with env.json's variables, answers each committed event
+// as the workflow's contracts say, against moto and the Kakao double: the
+// path `sam local invoke <Function> -e events/<file>.json --env-vars
+// env.json` takes, minus Docker. The events chain as the state machine
+// chains the steps, so each committed event must also be exactly what the
+// step before it outputs.
+func TestEventsUnderRIE(t *testing.T) {
+	s := newStack(t)
+	fns := build(t)
+	ctx := t.Context()
+
+	emu := map[string]*rie.Emulator{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for id := range fns.bins {
+		env := s.environment(t, id)
+		wg.Go(func() {
+			e, _ := fns.start(t, id, env)
+			mu.Lock()
+			emu[id] = e
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	for _, id := range []string{"ValidateTokenFunction", "UpsertUserFunction", "SetPasswordFunction", "IssueTokensFunction", "RecordFailureFunction", "PreAuthFunction", "UnlinkFunction"} {
+		if emu[id] == nil {
+			t.Fatalf("no %s in the Makefile's FUNCTIONS", id)
+		}
+	}
+
+	// ValidateToken: the committed event's token is a placeholder, which
+	// Kakao (here the double) refuses.
+	wantError(t, "validatetoken as committed", invoke(t, emu["ValidateTokenFunction"], event(t, "validatetoken", nil)), "InvalidKakaoToken")
+
+	tokens, err := s.fake.MintTokens(kakaofake.TokenRequest{UserID: demo.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := invoke(t, emu["ValidateTokenFunction"], event(t, "validatetoken", map[string]string{"KAKAO_ACCESS_TOKEN": tokens.AccessToken}))
+	var state workflow.LoginState
+	decodeStrict(t, "validatetoken", resp, &state)
+	if state.Subject.KakaoID != demo.ID || state.Subject.AppID != kakaofake.DefaultAppID || state.Profile.Email != demo.Email || !state.Profile.EmailChecked {
+		t.Fatalf("validatetoken: %+v", state)
+	}
+	if strings.Contains(string(resp.Payload), tokens.AccessToken) {
+		t.Fatal("the Kakao token went past ValidateToken")
+	}
+	sameJSON(t, "events/upsertuser.json vs ValidateToken's output", event(t, "upsertuser", nil), resp.Payload)
+
+	// UpsertUser creates the Cognito user and the mapping.
+	var subj workflow.Subject
+	decodeStrict(t, "upsertuser", invoke(t, emu["UpsertUserFunction"], event(t, "upsertuser", nil)), &subj)
+	if subj.KakaoID != demo.ID || subj.Sub == "" || subj.Username != kakaoauth.Username(demo.ID) || !subj.NewUser {
+		t.Fatalf("upsertuser: %+v", subj)
+	}
+	idp := cip.NewFromConfig(s.aws)
+	user, err := idp.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &s.res.UserPoolID, Username: &subj.Username})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !user.Enabled {
+		t.Fatal("new user is disabled")
+	}
+	vars := map[string]string{"COGNITO_SUB": subj.Sub}
+	var setIn workflow.LoginState
+	if err := json.Unmarshal(event(t, "setpassword", vars), &setIn); err != nil {
+		t.Fatal(err)
+	}
+	if setIn.Subject != subj {
+		t.Fatalf("events/setpassword.json subject %+v, UpsertUser output %+v", setIn.Subject, subj)
+	}
+
+	// SetPassword installs a nonce (never the password) for a new user.
+	var pw workflow.PasswordState
+	decodeStrict(t, "setpassword", invoke(t, emu["SetPasswordFunction"], event(t, "setpassword", vars)), &pw)
+	if pw.Nonce == "" || pw.Attempt != 1 {
+		t.Fatalf("setpassword: %+v", pw)
+	}
+	vars["PASSWORD_NONCE"] = pw.Nonce
+
+	// IssueTokens signs in with the derived password: real pool tokens.
+	var login workflow.LoginResponse
+	decodeStrict(t, "issuetokens", invoke(t, emu["IssueTokensFunction"], event(t, "issuetokens", vars)), &login)
+	if login.Sub != subj.Sub || login.Username != subj.Username || !login.NewUser || login.RefreshToken == "" || login.TokenType != "Bearer" {
+		t.Fatalf("issuetokens: sub=%s username=%s new=%v type=%s", login.Sub, login.Username, login.NewUser, login.TokenType)
+	}
+	claims, err := jwks.Verify(ctx, http.DefaultClient, s.motoURL+"/"+s.res.UserPoolID+"/.well-known/jwks.json", login.IDToken)
+	if err != nil {
+		t.Fatalf("ID token does not verify against the pool: %v", err)
+	}
+	if claims["sub"] != subj.Sub || claims["custom:kakao_id"] != strconv.FormatInt(demo.ID, 10) {
+		t.Fatalf("ID token claims sub=%v custom:kakao_id=%v", claims["sub"], claims["custom:kakao_id"])
+	}
+
+	// RecordFailure writes the login_failed audit event, nothing else.
+	recIn := event(t, "recordfailure", nil)
+	resp = invoke(t, emu["RecordFailureFunction"], recIn)
+	if resp.Failed() || strings.TrimSpace(string(resp.Payload)) != "{}" {
+		t.Fatalf("recordfailure: %s %s", resp.ErrorType, resp.Payload)
+	}
+	var fin workflow.FailureInput
+	if err := json.Unmarshal(recIn, &fin); err != nil {
+		t.Fatal(err)
+	}
+	reader := store.NewReader(dynamodb.NewFromConfig(s.aws), s.res.MappingTable, s.res.AuditTable)
+	var failed []store.EventRecord
+	for ev, err := range reader.UserEvents(ctx, demo.ID, store.TimeRange{}, store.EventFilter{Type: kakaoauth.EventLoginFailed}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		failed = append(failed, ev)
+	}
+	if len(failed) != 1 || failed[0].Error != fin.Error.Error || failed[0].ExecutionID != fin.ExecutionID || failed[0].SourceIP != fin.Context.SourceIP {
+		t.Fatalf("audit after recordfailure: %+v", failed)
+	}
+
+	// PreAuth: a sign-in without IssueTokens' proof is refused; with a
+	// fresh proof it passes and the event comes back unchanged.
+	wantError(t, "preauth as committed", invoke(t, emu["PreAuthFunction"], event(t, "preauth", vars)), "PasswordSignInBlocked")
+	vars["PREAUTH_PROOF"] = password.Proof(s.pepper, subj.Username, time.Now().Add(time.Minute))
+	preIn := event(t, "preauth", vars)
+	var pre events.CognitoEventUserPoolsPreAuthentication
+	decodeStrict(t, "preauth with a proof", invoke(t, emu["PreAuthFunction"], preIn), &pre)
+	if pre.UserName != subj.Username || pre.Request.ValidationData[workflow.ProofMetadataKey] != vars["PREAUTH_PROOF"] {
+		t.Fatalf("preauth did not return the event: %+v", pre)
+	}
+
+	// Unlink with a forged key changes nothing; the committed event (the
+	// local admin key) disables the user and marks the mapping.
+	forged := bytes.ReplaceAll(event(t, "unlink", nil), []byte("KakaoAK "+kakaofake.DefaultAdminKey), []byte("KakaoAK forged"))
+	var proxy events.APIGatewayProxyResponse
+	decodeStrict(t, "unlink forged", invoke(t, emu["UnlinkFunction"], forged), &proxy)
+	if proxy.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("unlink with a forged key: %d %s", proxy.StatusCode, proxy.Body)
+	}
+	decodeStrict(t, "unlink", invoke(t, emu["UnlinkFunction"], event(t, "unlink", nil)), &proxy)
+	if proxy.StatusCode != http.StatusOK {
+		t.Fatalf("unlink: %d %s", proxy.StatusCode, proxy.Body)
+	}
+	m, err := reader.Mapping(ctx, demo.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Status != kakaoauth.StatusUnlinked {
+		t.Fatalf("mapping status after unlink: %s", m.Status)
+	}
+	if user, err = idp.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &s.res.UserPoolID, Username: &subj.Username}); err != nil {
+		t.Fatal(err)
+	}
+	if user.Enabled {
+		t.Fatal("user still enabled after unlink")
+	}
+	// And the account may not log in again.
+	wantError(t, "upsertuser after unlink", invoke(t, emu["UpsertUserFunction"], event(t, "upsertuser", nil)), "AccountUnlinked")
+}
+
+// A function whose settings are missing fails its cold start (it exits
+// before serving), so a misconfigured deploy fails at once, not on some
+// later request with a half-wired handler.
+func TestColdStartFailsWithoutSettings(t *testing.T) {
+	s := newStack(t)
+	fns := build(t)
+	env := append(s.environment(t, "ValidateTokenFunction"), "PARAMETER_PREFIX=/kakaoauth/none")
+	e, log := fns.start(t, "ValidateTokenFunction", env)
+	tokens, err := s.fake.MintTokens(kakaofake.TokenRequest{UserID: demo.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := e.Invoke(t.Context(), event(t, "validatetoken", map[string]string{"KAKAO_ACCESS_TOKEN": tokens.AccessToken}))
+	if !errors.Is(err, rie.ErrFunctionExited) {
+		t.Fatalf("a function without its parameters: err=%v, answered %s", err, resp.Payload)
+	}
+	if out := log.String(); !strings.Contains(out, "cold start failed") || !strings.Contains(out, "missing parameters") {
+		t.Fatalf("the cold start failure was not logged:\n%s", out)
+	}
+}

@@ -1,0 +1,711 @@
+package templatecheck
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/kakaoauth/kakaoauth"
+	"github.com/kakaoauth/kakaoauth/infra/rie"
+	"github.com/kakaoauth/kakaoauth/shared/password"
+	"github.com/kakaoauth/kakaoauth/workflow"
+)
+
+const root = "../.."
+
+// cfn is the CloudFormation template the SAM translator produces.
+type cfn struct {
+	Resources  map[string]resource
+	Outputs    map[string]map[string]any
+	Parameters map[string]map[string]any
+}
+
+type resource struct {
+	Type       string
+	Properties map[string]any
+	Metadata   map[string]any
+	DependsOn  any
+	Condition  string
+}
+
+var translated struct {
+	once sync.Once
+	tpl  cfn
+	err  error
+}
+
+// transformed runs sam_translate.py (the aws-sam-translator package that
+// cfn-lint ships with; `make tools` installs it) once per test binary. A
+// template the translator refuses fails every test that reads it.
+func transformed(t *testing.T) cfn {
+	t.Helper()
+	translated.once.Do(func() {
+		cmd := exec.Command("python3", "sam_translate.py", filepath.Join(root, "template.yaml"),
+			"KakaoAppId=1001", "KakaoAppKeys=abcdef0123456789abcdef0123456789")
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			translated.err = fmt.Errorf("the SAM translator refused template.yaml: %v\n%s", err, stderr.String())
+			return
+		}
+		translated.err = json.Unmarshal(stdout.Bytes(), &translated.tpl)
+	})
+	if translated.err != nil {
+		t.Fatal(translated.err)
+	}
+	return translated.tpl
+}
+
+// at walks maps (string keys) and slices (int keys); nil when absent.
+func at(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil
+			}
+			v = m[k]
+		case int:
+			s, ok := v.([]any)
+			if !ok || k >= len(s) {
+				return nil
+			}
+			v = s[k]
+		}
+	}
+	return v
+}
+
+// name names what a CloudFormation value points at: X for {"Ref": X} and
+// {"Fn::GetAtt": [X, "Arn"]}, param:<name> for an ARN of a parameter below
+// ParameterPrefix, the string itself otherwise.
+func name(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	if r, ok := at(v, "Ref").(string); ok {
+		return r
+	}
+	if g, ok := at(v, "Fn::GetAtt").([]any); ok && len(g) == 2 && g[1] == "Arn" {
+		return fmt.Sprint(g[0])
+	}
+	if s, ok := at(v, "Fn::Sub").(string); ok {
+		if m := ssmARN.FindStringSubmatch(s); m != nil {
+			return "param:" + m[1]
+		}
+		return "sub:" + s
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+var ssmARN = regexp.MustCompile(`^arn:\$\{AWS::Partition\}:ssm:\$\{AWS::Region\}:\$\{AWS::AccountId\}:parameter\$\{ParameterPrefix\}/([a-z0-9-]+)$`)
+
+func makefileFunctions(t *testing.T) []rie.Function {
+	t.Helper()
+	fns, err := rie.MakefileFunctions(filepath.Join(root, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fns
+}
+
+// base is a function's logical ID without "Function": its role and log
+// group are <base>Role and <base>LogGroup.
+func base(logicalID string) string { return strings.TrimSuffix(logicalID, "Function") }
+
+// needs is what lambdas/<dir>/main.go declares in bootstrap.Needs: the SSM
+// parameters and the environment settings it requires at cold start.
+type needs struct {
+	Params []string
+	Env    []string
+}
+
+func readNeeds(t *testing.T, dir string) needs {
+	t.Helper()
+	consts := paramConstants(t)
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, filepath.Join(root, "lambdas", dir, "main.go"), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n needs
+	found := false
+	ast.Inspect(f, func(node ast.Node) bool {
+		lit, ok := node.(*ast.CompositeLit)
+		if !ok {
+			return true
+		}
+		sel, ok := lit.Type.(*ast.SelectorExpr)
+		if !ok || sel.Sel.Name != "Needs" {
+			return true
+		}
+		found = true
+		for _, el := range lit.Elts {
+			kv := el.(*ast.KeyValueExpr)
+			list := kv.Value.(*ast.CompositeLit)
+			for _, item := range list.Elts {
+				switch x := item.(type) {
+				case *ast.SelectorExpr:
+					v, ok := consts[x.Sel.Name]
+					if !ok {
+						t.Fatalf("lambdas/%s: unknown parameter constant %s", dir, x.Sel.Name)
+					}
+					n.Params = append(n.Params, v)
+				case *ast.BasicLit:
+					s, _ := strconv.Unquote(x.Value)
+					n.Env = append(n.Env, s)
+				default:
+					t.Fatalf("lambdas/%s: cannot read %T in bootstrap.Needs", dir, item)
+				}
+			}
+			if kv.Key.(*ast.Ident).Name == "Params" && len(n.Params) == 0 && len(list.Elts) > 0 {
+				t.Fatalf("lambdas/%s: Params not read", dir)
+			}
+		}
+		return false
+	})
+	if !found {
+		t.Fatalf("lambdas/%s/main.go has no bootstrap.Needs literal", dir)
+	}
+	return n
+}
+
+// paramConstants are shared/config's Param* constants: name -> SSM name.
+func paramConstants(t *testing.T) map[string]string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(root, "shared", "config", "config.go"), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, d := range f.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.CONST {
+			continue
+		}
+		for _, s := range g.Specs {
+			vs := s.(*ast.ValueSpec)
+			for i, id := range vs.Names {
+				if lit, ok := vs.Values[i].(*ast.BasicLit); ok && strings.HasPrefix(id.Name, "Param") {
+					out[id.Name], _ = strconv.Unquote(lit.Value)
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no Param* constants in shared/config")
+	}
+	return out
+}
+
+// secureParams are the SecureString parameters (shared/config): reading
+// them may need kms:Decrypt.
+var secureParams = map[string]bool{"kakao-admin-key": true, "pepper": true}
+
+// Every function sam build builds is in the template as the SAM translator
+// sees it, with the runtime, architecture, handler, logging and tracing
+// issue 4 asks for, and no function is deployed that is not built.
+func TestFunctionsAsDeployed(t *testing.T) {
+	tpl := transformed(t)
+	built := map[string]bool{}
+	for _, f := range makefileFunctions(t) {
+		built[f.LogicalID] = true
+		r, ok := tpl.Resources[f.LogicalID]
+		if !ok || r.Type != "AWS::Lambda::Function" {
+			t.Errorf("%s (lambdas/%s) is not a function of the template", f.LogicalID, f.Dir)
+			continue
+		}
+		p := r.Properties
+		checks := map[string][2]any{
+			"runtime":      {p["Runtime"], "provided.al2023"},
+			"architecture": {at(p, "Architectures", 0), "arm64"},
+			"handler":      {p["Handler"], "bootstrap"},
+			"tracing":      {at(p, "TracingConfig", "Mode"), "Active"},
+			"log format":   {at(p, "LoggingConfig", "LogFormat"), "JSON"},
+			"log group":    {name(at(p, "LoggingConfig", "LogGroup")), base(f.LogicalID) + "LogGroup"},
+			"build method": {at(r.Metadata, "BuildMethod"), "makefile"},
+			"code":         {at(p, "Code", "S3Key"), "local:."},
+			"role":         {name(p["Role"]), base(f.LogicalID) + "Role"},
+		}
+		for what, c := range checks {
+			if c[0] != c[1] {
+				t.Errorf("%s %s: %v, want %v", f.LogicalID, what, c[0], c[1])
+			}
+		}
+		if lg := tpl.Resources[base(f.LogicalID)+"LogGroup"]; lg.Type != "AWS::Logs::LogGroup" || name(lg.Properties["RetentionInDays"]) != "LogRetentionDays" {
+			t.Errorf("%s: log group %+v has no retention", f.LogicalID, lg)
+		}
+		timeout, _ := p["Timeout"].(float64)
+		if timeout <= 0 || timeout > 10 {
+			t.Errorf("%s: timeout %v, want at most the state machine's 10 s task timeout", f.LogicalID, p["Timeout"])
+		}
+	}
+	for id, r := range tpl.Resources {
+		if r.Type == "AWS::Lambda::Function" && !built[id] {
+			t.Errorf("%s is deployed but the Makefile's FUNCTIONS does not build it", id)
+		}
+	}
+	// Cognito waits at most 5 s for a trigger.
+	if to := tpl.Resources["PreAuthFunction"].Properties["Timeout"]; to != 5.0 {
+		t.Errorf("PreAuthFunction timeout %v, want 5", to)
+	}
+}
+
+// Every ${...} of statemachine.asl.json has a DefinitionSubstitutions key
+// and the reverse; each names the Lambda the local executor binds to it
+// (workflow.Functions), and the state machine role may invoke exactly those.
+func TestStateMachineSubstitutions(t *testing.T) {
+	tpl := transformed(t)
+	sm := tpl.Resources["LoginStateMachine"]
+	if sm.Type != "AWS::StepFunctions::StateMachine" {
+		t.Fatalf("LoginStateMachine is %q", sm.Type)
+	}
+	placeholders := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\$\{([^}]*)\}`).FindAllSubmatch(kakaoauth.StateMachineDefinition, -1) {
+		placeholders[string(m[1])] = true
+	}
+	subs, _ := sm.Properties["DefinitionSubstitutions"].(map[string]any)
+	for p := range placeholders {
+		if _, ok := subs[p]; !ok {
+			t.Errorf("statemachine.asl.json uses ${%s}, which DefinitionSubstitutions does not define", p)
+		}
+	}
+	var targets []string
+	for k, v := range subs {
+		if !placeholders[k] {
+			t.Errorf("DefinitionSubstitutions defines %s, which statemachine.asl.json does not use", k)
+		}
+		step, ok := workflow.Functions[k]
+		if !ok {
+			t.Errorf("DefinitionSubstitutions %s is not in workflow.Functions (the local executor would not bind it)", k)
+			continue
+		}
+		if got := name(v); got != step+"Function" {
+			t.Errorf("%s points at %s, want %sFunction (workflow.Functions)", k, got, step)
+		}
+		targets = append(targets, name(v))
+	}
+	if len(workflow.Functions) != len(subs) {
+		t.Errorf("workflow.Functions has %d entries, DefinitionSubstitutions %d", len(workflow.Functions), len(subs))
+	}
+	var invocable []string
+	for _, g := range grants(t, tpl, "StateMachineRole") {
+		if a, r, _ := strings.Cut(g, "@"); a == "lambda:InvokeFunction" {
+			invocable = append(invocable, r)
+		}
+	}
+	slices.Sort(targets)
+	slices.Sort(invocable)
+	if !slices.Equal(targets, invocable) {
+		t.Errorf("the state machine role may invoke %v, the definition uses %v", invocable, targets)
+	}
+
+	p := sm.Properties
+	checks := map[string][2]any{
+		"type":           {p["StateMachineType"], "EXPRESS"},
+		"definition":     {at(p, "DefinitionS3Location", "Key"), "local:statemachine.asl.json"},
+		"execution data": {at(p, "LoggingConfiguration", "IncludeExecutionData"), false},
+		"log level":      {at(p, "LoggingConfiguration", "Level"), "ALL"},
+		"log group":      {name(at(p, "LoggingConfiguration", "Destinations", 0, "CloudWatchLogsLogGroup", "LogGroupArn")), "StateMachineLogGroup"},
+		"tracing":        {at(p, "TracingConfiguration", "Enabled"), true},
+		"role":           {name(p["RoleArn"]), "StateMachineRole"},
+	}
+	for what, c := range checks {
+		if c[0] != c[1] {
+			t.Errorf("state machine %s: %v, want %v", what, c[0], c[1])
+		}
+	}
+	lg := tpl.Resources["StateMachineLogGroup"].Properties
+	if s, _ := at(lg, "LogGroupName", "Fn::Sub").(string); !strings.HasPrefix(s, "/aws/vendedlogs/states/") || name(lg["RetentionInDays"]) != "LogRetentionDays" {
+		t.Errorf("state machine log group %v", lg)
+	}
+}
+
+// grants lists what a role allows as "action@target" (see name), with
+// "?" appended to statements that apply only under a template condition.
+func grants(t *testing.T, tpl cfn, role string) []string {
+	t.Helper()
+	r, ok := tpl.Resources[role]
+	if !ok || r.Type != "AWS::IAM::Role" {
+		t.Fatalf("no role %s", role)
+	}
+	var out []string
+	policies, _ := r.Properties["Policies"].([]any)
+	for _, pol := range policies {
+		stmts, _ := at(pol, "PolicyDocument", "Statement").([]any)
+		for _, st := range stmts {
+			suffix := ""
+			if branches, ok := at(st, "Fn::If").([]any); ok {
+				if len(branches) != 3 || name(branches[2]) != "AWS::NoValue" {
+					t.Fatalf("%s: conditional statement %v", role, st)
+				}
+				st, suffix = branches[1], "?"
+			}
+			if at(st, "Effect") != "Allow" {
+				t.Fatalf("%s: statement %v is not an Allow", role, st)
+			}
+			actions := at(st, "Action")
+			if s, ok := actions.(string); ok {
+				actions = []any{s}
+			}
+			resources := at(st, "Resource")
+			if _, ok := resources.([]any); !ok {
+				resources = []any{resources}
+			}
+			for _, a := range actions.([]any) {
+				for _, res := range resources.([]any) {
+					out = append(out, fmt.Sprint(a)+"@"+name(res)+suffix)
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// What each function's code calls besides SSM (read from shared/cognito,
+// shared/store and the workflow step it runs), on which resource. SSM
+// grants come from the parameters each main.go declares.
+var wantCalls = map[string][]string{
+	"ValidateTokenFunction": nil,
+	"UpsertUserFunction": {
+		"cognito-idp:AdminCreateUser@UserPool", "cognito-idp:AdminGetUser@UserPool", "cognito-idp:ListUsers@UserPool",
+		"cognito-idp:AdminUpdateUserAttributes@UserPool", "cognito-idp:AdminDeleteUserAttributes@UserPool",
+		"cognito-idp:AdminDeleteUser@UserPool",
+		"dynamodb:GetItem@MappingTable", "dynamodb:PutItem@MappingTable", "dynamodb:PutItem@AuditTable",
+	},
+	"SetPasswordFunction": {
+		"cognito-idp:AdminSetUserPassword@UserPool",
+		"dynamodb:GetItem@MappingTable", "dynamodb:UpdateItem@MappingTable",
+	},
+	"IssueTokensFunction": {
+		"cognito-idp:AdminInitiateAuth@UserPool",
+		"dynamodb:UpdateItem@MappingTable", "dynamodb:PutItem@AuditTable",
+	},
+	"RecordFailureFunction": {"dynamodb:PutItem@AuditTable"},
+	"PreAuthFunction":       {"dynamodb:PutItem@AuditTable"},
+	"UnlinkFunction": {
+		"cognito-idp:AdminUserGlobalSignOut@UserPool", "cognito-idp:AdminDisableUser@UserPool",
+		"dynamodb:GetItem@MappingTable", "dynamodb:UpdateItem@MappingTable", "dynamodb:PutItem@AuditTable",
+	},
+}
+
+// Actions that take no resource-level permission, so "*" is their only
+// possible resource.
+var starOnly = map[string]bool{
+	"xray:PutTraceSegments": true, "xray:PutTelemetryRecords": true, "xray:GetSamplingRules": true, "xray:GetSamplingTargets": true,
+	"logs:CreateLogDelivery": true, "logs:GetLogDelivery": true, "logs:UpdateLogDelivery": true, "logs:DeleteLogDelivery": true,
+	"logs:ListLogDeliveries": true, "logs:PutResourcePolicy": true, "logs:DescribeResourcePolicies": true, "logs:DescribeLogGroups": true,
+}
+
+// Least privilege: each function's role grants exactly its calls on this
+// stack's resources, its own log group, X-Ray, the SSM parameters its
+// main.go reads (and kms:Decrypt through SSM, only for SecureStrings and
+// only with a customer key); the API may only start the state machine;
+// no action is a wildcard and "*" is only where IAM allows nothing else.
+func TestLeastPrivilege(t *testing.T) {
+	tpl := transformed(t)
+	roles := map[string][]string{}
+	for _, f := range makefileFunctions(t) {
+		role := name(tpl.Resources[f.LogicalID].Properties["Role"])
+		n := readNeeds(t, f.Dir)
+		calls, ok := wantCalls[f.LogicalID]
+		if !ok {
+			t.Errorf("%s: add its calls to wantCalls", f.LogicalID)
+		}
+		want := append([]string{
+			"logs:CreateLogStream@" + base(f.LogicalID) + "LogGroup", "logs:PutLogEvents@" + base(f.LogicalID) + "LogGroup",
+			"xray:PutTraceSegments@*", "xray:PutTelemetryRecords@*",
+		}, calls...)
+		secure := false
+		for _, p := range n.Params {
+			want = append(want, "ssm:GetParameters@param:"+p)
+			secure = secure || secureParams[p]
+		}
+		if secure {
+			want = append(want, "kms:Decrypt@SecretsKmsKeyArn?")
+		}
+		slices.Sort(want)
+		if got := grants(t, tpl, role); !slices.Equal(got, want) {
+			t.Errorf("%s (%s) grants\n  %v\nwant\n  %v", f.LogicalID, role, got, want)
+		}
+		roles[role] = want
+	}
+	roles["StateMachineRole"] = grants(t, tpl, "StateMachineRole") // checked in TestStateMachineSubstitutions
+	if got := grants(t, tpl, "ApiRole"); !slices.Equal(got, []string{"states:StartSyncExecution@LoginStateMachine"}) {
+		t.Errorf("ApiRole grants %v", got)
+	}
+	roles["ApiRole"] = nil
+
+	for id, r := range tpl.Resources {
+		if r.Type != "AWS::IAM::Role" {
+			continue
+		}
+		if id == "ApiGatewayLoggingRole" {
+			// The account-wide role API Gateway logs with: AWS's own policy.
+			if arns := fmt.Sprint(r.Properties["ManagedPolicyArns"]); !strings.Contains(arns, "AmazonAPIGatewayPushToCloudWatchLogs") || r.Properties["Policies"] != nil {
+				t.Errorf("ApiGatewayLoggingRole: %v", r.Properties)
+			}
+			continue
+		}
+		if _, ok := roles[id]; !ok {
+			t.Errorf("role %s is not covered by this test", id)
+		}
+		if r.Properties["ManagedPolicyArns"] != nil {
+			t.Errorf("%s attaches managed policies %v", id, r.Properties["ManagedPolicyArns"])
+		}
+		for _, g := range grants(t, tpl, id) {
+			action, target, _ := strings.Cut(g, "@")
+			if strings.Contains(action, "*") {
+				t.Errorf("%s: wildcard action %s", id, action)
+			}
+			if target == "*" && !starOnly[action] {
+				t.Errorf("%s: %s on every resource", id, action)
+			}
+		}
+	}
+	// The KMS grant is scoped to decryption through SSM.
+	for _, role := range []string{"SetPasswordRole", "IssueTokensRole", "PreAuthRole", "UnlinkRole"} {
+		s := fmt.Sprint(tpl.Resources[role].Properties["Policies"])
+		if !strings.Contains(s, "kms:ViaService") || !strings.Contains(s, "HasSecretsKey") {
+			t.Errorf("%s: kms:Decrypt not conditioned on a customer key and kms:ViaService", role)
+		}
+	}
+}
+
+// Each function is given the settings its main.go requires, pointing at
+// this stack's resources; env.json sets exactly the variables the template
+// declares for each function (sam local ignores any other), and in AWS the
+// SDK endpoint override is empty.
+func TestEnvironment(t *testing.T) {
+	tpl := transformed(t)
+	raw, err := os.ReadFile(filepath.Join(root, "env.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var envJSON map[string]map[string]string
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(&envJSON); err != nil {
+		t.Fatalf("env.json: %v", err)
+	}
+	wantValue := map[string]string{
+		"USER_POOL_ID": "UserPool", "USER_POOL_CLIENT_ID": "UserPoolClient", "MAPPING_TABLE": "MappingTable",
+		"AUDIT_TABLE": "AuditTable", "PARAMETER_PREFIX": "ParameterPrefix", "KAKAO_API_BASE_URL": "KakaoApiBaseUrl",
+		"KAKAO_AUTH_BASE_URL": "KakaoAuthBaseUrl", "PASSWORD_ROTATION": "PasswordRotation",
+		"AUDIT_RETENTION_DAYS": "AuditRetentionDays", "AWS_ENDPOINT_URL": "",
+	}
+	fns := makefileFunctions(t)
+	entries := map[string]bool{"Parameters": true}
+	for _, f := range fns {
+		entries[f.LogicalID] = true
+		vars, _ := at(tpl.Resources[f.LogicalID].Properties, "Environment", "Variables").(map[string]any)
+		n := readNeeds(t, f.Dir)
+		required := slices.Clone(n.Env)
+		if len(n.Params) > 0 {
+			required = append(required, "PARAMETER_PREFIX")
+		}
+		for _, k := range required {
+			if _, ok := vars[k]; !ok {
+				t.Errorf("%s: lambdas/%s requires %s, which the template does not set", f.LogicalID, f.Dir, k)
+			}
+		}
+		for k, v := range vars {
+			want, known := wantValue[k]
+			if !known {
+				t.Errorf("%s: variable %s: add its expected value to this test", f.LogicalID, k)
+			} else if name(v) != want {
+				t.Errorf("%s: %s = %v, want %q", f.LogicalID, k, v, want)
+			}
+		}
+		local := maps.Clone(envJSON["Parameters"])
+		maps.Copy(local, envJSON[f.LogicalID])
+		declared := slices.Sorted(maps.Keys(vars))
+		if got := slices.Sorted(maps.Keys(local)); !slices.Equal(got, declared) {
+			t.Errorf("%s: env.json sets %v, the template declares %v", f.LogicalID, got, declared)
+		}
+	}
+	for k := range envJSON {
+		if !entries[k] {
+			t.Errorf("env.json has an entry for %s, which is no function", k)
+		}
+	}
+}
+
+// One event per function, named after its lambdas/ directory, each a valid
+// input of that function's handler (unknown fields refused, so a misspelt
+// field cannot hide). infra/rie invokes them.
+func TestEventsAreHandlerInputs(t *testing.T) {
+	inputs := map[string]func() any{
+		"validatetoken": func() any { return new(workflow.ValidateTokenInput) },
+		"upsertuser":    func() any { return new(workflow.LoginState) },
+		"setpassword":   func() any { return new(workflow.LoginState) },
+		"issuetokens":   func() any { return new(workflow.LoginState) },
+		"recordfailure": func() any { return new(workflow.FailureInput) },
+		"preauth":       func() any { return new(events.CognitoEventUserPoolsPreAuthentication) },
+		"unlink":        func() any { return new(events.APIGatewayProxyRequest) },
+	}
+	files, err := filepath.Glob(filepath.Join(root, "events", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, want []string
+	for _, f := range files {
+		got = append(got, strings.TrimSuffix(filepath.Base(f), ".json"))
+	}
+	for _, f := range makefileFunctions(t) {
+		want = append(want, f.Dir)
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("events/ has %v, want one per function: %v", got, want)
+	}
+	for _, n := range got {
+		mk, ok := inputs[n]
+		if !ok {
+			t.Errorf("events/%s.json: add the handler's input type to this test", n)
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join(root, "events", n+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(mk()); err != nil {
+			t.Errorf("events/%s.json: %v", n, err)
+		}
+	}
+}
+
+// The derived password (shared/password) must satisfy the pool's policy.
+func TestPasswordPolicyFitsDerivedPasswords(t *testing.T) {
+	pool := transformed(t).Resources["UserPool"].Properties
+	minLen, _ := at(pool, "Policies", "PasswordPolicy", "MinimumLength").(float64)
+	if minLen <= 0 || int(minLen) > password.Length {
+		t.Fatalf("pool MinimumLength %v, derived passwords have %d characters", minLen, password.Length)
+	}
+}
+
+// The PreAuthentication trigger is wired: the pool names the function and
+// only this pool may invoke it.
+func TestPreAuthenticationTrigger(t *testing.T) {
+	tpl := transformed(t)
+	if got := name(at(tpl.Resources["UserPool"].Properties, "LambdaConfig", "PreAuthentication")); got != "PreAuthFunction" {
+		t.Fatalf("pool PreAuthentication trigger: %s", got)
+	}
+	p := tpl.Resources["PreAuthInvokePermission"]
+	if p.Type != "AWS::Lambda::Permission" || name(p.Properties["FunctionName"]) != "PreAuthFunction" ||
+		p.Properties["Principal"] != "cognito-idp.amazonaws.com" || name(p.Properties["SourceArn"]) != "UserPool" {
+		t.Fatalf("PreAuthInvokePermission: %+v", p)
+	}
+}
+
+func TestOutputs(t *testing.T) {
+	out := transformed(t).Outputs
+	want := []string{"ApiUrl", "AuditTableName", "LoginUrl", "MappingTableName", "ParameterPrefix", "StateMachineArn", "UnlinkCallbackUrl", "UserPoolClientId", "UserPoolId"}
+	if got := slices.Sorted(maps.Keys(out)); !slices.Equal(got, want) {
+		t.Fatalf("outputs %v, want %v", got, want)
+	}
+	stage := apiStage(t)
+	base := "https://${LoginApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + stage
+	for k, suffix := range map[string]string{"ApiUrl": "", "LoginUrl": "/auth/kakao", "UnlinkCallbackUrl": workflow.UnlinkPath} {
+		if got := at(out[k], "Value", "Fn::Sub"); got != base+suffix {
+			t.Errorf("%s = %v, want %s", k, got, base+suffix)
+		}
+	}
+	for k, target := range map[string]string{"UserPoolId": "UserPool", "UserPoolClientId": "UserPoolClient", "MappingTableName": "MappingTable",
+		"AuditTableName": "AuditTable", "StateMachineArn": "LoginStateMachine", "ParameterPrefix": "ParameterPrefix"} {
+		if got := name(out[k]["Value"]); got != target {
+			t.Errorf("%s = %s, want %s", k, got, target)
+		}
+	}
+}
+
+// apiStage is the API's one stage name, checked for throttling and logging.
+func apiStage(t *testing.T) string {
+	t.Helper()
+	tpl := transformed(t)
+	var stages []resource
+	for _, r := range tpl.Resources {
+		if r.Type == "AWS::ApiGateway::Stage" {
+			stages = append(stages, r)
+		}
+	}
+	if len(stages) != 1 {
+		t.Fatalf("%d API stages", len(stages))
+	}
+	p := stages[0].Properties
+	if name(p["RestApiId"]) != "LoginApi" {
+		t.Fatalf("stage of %v", p["RestApiId"])
+	}
+	if name(at(p, "MethodSettings", 0, "ThrottlingBurstLimit")) != "ThrottleBurstLimit" ||
+		name(at(p, "MethodSettings", 0, "ThrottlingRateLimit")) != "ThrottleRateLimit" || at(p, "MethodSettings", 0, "ResourcePath") != "/*" {
+		t.Errorf("stage throttling: %v", p["MethodSettings"])
+	}
+	// The access log is JSON and holds nothing of the body: not even the
+	// validation error, which can quote it.
+	format, _ := at(p, "AccessLogSetting", "Format").(string)
+	filled := regexp.MustCompile(`\$context\.[A-Za-z.]+`).ReplaceAllString(format, "x")
+	if !json.Valid([]byte(filled)) || strings.Contains(format, "$input") || strings.Contains(format, "validationErrorString") || strings.Contains(format, "requestOverride") {
+		t.Errorf("access log format %q", format)
+	}
+	if !strings.Contains(fmt.Sprint(at(p, "AccessLogSetting", "DestinationArn")), "${ApiAccessLogGroup}") {
+		t.Errorf("access log destination %v", at(p, "AccessLogSetting", "DestinationArn"))
+	}
+	if name(tpl.Resources["ApiAccessLogGroup"].Properties["RetentionInDays"]) != "LogRetentionDays" {
+		t.Error("the access log group keeps logs forever")
+	}
+	s, _ := p["StageName"].(string)
+	return s
+}
+
+// jsonTags lists the JSON field names of a struct type.
+func jsonTags(v any) []string {
+	var out []string
+	rt := reflect.TypeOf(v)
+	for i := range rt.NumField() {
+		tag, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		out = append(out, tag)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// samconfig.toml's parameter overrides name parameters the template has.
+func TestSamconfigOverrides(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "samconfig.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := regexp.MustCompile(`(?m)^parameter_overrides = "(.*)"$`).FindSubmatch(raw)
+	if line == nil {
+		t.Fatal("samconfig.toml has no parameter_overrides")
+	}
+	params := transformed(t).Parameters
+	for _, m := range regexp.MustCompile(`(\w+)=`).FindAllSubmatch(line[1], -1) {
+		if _, ok := params[string(m[1])]; !ok {
+			t.Errorf("samconfig.toml overrides %s, which template.yaml does not declare", m[1])
+		}
+	}
+	if !bytes.Contains(raw, []byte(`capabilities = "CAPABILITY_IAM"`)) || !bytes.Contains(raw, []byte(`env_vars = "env.json"`)) {
+		t.Error("samconfig.toml lacks CAPABILITY_IAM or env.json")
+	}
+}

@@ -1,0 +1,91 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/kakaoauth/kakaoauth"
+	"github.com/kakaoauth/kakaoauth/shared/password"
+)
+
+// PasswordSignInBlocked refuses a password or SRP sign-in of a Kakao-linked
+// user that did not come from IssueTokens. Cognito shows a trigger's error
+// message to whoever called InitiateAuth, so Error() is that user-facing
+// text and nothing else: no reason, no user, no internals.
+type PasswordSignInBlocked struct{}
+
+func (*PasswordSignInBlocked) Error() string { return "Sign in with Kakao." }
+
+// PreAuthentication is the user pool's PreAuthentication trigger (not a
+// state of the login workflow). Kakao users have a password only so that
+// the broker can sign them in; nobody knows it, but a leaked or guessed one
+// must still open nothing. So a Kakao-linked user is let through only when
+// the sign-in carries a proof from IssueTokens, which AdminInitiateAuth's
+// ClientMetadata delivers here as request.validationData: an HMAC with the
+// pepper, bound to the username and a short expiry (shared/password).
+// Native users (no custom:kakao_id) pass untouched.
+//
+// Every refusal is audited as password_login_blocked. An audit failure is
+// logged and the sign-in still refused: the guard never fails open.
+func (s *Steps) PreAuthentication(ctx context.Context, ev events.CognitoEventUserPoolsPreAuthentication) (events.CognitoEventUserPoolsPreAuthentication, error) {
+	kakaoID, linked := kakaoLinked(ev.UserName, ev.Request.UserAttributes)
+	if !linked {
+		return ev, nil
+	}
+	proof := ev.Request.ValidationData[ProofMetadataKey]
+	reason := "missing"
+	if proof != "" {
+		err := password.VerifyProof(s.pepper, ev.UserName, proof, s.now())
+		if err == nil {
+			return ev, nil
+		}
+		reason = proofFailure(err)
+	}
+	sub := ev.Request.UserAttributes["sub"]
+	s.log.WarnContext(ctx, "password sign-in blocked", "trigger", "PreAuthentication", "kakaoId", kakaoID, "sub", sub,
+		"triggerSource", ev.TriggerSource, "clientId", ev.CallerContext.ClientID, "proof", reason)
+	if err := s.audit.Record(ctx, kakaoauth.AuditEvent{
+		Time: millis(s.now()), Type: kakaoauth.EventPasswordLoginBlocked, Outcome: "failure",
+		Error: "PasswordSignInBlocked", KakaoID: kakaoID, Sub: sub,
+		Detail: "triggerSource=" + ev.TriggerSource + " clientId=" + ev.CallerContext.ClientID + " proof=" + reason,
+	}); err != nil {
+		s.log.ErrorContext(ctx, "could not audit a blocked sign-in", "trigger", "PreAuthentication", "kakaoId", kakaoID, "error", err.Error())
+	}
+	return ev, &PasswordSignInBlocked{}
+}
+
+// kakaoLinked says whether the user signing in is a Kakao user, and which.
+// The custom:kakao_id attribute decides; the kakao_ username prefix counts
+// too, since only the broker creates users (AllowAdminCreateUserOnly) and
+// it names every Kakao user so: a user with either is never let through on
+// a password alone.
+func kakaoLinked(username string, attrs map[string]string) (int64, bool) {
+	if v, ok := attrs["custom:kakao_id"]; ok && v != "" {
+		id, _ := strconv.ParseInt(v, 10, 64) // unparsable still counts as linked
+		return id, true
+	}
+	if rest, ok := strings.CutPrefix(strings.ToLower(username), "kakao_"); ok {
+		id, _ := strconv.ParseInt(rest, 10, 64)
+		return id, true
+	}
+	return 0, false
+}
+
+// proofFailure names why a proof was refused, for the audit trail only.
+func proofFailure(err error) string {
+	switch {
+	case errors.Is(err, password.ErrProofExpired):
+		return "expired"
+	case errors.Is(err, password.ErrProofMalformed):
+		return "malformed"
+	case errors.Is(err, password.ErrProofInvalid):
+		return "invalid"
+	default:
+		// ErrWeakPepper: the trigger is misconfigured; it refuses everyone.
+		return "unverifiable"
+	}
+}

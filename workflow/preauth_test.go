@@ -1,0 +1,196 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/kakaoauth/kakaoauth"
+)
+
+// The fixtures are PreAuthentication events in the shape Cognito sends
+// and aws-lambda-go decodes. Their proofs were made with testPepper for
+// kakao_4242 (other-user: for kakao_777; forged: with another pepper),
+// expiring two minutes after newRig's clock (expired: one minute before).
+
+func loadPreAuthEvent(t *testing.T, name string) events.CognitoEventUserPoolsPreAuthentication {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", "preauth", name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.CognitoEventUserPoolsPreAuthentication
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields() // the fixture must be exactly the library's shape
+	if err := dec.Decode(&ev); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return ev
+}
+
+func TestPreAuthenticationFixtures(t *testing.T) {
+	cases := []struct {
+		fixture string
+		allow   bool
+		kakaoID int64
+		proof   string // the reason audited
+	}{
+		{"valid", true, 0, ""},
+		{"native-user", true, 0, ""},
+		{"native-user-with-proof-key", true, 0, ""},
+		{"forged", false, 4242, "invalid"},
+		{"expired", false, 4242, "expired"},
+		{"other-user", false, 4242, "invalid"},
+		{"malformed", false, 4242, "malformed"},
+		{"missing", false, 4242, "missing"},
+		{"no-validation-data", false, 4242, "missing"},
+		{"srp-by-email-alias", false, 4242, "missing"},
+		{"kakao-username-without-attribute", false, 4242, "missing"},
+	}
+	for _, c := range cases {
+		t.Run(c.fixture, func(t *testing.T) {
+			r := newRig(t)
+			ev := loadPreAuthEvent(t, c.fixture)
+			out, err := r.steps.PreAuthentication(context.Background(), ev)
+			if !reflect.DeepEqual(out, ev) {
+				t.Fatalf("the trigger changed the event: %+v", out)
+			}
+			if c.allow {
+				if err != nil || len(r.audit.events) != 0 {
+					t.Fatalf("want allowed without audit, got %v, audit %v", err, r.audit.types())
+				}
+				return
+			}
+			var blocked *PasswordSignInBlocked
+			if !errors.As(err, &blocked) || kakaoauth.ErrorName(err) != "PasswordSignInBlocked" {
+				t.Fatalf("want PasswordSignInBlocked, got %T %v", err, err)
+			}
+			if len(r.audit.events) != 1 {
+				t.Fatalf("audit %v, want one event", r.audit.types())
+			}
+			e := r.audit.events[0]
+			if e.Type != kakaoauth.EventPasswordLoginBlocked || e.Outcome != "failure" || e.KakaoID != c.kakaoID ||
+				e.Sub != "5f3c2a1e-8b7d-4c6a-9e0f-1a2b3c4d5e6f" || !e.Time.Equal(r.now) {
+				t.Fatalf("audit event %+v", e)
+			}
+			for _, want := range []string{"triggerSource=PreAuthentication_Authentication", "clientId=" + ev.CallerContext.ClientID, "proof=" + c.proof} {
+				if !strings.Contains(e.Detail, want) {
+					t.Fatalf("detail %q lacks %q", e.Detail, want)
+				}
+			}
+			if p := ev.Request.ValidationData[ProofMetadataKey]; p != "" && strings.Contains(e.Detail, p) {
+				t.Fatal("the audit event carries the presented proof")
+			}
+		})
+	}
+}
+
+// Cognito shows the trigger's error message to the caller: it must be the
+// plain instruction, the same for every refusal, naming no user or cause.
+func TestPreAuthenticationMessageIsPublicAndUniform(t *testing.T) {
+	msgs := map[string]bool{}
+	for _, f := range []string{"forged", "expired", "other-user", "malformed", "missing"} {
+		r := newRig(t)
+		_, err := r.steps.PreAuthentication(context.Background(), loadPreAuthEvent(t, f))
+		if err == nil {
+			t.Fatalf("%s: allowed", f)
+		}
+		msgs[err.Error()] = true
+		for _, leak := range []string{"4242", "kakao_", "proof", "expired", "pepper", "invalid"} {
+			if strings.Contains(strings.ToLower(err.Error()), leak) {
+				t.Fatalf("%s: message %q reveals %q", f, err.Error(), leak)
+			}
+		}
+	}
+	if len(msgs) != 1 || !msgs["Sign in with Kakao."] {
+		t.Fatalf("messages %v, want exactly one: Sign in with Kakao.", msgs)
+	}
+}
+
+// A genuine proof stops working once it expires: a captured one cannot be
+// replayed later.
+func TestPreAuthenticationProofExpires(t *testing.T) {
+	r := newRig(t)
+	ev := loadPreAuthEvent(t, "valid")
+	if _, err := r.steps.PreAuthentication(context.Background(), ev); err != nil {
+		t.Fatalf("fresh: %v", err)
+	}
+	r.now = r.now.Add(DefaultProofTTL)
+	if _, err := r.steps.PreAuthentication(context.Background(), ev); err == nil {
+		t.Fatal("a proof was accepted at its expiry")
+	}
+	if got := r.audit.types(); len(got) != 1 || got[0] != "password_login_blocked:PasswordSignInBlocked" {
+		t.Fatalf("audit %v", got)
+	}
+}
+
+// metadataUsers records the ClientMetadata IssueTokens signs in with.
+type metadataUsers struct {
+	*memUsers
+	metadata map[string]string
+}
+
+func (u *metadataUsers) SignIn(ctx context.Context, username, pw string, md map[string]string) (kakaoauth.CognitoTokens, error) {
+	u.metadata = md
+	return u.memUsers.SignIn(ctx, username, pw, md)
+}
+
+// The proof IssueTokens really sends is what the trigger accepts, through
+// the path Cognito takes (ClientMetadata becomes validationData), for that
+// user only.
+func TestPreAuthenticationAcceptsIssueTokensProof(t *testing.T) {
+	r := newRig(t)
+	mu := &metadataUsers{memUsers: r.users}
+	r.steps = New(WithKakao(r.kakao), WithUsers(mu), WithMappings(r.mappings), WithAudit(r.audit),
+		WithPepper(testPepper), WithClock(func() time.Time { return r.now }))
+	resp, err := r.login(t, `{"access_token":"tok-1"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := r.users.GetUser(context.Background(), resp.Username)
+	ev := events.CognitoEventUserPoolsPreAuthentication{}
+	ev.TriggerSource = "PreAuthentication_Authentication"
+	ev.UserName = resp.Username
+	ev.Request.UserAttributes = map[string]string{"sub": u.Sub, "custom:kakao_id": "1"}
+	ev.Request.ValidationData = mu.metadata
+	r.now = r.now.Add(time.Second) // Cognito calls the trigger a moment later
+	if _, err := r.steps.PreAuthentication(context.Background(), ev); err != nil {
+		t.Fatalf("IssueTokens' own proof refused: %v", err)
+	}
+	// The same proof presented for another Kakao user is refused.
+	ev.UserName = "kakao_2"
+	ev.Request.UserAttributes = map[string]string{"sub": "other", "custom:kakao_id": "2"}
+	if _, err := r.steps.PreAuthentication(context.Background(), ev); err == nil {
+		t.Fatal("a proof for kakao_1 let kakao_2 in")
+	}
+}
+
+type failingAudit struct{}
+
+func (failingAudit) Record(context.Context, kakaoauth.AuditEvent) error {
+	return errors.New("dynamodb down")
+}
+
+// The guard fails closed: no audit, no pepper, still refused.
+func TestPreAuthenticationFailsClosed(t *testing.T) {
+	r := newRig(t)
+	noAudit := New(WithAudit(failingAudit{}), WithPepper(testPepper), WithClock(func() time.Time { return r.now }))
+	if _, err := noAudit.PreAuthentication(context.Background(), loadPreAuthEvent(t, "missing")); err == nil {
+		t.Fatal("an audit failure let a blocked sign-in through")
+	}
+	noPepper := New(WithAudit(r.audit), WithClock(func() time.Time { return r.now }))
+	if _, err := noPepper.PreAuthentication(context.Background(), loadPreAuthEvent(t, "valid")); err == nil {
+		t.Fatal("a trigger without a pepper let a Kakao user through")
+	}
+	if _, err := noPepper.PreAuthentication(context.Background(), loadPreAuthEvent(t, "native-user")); err != nil {
+		t.Fatalf("native users must not depend on the pepper: %v", err)
+	}
+}
