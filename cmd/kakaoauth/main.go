@@ -2,6 +2,9 @@
 //
 //	kakaoauth local        run the whole stack on this machine (make run)
 //	kakaoauth fake-kakao   run only the Kakao double
+//	kakaoauth login        log in through the endpoint and verify the ID token
+//	kakaoauth audit        auditor queries over the tables
+//	kakaoauth smoke        check a deployed stack
 //
 // Each subcommand lives in its own file with a Main struct (Run/Close).
 package main
