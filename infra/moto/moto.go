@@ -37,6 +37,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/kakaoauth/kakaoauth/infra/procgroup"
 )
 
 // Region is the region the local stack and the tests use. moto puts it in
@@ -94,17 +95,8 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closeOnce.Do(func() {
-		signalGroup(s.cmd, false)
-		select {
-		case <-s.done:
-			return
-		case <-time.After(5 * time.Second):
-		}
-		signalGroup(s.cmd, true)
-		select {
-		case <-s.done:
-		case <-time.After(5 * time.Second):
-			s.closeErr = fmt.Errorf("moto: process %d did not exit", s.cmd.Process.Pid)
+		if err := procgroup.Stop(s.cmd, s.done, 5*time.Second); err != nil {
+			s.closeErr = fmt.Errorf("moto: %w", err)
 		}
 	})
 	return s.closeErr
@@ -202,7 +194,7 @@ func start(ctx context.Context, opts Options, command []string, port int) (*Serv
 	args := append(append([]string(nil), command[1:]...), "-H", opts.Host, "-p", strconv.Itoa(port))
 	// Not CommandContext: ctx bounds the start, not the server's life.
 	cmd := exec.Command(command[0], args...)
-	cmd.SysProcAttr = sysProcAttr(opts.Detached)
+	procgroup.Attr(cmd, opts.Detached)
 	tail := &tailBuffer{max: 4096}
 	if opts.Detached {
 		// A pipe to this process would break when it exits and take moto

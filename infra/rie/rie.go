@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kakaoauth/kakaoauth/infra/procgroup"
 )
 
 // Version is the aws-lambda-rie module version Find installs when the
@@ -145,7 +147,7 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 		if opts.Log != nil {
 			cmd.Stdout, cmd.Stderr = opts.Log, opts.Log
 		}
-		cmd.SysProcAttr = sysProcAttr()
+		procgroup.Attr(cmd, false)
 		if err := cmd.Start(); err != nil {
 			return nil, fmt.Errorf("rie: start %s: %w", opts.RIE, err)
 		}
@@ -244,17 +246,8 @@ func (e *Emulator) Invoke(ctx context.Context, event []byte) (Response, error) {
 func (e *Emulator) Close() error {
 	var err error
 	e.closeOnce.Do(func() {
-		signalGroup(e.cmd, false)
-		select {
-		case <-e.done:
-			return
-		case <-time.After(3 * time.Second):
-		}
-		signalGroup(e.cmd, true)
-		select {
-		case <-e.done:
-		case <-time.After(3 * time.Second):
-			err = fmt.Errorf("rie: process %d did not exit", e.cmd.Process.Pid)
+		if err = procgroup.Stop(e.cmd, e.done, 3*time.Second); err != nil {
+			err = fmt.Errorf("rie: %w", err)
 		}
 	})
 	return err

@@ -1,13 +1,13 @@
 //go:build unix
 
-package rie
+package procgroup
 
 import (
 	"os/exec"
 	"syscall"
 )
 
-func signalUnixGroup(cmd *exec.Cmd, kill bool) {
+func signal(cmd *exec.Cmd, kill bool) {
 	sig := syscall.SIGTERM
 	if kill {
 		sig = syscall.SIGKILL

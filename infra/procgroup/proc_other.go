@@ -1,6 +1,6 @@
 //go:build !unix
 
-package moto
+package procgroup
 
 import (
 	"os/exec"
@@ -9,4 +9,4 @@ import (
 
 func sysProcAttr(bool) *syscall.SysProcAttr { return nil }
 
-func signalGroup(cmd *exec.Cmd, _ bool) { _ = cmd.Process.Kill() }
+func signal(cmd *exec.Cmd, _ bool) { _ = cmd.Process.Kill() }
