@@ -10,7 +10,7 @@ PYTHON ?= python3
 FUNCTIONS := ValidateTokenFunction:validatetoken UpsertUserFunction:upsertuser \
 	SetPasswordFunction:setpassword IssueTokensFunction:issuetokens \
 	RecordFailureFunction:recordfailure PreAuthFunction:preauth \
-	UnlinkFunction:unlink
+	UnlinkFunction:unlink UnlinkWorkerFunction:unlinkworker
 # -buildvcs=false: sam build copies the sources to a scratch directory, where
 # VCS stamping would fail or vary; the binary needs no VCS information.
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags="-s -w"

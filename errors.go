@@ -32,7 +32,9 @@ func (e *WrongKakaoApp) Error() string {
 	return fmt.Sprintf("kakao token belongs to app %d, not this stack's app", e.AppID)
 }
 
-// AccountUnlinked: the Kakao account was unlinked from the app.
+// AccountUnlinked: the Kakao account was unlinked (or deleted) and this
+// login cannot bring it back: its ID token was issued before the unlink, or
+// an unlink won a race with it (the tokens it got are revoked).
 type AccountUnlinked struct{ KakaoID int64 }
 
 func (e *AccountUnlinked) Error() string {
@@ -64,12 +66,28 @@ type Throttled struct{ Reason string }
 func (e *Throttled) Error() string { return "throttled: " + e.Reason }
 
 // PasswordRotated: sign-in lost a race with another login's password
-// change; the workflow retries, then re-runs SetPassword.
+// change; the workflow re-runs SetPassword once, then gives up (429: the
+// client may try again shortly).
 type PasswordRotated struct{ Username string }
 
 func (e *PasswordRotated) Error() string {
 	return "password of " + e.Username + " changed or not set yet"
 }
+
+// PasswordAttemptsExceeded: Cognito's temporary lockout after failed
+// sign-ins. Never retried: every retry would extend it.
+type PasswordAttemptsExceeded struct{ Username string }
+
+func (e *PasswordAttemptsExceeded) Error() string {
+	return "cognito locked sign-in of " + e.Username + " after failed attempts"
+}
+
+// UserMissing: the mapping points at a Cognito user that no longer exists
+// (deleted by an administrator or by the user). The workflow recreates the
+// user once (RecreateUser); it is never retried in the password loop.
+type UserMissing struct{ Username string }
+
+func (e *UserMissing) Error() string { return "cognito user " + e.Username + " does not exist" }
 
 // NotFound: a lookup found nothing. Internal to adapters and steps.
 type NotFound struct{ What string }
@@ -86,11 +104,31 @@ type MappingExists struct{ KakaoID int64 }
 
 func (e *MappingExists) Error() string { return fmt.Sprintf("mapping for %d exists", e.KakaoID) }
 
-// NonceChanged: the conditional nonce swap lost to another login. Internal.
+// NonceChanged: a conditional write of the password nonce lost to another
+// login. Internal.
 type NonceChanged struct{ KakaoID int64 }
 
 func (e *NonceChanged) Error() string {
 	return fmt.Sprintf("password nonce of %d changed concurrently", e.KakaoID)
+}
+
+// NotActive: a write conditional on the mapping being active found it
+// unlinked or deleted (an unlink won a race with a login). Internal.
+type NotActive struct {
+	KakaoID int64
+	Status  string
+}
+
+func (e *NotActive) Error() string {
+	return fmt.Sprintf("mapping of %d is %s, not active", e.KakaoID, e.Status)
+}
+
+// StaleTransition: a lifecycle write lost to a concurrent one (two
+// re-links, two recreations). Internal: the caller re-reads.
+type StaleTransition struct{ KakaoID int64 }
+
+func (e *StaleTransition) Error() string {
+	return fmt.Sprintf("mapping of %d changed concurrently", e.KakaoID)
 }
 
 // ErrorName is the name Step Functions sees for err: exactly what
@@ -130,8 +168,12 @@ var outcomes = map[string]Outcome{
 	"AccountDisabled":   {http.StatusForbidden, "AccountDisabled", "This account is disabled."},
 	"AccountConflict":   {http.StatusConflict, "AccountConflict", "The email of this Kakao account belongs to another user."},
 	"Throttled":         {http.StatusTooManyRequests, "Throttled", "Too many requests; try again shortly."},
-	"KakaoUnavailable":  {http.StatusBadGateway, "KakaoUnavailable", "Kakao is unavailable; try again shortly."},
-	ErrorTimeout:        {http.StatusGatewayTimeout, "Timeout", "The login took too long; try again."},
+	// Both mean "not now": concurrent logins of one account kept changing
+	// its password, or Cognito locked sign-in after failed attempts.
+	"PasswordRotated":          {http.StatusTooManyRequests, "Throttled", "Too many requests; try again shortly."},
+	"PasswordAttemptsExceeded": {http.StatusTooManyRequests, "Throttled", "Too many requests; try again shortly."},
+	"KakaoUnavailable":         {http.StatusBadGateway, "KakaoUnavailable", "Kakao is unavailable; try again shortly."},
+	ErrorTimeout:               {http.StatusGatewayTimeout, "Timeout", "The login took too long; try again."},
 }
 
 var internalOutcome = Outcome{http.StatusInternalServerError, CodeInternal, "Internal error."}

@@ -1,7 +1,8 @@
 // Package kakaoauth holds the domain of the Kakao-to-Cognito broker: the
 // identities it deals in, the ports its adapters implement (Kakao, the
-// Cognito user directory, the mapping store, the audit log) and the error
-// kinds that name every way a login can end.
+// Cognito user directory, the mapping store, the audit log, the lifecycle
+// event bus, the unlink queue) and the error kinds that name every way a
+// login can end.
 //
 // Adapters live in shared/<dependency>; the workflow steps in workflow/
 // depend only on this package's interfaces, so they are testable without AWS.
@@ -36,6 +37,12 @@ type KakaoIdentity struct {
 	// then the stored email is left as it is.
 	EmailChecked bool   `json:"emailChecked,omitempty"`
 	Nickname     string `json:"nickname,omitempty"`
+	// IDTokenIssuedAt is the ID token's iat when the login rests on an ID
+	// token alone, and zero when Kakao checked an access token. Kakao
+	// revokes access tokens on unlink, so one that passes access_token_info
+	// is fresh; an ID token cannot be revoked, so only its iat tells whether
+	// it was issued after an unlink.
+	IDTokenIssuedAt time.Time `json:"idTokenIssuedAt,omitzero"`
 }
 
 // KakaoVerifier checks tokens with Kakao and returns the identity behind
@@ -60,11 +67,15 @@ type CognitoUser struct {
 	Enabled       bool
 }
 
-// NewCognitoUser is what UpsertUser asks the directory to create.
+// NewCognitoUser is what the broker asks the directory to create.
 type NewCognitoUser struct {
 	KakaoID  int64
 	Email    string // verified email or ""
 	Nickname string
+	// TemporaryPassword is the user's first password: the first sign-in
+	// answers Cognito's NEW_PASSWORD_REQUIRED with the derived one, so a new
+	// user costs no AdminSetUserPassword (see shared/password).
+	TemporaryPassword string
 }
 
 // CognitoTokens are the pool's tokens for a successful sign-in.
@@ -76,47 +87,142 @@ type CognitoTokens struct {
 	TokenType    string
 }
 
+// SignIn is one ADMIN_USER_PASSWORD_AUTH sign-in.
+type SignIn struct {
+	Username string
+	Password string
+	// NewPassword, when set, answers NEW_PASSWORD_REQUIRED: Password is then
+	// the temporary password the user was created with.
+	NewPassword string
+	// Metadata reaches the PreAuthentication trigger (the broker's proof).
+	Metadata map[string]string
+}
+
 // UserDirectory is the Cognito user pool, through its Admin* APIs only.
+// Operations on a user that does not exist return *NotFound.
 type UserDirectory interface {
-	// GetUser returns *NotFound when no such user exists.
 	GetUser(ctx context.Context, username string) (CognitoUser, error)
 	// FindByEmail lists the users whose email attribute equals email.
 	FindByEmail(ctx context.Context, email string) ([]CognitoUser, error)
 	// CreateUser creates kakao_<id> with no message sent; *UserExists when
 	// the username is taken (another login won the race).
 	CreateUser(ctx context.Context, u NewCognitoUser) (CognitoUser, error)
-	// UpdateProfile sets email (verified) and nickname; empty email removes it.
+	// UpdateProfile sets email (verified) and nickname; empty email removes
+	// it, empty nickname keeps the current one.
 	UpdateProfile(ctx context.Context, username, email, nickname string) error
+	// DeleteUser deletes the user; a missing user is not an error.
 	DeleteUser(ctx context.Context, username string) error
+	// SetPassword sets a permanent password (one AdminSetUserPassword).
 	SetPassword(ctx context.Context, username, password string) error
-	// SignIn runs ADMIN_USER_PASSWORD_AUTH; a wrong password is *PasswordRotated.
-	SignIn(ctx context.Context, username, password string, metadata map[string]string) (CognitoTokens, error)
-	// DisableAndSignOut disables the user and revokes its refresh tokens.
-	DisableAndSignOut(ctx context.Context, username string) error
+	// SignIn signs the user in. A wrong password is *PasswordRotated, a
+	// disabled user *AccountDisabled, Cognito's lockout
+	// *PasswordAttemptsExceeded, a missing user *NotFound.
+	SignIn(ctx context.Context, in SignIn) (CognitoTokens, error)
+	// DisableUser and EnableUser flip whether the user may sign in.
+	DisableUser(ctx context.Context, username string) error
+	EnableUser(ctx context.Context, username string) error
+	// SignOut revokes every refresh token the user holds (global sign-out).
+	SignOut(ctx context.Context, username string) error
 }
 
-// Mapping statuses.
+// Mapping statuses: the account lifecycle (workflow/lifecycle.go).
 const (
 	StatusActive   = "active"
 	StatusUnlinked = "unlinked"
+	StatusDeleted  = "deleted"
+)
+
+// Password states of a mapping: what Cognito holds for the current nonce.
+const (
+	// PasswordTemporary: the user still has the temporary password it was
+	// created with; the next sign-in answers NEW_PASSWORD_REQUIRED with the
+	// password derived from the nonce.
+	PasswordTemporary = "temporary"
+	// PasswordPending: a login swapped in this nonce and is calling
+	// AdminSetUserPassword now.
+	PasswordPending = "pending"
+	// PasswordApplied: Cognito's password is the one derived from the nonce.
+	PasswordApplied = "applied"
+	// PasswordFailed: the AdminSetUserPassword for this nonce failed; the
+	// next login claims a fresh nonce at once.
+	PasswordFailed = "failed"
 )
 
 // Mapping is the row that links a Kakao account to its Cognito user.
 type Mapping struct {
-	KakaoID     int64
-	Sub         string
-	Username    string
-	Email       string // verified email, if any
-	Status      string
+	KakaoID  int64
+	Sub      string
+	Username string
+	Email    string // last verified email, if any; scrubbed on deletion
+	Status   string
+	// CreatedAt is the first login. ActiveSince is when the mapping last
+	// became active (created, re-linked, recreated): an unlink request
+	// received before it is stale and changes nothing.
 	CreatedAt   time.Time
+	ActiveSince time.Time
 	LastLoginAt time.Time
+	UnlinkedAt  time.Time // when Kakao reported the last unlink
+	RelinkedAt  time.Time
+	DeletedAt   time.Time
+	// PreviousSubs are the subs of Cognito users this account had before
+	// (recreated after a deletion), oldest first: auditors can follow them.
+	PreviousSubs []string
 	// PasswordNonce is the random input to the password derivation; useless
-	// without the pepper. Empty until SetPassword first runs.
+	// without the pepper. PasswordState says whether Cognito holds it.
 	PasswordNonce string
+	PasswordState string
 	PasswordSetAt time.Time
+	// Outbox: the last lifecycle transition and whether its audit event and
+	// bus event are still to be written (see workflow/lifecycle.go).
+	LastEvent LifecycleEvent
+	// EventPending is true from the transition's mapping write until its
+	// audit and bus events are out; any later run finishes the job.
+	EventPending bool
 }
 
-// MappingStore keeps mappings in DynamoDB.
+// PasswordClaim names the nonce state a conditional password write expects.
+type PasswordClaim struct {
+	Nonce string // "" for a mapping with no nonce yet
+	State string // "" for a mapping written before states existed
+}
+
+// LoginRecord is what a successful sign-in writes on the mapping.
+type LoginRecord struct {
+	KakaoID int64
+	At      time.Time
+	// Email, unless nil, is the verified email now ("" removes it).
+	Email *string
+	// AppliedNonce, when set, is a nonce whose password the sign-in just
+	// proved Cognito holds: the mapping marks it applied if it is still
+	// current.
+	AppliedNonce string
+}
+
+// Relink re-activates an unlinked mapping.
+type Relink struct {
+	KakaoID int64
+	// UnlinkedAt is the unlink the caller saw: a concurrent re-link loses.
+	UnlinkedAt time.Time
+	At         time.Time
+	Email      string // verified email to keep, or "" for none
+	Event      LifecycleEvent
+}
+
+// Repoint moves a mapping to a freshly created Cognito user.
+type Repoint struct {
+	KakaoID int64
+	// FromSub is the sub the caller saw: a concurrent recreation loses.
+	FromSub string
+	User    CognitoUser
+	Email   string
+	Nonce   string // the new user's password nonce (temporary password)
+	At      time.Time
+	Event   LifecycleEvent
+}
+
+// MappingStore keeps mappings in DynamoDB. Every lifecycle write is
+// conditional on the state the caller read, so concurrent transitions
+// serialise and a redelivered request changes nothing.
 type MappingStore interface {
 	// Get returns *NotFound when the Kakao id has no mapping.
 	Get(ctx context.Context, kakaoID int64) (Mapping, error)
@@ -125,27 +231,55 @@ type MappingStore interface {
 	// Create writes a new mapping only if none exists for the Kakao id;
 	// *MappingExists otherwise.
 	Create(ctx context.Context, m Mapping) error
-	// RecordLogin sets lastLoginAt and, unless email is nil, the verified
-	// email ("" removes it).
-	RecordLogin(ctx context.Context, kakaoID int64, at time.Time, email *string) error
-	// SwapPasswordNonce installs next only if the current nonce is still
-	// prev ("" for none); *NonceChanged when another login got there first.
-	SwapPasswordNonce(ctx context.Context, kakaoID int64, prev, next string, at time.Time) error
-	// MarkUnlinked sets status unlinked; reports whether it changed anything.
-	MarkUnlinked(ctx context.Context, kakaoID int64, at time.Time) (bool, error)
+	// RecordLogin updates an active mapping after a sign-in; *NotActive
+	// when it is no longer active, *NotFound when it is gone.
+	RecordLogin(ctx context.Context, r LoginRecord) error
+	// ClaimPassword installs nonce next (state pending) only if the
+	// mapping is active and its nonce and state are still prev;
+	// *NonceChanged when another login got there first.
+	ClaimPassword(ctx context.Context, kakaoID int64, prev PasswordClaim, next string, at time.Time) error
+	// SetPasswordState records what Cognito holds for nonce, only if nonce
+	// is still current; *NonceChanged otherwise.
+	SetPasswordState(ctx context.Context, kakaoID int64, nonce, state string) error
+	// MarkUnlinked sets an active mapping unlinked, if it became active no
+	// later than the request (receivedAt); false when that did not hold.
+	MarkUnlinked(ctx context.Context, kakaoID int64, receivedAt time.Time, event LifecycleEvent) (bool, error)
+	// MarkRelinked re-activates an unlinked mapping; *StaleTransition when
+	// it is no longer the unlink the caller saw.
+	MarkRelinked(ctx context.Context, r Relink) error
+	// MarkDeleted sets the mapping deleted and scrubs its personal data
+	// (email) and password nonce, keeping ids and times, if it became active
+	// no later than receivedAt; false when that did not hold.
+	MarkDeleted(ctx context.Context, kakaoID int64, receivedAt time.Time, event LifecycleEvent) (bool, error)
+	// Repoint moves the mapping to a new Cognito user, keeping the previous
+	// sub; *StaleTransition when its sub is no longer FromSub.
+	Repoint(ctx context.Context, r Repoint) error
+	// EventDone clears the outbox flag once event id's audit and bus events
+	// are out; a no-op when a newer transition replaced it.
+	EventDone(ctx context.Context, kakaoID int64, eventID string) error
 }
 
-// Audit event types.
+// Audit event types. The lifecycle ones (LifecycleEvents) also go to the
+// event bus.
 const (
 	EventLoginSucceeded       = "login_succeeded"
 	EventLoginFailed          = "login_failed"
 	EventUserCreated          = "user_created"
 	EventPasswordLoginBlocked = "password_login_blocked"
 	EventUnlinked             = "unlinked"
+	EventRelinked             = "relinked"
+	EventDeleted              = "deleted"
+	EventRecreated            = "recreated"
 )
+
+// LifecycleEvents are the account transitions apps can subscribe to.
+var LifecycleEvents = []string{EventUserCreated, EventRelinked, EventUnlinked, EventDeleted, EventRecreated}
 
 // AuditEvent is one line of the audit trail. It never holds a secret.
 type AuditEvent struct {
+	// ID, when set, makes the write idempotent: an event with this ID is
+	// written at most once (lifecycle events, which may be retried).
+	ID          string
 	Time        time.Time
 	Type        string
 	Outcome     string // "success" | "failure"
@@ -162,4 +296,49 @@ type AuditEvent struct {
 // AuditLog appends events to the audit trail.
 type AuditLog interface {
 	Record(ctx context.Context, e AuditEvent) error
+}
+
+// LifecycleEvent is an account transition as published on the event bus
+// (source "kakaoauth", detail-type Type). It carries ids and times only,
+// never a token or personal data.
+type LifecycleEvent struct {
+	ID          string    `json:"eventId"`
+	Type        string    `json:"type"`
+	KakaoID     int64     `json:"kakaoId"`
+	Sub         string    `json:"sub"`
+	PreviousSub string    `json:"previousSub,omitempty"`
+	Time        time.Time `json:"time"`
+	// Reason is why it happened: Kakao's referrer_type for an unlink or a
+	// deletion, "login" for a login, "admin" for an operator.
+	Reason string `json:"reason,omitempty"`
+}
+
+// EventPublisher puts lifecycle events on the bus. Delivery is at least
+// once: consumers deduplicate by ID.
+type EventPublisher interface {
+	Publish(ctx context.Context, e LifecycleEvent) error
+}
+
+// UnlinkRequest is one unlink to carry out: Kakao's callback (through the
+// queue) or an operator's command.
+type UnlinkRequest struct {
+	// ID identifies the request (the API request id of Kakao's callback);
+	// it makes the lifecycle events of a retried request idempotent.
+	ID           string    `json:"id"`
+	KakaoID      int64     `json:"kakaoId"`
+	AppID        int64     `json:"appId,omitempty"`
+	ReferrerType string    `json:"referrerType"`
+	ReceivedAt   time.Time `json:"receivedAt"`
+	SourceIP     string    `json:"sourceIp,omitempty"`
+	UserAgent    string    `json:"userAgent,omitempty"`
+	// Actor is who asked when it was not Kakao (an operator's identity).
+	Actor string `json:"actor,omitempty"`
+	// Action is "" for Kakao's callback (the referrer type and the stack's
+	// unlink policy decide), or an operator's explicit "unlink" or "delete".
+	Action string `json:"action,omitempty"`
+}
+
+// UnlinkQueue hands unlink requests from the webhook to the worker.
+type UnlinkQueue interface {
+	Enqueue(ctx context.Context, r UnlinkRequest) error
 }

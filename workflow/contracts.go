@@ -44,6 +44,15 @@ type Subject struct {
 	Sub      string `json:"sub,omitempty"`
 	Username string `json:"username,omitempty"`
 	NewUser  bool   `json:"newUser,omitempty"`
+	// Recreated says RecreateUser already replaced a missing Cognito user
+	// in this execution; the UserMissing choice reads it, so it is always
+	// present.
+	Recreated bool `json:"recreated"`
+	// VouchedAt is the latest moment Kakao is known to have vouched for
+	// the login's token: when ValidateToken checked the access token with
+	// Kakao, or an ID token's iat. Only a token vouched for after an
+	// unlink may re-link the account.
+	VouchedAt time.Time `json:"vouchedAt,omitzero"`
 }
 
 // Profile is what Kakao told about the account; Email only when verified,
@@ -54,20 +63,46 @@ type Profile struct {
 	Nickname     string `json:"nickname,omitempty"`
 }
 
-// PasswordState is SetPassword's result: the nonce the password derives
-// from (useless without the pepper) and how many times SetPassword ran in
-// this execution, which bounds the PasswordRotated loop.
+// PasswordState is how this login will sign in: the nonce the password
+// derives from (useless without the pepper; never the password), what the
+// mapping said Cognito holds for it, and whether IssueTokens may go ahead.
 type PasswordState struct {
-	Nonce   string `json:"nonce"`
-	Attempt int    `json:"attempt"`
+	Nonce string `json:"nonce"`
+	// State and SetAt are the mapping's pwState and pwSetAt as last read.
+	State string    `json:"state,omitempty"`
+	SetAt time.Time `json:"setAt,omitzero"`
+	// Ready lets IssueTokens sign in without SetPassword first; the
+	// PasswordReady choice reads it, so it is always present.
+	Ready bool `json:"ready"`
+	// Temporary: sign in with the temporary password and answer
+	// NEW_PASSWORD_REQUIRED with the derived one (a user's first sign-in).
+	Temporary bool `json:"temporary,omitempty"`
+	// Set: this login has called AdminSetUserPassword, which it may do at
+	// most once.
+	Set bool `json:"set,omitempty"`
 }
 
-// LoginState is the state between ValidateToken and IssueTokens.
+// SignIns counts IssueTokens runs; the CountSignIn state increments it
+// before each, and the choices after a failed sign-in stop at
+// MaxSignIns.
+type SignIns struct {
+	Count int `json:"count"`
+}
+
+// LoginState is the state between ValidateToken and IssueTokens. Every
+// step from UpsertUser on takes and returns it whole.
 type LoginState struct {
 	Subject  Subject        `json:"subject"`
 	Profile  Profile        `json:"profile"`
 	Context  RequestContext `json:"context"`
-	Password *PasswordState `json:"password,omitempty"`
+	Password PasswordState  `json:"password"`
+	SignIns  SignIns        `json:"signIns"`
+	// Error is what a Catch put at $.error: SetPassword runs in repair
+	// mode after a sign-in that lost a race.
+	Error *CaughtError `json:"error,omitempty"`
+	// Recreate asks UpsertUser (run as the RecreateUser state) to replace
+	// a Cognito user that no longer exists.
+	Recreate bool `json:"recreate,omitempty"`
 }
 
 // LoginResponse is IssueTokens' output and the 200 body of the API.

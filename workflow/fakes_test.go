@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -11,10 +12,13 @@ import (
 )
 
 // In-memory stand-ins for the ports, with the same conditional semantics
-// as the adapters (which are tested against moto in shared/).
+// as the adapters (which are tested against moto in shared/). Calls are
+// counted under the AWS operation names the adapters use, so tests can
+// assert the Cognito budget of a login. before hooks let a test act in the
+// middle of a step (an unlink between a sign-in and its RecordLogin).
 
 type memKakao struct {
-	ids map[string]kakaoauth.KakaoIdentity // by access token
+	ids map[string]kakaoauth.KakaoIdentity // by access token or ID token
 	err error
 }
 
@@ -22,247 +26,565 @@ func (k *memKakao) Verify(_ context.Context, t kakaoauth.KakaoTokens) (kakaoauth
 	if k.err != nil {
 		return kakaoauth.KakaoIdentity{}, k.err
 	}
-	id, ok := k.ids[t.AccessToken]
+	tok := t.AccessToken
+	if tok == "" {
+		tok = t.IDToken
+	}
+	id, ok := k.ids[tok]
 	if !ok {
 		return id, &kakaoauth.InvalidKakaoToken{Reason: "unknown token"}
 	}
 	return id, nil
 }
 
-type memUsers struct {
-	mu        sync.Mutex
-	users     map[string]*kakaoauth.CognitoUser
-	passwords map[string]string
-	nextSub   int
-	calls     map[string]int
-	failNext  map[string]error
+// hooks counts calls by operation name, fails the next call of an
+// operation on request, and runs a test's hook before one.
+type hooks struct {
+	calls    map[string]int
+	failNext map[string][]error
+	before   map[string]func()
 }
 
-func newMemUsers() *memUsers {
-	return &memUsers{users: map[string]*kakaoauth.CognitoUser{}, passwords: map[string]string{}, calls: map[string]int{}, failNext: map[string]error{}}
+func newHooks() hooks {
+	return hooks{calls: map[string]int{}, failNext: map[string][]error{}, before: map[string]func(){}}
 }
 
-func (d *memUsers) hit(op string) error {
-	d.calls[op]++
-	if err := d.failNext[op]; err != nil {
-		delete(d.failNext, op)
-		return err
+// hit is called with the owner's lock held; a before hook runs unlocked
+// by the caller (see run).
+func (h *hooks) hit(op string) error {
+	h.calls[op]++
+	if errs := h.failNext[op]; len(errs) > 0 {
+		h.failNext[op] = errs[1:]
+		return errs[0]
 	}
 	return nil
 }
 
-func (d *memUsers) GetUser(_ context.Context, username string) (kakaoauth.CognitoUser, error) {
+type memUser struct {
+	kakaoauth.CognitoUser
+	password    string
+	forceChange bool
+}
+
+type memUsers struct {
+	mu      sync.Mutex
+	hooks   hooks
+	users   map[string]*memUser
+	refresh map[string]string // refresh token -> username; revoked tokens are removed
+	// metadata is the ClientMetadata of the last sign-in.
+	metadata map[string]string
+	nextSub  int
+	nextRT   int
+}
+
+func newMemUsers() *memUsers {
+	return &memUsers{hooks: newHooks(), users: map[string]*memUser{}, refresh: map[string]string{}}
+}
+
+// op runs op's before hook (unlocked), then locks and counts the call.
+func (d *memUsers) op(name string) (unlock func(), err error) {
+	d.mu.Lock()
+	hook := d.hooks.before[name]
+	d.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	d.mu.Lock()
+	if err := d.hooks.hit(name); err != nil {
+		d.mu.Unlock()
+		return nil, err
+	}
+	return d.mu.Unlock, nil
+}
+
+func (d *memUsers) calls(name string) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.hit("GetUser"); err != nil {
+	return d.hooks.calls[name]
+}
+
+func (d *memUsers) failNext(name string, errs ...error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.hooks.failNext[name] = append(d.hooks.failNext[name], errs...)
+}
+
+func (d *memUsers) before(name string, hook func()) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.hooks.before[name] = hook
+}
+
+// cognitoCalls is every Cognito operation the fake saw, for budget checks.
+func (d *memUsers) cognitoCalls() map[string]int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range d.hooks.calls {
+		if v > 0 {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func (d *memUsers) resetCalls() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.hooks.calls = map[string]int{}
+}
+
+func (d *memUsers) user(name string) (memUser, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	u, ok := d.users[name]
+	if !ok {
+		return memUser{}, false
+	}
+	return *u, true
+}
+
+func notFoundUser(name string) error { return &kakaoauth.NotFound{What: "user " + name} }
+
+func (d *memUsers) GetUser(_ context.Context, username string) (kakaoauth.CognitoUser, error) {
+	unlock, err := d.op("AdminGetUser")
+	if err != nil {
 		return kakaoauth.CognitoUser{}, err
 	}
+	defer unlock()
 	u, ok := d.users[username]
 	if !ok {
-		return kakaoauth.CognitoUser{}, &kakaoauth.NotFound{What: "user"}
+		return kakaoauth.CognitoUser{}, notFoundUser(username)
 	}
-	return *u, nil
+	return u.CognitoUser, nil
 }
 
 func (d *memUsers) FindByEmail(_ context.Context, email string) ([]kakaoauth.CognitoUser, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	unlock, err := d.op("ListUsers")
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	var out []kakaoauth.CognitoUser
 	for _, u := range d.users {
-		if strings.EqualFold(u.Email, email) {
-			out = append(out, *u)
+		if u.Email != "" && strings.EqualFold(u.Email, email) {
+			out = append(out, u.CognitoUser)
 		}
 	}
-	return out, d.hit("FindByEmail")
+	return out, nil
 }
 
 func (d *memUsers) CreateUser(_ context.Context, nu kakaoauth.NewCognitoUser) (kakaoauth.CognitoUser, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.hit("CreateUser"); err != nil {
+	unlock, err := d.op("AdminCreateUser")
+	if err != nil {
 		return kakaoauth.CognitoUser{}, err
 	}
+	defer unlock()
 	name := kakaoauth.Username(nu.KakaoID)
 	if _, ok := d.users[name]; ok {
 		return kakaoauth.CognitoUser{}, &kakaoauth.UserExists{Username: name}
 	}
 	d.nextSub++
-	u := &kakaoauth.CognitoUser{Username: name, Sub: fmt.Sprintf("sub-%d", d.nextSub), KakaoID: nu.KakaoID,
-		Email: nu.Email, EmailVerified: nu.Email != "", Nickname: nu.Nickname, Enabled: true}
+	u := &memUser{
+		CognitoUser: kakaoauth.CognitoUser{Username: name, Sub: fmt.Sprintf("sub-%d", d.nextSub), KakaoID: nu.KakaoID,
+			Email: nu.Email, EmailVerified: nu.Email != "", Nickname: nu.Nickname, Enabled: true},
+		password: nu.TemporaryPassword, forceChange: true,
+	}
 	d.users[name] = u
-	return *u, nil
+	return u.CognitoUser, nil
 }
 
 func (d *memUsers) addNative(username, email string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.nextSub++
-	d.users[username] = &kakaoauth.CognitoUser{Username: username, Sub: fmt.Sprintf("sub-%d", d.nextSub), Email: email, EmailVerified: true, Enabled: true}
+	d.users[username] = &memUser{CognitoUser: kakaoauth.CognitoUser{Username: username, Sub: fmt.Sprintf("sub-%d", d.nextSub), Email: email, EmailVerified: true, Enabled: true}}
+}
+
+// deleteBehindTheBrokersBack is an administrator's AdminDeleteUser, or
+// the user's own DeleteUser.
+func (d *memUsers) deleteBehindTheBrokersBack(username string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.users, username)
 }
 
 func (d *memUsers) UpdateProfile(_ context.Context, username, email, nickname string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.hit("UpdateProfile"); err != nil {
+	unlock, err := d.op("AdminUpdateUserAttributes")
+	if err != nil {
 		return err
 	}
+	defer unlock()
 	u, ok := d.users[username]
 	if !ok {
-		return &kakaoauth.NotFound{What: "user"}
+		return notFoundUser(username)
 	}
-	u.Email, u.EmailVerified, u.Nickname = email, email != "", nickname
+	u.Email, u.EmailVerified = email, email != ""
+	if nickname != "" {
+		u.Nickname = nickname
+	}
 	return nil
 }
 
 func (d *memUsers) DeleteUser(_ context.Context, username string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.hit("DeleteUser"); err != nil {
+	unlock, err := d.op("AdminDeleteUser")
+	if err != nil {
 		return err
 	}
+	defer unlock()
 	delete(d.users, username)
 	return nil
 }
 
 func (d *memUsers) SetPassword(_ context.Context, username, pw string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.hit("SetPassword"); err != nil {
+	unlock, err := d.op("AdminSetUserPassword")
+	if err != nil {
 		return err
 	}
-	if _, ok := d.users[username]; !ok {
-		return &kakaoauth.NotFound{What: "user"}
+	defer unlock()
+	u, ok := d.users[username]
+	if !ok {
+		return notFoundUser(username)
 	}
-	d.passwords[username] = pw
+	u.password, u.forceChange = pw, false
 	return nil
 }
 
-func (d *memUsers) SignIn(_ context.Context, username, pw string, md map[string]string) (kakaoauth.CognitoTokens, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.hit("SignIn"); err != nil {
+func (d *memUsers) SignIn(_ context.Context, in kakaoauth.SignIn) (kakaoauth.CognitoTokens, error) {
+	unlock, err := d.op("AdminInitiateAuth")
+	if err != nil {
 		return kakaoauth.CognitoTokens{}, err
 	}
-	if md[ProofMetadataKey] == "" {
+	defer unlock()
+	d.metadata = in.Metadata
+	if in.Metadata[ProofMetadataKey] == "" {
 		return kakaoauth.CognitoTokens{}, fmt.Errorf("no proof")
 	}
-	if cur, ok := d.passwords[username]; !ok || cur != pw {
-		return kakaoauth.CognitoTokens{}, &kakaoauth.PasswordRotated{Username: username}
+	u, ok := d.users[in.Username]
+	switch {
+	case !ok:
+		return kakaoauth.CognitoTokens{}, notFoundUser(in.Username)
+	case !u.Enabled:
+		return kakaoauth.CognitoTokens{}, &kakaoauth.AccountDisabled{Username: in.Username}
+	case u.password != in.Password:
+		return kakaoauth.CognitoTokens{}, &kakaoauth.PasswordRotated{Username: in.Username}
+	case u.forceChange && in.NewPassword == "":
+		return kakaoauth.CognitoTokens{}, &kakaoauth.PasswordRotated{Username: in.Username}
+	case u.forceChange:
+		if err := d.hooks.hit("AdminRespondToAuthChallenge"); err != nil {
+			return kakaoauth.CognitoTokens{}, err
+		}
+		u.password, u.forceChange = in.NewPassword, false
 	}
-	return kakaoauth.CognitoTokens{IDToken: "id." + username, AccessToken: "at." + username, RefreshToken: "rt." + username, ExpiresIn: 3600, TokenType: "Bearer"}, nil
+	d.nextRT++
+	rt := fmt.Sprintf("rt-%d", d.nextRT)
+	d.refresh[rt] = in.Username
+	return kakaoauth.CognitoTokens{IDToken: "id." + in.Username, AccessToken: "at." + in.Username, RefreshToken: rt, ExpiresIn: 3600, TokenType: "Bearer"}, nil
 }
 
-func (d *memUsers) DisableAndSignOut(_ context.Context, username string) error {
+// refreshWorks says whether a refresh token would still get new tokens.
+func (d *memUsers) refreshWorks(rt string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if u, ok := d.users[username]; ok {
-		u.Enabled = false
+	name, ok := d.refresh[rt]
+	if !ok {
+		return false
 	}
-	return d.hit("DisableAndSignOut")
+	u, ok := d.users[name]
+	return ok && u.Enabled
+}
+
+func (d *memUsers) DisableUser(_ context.Context, username string) error {
+	return d.setEnabled("AdminDisableUser", username, false)
+}
+
+func (d *memUsers) EnableUser(_ context.Context, username string) error {
+	return d.setEnabled("AdminEnableUser", username, true)
+}
+
+func (d *memUsers) setEnabled(op, username string, enabled bool) error {
+	unlock, err := d.op(op)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	u, ok := d.users[username]
+	if !ok {
+		return notFoundUser(username)
+	}
+	u.Enabled = enabled
+	return nil
+}
+
+func (d *memUsers) SignOut(_ context.Context, username string) error {
+	unlock, err := d.op("AdminUserGlobalSignOut")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, ok := d.users[username]; !ok {
+		return notFoundUser(username)
+	}
+	for rt, name := range d.refresh {
+		if name == username {
+			delete(d.refresh, rt)
+		}
+	}
+	return nil
 }
 
 type memMappings struct {
-	mu       sync.Mutex
-	rows     map[int64]kakaoauth.Mapping
-	failNext map[string]error
+	mu    sync.Mutex
+	hooks hooks
+	rows  map[int64]kakaoauth.Mapping
 }
 
 func newMemMappings() *memMappings {
-	return &memMappings{rows: map[int64]kakaoauth.Mapping{}, failNext: map[string]error{}}
+	return &memMappings{hooks: newHooks(), rows: map[int64]kakaoauth.Mapping{}}
 }
 
-func (s *memMappings) fail(op string) error {
-	if err := s.failNext[op]; err != nil {
-		delete(s.failNext, op)
-		return err
+func (s *memMappings) op(name string) (func(), error) {
+	s.mu.Lock()
+	hook := s.hooks.before[name]
+	s.mu.Unlock()
+	if hook != nil {
+		hook()
 	}
-	return nil
+	s.mu.Lock()
+	if err := s.hooks.hit(name); err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	return s.mu.Unlock, nil
 }
 
-func (s *memMappings) Get(_ context.Context, id int64) (kakaoauth.Mapping, error) {
+func (s *memMappings) calls(name string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.hooks.calls[name]
+}
+
+func (s *memMappings) failNext(name string, errs ...error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hooks.failNext[name] = append(s.hooks.failNext[name], errs...)
+}
+
+func (s *memMappings) before(name string, hook func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hooks.before[name] = hook
+}
+
+func (s *memMappings) resetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hooks.calls = map[string]int{}
+}
+
+func (s *memMappings) row(id int64) kakaoauth.Mapping {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rows[id]
+}
+
+func (s *memMappings) put(m kakaoauth.Mapping) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rows[m.KakaoID] = m
+}
+
+func mappingNotFound() error { return &kakaoauth.NotFound{What: "mapping"} }
+
+func (s *memMappings) Get(_ context.Context, id int64) (kakaoauth.Mapping, error) {
+	unlock, err := s.op("GetItem")
+	if err != nil {
+		return kakaoauth.Mapping{}, err
+	}
+	defer unlock()
 	m, ok := s.rows[id]
 	if !ok {
-		return m, &kakaoauth.NotFound{What: "mapping"}
+		return m, mappingNotFound()
 	}
 	return m, nil
 }
 
 func (s *memMappings) GetBySub(_ context.Context, sub string) (kakaoauth.Mapping, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	unlock, err := s.op("Query")
+	if err != nil {
+		return kakaoauth.Mapping{}, err
+	}
+	defer unlock()
 	for _, m := range s.rows {
 		if m.Sub == sub {
 			return m, nil
 		}
 	}
-	return kakaoauth.Mapping{}, &kakaoauth.NotFound{What: "mapping"}
+	return kakaoauth.Mapping{}, mappingNotFound()
 }
 
 func (s *memMappings) Create(_ context.Context, m kakaoauth.Mapping) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.fail("Create"); err != nil {
+	unlock, err := s.op("PutItem")
+	if err != nil {
 		return err
 	}
+	defer unlock()
 	if _, ok := s.rows[m.KakaoID]; ok {
 		return &kakaoauth.MappingExists{KakaoID: m.KakaoID}
+	}
+	if m.ActiveSince.IsZero() {
+		m.ActiveSince = m.CreatedAt
 	}
 	s.rows[m.KakaoID] = m
 	return nil
 }
 
-func (s *memMappings) RecordLogin(_ context.Context, id int64, at time.Time, email *string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m := s.rows[id]
-	m.LastLoginAt = at
-	if email != nil {
-		m.Email = *email
+// update runs fn on the row under the lock, as one conditional
+// UpdateItem.
+func (s *memMappings) update(id int64, fn func(m *kakaoauth.Mapping) error) error {
+	unlock, err := s.op("UpdateItem")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	m, ok := s.rows[id]
+	if !ok {
+		return mappingNotFound()
+	}
+	if err := fn(&m); err != nil {
+		return err
 	}
 	s.rows[id] = m
 	return nil
 }
 
-func (s *memMappings) SwapPasswordNonce(_ context.Context, id int64, prev, next string, at time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m, ok := s.rows[id]
-	if !ok {
-		return &kakaoauth.NotFound{What: "mapping"}
-	}
-	if m.PasswordNonce != prev {
-		return &kakaoauth.NonceChanged{KakaoID: id}
-	}
-	m.PasswordNonce, m.PasswordSetAt = next, at
-	s.rows[id] = m
-	return nil
+func (s *memMappings) RecordLogin(_ context.Context, r kakaoauth.LoginRecord) error {
+	return s.update(r.KakaoID, func(m *kakaoauth.Mapping) error {
+		if m.Status != kakaoauth.StatusActive {
+			return &kakaoauth.NotActive{KakaoID: r.KakaoID, Status: m.Status}
+		}
+		m.LastLoginAt = r.At
+		if r.Email != nil {
+			m.Email = *r.Email
+		}
+		if r.AppliedNonce != "" && r.AppliedNonce == m.PasswordNonce {
+			m.PasswordState = kakaoauth.PasswordApplied
+		}
+		return nil
+	})
 }
 
-func (s *memMappings) MarkUnlinked(_ context.Context, id int64, _ time.Time) (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m, ok := s.rows[id]
-	if !ok {
-		return false, &kakaoauth.NotFound{What: "mapping"}
-	}
-	if m.Status == kakaoauth.StatusUnlinked {
+func (s *memMappings) ClaimPassword(_ context.Context, id int64, prev kakaoauth.PasswordClaim, next string, at time.Time) error {
+	return s.update(id, func(m *kakaoauth.Mapping) error {
+		if m.Status != kakaoauth.StatusActive {
+			return &kakaoauth.NotActive{KakaoID: id, Status: m.Status}
+		}
+		if m.PasswordNonce != prev.Nonce || m.PasswordState != prev.State {
+			return &kakaoauth.NonceChanged{KakaoID: id}
+		}
+		m.PasswordNonce, m.PasswordState, m.PasswordSetAt = next, kakaoauth.PasswordPending, at
+		return nil
+	})
+}
+
+func (s *memMappings) SetPasswordState(_ context.Context, id int64, nonce, state string) error {
+	return s.update(id, func(m *kakaoauth.Mapping) error {
+		if m.PasswordNonce != nonce {
+			return &kakaoauth.NonceChanged{KakaoID: id}
+		}
+		m.PasswordState = state
+		return nil
+	})
+}
+
+// changed turns a failed condition into (false, nil), as the store does.
+func changed(err error) (bool, error) {
+	if err == errConditionFailed {
 		return false, nil
 	}
-	m.Status = kakaoauth.StatusUnlinked
-	s.rows[id] = m
-	return true, nil
+	return err == nil, err
+}
+
+var errConditionFailed = fmt.Errorf("condition failed")
+
+func (s *memMappings) MarkUnlinked(_ context.Context, id int64, receivedAt time.Time, e kakaoauth.LifecycleEvent) (bool, error) {
+	return changed(s.update(id, func(m *kakaoauth.Mapping) error {
+		if m.Status != kakaoauth.StatusActive || m.ActiveSince.After(receivedAt) {
+			return errConditionFailed
+		}
+		m.Status, m.UnlinkedAt, m.LastEvent, m.EventPending = kakaoauth.StatusUnlinked, receivedAt, e, true
+		return nil
+	}))
+}
+
+func (s *memMappings) MarkRelinked(_ context.Context, r kakaoauth.Relink) error {
+	return s.update(r.KakaoID, func(m *kakaoauth.Mapping) error {
+		if m.Status != kakaoauth.StatusUnlinked || !m.UnlinkedAt.Equal(r.UnlinkedAt) {
+			return &kakaoauth.StaleTransition{KakaoID: r.KakaoID}
+		}
+		m.Status, m.ActiveSince, m.RelinkedAt, m.Email = kakaoauth.StatusActive, r.At, r.At, r.Email
+		m.LastEvent, m.EventPending = r.Event, true
+		return nil
+	})
+}
+
+func (s *memMappings) MarkDeleted(_ context.Context, id int64, receivedAt time.Time, e kakaoauth.LifecycleEvent) (bool, error) {
+	return changed(s.update(id, func(m *kakaoauth.Mapping) error {
+		if m.Status == kakaoauth.StatusDeleted || m.ActiveSince.After(receivedAt) {
+			return errConditionFailed
+		}
+		m.Status, m.UnlinkedAt, m.DeletedAt = kakaoauth.StatusDeleted, receivedAt, e.Time
+		m.Email, m.PasswordNonce, m.PasswordState, m.PasswordSetAt = "", "", "", time.Time{}
+		m.LastEvent, m.EventPending = e, true
+		return nil
+	}))
+}
+
+func (s *memMappings) Repoint(_ context.Context, r kakaoauth.Repoint) error {
+	return s.update(r.KakaoID, func(m *kakaoauth.Mapping) error {
+		if m.Sub != r.FromSub {
+			return &kakaoauth.StaleTransition{KakaoID: r.KakaoID}
+		}
+		m.PreviousSubs = append(slices.Clone(m.PreviousSubs), m.Sub)
+		m.Sub, m.Username, m.Status, m.ActiveSince, m.Email = r.User.Sub, r.User.Username, kakaoauth.StatusActive, r.At, r.Email
+		m.PasswordNonce, m.PasswordState, m.PasswordSetAt = r.Nonce, kakaoauth.PasswordTemporary, r.At
+		m.DeletedAt, m.LastEvent, m.EventPending = time.Time{}, r.Event, true
+		return nil
+	})
+}
+
+func (s *memMappings) EventDone(_ context.Context, id int64, eventID string) error {
+	err := s.update(id, func(m *kakaoauth.Mapping) error {
+		if m.LastEvent.ID == eventID {
+			m.EventPending = false
+		}
+		return nil
+	})
+	if _, nf := err.(*kakaoauth.NotFound); nf {
+		return nil
+	}
+	return err
 }
 
 type memAudit struct {
 	mu     sync.Mutex
 	events []kakaoauth.AuditEvent
+	fail   error
 }
 
 func (a *memAudit) Record(_ context.Context, e kakaoauth.AuditEvent) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.fail != nil {
+		return a.fail
+	}
+	if e.ID != "" {
+		for _, old := range a.events {
+			if old.ID == e.ID {
+				return nil // idempotent, as the store's conditional put
+			}
+		}
+	}
 	a.events = append(a.events, e)
 	return nil
 }
@@ -281,9 +603,67 @@ func (a *memAudit) types() []string {
 	return out
 }
 
+func (a *memAudit) all() []kakaoauth.AuditEvent {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.events)
+}
+
+type memEvents struct {
+	mu     sync.Mutex
+	events []kakaoauth.LifecycleEvent
+	fail   []error
+}
+
+func (p *memEvents) Publish(_ context.Context, e kakaoauth.LifecycleEvent) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.fail) > 0 {
+		err := p.fail[0]
+		p.fail = p.fail[1:]
+		return err
+	}
+	p.events = append(p.events, e)
+	return nil
+}
+
+func (p *memEvents) types() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, e := range p.events {
+		out = append(out, e.Type)
+	}
+	return out
+}
+
+func (p *memEvents) all() []kakaoauth.LifecycleEvent {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.events)
+}
+
+type memQueue struct {
+	mu       sync.Mutex
+	requests []kakaoauth.UnlinkRequest
+	err      error
+}
+
+func (q *memQueue) Enqueue(_ context.Context, r kakaoauth.UnlinkRequest) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.err != nil {
+		return q.err
+	}
+	q.requests = append(q.requests, r)
+	return nil
+}
+
 var (
-	_ kakaoauth.KakaoVerifier = (*memKakao)(nil)
-	_ kakaoauth.UserDirectory = (*memUsers)(nil)
-	_ kakaoauth.MappingStore  = (*memMappings)(nil)
-	_ kakaoauth.AuditLog      = (*memAudit)(nil)
+	_ kakaoauth.KakaoVerifier  = (*memKakao)(nil)
+	_ kakaoauth.UserDirectory  = (*memUsers)(nil)
+	_ kakaoauth.MappingStore   = (*memMappings)(nil)
+	_ kakaoauth.AuditLog       = (*memAudit)(nil)
+	_ kakaoauth.EventPublisher = (*memEvents)(nil)
+	_ kakaoauth.UnlinkQueue    = (*memQueue)(nil)
 )

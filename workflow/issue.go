@@ -2,34 +2,75 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/kakaoauth/kakaoauth"
 	"github.com/kakaoauth/kakaoauth/shared/password"
 )
 
-// IssueTokens signs the user in with the derived password and a proof the
-// PreAuthentication trigger checks, records the login and outputs the API's
-// 200 body. A NotAuthorized answer (another login rotated the password, or
-// has not set it yet) is *kakaoauth.PasswordRotated, which the state machine
-// retries and then sends back to SetPassword.
+// IssueTokens signs the user in with the derived password (a first
+// sign-in answers NEW_PASSWORD_REQUIRED with it) and a proof the
+// PreAuthentication trigger checks, records the login and outputs the
+// API's 200 body. Each run is one sign-in of the login's MaxSignIns:
+//   - *PasswordRotated: another login changed the password; the state
+//     machine runs SetPassword in repair mode, once.
+//   - *UserMissing: the Cognito user is gone; the state machine recreates
+//     it, once.
+//   - an unlink that won the race: the mapping is no longer active, so
+//     the tokens just issued are revoked (global sign-out) and the answer
+//     is *AccountUnlinked.
 func (s *Steps) IssueTokens(ctx context.Context, in LoginState) (LoginResponse, error) {
-	if in.Password == nil || in.Password.Nonce == "" {
+	p := in.Password
+	if p.Nonce == "" {
 		return LoginResponse{}, fmt.Errorf("IssueTokens: no password nonce in state")
 	}
 	subj := in.Subject
 	now := s.now()
-	metadata := map[string]string{ProofMetadataKey: password.Proof(s.pepper, subj.Username, now.Add(s.proofTTL))}
-	tokens, err := s.users.SignIn(ctx, subj.Username, password.Derive(s.pepper, subj.Sub, in.Password.Nonce), metadata)
-	if err != nil {
+	derived := password.Derive(s.pepper, subj.Sub, p.Nonce)
+	req := kakaoauth.SignIn{
+		Username: subj.Username,
+		Password: derived,
+		Metadata: map[string]string{ProofMetadataKey: password.Proof(s.pepper, subj.Username, now.Add(s.proofTTL))},
+	}
+	if p.Temporary {
+		req.Password, req.NewPassword = password.Temporary(s.pepper, subj.Username), derived
+	}
+	tokens, err := s.users.SignIn(ctx, req)
+	var notFound *kakaoauth.NotFound
+	var disabled *kakaoauth.AccountDisabled
+	switch {
+	case errors.As(err, &notFound):
+		return LoginResponse{}, &kakaoauth.UserMissing{Username: subj.Username}
+	case errors.As(err, &disabled):
+		// Disabled by an unlink in progress, or by an administrator.
+		if m, gerr := s.mappings.Get(ctx, subj.KakaoID); gerr == nil && m.Status != kakaoauth.StatusActive {
+			return LoginResponse{}, &kakaoauth.AccountUnlinked{KakaoID: subj.KakaoID}
+		}
+		return LoginResponse{}, err
+	case err != nil:
 		return LoginResponse{}, err
 	}
 	at := millis(now)
-	var email *string // an ID-token-only login leaves the stored email alone
-	if in.Profile.EmailChecked {
-		email = &in.Profile.Email
+	record := kakaoauth.LoginRecord{KakaoID: subj.KakaoID, At: at}
+	if in.Profile.EmailChecked { // an ID-token-only login leaves the stored email alone
+		record.Email = &in.Profile.Email
 	}
-	if err := s.mappings.RecordLogin(ctx, subj.KakaoID, at, email); err != nil {
+	if p.Temporary || !applied(p.State) {
+		// The sign-in proved Cognito holds this nonce's password.
+		record.AppliedNonce = p.Nonce
+	}
+	err = s.mappings.RecordLogin(ctx, record)
+	var notActive *kakaoauth.NotActive
+	if errors.As(err, &notActive) {
+		// An unlink or deletion won the race: revoke what was just issued.
+		if serr := s.users.SignOut(context.WithoutCancel(ctx), subj.Username); serr != nil && !errors.As(serr, &notFound) {
+			return LoginResponse{}, fmt.Errorf("revoking the tokens of a login that lost to an unlink: %w", serr)
+		}
+		s.log.InfoContext(ctx, "login lost a race with an unlink; its tokens are revoked", "step", "IssueTokens", "kakaoId", subj.KakaoID, "status", notActive.Status)
+		return LoginResponse{}, &kakaoauth.AccountUnlinked{KakaoID: subj.KakaoID}
+	}
+	if err != nil {
 		return LoginResponse{}, err
 	}
 	if err := s.audit.Record(ctx, kakaoauth.AuditEvent{
@@ -39,7 +80,8 @@ func (s *Steps) IssueTokens(ctx context.Context, in LoginState) (LoginResponse, 
 	}); err != nil {
 		return LoginResponse{}, err
 	}
-	s.log.InfoContext(ctx, "login succeeded", "step", "IssueTokens", "kakaoId", subj.KakaoID, "sub", subj.Sub, "newUser", subj.NewUser, "executionId", in.Context.ExecutionID)
+	s.log.InfoContext(ctx, "login succeeded", "step", "IssueTokens", "kakaoId", subj.KakaoID, "sub", subj.Sub, "newUser", subj.NewUser,
+		"firstSignIn", p.Temporary, "signIns", in.SignIns.Count, "executionId", in.Context.ExecutionID)
 	return LoginResponse{
 		IDToken: tokens.IDToken, AccessToken: tokens.AccessToken, RefreshToken: tokens.RefreshToken,
 		ExpiresIn: tokens.ExpiresIn, TokenType: tokens.TokenType,

@@ -123,7 +123,7 @@ func TestPreAuthenticationProofExpires(t *testing.T) {
 	if _, err := r.steps.PreAuthentication(context.Background(), ev); err != nil {
 		t.Fatalf("fresh: %v", err)
 	}
-	r.now = r.now.Add(DefaultProofTTL)
+	r.advance(DefaultProofTTL)
 	if _, err := r.steps.PreAuthentication(context.Background(), ev); err == nil {
 		t.Fatal("a proof was accepted at its expiry")
 	}
@@ -132,36 +132,19 @@ func TestPreAuthenticationProofExpires(t *testing.T) {
 	}
 }
 
-// metadataUsers records the ClientMetadata IssueTokens signs in with.
-type metadataUsers struct {
-	*memUsers
-	metadata map[string]string
-}
-
-func (u *metadataUsers) SignIn(ctx context.Context, username, pw string, md map[string]string) (kakaoauth.CognitoTokens, error) {
-	u.metadata = md
-	return u.memUsers.SignIn(ctx, username, pw, md)
-}
-
 // The proof IssueTokens really sends is what the trigger accepts, through
 // the path Cognito takes (ClientMetadata becomes validationData), for that
 // user only.
 func TestPreAuthenticationAcceptsIssueTokensProof(t *testing.T) {
 	r := newRig(t)
-	mu := &metadataUsers{memUsers: r.users}
-	r.steps = New(WithKakao(r.kakao), WithUsers(mu), WithMappings(r.mappings), WithAudit(r.audit),
-		WithPepper(testPepper), WithClock(func() time.Time { return r.now }))
-	resp, err := r.login(t, `{"access_token":"tok-1"}`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, _ := r.users.GetUser(context.Background(), resp.Username)
+	resp := r.login(t, `{"access_token":"tok-1"}`)
+	u, _ := r.users.user(resp.Username)
 	ev := events.CognitoEventUserPoolsPreAuthentication{}
 	ev.TriggerSource = "PreAuthentication_Authentication"
 	ev.UserName = resp.Username
 	ev.Request.UserAttributes = map[string]string{"sub": u.Sub, "custom:kakao_id": "1"}
-	ev.Request.ValidationData = mu.metadata
-	r.now = r.now.Add(time.Second) // Cognito calls the trigger a moment later
+	ev.Request.ValidationData = r.users.metadata
+	r.advance(time.Second) // Cognito calls the trigger a moment later
 	if _, err := r.steps.PreAuthentication(context.Background(), ev); err != nil {
 		t.Fatalf("IssueTokens' own proof refused: %v", err)
 	}
@@ -182,11 +165,11 @@ func (failingAudit) Record(context.Context, kakaoauth.AuditEvent) error {
 // The guard fails closed: no audit, no pepper, still refused.
 func TestPreAuthenticationFailsClosed(t *testing.T) {
 	r := newRig(t)
-	noAudit := New(WithAudit(failingAudit{}), WithPepper(testPepper), WithClock(func() time.Time { return r.now }))
+	noAudit := New(WithAudit(failingAudit{}), WithPepper(testPepper), WithClock(r.clock))
 	if _, err := noAudit.PreAuthentication(context.Background(), loadPreAuthEvent(t, "missing")); err == nil {
 		t.Fatal("an audit failure let a blocked sign-in through")
 	}
-	noPepper := New(WithAudit(r.audit), WithClock(func() time.Time { return r.now }))
+	noPepper := New(WithAudit(r.audit), WithClock(r.clock))
 	if _, err := noPepper.PreAuthentication(context.Background(), loadPreAuthEvent(t, "valid")); err == nil {
 		t.Fatal("a trigger without a pepper let a Kakao user through")
 	}

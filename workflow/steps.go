@@ -6,6 +6,7 @@
 package workflow
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"time"
@@ -17,9 +18,29 @@ import (
 // PreAuthentication trigger: IssueTokens uses it within one call.
 const DefaultProofTTL = 2 * time.Minute
 
-// MaxPasswordAttempts bounds SetPassword runs per execution; the state
-// machine's PasswordRaceLost choice enforces it.
-const MaxPasswordAttempts = 3
+// MaxSignIns bounds the sign-ins (AdminInitiateAuth calls) of one login;
+// the state machine's AfterPasswordRotated and AfterUserMissing choices
+// enforce it with the CountSignIn state's counter. With at most one
+// AdminSetUserPassword (PasswordState.Set) it is the per-login budget of
+// the scarce Cognito quotas, whatever fails.
+const MaxSignIns = 2
+
+// DefaultPasswordApplyGrace is how long a nonce another login is applying
+// (state pending) is waited for before it counts as abandoned and may be
+// claimed: longer than one AdminSetUserPassword call may take (it is sent
+// once, bounded by the 5 s AWS call timeout), so a slow claimant is never
+// overtaken, and shorter than a task's 10 s.
+const DefaultPasswordApplyGrace = 8 * time.Second
+
+// Unlink policies: what an unlink from Kakao does to the account.
+const (
+	// UnlinkPolicyDisable keeps the Cognito user, disabled, so that the
+	// person can come back to the same account (same sub).
+	UnlinkPolicyDisable = "disable"
+	// UnlinkPolicyDelete deletes the Cognito user and scrubs the mapping,
+	// as Kakao account deletions always do.
+	UnlinkPolicyDelete = "delete"
+)
 
 // ProofMetadataKey is the ClientMetadata key carrying the sign-in proof.
 const ProofMetadataKey = "kakaoauth_proof"
@@ -34,8 +55,13 @@ type Steps struct {
 	pepper           []byte
 	passwordRotation time.Duration
 	proofTTL         time.Duration
+	events           kakaoauth.EventPublisher
+	unlinks          kakaoauth.UnlinkQueue
+	unlinkPolicy     string
 	unlinkAuth       *unlinkAuth // see WithUnlinkAuth
+	applyGrace       time.Duration
 	now              func() time.Time
+	sleep            func(context.Context, time.Duration) error
 	log              *slog.Logger
 }
 
@@ -47,7 +73,10 @@ func New(opts ...Option) *Steps {
 	s := &Steps{
 		passwordRotation: 24 * time.Hour,
 		proofTTL:         DefaultProofTTL,
+		unlinkPolicy:     UnlinkPolicyDisable,
+		applyGrace:       DefaultPasswordApplyGrace,
 		now:              time.Now,
+		sleep:            sleepContext,
 		log:              slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}
 	for _, o := range opts {
@@ -65,3 +94,33 @@ func WithPasswordRotation(d time.Duration) Option  { return func(s *Steps) { s.p
 func WithProofTTL(d time.Duration) Option          { return func(s *Steps) { s.proofTTL = d } }
 func WithClock(now func() time.Time) Option        { return func(s *Steps) { s.now = now } }
 func WithLogger(l *slog.Logger) Option             { return func(s *Steps) { s.log = l } }
+
+// WithEvents publishes lifecycle events (user_created, relinked, ...).
+func WithEvents(p kakaoauth.EventPublisher) Option { return func(s *Steps) { s.events = p } }
+
+// WithUnlinkQueue is where the unlink webhook hands requests to the worker.
+func WithUnlinkQueue(q kakaoauth.UnlinkQueue) Option { return func(s *Steps) { s.unlinks = q } }
+
+// WithUnlinkPolicy chooses what an unlink from Kakao does:
+// UnlinkPolicyDisable (default) or UnlinkPolicyDelete.
+func WithUnlinkPolicy(p string) Option { return func(s *Steps) { s.unlinkPolicy = p } }
+
+// WithPasswordApplyGrace overrides DefaultPasswordApplyGrace.
+func WithPasswordApplyGrace(d time.Duration) Option { return func(s *Steps) { s.applyGrace = d } }
+
+// WithSleep replaces the wait between polls of the mapping (tests move a
+// fake clock instead of sleeping).
+func WithSleep(sleep func(context.Context, time.Duration) error) Option {
+	return func(s *Steps) { s.sleep = sleep }
+}
+
+func sleepContext(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/google/uuid"
 
 	"github.com/kakaoauth/kakaoauth"
 )
@@ -28,9 +29,9 @@ const UnlinkPath = "/kakao/unlink"
 // fields.
 const maxUnlinkBody = 4 << 10
 
-// unlinkWorkTimeout bounds an unlink once it is authorised. Kakao gives up
-// after 3 s, but its giving up must not stop an unlink half-way.
-const unlinkWorkTimeout = 10 * time.Second
+// enqueueTimeout bounds the hand-over to the queue: Kakao gives up after
+// 3 s.
+const enqueueTimeout = 2 * time.Second
 
 // referrerTypePattern accepts Kakao's referrer types (ACCOUNT_DELETE,
 // UNLINK_FROM_APPS, ...) and any it adds later, but nothing else reaches
@@ -61,27 +62,13 @@ func WithUnlinkAuth(appID int64, adminKey string) Option {
 // UnlinkWebhook handles Kakao's unlink callback (API Gateway proxy
 // integration; the local endpoint adapts HTTP to the same event). Kakao
 // calls it, GET or POST, with app_id, user_id and referrer_type as query or
-// form fields after a user unlinked the app on Kakao's side, and counts
-// only a 200 within 3 s as delivered.
+// form fields after a user unlinked the app on Kakao's side, counts only a
+// 200 within 3 s as delivered, and never calls again. So the webhook only
+// authenticates the call and puts it on the unlink queue; the unlink worker
+// (UnlinkWorker) carries it out with retries and a dead-letter queue.
 //
-// Order of effects, chosen so that no failure leaves a user who can still
-// sign in while the mapping says unlinked:
-//  1. Cognito first: revoke refresh tokens and disable the user. If that
-//     fails, nothing else changed and the answer is 500 (Kakao documents no
-//     retry; an operator can replay the callback, which is idempotent).
-//  2. Then the mapping: status unlinked, conditionally, so it reports
-//     whether this call changed it. If this write fails after step 1, the
-//     user is disabled while the mapping still says active: every sign-in
-//     is refused (AccountDisabled), the safe side; the answer is 500.
-//  3. The audit event unlinked, only when step 2 changed the mapping: a
-//     repeated callback re-runs step 1 (harmless, and it repairs a
-//     half-done earlier call) but writes no second event.
-//
-// An unknown Kakao id (no mapping) is answered 200 and nothing else
-// happens: Kakao calls back for users the app never saw. A later login of
-// an unlinked account is refused (AccountUnlinked, see UpsertUser) even
-// after the user consents again at Kakao: re-linking is an operator's
-// decision (set the mapping active and enable the Cognito user).
+// An unknown Kakao id is queued like any other (the worker finds nothing
+// to do): whether an account exists is nobody's business here.
 func (s *Steps) UnlinkWebhook(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 	if req.HTTPMethod != http.MethodGet && req.HTTPMethod != http.MethodPost {
 		resp := unlinkAnswer(http.StatusMethodNotAllowed, "MethodNotAllowed")
@@ -105,48 +92,25 @@ func (s *Steps) UnlinkWebhook(ctx context.Context, req events.APIGatewayProxyReq
 		s.log.WarnContext(ctx, "unlink callback refused", "webhook", "unlink", "reason", "app id", "appId", p.appID)
 		return unlinkAnswer(http.StatusUnauthorized, "Unauthorized"), nil
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlinkWorkTimeout)
+	rc := req.RequestContext
+	r := kakaoauth.UnlinkRequest{
+		ID: rc.RequestID, KakaoID: p.userID, AppID: p.appID, ReferrerType: p.referrerType,
+		ReceivedAt: millis(s.now()), SourceIP: rc.Identity.SourceIP, UserAgent: rc.Identity.UserAgent,
+	}
+	if r.ID == "" {
+		r.ID = uuid.NewString()
+	}
+	// Well inside Kakao's 3 s, and not cut short if Kakao hangs up first.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), enqueueTimeout)
 	defer cancel()
-	if err := s.unlink(ctx, p, req.RequestContext); err != nil {
-		s.log.ErrorContext(ctx, "unlink failed", "webhook", "unlink", "kakaoId", p.userID, "referrerType", p.referrerType, "error", err.Error())
+	if err := s.unlinks.Enqueue(ctx, r); err != nil {
+		// Kakao will not call again: the operator replays it with
+		// `kakaoauth admin unlink` (the log line has what it needs).
+		s.log.ErrorContext(ctx, "unlink callback not queued", "webhook", "unlink", "kakaoId", p.userID, "referrerType", p.referrerType, "requestId", r.ID, "error", err.Error())
 		return unlinkAnswer(http.StatusInternalServerError, kakaoauth.CodeInternal), nil
 	}
+	s.log.InfoContext(ctx, "unlink callback queued", "webhook", "unlink", "kakaoId", p.userID, "referrerType", p.referrerType, "requestId", r.ID)
 	return unlinkAnswer(http.StatusOK, ""), nil
-}
-
-func (s *Steps) unlink(ctx context.Context, p unlinkParams, rc events.APIGatewayProxyRequestContext) error {
-	var notFound *kakaoauth.NotFound
-	m, err := s.mappings.Get(ctx, p.userID)
-	switch {
-	case errors.As(err, &notFound):
-		s.log.InfoContext(ctx, "unlink of an unknown kakao account", "webhook", "unlink", "kakaoId", p.userID, "referrerType", p.referrerType)
-		return nil
-	case err != nil:
-		return err
-	}
-	// A user deleted from the pool by an operator has nothing left to
-	// disable; the mapping is still marked.
-	if err := s.users.DisableAndSignOut(ctx, m.Username); err != nil && !errors.As(err, &notFound) {
-		return err
-	}
-	now := millis(s.now())
-	changed, err := s.mappings.MarkUnlinked(ctx, p.userID, now)
-	switch {
-	case errors.As(err, &notFound):
-		return nil // deleted meanwhile: nothing left to mark
-	case err != nil:
-		return err
-	}
-	s.log.InfoContext(ctx, "kakao account unlinked", "webhook", "unlink", "kakaoId", p.userID, "sub", m.Sub, "referrerType", p.referrerType, "changed", changed)
-	if !changed {
-		return nil
-	}
-	return s.audit.Record(ctx, kakaoauth.AuditEvent{
-		Time: now, Type: kakaoauth.EventUnlinked, Outcome: "success",
-		KakaoID: p.userID, Sub: m.Sub, AppID: p.appID, Detail: p.referrerType,
-		// The webhook runs no execution: the API request id correlates.
-		ExecutionID: rc.RequestID, SourceIP: rc.Identity.SourceIP, UserAgent: rc.Identity.UserAgent,
-	})
 }
 
 // unlinkAuthorized compares the Authorization header with the expected one

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -22,12 +21,10 @@ const (
 
 func unlinkRig(t *testing.T) *rig {
 	t.Helper()
-	r := newRig(t)
-	WithUnlinkAuth(testAppID, testAdminKey)(r.steps)
-	if _, err := r.login(t, `{"access_token":"tok-1"}`); err != nil {
-		t.Fatal(err)
-	}
+	r := newRig(t, WithUnlinkAuth(testAppID, testAdminKey))
+	r.login(t, `{"access_token":"tok-1"}`)
 	r.audit.events = nil
+	r.resetCalls()
 	return r
 }
 
@@ -52,37 +49,24 @@ func callUnlink(t *testing.T, r *rig, req events.APIGatewayProxyRequest) events.
 	return resp
 }
 
-func TestUnlinkKnownUser(t *testing.T) {
+// The webhook only authenticates and queues: the answer is at once, and
+// nothing about the account changes until the worker runs.
+func TestUnlinkWebhookQueues(t *testing.T) {
 	r := unlinkRig(t)
 	resp := callUnlink(t, r, kakaoCallback("1001", "1", "UNLINK_FROM_APPS"))
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d %s", resp.StatusCode, resp.Body)
 	}
-	m, _ := r.mappings.Get(context.Background(), 1)
-	u, _ := r.users.GetUser(context.Background(), "kakao_1")
-	if m.Status != kakaoauth.StatusUnlinked || u.Enabled || r.users.calls["DisableAndSignOut"] != 1 {
-		t.Fatalf("mapping %s, enabled %v, sign-outs %d", m.Status, u.Enabled, r.users.calls["DisableAndSignOut"])
+	if len(r.queue.requests) != 1 {
+		t.Fatalf("queued %d requests", len(r.queue.requests))
 	}
-	if len(r.audit.events) != 1 {
-		t.Fatalf("audit %v", r.audit.types())
+	q := r.queue.requests[0]
+	if q.ID != "req-9" || q.KakaoID != 1 || q.AppID != testAppID || q.ReferrerType != "UNLINK_FROM_APPS" || !q.ReceivedAt.Equal(r.clock()) ||
+		q.SourceIP != "203.0.113.9" || q.UserAgent != "Kakao-Callback" || q.Action != ActionPolicy || q.Actor != "" {
+		t.Fatalf("queued %+v", q)
 	}
-	e := r.audit.events[0]
-	if e.Type != kakaoauth.EventUnlinked || e.KakaoID != 1 || e.Sub != m.Sub || e.Detail != "UNLINK_FROM_APPS" ||
-		e.AppID != testAppID || e.SourceIP != "203.0.113.9" || e.ExecutionID != "req-9" {
-		t.Fatalf("audit event %+v", e)
-	}
-
-	// The same callback again: 200, no second event, still unlinked.
-	if resp := callUnlink(t, r, kakaoCallback("1001", "1", "UNLINK_FROM_APPS")); resp.StatusCode != http.StatusOK {
-		t.Fatalf("repeat: %d", resp.StatusCode)
-	}
-	if len(r.audit.events) != 1 {
-		t.Fatalf("repeat wrote another event: %v", r.audit.types())
-	}
-
-	// A later login of the account, even with a fresh Kakao token, is refused.
-	if _, err := r.login(t, `{"access_token":"tok-1"}`); kakaoauth.ErrorName(err) != "AccountUnlinked" {
-		t.Fatalf("login after unlink: %v", err)
+	if m := r.mappings.row(1); m.Status != kakaoauth.StatusActive || len(r.cognito()) != 0 || len(r.audit.events) != 0 {
+		t.Fatalf("the webhook changed the account itself: %s %v %v", m.Status, r.cognito(), r.audit.types())
 	}
 }
 
@@ -95,11 +79,11 @@ func TestUnlinkByGETQuery(t *testing.T) {
 		MultiValueQueryStringParameters: map[string][]string{
 			"app_id": {"1001"}, "user_id": {"1"}, "referrer_type": {"ACCOUNT_DELETE"}},
 	})
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("status %d %s", resp.StatusCode, resp.Body)
+	if resp.StatusCode != http.StatusOK || len(r.queue.requests) != 1 || r.queue.requests[0].ReferrerType != "ACCOUNT_DELETE" {
+		t.Fatalf("status %d %s, queued %+v", resp.StatusCode, resp.Body, r.queue.requests)
 	}
-	if m, _ := r.mappings.Get(context.Background(), 1); m.Status != kakaoauth.StatusUnlinked {
-		t.Fatalf("mapping %s", m.Status)
+	if r.queue.requests[0].ID == "" {
+		t.Fatal("a request without an API request id got no id")
 	}
 }
 
@@ -107,18 +91,18 @@ func TestUnlinkBase64Body(t *testing.T) {
 	r := unlinkRig(t)
 	req := kakaoCallback("1001", "1", "UNLINK_FROM_ADMIN")
 	req.Body, req.IsBase64Encoded = base64.StdEncoding.EncodeToString([]byte(req.Body)), true
-	if resp := callUnlink(t, r, req); resp.StatusCode != http.StatusOK {
+	if resp := callUnlink(t, r, req); resp.StatusCode != http.StatusOK || len(r.queue.requests) != 1 {
 		t.Fatalf("status %d %s", resp.StatusCode, resp.Body)
 	}
 }
 
-func TestUnlinkUnknownUserIs200AndNothingElse(t *testing.T) {
+// Kakao never calls again: a queue that refuses is a 500 and an error log
+// an operator can replay from.
+func TestUnlinkQueueFailureIs500(t *testing.T) {
 	r := unlinkRig(t)
-	if resp := callUnlink(t, r, kakaoCallback("1001", "987654321", "ACCOUNT_DELETE")); resp.StatusCode != http.StatusOK {
-		t.Fatalf("status %d", resp.StatusCode)
-	}
-	if r.users.calls["DisableAndSignOut"] != 0 || len(r.audit.events) != 0 {
-		t.Fatalf("an unknown user caused effects: sign-outs %d, audit %v", r.users.calls["DisableAndSignOut"], r.audit.types())
+	r.queue.err = errors.New("sqs down")
+	if resp := callUnlink(t, r, kakaoCallback("1001", "1", "UNLINK_FROM_APPS")); resp.StatusCode != http.StatusInternalServerError || strings.Contains(resp.Body, "sqs") {
+		t.Fatalf("status %d %s", resp.StatusCode, resp.Body)
 	}
 }
 
@@ -169,8 +153,8 @@ func TestUnlinkRefusesBadCallers(t *testing.T) {
 			if strings.Contains(resp.Body, testAdminKey) || strings.Contains(resp.Body, "1001") {
 				t.Fatalf("body %s echoes the request", resp.Body)
 			}
-			if m, _ := r.mappings.Get(context.Background(), 1); m.Status != kakaoauth.StatusActive || r.users.calls["DisableAndSignOut"] != 0 || len(r.audit.events) != 0 {
-				t.Fatalf("a refused callback had effects: %s, %v", m.Status, r.audit.types())
+			if len(r.queue.requests) != 0 {
+				t.Fatalf("a refused callback was queued: %+v", r.queue.requests)
 			}
 		})
 	}
@@ -186,67 +170,10 @@ func TestUnlinkRefusesBadCallers(t *testing.T) {
 // Without configured credentials the webhook refuses everything, including
 // a request whose header is the bare scheme an empty key would produce.
 func TestUnlinkFailsClosedWithoutAKey(t *testing.T) {
-	r := newRig(t)
-	WithUnlinkAuth(testAppID, "")(r.steps)
+	r := newRig(t, WithUnlinkAuth(testAppID, ""))
 	req := kakaoCallback("1001", "1", "UNLINK_FROM_APPS")
 	req.Headers["Authorization"] = "KakaoAK "
 	if resp := callUnlink(t, r, req); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-}
-
-// Cognito first: when disabling fails, the mapping is left active and the
-// callback answered 500, so a replay does the whole unlink.
-func TestUnlinkCognitoFailureChangesNothing(t *testing.T) {
-	r := unlinkRig(t)
-	r.users.failNext["DisableAndSignOut"] = errors.New("cognito down")
-	if resp := callUnlink(t, r, kakaoCallback("1001", "1", "UNLINK_FROM_APPS")); resp.StatusCode != http.StatusInternalServerError {
-		t.Fatalf("status %d", resp.StatusCode)
-	}
-	if m, _ := r.mappings.Get(context.Background(), 1); m.Status != kakaoauth.StatusActive || len(r.audit.events) != 0 {
-		t.Fatalf("mapping %s, audit %v", m.Status, r.audit.types())
-	}
-	if resp := callUnlink(t, r, kakaoCallback("1001", "1", "UNLINK_FROM_APPS")); resp.StatusCode != http.StatusOK {
-		t.Fatalf("replay: %d", resp.StatusCode)
-	}
-	if m, _ := r.mappings.Get(context.Background(), 1); m.Status != kakaoauth.StatusUnlinked || len(r.audit.events) != 1 {
-		t.Fatalf("after replay: mapping %s, audit %v", m.Status, r.audit.types())
-	}
-}
-
-// When the mapping write fails after Cognito disabled the user, the user
-// cannot sign in anyway, and a replay completes the unlink with one event.
-func TestUnlinkMappingFailureLeavesUserDisabled(t *testing.T) {
-	r := unlinkRig(t)
-	r.mappings.failNext["MarkUnlinked"] = errors.New("dynamodb down")
-	failing := &failingMarkUnlinked{memMappings: r.mappings}
-	WithMappings(failing)(r.steps)
-	if resp := callUnlink(t, r, kakaoCallback("1001", "1", "UNLINK_FROM_APPS")); resp.StatusCode != http.StatusInternalServerError {
-		t.Fatalf("status %d", resp.StatusCode)
-	}
-	if u, _ := r.users.GetUser(context.Background(), "kakao_1"); u.Enabled {
-		t.Fatal("user still enabled")
-	}
-	if m, _ := r.mappings.Get(context.Background(), 1); m.Status != kakaoauth.StatusActive || len(r.audit.events) != 0 {
-		t.Fatalf("mapping %s, audit %v", m.Status, r.audit.types())
-	}
-	if resp := callUnlink(t, r, kakaoCallback("1001", "1", "UNLINK_FROM_APPS")); resp.StatusCode != http.StatusOK {
-		t.Fatalf("replay: %d", resp.StatusCode)
-	}
-	if m, _ := r.mappings.Get(context.Background(), 1); m.Status != kakaoauth.StatusUnlinked || len(r.audit.types()) != 1 {
-		t.Fatalf("after replay: mapping %s, audit %v", m.Status, r.audit.types())
-	}
-}
-
-// failingMarkUnlinked makes MarkUnlinked fail once via memMappings.failNext.
-type failingMarkUnlinked struct{ *memMappings }
-
-func (f *failingMarkUnlinked) MarkUnlinked(ctx context.Context, id int64, at time.Time) (bool, error) {
-	f.mu.Lock()
-	err := f.fail("MarkUnlinked")
-	f.mu.Unlock()
-	if err != nil {
-		return false, err
-	}
-	return f.memMappings.MarkUnlinked(ctx, id, at)
 }

@@ -4,109 +4,225 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/kakaoauth/kakaoauth"
+	"github.com/kakaoauth/kakaoauth/shared/password"
 )
 
 // UpsertUser finds or creates the Cognito user of the Kakao account and
-// its mapping. The Kakao id is the identity; the email is only an
-// attribute. Concurrent first logins converge: the username is
-// deterministic, so one AdminCreateUser wins and the others adopt its user,
-// and the mapping's first write is conditional.
-func (s *Steps) UpsertUser(ctx context.Context, in LoginState) (Subject, error) {
-	subj := in.Subject
-	m, err := s.mappings.Get(ctx, subj.KakaoID)
+// its mapping, reading the mapping once, and says how IssueTokens will
+// sign in (PasswordState), so that a returning login whose password is in
+// place goes straight to IssueTokens. The Kakao id is the identity; the
+// email is only an attribute.
+//
+// It also runs the lifecycle transitions a login causes (lifecycle.go):
+// a first login creates the user (user_created), a fresh login of an
+// unlinked account re-links it (relinked), and a login of a deleted
+// account, or of one whose Cognito user is gone (as RecreateUser, after
+// UserMissing), gives it a new user (recreated).
+func (s *Steps) UpsertUser(ctx context.Context, in LoginState) (LoginState, error) {
+	in.Error = nil
+	m, err := s.mappings.Get(ctx, in.Subject.KakaoID)
 	var notFound *kakaoauth.NotFound
 	switch {
-	case err == nil:
-		return s.returningUser(ctx, in, m)
-	case errors.As(err, &notFound):
+	case errors.As(err, &notFound) && !in.Recreate:
 		return s.firstLogin(ctx, in)
-	default:
-		return subj, err
+	case err != nil:
+		return in, err
 	}
+	s.finishPending(ctx, m, loginContext(in))
+	if in.Recreate {
+		return s.recreate(ctx, in, m)
+	}
+	switch m.Status {
+	case kakaoauth.StatusUnlinked, kakaoauth.StatusDeleted:
+		// Kakao revokes access tokens on unlink, so a token it vouched for
+		// after the unlink is the person coming back. An ID token cannot be
+		// revoked: one issued before the unlink is a replay.
+		if !in.Subject.VouchedAt.After(m.UnlinkedAt) {
+			return in, &kakaoauth.AccountUnlinked{KakaoID: m.KakaoID}
+		}
+		if m.Status == kakaoauth.StatusDeleted {
+			return s.recreate(ctx, in, m)
+		}
+		return s.relinkAtLogin(ctx, in, m)
+	}
+	return s.returning(ctx, in, m)
 }
 
-func (s *Steps) returningUser(ctx context.Context, in LoginState, m kakaoauth.Mapping) (Subject, error) {
-	subj := in.Subject
-	if m.Status == kakaoauth.StatusUnlinked {
-		return subj, &kakaoauth.AccountUnlinked{KakaoID: subj.KakaoID}
-	}
+// returning is the common case: an active account signing in again.
+func (s *Steps) returning(ctx context.Context, in LoginState, m kakaoauth.Mapping) (LoginState, error) {
 	if in.Profile.EmailChecked && in.Profile.Email != m.Email {
 		// Kakao's verified email changed (or was withdrawn): follow it,
 		// unless the new one belongs to someone else.
 		if in.Profile.Email != "" {
-			if err := s.checkEmailFree(ctx, in.Profile.Email, subj.KakaoID); err != nil {
-				return subj, err
+			if err := s.checkEmailFree(ctx, in.Profile.Email, m.KakaoID); err != nil {
+				return in, err
 			}
 		}
-		if err := s.users.UpdateProfile(ctx, m.Username, in.Profile.Email, in.Profile.Nickname); err != nil {
-			return subj, err
+		err := s.users.UpdateProfile(ctx, m.Username, in.Profile.Email, in.Profile.Nickname)
+		var notFound *kakaoauth.NotFound
+		if errors.As(err, &notFound) {
+			return s.recreate(ctx, in, m)
 		}
-		s.log.InfoContext(ctx, "email attribute updated", "step", "UpsertUser", "kakaoId", subj.KakaoID, "sub", m.Sub, "hasVerifiedEmail", in.Profile.Email != "")
+		if err != nil {
+			return in, err
+		}
+		s.log.InfoContext(ctx, "email attribute updated", "step", "UpsertUser", "kakaoId", m.KakaoID, "sub", m.Sub, "hasVerifiedEmail", in.Profile.Email != "")
 	}
-	subj.Sub, subj.Username, subj.NewUser = m.Sub, m.Username, false
-	return subj, nil
+	return s.signInAs(ctx, in, m, false), nil
 }
 
-func (s *Steps) firstLogin(ctx context.Context, in LoginState) (Subject, error) {
+// relinkAtLogin re-links an unlinked account for a fresh Kakao login. The
+// email comes back if Kakao (or, for an ID-token login, the mapping)
+// has a verified one that nobody else holds.
+func (s *Steps) relinkAtLogin(ctx context.Context, in LoginState, m kakaoauth.Mapping) (LoginState, error) {
+	email := m.Email
+	if in.Profile.EmailChecked {
+		email = in.Profile.Email
+	}
+	ev, kept, err := s.relink(ctx, m, email, in.Profile.Nickname, in.Context.ExecutionID, "login")
+	var stale *kakaoauth.StaleTransition
+	switch {
+	case errors.Is(err, errUserGone):
+		return s.recreate(ctx, in, m)
+	case errors.As(err, &stale):
+		// A concurrent login re-linked it first.
+		cur, gerr := s.mappings.Get(ctx, m.KakaoID)
+		if gerr != nil {
+			return in, gerr
+		}
+		if cur.Status != kakaoauth.StatusActive {
+			return in, &kakaoauth.AccountUnlinked{KakaoID: m.KakaoID}
+		}
+		return s.signInAs(ctx, in, cur, false), nil
+	case err != nil:
+		return in, err
+	}
+	s.finishAtLogin(ctx, ev, in)
+	if in.Profile.EmailChecked {
+		in.Profile.Email = kept // RecordLogin mirrors what the user has
+	}
+	m.Status = kakaoauth.StatusActive
+	return s.signInAs(ctx, in, m, false), nil
+}
+
+// firstLogin creates the Cognito user, with the temporary password its
+// first sign-in replaces (no AdminSetUserPassword for a new user), and the
+// mapping, whose first write is conditional: concurrent first logins end
+// with one user and one mapping, and all of them sign in.
+func (s *Steps) firstLogin(ctx context.Context, in LoginState) (LoginState, error) {
 	subj := in.Subject
 	email := in.Profile.Email
 	if email != "" {
 		if err := s.checkEmailFree(ctx, email, subj.KakaoID); err != nil {
-			return subj, err
+			return in, err
 		}
 	}
-	user, err := s.users.CreateUser(ctx, kakaoauth.NewCognitoUser{KakaoID: subj.KakaoID, Email: email, Nickname: in.Profile.Nickname})
-	created := err == nil
-	var exists *kakaoauth.UserExists
-	if errors.As(err, &exists) {
-		// Another login created it a moment ago, or an earlier login
-		// crashed before writing the mapping: adopt the user (repair).
-		user, err = s.users.GetUser(ctx, kakaoauth.Username(subj.KakaoID))
-	}
+	user, created, err := s.createOrAdopt(ctx, in, email)
 	if err != nil {
-		return subj, err
+		return in, err
 	}
-	if user.KakaoID != subj.KakaoID {
-		return subj, fmt.Errorf("user %s does not carry kakao id %d", user.Username, subj.KakaoID)
+	nonce, err := password.NewNonce()
+	if err != nil {
+		return in, err
 	}
 	now := millis(s.now())
-	err = s.mappings.Create(ctx, kakaoauth.Mapping{
+	m := kakaoauth.Mapping{
 		KakaoID: subj.KakaoID, Sub: user.Sub, Username: user.Username, Email: email,
-		Status: kakaoauth.StatusActive, CreatedAt: now, LastLoginAt: now,
-	})
+		Status: kakaoauth.StatusActive, CreatedAt: now, ActiveSince: now, LastLoginAt: now,
+		PasswordNonce: nonce, PasswordState: kakaoauth.PasswordTemporary, PasswordSetAt: now,
+	}
+	m.LastEvent = s.newEvent(in.Context.ExecutionID, kakaoauth.EventUserCreated, m, "login")
+	m.EventPending = true
+	err = s.mappings.Create(ctx, m)
 	var mappingExists *kakaoauth.MappingExists
 	switch {
 	case err == nil:
 	case errors.As(err, &mappingExists):
-		// A concurrent login wrote it; it must point at the same user.
-		m, gerr := s.mappings.Get(ctx, subj.KakaoID)
+		// A concurrent login wrote it; it must point at the same user, and
+		// its nonce is the one every login of this account now uses.
+		cur, gerr := s.mappings.Get(ctx, subj.KakaoID)
 		if gerr != nil {
-			return subj, gerr
+			return in, gerr
 		}
-		if m.Sub != user.Sub {
-			return subj, fmt.Errorf("mapping of kakao id %d points at another sub", subj.KakaoID)
+		if cur.Sub != user.Sub {
+			return in, fmt.Errorf("mapping of kakao id %d points at another sub", subj.KakaoID)
 		}
+		return s.signInAs(ctx, in, cur, created), nil
 	default:
 		if created {
 			s.compensateCreate(ctx, subj.KakaoID, user.Username)
 		}
-		return subj, err
+		return in, err
 	}
-	subj.Sub, subj.Username, subj.NewUser = user.Sub, user.Username, created
-	if created {
-		s.log.InfoContext(ctx, "cognito user created", "step", "UpsertUser", "kakaoId", subj.KakaoID, "sub", user.Sub, "hasVerifiedEmail", email != "")
-		if err := s.audit.Record(ctx, kakaoauth.AuditEvent{
-			Time: now, Type: kakaoauth.EventUserCreated, Outcome: "success",
-			KakaoID: subj.KakaoID, Sub: user.Sub, AppID: subj.AppID,
-			ExecutionID: in.Context.ExecutionID, SourceIP: in.Context.SourceIP, UserAgent: in.Context.UserAgent,
-		}); err != nil {
-			return subj, err
-		}
-	}
-	return subj, nil
+	s.log.InfoContext(ctx, "cognito user created", "step", "UpsertUser", "kakaoId", subj.KakaoID, "sub", user.Sub, "hasVerifiedEmail", email != "", "createdHere", created)
+	s.finishAtLogin(ctx, m.LastEvent, in)
+	return s.signInAs(ctx, in, m, created), nil
 }
+
+// createOrAdopt creates kakao_<id> with its temporary password, or adopts
+// the user a concurrent login (or one that died before writing the
+// mapping) created: the temporary password derives from the username, so
+// an adopter can use it too. created says this call made the user.
+func (s *Steps) createOrAdopt(ctx context.Context, in LoginState, email string) (kakaoauth.CognitoUser, bool, error) {
+	kakaoID := in.Subject.KakaoID
+	username := kakaoauth.Username(kakaoID)
+	user, err := s.users.CreateUser(ctx, kakaoauth.NewCognitoUser{
+		KakaoID: kakaoID, Email: email, Nickname: in.Profile.Nickname,
+		TemporaryPassword: password.Temporary(s.pepper, username),
+	})
+	created := err == nil
+	var exists *kakaoauth.UserExists
+	if errors.As(err, &exists) {
+		user, err = s.users.GetUser(ctx, username)
+	}
+	if err != nil {
+		return user, false, err
+	}
+	if user.KakaoID != kakaoID {
+		return user, false, fmt.Errorf("user %s does not carry kakao id %d", user.Username, kakaoID)
+	}
+	return user, created, nil
+}
+
+// signInAs points the state at mapping m's user and says how it signs in.
+func (s *Steps) signInAs(ctx context.Context, in LoginState, m kakaoauth.Mapping, newUser bool) LoginState {
+	out := in
+	out.Error, out.Recreate = nil, false
+	out.Subject.Sub, out.Subject.Username, out.Subject.NewUser = m.Sub, m.Username, newUser
+	out.Password = s.passwordOf(m)
+	s.log.DebugContext(ctx, "password plan", "step", "UpsertUser", "kakaoId", m.KakaoID, "pwState", m.PasswordState, "ready", out.Password.Ready, "temporary", out.Password.Temporary)
+	return out
+}
+
+// passwordOf reads the mapping's password fields: a nonce Cognito holds
+// that is not due for rotation, or a temporary password still to be
+// replaced, is ready; anything else goes through SetPassword.
+func (s *Steps) passwordOf(m kakaoauth.Mapping) PasswordState {
+	p := PasswordState{Nonce: m.PasswordNonce, State: m.PasswordState, SetAt: m.PasswordSetAt}
+	switch {
+	case p.Nonce == "":
+	case p.State == kakaoauth.PasswordTemporary:
+		p.Ready, p.Temporary = true, true
+	case applied(p.State):
+		p.Ready = !s.rotationDue(p.SetAt)
+	}
+	return p
+}
+
+// rotationDue says a nonce set at setAt is due for replacement: older than
+// the rotation interval, and never younger than the apply grace, so that
+// logins that waited for a fresh nonce can use it before anyone replaces
+// it (even with a rotation interval of almost nothing).
+func (s *Steps) rotationDue(setAt time.Time) bool {
+	return s.now().Sub(setAt) >= max(s.passwordRotation, s.applyGrace)
+}
+
+// applied reports a state in which Cognito holds the nonce's password. A
+// mapping written before states existed ("") was applied when written.
+func applied(state string) bool { return state == kakaoauth.PasswordApplied || state == "" }
 
 // compensateCreate removes a Cognito user this login created when its
 // mapping could not be written, so a failed login leaves no orphan. It
@@ -128,7 +244,8 @@ func (s *Steps) compensateCreate(ctx context.Context, kakaoID int64, username st
 
 // checkEmailFree refuses a verified email that a user not linked to this
 // Kakao account already has: never link silently (a native user's
-// password must not open a Kakao account, nor the reverse).
+// password must not open a Kakao account, nor the reverse). Unlinked
+// accounts have released theirs, so they block no one.
 func (s *Steps) checkEmailFree(ctx context.Context, email string, kakaoID int64) error {
 	owners, err := s.users.FindByEmail(ctx, email)
 	if err != nil {

@@ -78,14 +78,23 @@ func (s *Steps) ValidateToken(ctx context.Context, in ValidateTokenInput) (Login
 		s.log.InfoContext(ctx, "login request rejected", "step", "ValidateToken", "error", kakaoauth.ErrorName(err), "reason", err.Error(), "executionId", rc.ExecutionID)
 		return LoginState{}, err
 	}
+	// Kakao answers after this moment, so it vouched for the token no
+	// earlier: a sound lower bound to compare with an unlink's time.
+	checked := millis(s.now())
 	id, err := s.kakao.Verify(ctx, kakaoauth.KakaoTokens{AccessToken: req.AccessToken, IDToken: req.IDToken, Nonce: req.Nonce})
 	if err != nil {
 		s.log.InfoContext(ctx, "kakao token rejected", "step", "ValidateToken", "error", kakaoauth.ErrorName(err), "reason", err.Error(), "executionId", rc.ExecutionID)
 		return LoginState{}, err
 	}
 	s.log.InfoContext(ctx, "kakao token valid", "step", "ValidateToken", "kakaoId", id.KakaoID, "appId", id.AppID, "hasVerifiedEmail", id.Email != "", "executionId", rc.ExecutionID)
+	// When Kakao vouched for the token: an unlinked account comes back only
+	// for a token vouched for after its unlink (UpsertUser).
+	vouched := id.IDTokenIssuedAt
+	if vouched.IsZero() {
+		vouched = checked
+	}
 	return LoginState{
-		Subject: Subject{KakaoID: id.KakaoID, AppID: id.AppID},
+		Subject: Subject{KakaoID: id.KakaoID, AppID: id.AppID, VouchedAt: vouched},
 		Profile: Profile{Email: id.Email, EmailChecked: id.EmailChecked, Nickname: id.Nickname},
 		Context: rc,
 	}, nil

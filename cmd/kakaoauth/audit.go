@@ -17,14 +17,10 @@ import (
 	"unicode"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/kakaoauth/kakaoauth"
 	"github.com/kakaoauth/kakaoauth/infra/localstack"
-	"github.com/kakaoauth/kakaoauth/infra/moto"
 	"github.com/kakaoauth/kakaoauth/infra/provision"
 	"github.com/kakaoauth/kakaoauth/shared/store"
 )
@@ -97,22 +93,18 @@ func (m *AuditMain) Run(ctx context.Context, args []string) error {
 
 // auditFlags are the flags every query takes.
 type auditFlags struct {
-	fs                        *flag.FlagSet
-	region, profile, endpoint string
-	stack                     string
-	mappingTable, auditTable  string
-	output                    string
-	pageSize                  int
-	limit                     int
+	fs *flag.FlagSet
+	awsTarget
+	mappingTable, auditTable string
+	output                   string
+	pageSize                 int
+	limit                    int
 }
 
 func (m *AuditMain) flags(name string) *auditFlags {
-	f := &auditFlags{fs: flag.NewFlagSet("audit "+name, flag.ContinueOnError)}
+	f := &auditFlags{fs: flag.NewFlagSet("audit "+name, flag.ContinueOnError), awsTarget: awsTarget{command: "audit", HTTP: m.HTTPClient}}
 	f.fs.SetOutput(m.Err)
-	f.fs.StringVar(&f.region, "region", "", "AWS region (default: the AWS config's)")
-	f.fs.StringVar(&f.profile, "profile", "", "AWS shared config profile")
-	f.fs.StringVar(&f.endpoint, "endpoint", "", "DynamoDB/CloudFormation endpoint of a local stack, e.g. http://127.0.0.1:5000 (dummy credentials)")
-	f.fs.StringVar(&f.stack, "stack", "", "CloudFormation stack whose outputs name the tables")
+	f.register(f.fs, "the tables")
 	f.fs.StringVar(&f.mappingTable, "mapping-table", "", "mapping table name")
 	f.fs.StringVar(&f.auditTable, "audit-table", "", "audit table name")
 	f.fs.StringVar(&f.output, "output", "table", "table|json|csv")
@@ -136,53 +128,23 @@ func (f *auditFlags) parse(args []string) error {
 	if f.pageSize < 0 || f.pageSize > 1<<20 || f.limit < 0 {
 		return fmt.Errorf("%s: -page-size and -limit must be positive", f.fs.Name())
 	}
-	if f.endpoint != "" && f.profile != "" {
-		return fmt.Errorf("%s: -endpoint uses dummy credentials; -profile does not apply", f.fs.Name())
-	}
-	return nil
+	return f.check(f.fs)
 }
 
 // reader connects to the tables that the query needs.
 func (m *AuditMain) reader(ctx context.Context, f *auditFlags, needMapping, needAudit bool) (*store.Reader, error) {
-	httpClient := m.HTTPClient
-	if httpClient == nil {
-		httpClient = awshttp.NewBuildableClient().WithTimeout(awsTimeout)
+	cfg, err := f.config(ctx)
+	if err != nil {
+		return nil, err
 	}
-	var cfg aws.Config
+	outs, _, err := f.describe(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	// Explicit table flags win over the stack's outputs.
+	mappingTable := orDefault(f.mappingTable, outs[outputMappingTable])
+	auditTable := orDefault(f.auditTable, outs[outputAuditTable])
 	if f.endpoint != "" {
-		cfg = moto.AWSConfig(ctx, f.endpoint)
-		if f.region != "" {
-			cfg.Region = f.region
-		}
-		cfg.HTTPClient = httpClient
-	} else {
-		opts := []func(*config.LoadOptions) error{config.WithHTTPClient(httpClient)}
-		if f.region != "" {
-			opts = append(opts, config.WithRegion(f.region))
-		}
-		if f.profile != "" {
-			opts = append(opts, config.WithSharedConfigProfile(f.profile))
-		}
-		var err error
-		if cfg, err = config.LoadDefaultConfig(ctx, opts...); err != nil {
-			return nil, fmt.Errorf("audit: AWS config: %w", err)
-		}
-		if cfg.Region == "" {
-			return nil, errors.New("audit: no AWS region: give -region or set AWS_REGION")
-		}
-	}
-
-	mappingTable, auditTable := f.mappingTable, f.auditTable
-	switch {
-	case f.stack != "":
-		outs, err := stackOutputs(ctx, cloudformation.NewFromConfig(cfg), f.stack)
-		if err != nil {
-			return nil, err
-		}
-		// Explicit table flags win over the stack's outputs.
-		mappingTable = orDefault(mappingTable, outs[outputMappingTable])
-		auditTable = orDefault(auditTable, outs[outputAuditTable])
-	case f.endpoint != "":
 		local := provision.NamesFor(localstack.DefaultPrefix)
 		mappingTable = orDefault(mappingTable, local.MappingTable)
 		auditTable = orDefault(auditTable, local.AuditTable)
@@ -203,22 +165,6 @@ func orDefault(v, def string) string {
 		return v
 	}
 	return def
-}
-
-// stackOutputs reads the outputs of a CloudFormation stack.
-func stackOutputs(ctx context.Context, cfn cloudformation.DescribeStacksAPIClient, name string) (map[string]string, error) {
-	out, err := cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: &name})
-	if err != nil {
-		return nil, fmt.Errorf("audit: stack %s: %w", name, err)
-	}
-	if len(out.Stacks) == 0 {
-		return nil, fmt.Errorf("audit: stack %s not found", name)
-	}
-	outs := map[string]string{}
-	for _, o := range out.Stacks[0].Outputs {
-		outs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
-	}
-	return outs, nil
 }
 
 // timeFlag is an audit time bound: RFC 3339 with any offset, or a date

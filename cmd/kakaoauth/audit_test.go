@@ -104,7 +104,7 @@ func newAuditFixture(t *testing.T) *auditFixture {
 			t.Fatal(err)
 		}
 	}
-	if _, err := mappings.MarkUnlinked(ctx, 502, at("2026-11-25T12:00:00Z")); err != nil {
+	if _, err := mappings.MarkUnlinked(ctx, 502, at("2026-11-25T12:00:00Z"), kakaoauth.LifecycleEvent{ID: "e-502", Type: kakaoauth.EventUnlinked, Time: at("2026-11-25T12:00:00Z")}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -35,6 +35,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Int64Var(&cfg.AppID, "app-id", kakaofake.DefaultAppID, "Kakao app id tokens must belong to")
 	appKeys := fs.String("app-keys", kakaofake.DefaultAppKey, "comma-separated Kakao app keys accepted as ID-token aud")
 	fs.DurationVar(&cfg.PasswordRotation, "password-rotation", 0, "password nonce rotation interval (default 24h)")
+	fs.StringVar(&cfg.UnlinkPolicy, "unlink-policy", envOr("KAKAOAUTH_UNLINK_POLICY", "disable"), "what a Kakao unlink does: disable (the person can come back) or delete (env KAKAOAUTH_UNLINK_POLICY)")
 	logLevel := fs.String("log-level", envOr("KAKAOAUTH_LOG_LEVEL", "info"), "debug|info|warn|error (env KAKAOAUTH_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -76,8 +77,13 @@ Try it (another terminal):
   curl -s -X POST %[1]s/auth/kakao -H 'Content-Type: application/json' -d "{\"access_token\":\"$TOKEN\"}"
 or simply:  go run ./cmd/kakaoauth login -user 123
 
+Unlink at Kakao and come back (lifecycle events show up in this log as "lifecycle event"):
+  curl -s -X POST %[2]s/_fake/unlink -d '{"user_id":123,"referrer_type":"UNLINK_FROM_APPS"}'
+  go run ./cmd/kakaoauth admin show -kakao-id 123 -endpoint %[8]s
+  go run ./cmd/kakaoauth login -user 123      # a fresh Kakao login: same sub again
+
 Ctrl-C stops everything this command started (%[7]s).
-`, s.APIURL(), orNone(s.KakaoURL()), st.UserPoolID, st.UserPoolClientID, st.MappingTable, st.AuditTable, time.Now().Format(time.RFC3339))
+`, s.APIURL(), orNone(s.KakaoURL()), st.UserPoolID, st.UserPoolClientID, st.MappingTable, st.AuditTable, time.Now().Format(time.RFC3339), s.MotoURL())
 }
 
 func orNone(s string) string {

@@ -18,7 +18,12 @@ import (
 )
 
 // One moto_server for the package's tests, started on first use.
-func TestMain(m *testing.M) { os.Exit(moto.RunTests(m)) }
+// The CLI binary some tests build is removed at the end.
+func TestMain(m *testing.M) {
+	code := moto.RunTests(m)
+	removeCLI()
+	os.Exit(code)
+}
 
 func TestUsage(t *testing.T) {
 	var stderr bytes.Buffer

@@ -14,16 +14,29 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/kakaoauth/kakaoauth"
+	"github.com/kakaoauth/kakaoauth/infra/faultproxy"
 	"github.com/kakaoauth/kakaoauth/infra/moto"
+	"github.com/kakaoauth/kakaoauth/shared/store"
 )
 
 // testStack is a whole local stack for one test: its own pool, tables and
 // SSM prefix on the package's shared moto, its own Kakao double and login
-// endpoint on free ports, and every log line it writes.
+// endpoint on free ports, and every log line it writes. The steps reach
+// moto through a faultproxy, which counts their AWS calls on the wire and
+// can inject faults.
 type testStack struct {
 	*Main
-	logs *lockedBuffer
-	http *http.Client
+	logs  *lockedBuffer
+	http  *http.Client
+	proxy *faultproxy.Proxy
 }
 
 type lockedBuffer struct {
@@ -51,9 +64,15 @@ func startStack(t testing.TB, change ...func(*Config)) *testStack {
 	_, _ = rand.Read(id)
 	name := "t" + hex.EncodeToString(id)
 	logs := &lockedBuffer{}
+	proxy, err := faultproxy.Start(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = proxy.Close() })
 	cfg := Config{
-		MotoURL: srv.URL(), KakaoAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0",
-		Prefix: "kakaoauth-" + name, ParameterPrefix: "/kakaoauth/" + name,
+		MotoURL: srv.URL(), AWSEndpoint: proxy.URL(), KakaoAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0",
+		QueueVisibility: time.Second,
+		Prefix:          "kakaoauth-" + name, ParameterPrefix: "/kakaoauth/" + name,
 		TemplatePath: "../../template.yaml",
 		Log:          slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
@@ -71,7 +90,78 @@ func startStack(t testing.TB, change ...func(*Config)) *testStack {
 			t.Errorf("close: %v", err)
 		}
 	})
-	return &testStack{Main: m, logs: logs, http: &http.Client{Timeout: 60 * time.Second}}
+	return &testStack{Main: m, logs: logs, http: &http.Client{Timeout: 60 * time.Second}, proxy: proxy}
+}
+
+// withProxy documents that a test relies on the proxy's counts or faults
+// (every test stack has one).
+func withProxy(*Config) {}
+
+// direct is an AWS config straight to moto, past the proxy: what tests
+// use to look at the stack without being counted.
+func (s *testStack) direct() aws.Config { return moto.AWSConfig(context.Background(), s.cfg.MotoURL) }
+
+// waitStatus waits for the worker to bring the mapping to status.
+func (s *testStack) waitStatus(t testing.TB, kakaoID int64, status string) kakaoauth.Mapping {
+	t.Helper()
+	mappings := store.NewMappings(dynamodb.NewFromConfig(s.direct()), s.Stack().MappingTable)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		m, err := mappings.Get(context.Background(), kakaoID)
+		if err == nil && m.Status == status && !m.EventPending {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mapping of %d: %+v %v; want %s with its events out", kakaoID, m, err, status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// drainUnlinks waits until the unlink queue is empty and nothing is in
+// flight: every callback has been handled (or moved to the dead-letter
+// queue).
+func (s *testStack) drainUnlinks(t testing.TB) {
+	t.Helper()
+	q := sqs.NewFromConfig(s.direct())
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		out, err := q.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
+			QueueUrl: aws.String(s.Stack().UnlinkQueueURL),
+			AttributeNames: []sqstypes.QueueAttributeName{
+				sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Attributes["ApproximateNumberOfMessages"] == "0" && out.Attributes["ApproximateNumberOfMessagesNotVisible"] == "0" {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("the unlink queue did not drain")
+}
+
+// subscribe is an app's backend listening to the lifecycle bus.
+func (s *testStack) subscribe(t testing.TB) *BusSubscription {
+	t.Helper()
+	sub, err := SubscribeToBus(context.Background(), s.direct(), s.Stack().EventBusName, s.cfg.Prefix+"-app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sub
+}
+
+// refreshWorks says whether a refresh token still gets new tokens, as an
+// app refreshing with the public client would.
+func (s *testStack) refreshWorks(t testing.TB, refreshToken string) bool {
+	t.Helper()
+	_, err := cip.NewFromConfig(s.direct()).AdminInitiateAuth(context.Background(), &cip.AdminInitiateAuthInput{
+		UserPoolId: aws.String(s.Stack().UserPoolID), ClientId: aws.String(s.Stack().UserPoolClientID),
+		AuthFlow:       ciptypes.AuthFlowTypeRefreshTokenAuth,
+		AuthParameters: map[string]string{"REFRESH_TOKEN": refreshToken},
+	})
+	return err == nil
 }
 
 // postJSON posts body (a string, or a value to marshal) and decodes the

@@ -22,9 +22,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/kakaoauth/kakaoauth/infra/eventsource"
 	"github.com/kakaoauth/kakaoauth/infra/kakaofake"
 	"github.com/kakaoauth/kakaoauth/infra/localapi"
 	"github.com/kakaoauth/kakaoauth/infra/moto"
@@ -40,6 +43,7 @@ const (
 	DefaultAPIAddr         = "127.0.0.1:8080"
 	DefaultPrefix          = "kakaoauth-local"
 	DefaultParameterPrefix = "/kakaoauth/local"
+	DefaultQueueVisibility = 5 * time.Second
 )
 
 // Config says where each part listens and which Kakao to use.
@@ -49,6 +53,10 @@ type Config struct {
 	// then ignored.
 	MotoAddr string
 	MotoURL  string
+	// AWSEndpoint, when set, is where the steps' AWS clients go instead of
+	// moto (tests put infra/faultproxy there); provisioning and the queue's
+	// event source still use moto directly.
+	AWSEndpoint string
 	// KakaoAddr is where the Kakao double listens (default 127.0.0.1:8081).
 	KakaoAddr string
 	// KakaoAPIBaseURL and KakaoAuthBaseURL, when set, point at a real Kakao
@@ -69,6 +77,13 @@ type Config struct {
 	TemplatePath string
 	// PasswordRotation overrides the default rotation interval.
 	PasswordRotation time.Duration
+	// UnlinkPolicy is the stack's UnlinkPolicy: "disable" (default) or
+	// "delete".
+	UnlinkPolicy string
+	// QueueVisibility is the unlink queue's visibility timeout here
+	// (default DefaultQueueVisibility; the template's is 360 s): how soon a
+	// failed unlink is retried.
+	QueueVisibility time.Duration
 	// Log receives the stack's structured logs (the steps' included).
 	Log *slog.Logger
 	// MotoLog receives moto_server's own output.
@@ -102,6 +117,9 @@ func (c *Config) defaults() {
 	}
 	if c.TemplatePath == "" {
 		c.TemplatePath = "template.yaml"
+	}
+	if c.QueueVisibility <= 0 {
+		c.QueueVisibility = DefaultQueueVisibility
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
@@ -153,7 +171,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		motoURL = m.moto.URL()
 	}
 	awsCfg := moto.AWSConfig(ctx, motoURL)
-	if m.stack, err = provision.Provision(ctx, awsCfg, m.cfg.TemplatePath, provision.NamesFor(m.cfg.Prefix)); err != nil {
+	if m.stack, err = provision.Provision(ctx, awsCfg, m.cfg.TemplatePath, provision.NamesFor(m.cfg.Prefix),
+		provision.WithQueueVisibility(m.cfg.QueueVisibility)); err != nil {
 		return err
 	}
 
@@ -172,6 +191,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		apiBase, authBase = m.kakaoURL, m.kakaoURL
 	}
 
+	stepsCfg := awsCfg
+	if m.cfg.AWSEndpoint != "" {
+		stepsCfg = moto.AWSConfig(ctx, m.cfg.AWSEndpoint)
+	}
 	if err := m.storeSettings(ctx, ssm.NewFromConfig(awsCfg)); err != nil {
 		apiLn.Close()
 		return err
@@ -184,6 +207,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		"AUDIT_TABLE":         m.stack.AuditTable,
 		"KAKAO_API_BASE_URL":  apiBase,
 		"KAKAO_AUTH_BASE_URL": authBase,
+		"EVENT_BUS_NAME":      m.stack.EventBusName,
+		"UNLINK_QUEUE_URL":    m.stack.UnlinkQueueURL,
+		"UNLINK_POLICY":       m.cfg.UnlinkPolicy,
 	}
 	if m.cfg.PasswordRotation > 0 {
 		env["PASSWORD_ROTATION"] = m.cfg.PasswordRotation.String()
@@ -197,12 +223,22 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		apiLn.Close()
 		return err
 	}
-	m.deps = bootstrap.New(cfg, awsCfg, m.cfg.Log)
+	m.deps = bootstrap.New(cfg, stepsCfg, m.cfg.Log)
 	// One Steps for the workflow and the unlink webhook, as wired by the
 	// same bootstrap the Lambdas use (the webhook's app id and admin key
 	// come from the parameters stored above).
 	steps := m.deps.Steps()
 	if m.machine, err = workflow.NewMachine(steps); err != nil {
+		apiLn.Close()
+		return err
+	}
+	// The unlink worker, fed from the queue as Lambda's event source
+	// mapping feeds it (batch of 5, partial batch failures).
+	if err := m.startWorker(bg, awsCfg, steps); err != nil {
+		apiLn.Close()
+		return err
+	}
+	if err := m.startEventTap(bg, awsCfg); err != nil {
 		apiLn.Close()
 		return err
 	}
@@ -247,6 +283,53 @@ func (m *Main) startFake(ctx context.Context) error {
 	return nil
 }
 
+// startWorker polls the unlink queue for the worker, as the template's
+// SQS event (UnlinkWorkerFunction) does in AWS.
+func (m *Main) startWorker(ctx context.Context, awsCfg aws.Config, steps *workflow.Steps) error {
+	q := sqs.NewFromConfig(awsCfg)
+	out, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl: &m.stack.UnlinkQueueURL, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
+	})
+	if err != nil {
+		return fmt.Errorf("unlink queue: %w", err)
+	}
+	poller := eventsource.New(q, m.stack.UnlinkQueueURL, out.Attributes[string(sqstypes.QueueAttributeNameQueueArn)], awsCfg.Region,
+		steps.UnlinkWorker, eventsource.WithBatchSize(5), eventsource.WithLogger(m.cfg.Log))
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		poller.Run(ctx)
+	}()
+	return nil
+}
+
+// startEventTap subscribes a queue of its own to the lifecycle bus and
+// logs every event it receives ("lifecycle event"), so that `make run`
+// shows what an app's backend would get. In AWS the rules and targets are
+// the apps'; this one exists only here.
+func (m *Main) startEventTap(ctx context.Context, awsCfg aws.Config) error {
+	tap, err := SubscribeToBus(ctx, awsCfg, m.stack.EventBusName, m.cfg.Prefix+"-tap")
+	if err != nil {
+		return err
+	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		for ctx.Err() == nil {
+			evs, err := tap.Receive(ctx)
+			if err != nil && ctx.Err() == nil {
+				m.cfg.Log.WarnContext(ctx, "event tap: receive failed", "error", err.Error())
+				time.Sleep(time.Second)
+			}
+			for _, e := range evs {
+				m.cfg.Log.InfoContext(ctx, "lifecycle event", "detailType", e.DetailType, "source", e.Source,
+					"eventId", e.Detail.ID, "kakaoId", e.Detail.KakaoID, "sub", e.Detail.Sub, "previousSub", e.Detail.PreviousSub, "reason", e.Detail.Reason)
+			}
+		}
+	}()
+	return nil
+}
+
 // storeSettings writes the Kakao settings and, on first run only, a
 // generated pepper: a second run keeps it, or existing users' passwords
 // would no longer derive.
@@ -281,6 +364,17 @@ func (m *Main) execute(ctx context.Context, input json.RawMessage) (localapi.Res
 	m.cfg.Log.InfoContext(ctx, "execution finished", "executionId", exec.ID, "status", exec.Status, "error", exec.Error,
 		"path", strings.Join(exec.Path, ">"), "durationMs", exec.StopTime.Sub(exec.StartTime).Milliseconds())
 	return localapi.Result{Status: exec.Status, Output: exec.Output, Error: exec.Error, Cause: exec.Cause}, nil
+}
+
+// MotoURL is the AWS endpoint the stack provisioned into.
+func (m *Main) MotoURL() string {
+	if m.cfg.MotoURL != "" {
+		return m.cfg.MotoURL
+	}
+	if m.moto != nil {
+		return m.moto.URL()
+	}
+	return ""
 }
 
 // APIURL is the login endpoint's base URL.

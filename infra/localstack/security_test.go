@@ -2,7 +2,6 @@ package localstack
 
 import (
 	"context"
-	"errors"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -37,73 +36,15 @@ import (
 // section names them.
 
 // --- Kakao unlink ---------------------------------------------------------
-
-func TestSecurityUnlinkCallbackDisablesAndSignsOut(t *testing.T) {
-	s := startStack(t)
-	ctx := context.Background()
-	s.verifiedUser(t, 501)
-	status, first := s.login(t, map[string]string{"access_token": s.accessToken(t, 501)})
-	if status != http.StatusOK {
-		t.Fatalf("login: %d %v", status, first)
-	}
-
-	// Kakao (the double) calls the webhook as it would after the user
-	// unlinked the app.
-	if got := s.secFakeUnlink(t, 501, "ACCOUNT_DELETE"); got != http.StatusOK {
-		t.Fatalf("callback answered %d", got)
-	}
-	m, err := s.Deps().Mappings().Get(ctx, 501)
-	if err != nil || m.Status != kakaoauth.StatusUnlinked {
-		t.Fatalf("mapping %+v %v", m, err)
-	}
-	u, err := s.Deps().Users().GetUser(ctx, "kakao_501")
-	if err != nil || u.Enabled {
-		t.Fatalf("user %+v %v: want disabled", u, err)
-	}
-	// Signed out everywhere: the refresh token no longer works.
-	_, err = cip.NewFromConfig(s.Deps().AWS).AdminInitiateAuth(ctx, &cip.AdminInitiateAuthInput{
-		UserPoolId: aws.String(s.Stack().UserPoolID), ClientId: aws.String(s.Stack().UserPoolClientID),
-		AuthFlow:       ciptypes.AuthFlowTypeRefreshTokenAuth,
-		AuthParameters: map[string]string{"REFRESH_TOKEN": first["refresh_token"].(string)},
-	})
-	if err == nil {
-		t.Fatal("the refresh token still works after the unlink")
-	}
-	// Even the broker's own password no longer signs the user in.
-	pepper := []byte(s.parameter(t, config.ParamPepper))
-	_, err = s.Deps().Users().SignIn(ctx, "kakao_501", password.Derive(pepper, m.Sub, m.PasswordNonce),
-		map[string]string{workflow.ProofMetadataKey: password.Proof(pepper, "kakao_501", time.Now().Add(time.Minute))})
-	var disabled *kakaoauth.AccountDisabled
-	if !errors.As(err, &disabled) {
-		t.Fatalf("sign-in of the unlinked user: %v, want AccountDisabled", err)
-	}
-	events := s.secAudit(t, 501)
-	unlinked := secOfType(events, kakaoauth.EventUnlinked)
-	if len(unlinked) != 1 || unlinked[0][store.AttrDetail] != "ACCOUNT_DELETE" || unlinked[0][store.AttrSub] != first["sub"] {
-		t.Fatalf("audit %v: want one unlinked event with referrer_type and sub", events)
-	}
-
-	// The user consents again at Kakao and logs in: refused, not re-linked.
-	status, body := s.login(t, map[string]string{"access_token": s.accessToken(t, 501)})
-	wantError(t, status, body, http.StatusForbidden, "AccountUnlinked")
-
-	// Kakao sends the same callback again: 200, nothing more happens.
-	if got := s.secFakeUnlink(t, 501, "ACCOUNT_DELETE"); got != http.StatusOK {
-		t.Fatalf("repeated callback answered %d", got)
-	}
-	if n := len(secOfType(s.secAudit(t, 501), kakaoauth.EventUnlinked)); n != 1 {
-		t.Fatalf("%d unlinked events after a repeated callback, want 1", n)
-	}
-	if users := s.listUsers(t); !slices.Equal(users, []string{"kakao_501"}) {
-		t.Fatalf("users %v", users)
-	}
-}
+// (the account lifecycle itself, unlink and return, deletion, recreation,
+// is in lifecycle_test.go)
 
 func TestSecurityUnlinkCallbackForUnknownUser(t *testing.T) {
 	s := startStack(t)
 	if got := s.secFakeUnlink(t, 777000111, "UNLINK_FROM_APPS"); got != http.StatusOK {
 		t.Fatalf("callback for an unknown user answered %d, want 200", got)
 	}
+	s.drainUnlinks(t)
 	if users := s.listUsers(t); len(users) != 0 {
 		t.Fatalf("users %v", users)
 	}
@@ -160,12 +101,14 @@ func TestSecurityUnlinkCallbackRefusesForgeries(t *testing.T) {
 		t.Fatal("a refused callback disabled the user")
 	}
 	// The genuine GET form works.
+	s.drainUnlinks(t)
+	if m, err := s.Deps().Mappings().Get(context.Background(), 503); err != nil || m.Status != kakaoauth.StatusActive {
+		t.Fatalf("a refused callback changed the mapping: %+v %v", m, err)
+	}
 	if status, body := s.secUnlinkRequest(t, "GET", "KakaoAK "+adminKey, form(appID, "503"), ""); status != http.StatusOK {
 		t.Fatalf("genuine GET callback: %d %s", status, body)
 	}
-	if m, _ := s.Deps().Mappings().Get(context.Background(), 503); m.Status != kakaoauth.StatusUnlinked {
-		t.Fatalf("mapping %s after the genuine callback", m.Status)
-	}
+	s.waitStatus(t, 503, kakaoauth.StatusUnlinked)
 }
 
 // --- linking rules --------------------------------------------------------
@@ -389,34 +332,31 @@ func TestSecurityNoPublicSignUpInProductCode(t *testing.T) {
 	}
 }
 
-// 20 parallel logins of an existing user, every one of which rotates the
-// password (rotation interval 1 ns): all succeed with the one sub. This is
-// the PasswordRotated loop (IssueTokens retry, back to SetPassword) for
-// real against moto.
-func TestSecurityParallelLoginsOfExistingUserWithRotation(t *testing.T) {
-	s := startStack(t, func(c *Config) { c.PasswordRotation = time.Nanosecond })
+// 20 parallel logins of an existing user whose password is due for
+// rotation (interval 1 ns): one of them claims a fresh nonce and sets it,
+// the others wait for it (reading DynamoDB, not calling Cognito) and use
+// it. All succeed with the one sub, with one AdminSetUserPassword in all,
+// counted on the wire.
+func TestSecurityParallelLoginsDuringARotation(t *testing.T) {
+	s := startStack(t, withProxy, func(c *Config) { c.PasswordRotation = time.Nanosecond })
 	s.verifiedUser(t, 541)
 	status, first := s.login(t, map[string]string{"access_token": s.accessToken(t, 541)})
 	if status != http.StatusOK {
 		t.Fatalf("first login: %d %v", status, first)
 	}
+	// Past the grace that protects a fresh nonce: the next logins rotate.
+	time.Sleep(workflow.DefaultPasswordApplyGrace)
 	const n = 20
 	tokens := make([]string, n)
 	for i := range tokens {
 		tokens[i] = s.accessToken(t, 541)
 	}
+	s.proxy.Reset()
 	statuses := make([]int, n)
 	bodies := make([]map[string]any, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() {
-			// Pairs start together (they race for the nonce swap) and the
-			// pairs are spread out, so later logins rotate the password
-			// while earlier ones are signing in. Not a timing assertion:
-			// any interleaving must end in 200.
-			time.Sleep(time.Duration(i%(n/2)) * 25 * time.Millisecond)
-			statuses[i], bodies[i] = s.login(t, map[string]string{"access_token": tokens[i]})
-		})
+		wg.Go(func() { statuses[i], bodies[i] = s.login(t, map[string]string{"access_token": tokens[i]}) })
 	}
 	wg.Wait()
 	for i := range n {
@@ -428,11 +368,10 @@ func TestSecurityParallelLoginsOfExistingUserWithRotation(t *testing.T) {
 		t.Logf("executions:\n%s", s.secExecutionPaths())
 		t.FailNow()
 	}
-	logs := s.logs.String()
-	sets, raceLost := strings.Count(logs, `"cognitoPasswordSet":true`), strings.Count(logs, ">PasswordRaceLost>")
-	t.Logf("AdminSetUserPassword calls: %d; executions that went back to SetPassword: %d", sets, raceLost)
-	if sets < 2 {
-		t.Fatalf("the password was set %d times: the parallel logins did not rotate it", sets)
+	calls := s.proxy.Counts()
+	t.Logf("Cognito calls of %d parallel logins during a rotation: %v", n, secCognitoCalls(calls))
+	if calls["AdminSetUserPassword"] != 1 || calls["AdminInitiateAuth"] < n || calls["AdminInitiateAuth"] > n*workflow.MaxSignIns {
+		t.Fatalf("AdminSetUserPassword %d (want 1), AdminInitiateAuth %d (want %d..%d)", calls["AdminSetUserPassword"], calls["AdminInitiateAuth"], n, n*workflow.MaxSignIns)
 	}
 	got := secTypes(s.secAudit(t, 541))
 	if c := secCount(got, "login_succeeded"); c != n+1 || secCount(got, "user_created") != 1 || len(got) != n+2 {
@@ -450,7 +389,9 @@ func TestSecurityCrashBeforeMappingIsRepaired(t *testing.T) {
 	s := startStack(t)
 	ctx := context.Background()
 	s.verifiedUser(t, 551)
-	orphan, err := s.Deps().Users().CreateUser(ctx, kakaoauth.NewCognitoUser{KakaoID: 551, Email: emailOf(551), Nickname: "n551"})
+	pepper := []byte(s.parameter(t, config.ParamPepper))
+	orphan, err := s.Deps().Users().CreateUser(ctx, kakaoauth.NewCognitoUser{KakaoID: 551, Email: emailOf(551), Nickname: "n551",
+		TemporaryPassword: password.Temporary(pepper, "kakao_551")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -656,6 +597,17 @@ func (s *testStack) secExecutionPaths() string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// secCognitoCalls keeps the Cognito operations of proxy counts.
+func secCognitoCalls(calls map[string]int) map[string]int {
+	out := map[string]int{}
+	for op, n := range calls {
+		if strings.HasPrefix(op, "Admin") || op == "ListUsers" {
+			out[op] = n
+		}
+	}
+	return out
 }
 
 func secOfType(events []map[string]string, typ string) []map[string]string {

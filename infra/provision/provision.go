@@ -1,5 +1,6 @@
 // Package provision creates the stack's stateful resources (the Cognito
-// user pool and app client, the mapping and audit tables) in moto from
+// user pool and app client, the mapping and audit tables, the unlink queue
+// and its dead-letter queue, the lifecycle event bus) in moto from
 // template.yaml itself, so the local shapes are the deployed shapes.
 //
 // goformation parses the SAM template and resolves parameters (to their
@@ -10,10 +11,12 @@ package provision
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,10 +25,15 @@ import (
 	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/awslabs/goformation/v7"
 	"github.com/awslabs/goformation/v7/cloudformation"
 	cfncognito "github.com/awslabs/goformation/v7/cloudformation/cognito"
 	cfnddb "github.com/awslabs/goformation/v7/cloudformation/dynamodb"
+	cfnsqs "github.com/awslabs/goformation/v7/cloudformation/sqs"
 	"github.com/awslabs/goformation/v7/intrinsics"
 	"gopkg.in/yaml.v3"
 )
@@ -36,6 +44,9 @@ const (
 	LogicalUserPoolClient = "UserPoolClient"
 	LogicalMappingTable   = "MappingTable"
 	LogicalAuditTable     = "AuditTable"
+	LogicalUnlinkQueue    = "UnlinkQueue"
+	LogicalUnlinkDLQ      = "UnlinkDeadLetterQueue"
+	LogicalEventBus       = "EventBus"
 )
 
 // Names are the physical names to give the resources. In the cloud
@@ -45,6 +56,9 @@ type Names struct {
 	UserPoolClient string
 	MappingTable   string
 	AuditTable     string
+	UnlinkQueue    string
+	UnlinkDLQ      string
+	EventBus       string
 }
 
 // NamesFor derives every name from one prefix, e.g. "kakaoauth-local".
@@ -54,6 +68,9 @@ func NamesFor(prefix string) Names {
 		UserPoolClient: prefix + "-app",
 		MappingTable:   prefix + "-mappings",
 		AuditTable:     prefix + "-audit",
+		UnlinkQueue:    prefix + "-unlink",
+		UnlinkDLQ:      prefix + "-unlink-dlq",
+		EventBus:       prefix + "-events",
 	}
 }
 
@@ -64,15 +81,38 @@ type Stack struct {
 	UserPoolClientID string
 	MappingTable     string
 	AuditTable       string
+	UnlinkQueueURL   string
+	UnlinkDLQURL     string
+	EventBusName     string
+}
+
+// Option adjusts what Provision creates.
+type Option func(*options)
+
+type options struct {
+	queueVisibility time.Duration
+}
+
+// WithQueueVisibility overrides the unlink queue's visibility timeout
+// (template: 360 s, 6x the worker's timeout), so that a local retry comes
+// round in seconds. The dead-letter wiring and everything else stay as
+// the template says.
+func WithQueueVisibility(d time.Duration) Option {
+	return func(o *options) { o.queueVisibility = d }
 }
 
 // Provision creates the user pool, its app client and both tables as
 // template.yaml declares them. It is idempotent: resources that already
 // exist by name are reused, and a table whose keys or indexes differ from
 // the template is an error (reset moto after changing the template).
-func Provision(ctx context.Context, cfg aws.Config, templatePath string, names Names) (Stack, error) {
-	if names.UserPool == "" || names.UserPoolClient == "" || names.MappingTable == "" || names.AuditTable == "" {
+func Provision(ctx context.Context, cfg aws.Config, templatePath string, names Names, opts ...Option) (Stack, error) {
+	if names.UserPool == "" || names.UserPoolClient == "" || names.MappingTable == "" || names.AuditTable == "" ||
+		names.UnlinkQueue == "" || names.UnlinkDLQ == "" || names.EventBus == "" {
 		return Stack{}, errors.New("provision: every name must be set (see NamesFor)")
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
 	}
 	res, err := load(templatePath)
 	if err != nil {
@@ -95,11 +135,26 @@ func Provision(ctx context.Context, cfg aws.Config, templatePath string, names N
 	if err := ensureTable(ctx, ddb, names.AuditTable, res.audit); err != nil {
 		return Stack{}, err
 	}
+	q := sqs.NewFromConfig(cfg)
+	dlqURL, dlqARN, err := ensureQueue(ctx, q, names.UnlinkDLQ, res.dlq, "", 0)
+	if err != nil {
+		return Stack{}, err
+	}
+	queueURL, _, err := ensureQueue(ctx, q, names.UnlinkQueue, res.queue, dlqARN, o.queueVisibility)
+	if err != nil {
+		return Stack{}, err
+	}
+	if err := ensureBus(ctx, eventbridge.NewFromConfig(cfg), names.EventBus); err != nil {
+		return Stack{}, err
+	}
 	return Stack{
 		UserPoolID:       poolID,
 		UserPoolClientID: clientID,
 		MappingTable:     names.MappingTable,
 		AuditTable:       names.AuditTable,
+		UnlinkQueueURL:   queueURL,
+		UnlinkDLQURL:     dlqURL,
+		EventBusName:     names.EventBus,
 	}, nil
 }
 
@@ -107,6 +162,7 @@ type resources struct {
 	pool           *cfncognito.UserPool
 	client         *cfncognito.UserPoolClient
 	mapping, audit *cfnddb.Table
+	queue, dlq     *cfnsqs.Queue
 }
 
 func load(path string) (resources, error) {
@@ -138,7 +194,11 @@ func shapesOnly(data []byte) ([]byte, error) {
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, errors.New("not a YAML mapping")
 	}
-	keepResources := map[string]bool{LogicalUserPool: true, LogicalUserPoolClient: true, LogicalMappingTable: true, LogicalAuditTable: true}
+	keepResources := map[string]bool{LogicalUserPool: true, LogicalUserPoolClient: true, LogicalMappingTable: true, LogicalAuditTable: true,
+		LogicalUnlinkQueue: true, LogicalUnlinkDLQ: true}
+	// The event bus is conditional (an operator may name their own), which
+	// goformation cannot read; only its presence is checked, by name.
+	busFound := false
 	top := doc.Content[0]
 	out := &yaml.Node{Kind: yaml.MappingNode}
 	for i := 0; i+1 < len(top.Content); i += 2 {
@@ -152,12 +212,16 @@ func shapesOnly(data []byte) ([]byte, error) {
 			}
 			kept := &yaml.Node{Kind: yaml.MappingNode}
 			for j := 0; j+1 < len(val.Content); j += 2 {
+				busFound = busFound || val.Content[j].Value == LogicalEventBus
 				if keepResources[val.Content[j].Value] {
 					kept.Content = append(kept.Content, val.Content[j], val.Content[j+1])
 				}
 			}
 			out.Content = append(out.Content, key, kept)
 		}
+	}
+	if !busFound {
+		return nil, errors.New("no " + LogicalEventBus + " resource")
 	}
 	return yaml.Marshal(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{out}})
 }
@@ -173,6 +237,12 @@ func pick(tpl *cloudformation.Template) (r resources, err error) {
 		return r, fmt.Errorf("provision: template: %w", err)
 	}
 	if r.audit, err = tpl.GetDynamoDBTableWithName(LogicalAuditTable); err != nil {
+		return r, fmt.Errorf("provision: template: %w", err)
+	}
+	if r.queue, err = tpl.GetSQSQueueWithName(LogicalUnlinkQueue); err != nil {
+		return r, fmt.Errorf("provision: template: %w", err)
+	}
+	if r.dlq, err = tpl.GetSQSQueueWithName(LogicalUnlinkDLQ); err != nil {
 		return r, fmt.Errorf("provision: template: %w", err)
 	}
 	return r, nil
@@ -440,6 +510,77 @@ func keysString(ks []ddbtypes.KeySchemaElement) string {
 		parts = append(parts, aws.ToString(k.AttributeName)+":"+string(k.KeyType))
 	}
 	return strings.Join(parts, ",")
+}
+
+// ----------------------------------------------------- SQS and EventBridge
+
+// ensureQueue creates (or finds) a queue with the template's attributes;
+// dlqARN, when set, is its dead-letter queue with the template's
+// maxReceiveCount. It returns the queue's URL and ARN.
+func ensureQueue(ctx context.Context, q *sqs.Client, name string, t *cfnsqs.Queue, dlqARN string, visibility time.Duration) (string, string, error) {
+	attrs := map[string]string{}
+	for k, v := range map[string]*int{"VisibilityTimeout": t.VisibilityTimeout, "MessageRetentionPeriod": t.MessageRetentionPeriod} {
+		if v != nil {
+			attrs[k] = strconv.Itoa(*v)
+		}
+	}
+	if visibility > 0 {
+		attrs["VisibilityTimeout"] = strconv.Itoa(int(visibility / time.Second))
+	}
+	if t.SqsManagedSseEnabled != nil {
+		attrs["SqsManagedSseEnabled"] = strconv.FormatBool(*t.SqsManagedSseEnabled)
+	}
+	if dlqARN != "" {
+		policy, ok := t.RedrivePolicy.(map[string]any)
+		if !ok {
+			return "", "", fmt.Errorf("provision: queue %s: the template gives it no RedrivePolicy", name)
+		}
+		maxReceive, err := strconv.Atoi(fmt.Sprint(policy["maxReceiveCount"]))
+		if err != nil || maxReceive < 1 {
+			return "", "", fmt.Errorf("provision: queue %s: maxReceiveCount %v", name, policy["maxReceiveCount"])
+		}
+		raw, _ := json.Marshal(map[string]any{"deadLetterTargetArn": dlqARN, "maxReceiveCount": maxReceive})
+		attrs["RedrivePolicy"] = string(raw)
+	}
+	var url string
+	got, err := q.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(name)})
+	var missing *sqstypes.QueueDoesNotExist
+	switch {
+	case errors.As(err, &missing):
+		out, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
+		if err != nil {
+			return "", "", fmt.Errorf("provision: create queue %s: %w", name, err)
+		}
+		url = aws.ToString(out.QueueUrl)
+	case err != nil:
+		return "", "", fmt.Errorf("provision: find queue %s: %w", name, err)
+	default:
+		// Reused (make run again): bring its settings to what is asked now.
+		url = aws.ToString(got.QueueUrl)
+		if _, err := q.SetQueueAttributes(ctx, &sqs.SetQueueAttributesInput{QueueUrl: &url, Attributes: attrs}); err != nil {
+			return "", "", fmt.Errorf("provision: set attributes of queue %s: %w", name, err)
+		}
+	}
+	a, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &url, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		return "", "", fmt.Errorf("provision: queue %s: %w", name, err)
+	}
+	return url, a.Attributes[string(sqstypes.QueueAttributeNameQueueArn)], nil
+}
+
+func ensureBus(ctx context.Context, eb *eventbridge.Client, name string) error {
+	_, err := eb.DescribeEventBus(ctx, &eventbridge.DescribeEventBusInput{Name: aws.String(name)})
+	var missing *ebtypes.ResourceNotFoundException
+	if !errors.As(err, &missing) {
+		if err != nil {
+			return fmt.Errorf("provision: describe event bus %s: %w", name, err)
+		}
+		return nil
+	}
+	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(name)}); err != nil {
+		return fmt.Errorf("provision: create event bus %s: %w", name, err)
+	}
+	return nil
 }
 
 // ---------------------------------------------------------------- helpers

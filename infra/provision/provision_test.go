@@ -2,17 +2,22 @@ package provision
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go"
 
@@ -140,6 +145,39 @@ func TestProvisionTwiceMatchesTemplate(t *testing.T) {
 		if b.ContinuousBackupsDescription.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus != ddbtypes.PointInTimeRecoveryStatusEnabled {
 			t.Fatalf("%s: PITR not enabled", table)
 		}
+	}
+
+	// The unlink queue, wired to its dead-letter queue as the template
+	// says, and the event bus.
+	q := sqs.NewFromConfig(cfg)
+	attrs := func(url string) map[string]string {
+		out, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &url, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Attributes
+	}
+	queue, dlq := attrs(first.UnlinkQueueURL), attrs(first.UnlinkDLQURL)
+	var redrive struct {
+		DeadLetterTargetArn string `json:"deadLetterTargetArn"`
+		MaxReceiveCount     int    `json:"maxReceiveCount"`
+	}
+	if err := json.Unmarshal([]byte(queue["RedrivePolicy"]), &redrive); err != nil {
+		t.Fatalf("redrive policy %q: %v", queue["RedrivePolicy"], err)
+	}
+	if redrive.DeadLetterTargetArn != dlq["QueueArn"] || redrive.MaxReceiveCount != 5 || queue["VisibilityTimeout"] != "360" || dlq["MessageRetentionPeriod"] != "1209600" {
+		t.Fatalf("queue %v, dead-letter queue %v", queue, dlq)
+	}
+	if _, err := eventbridge.NewFromConfig(cfg).DescribeEventBus(ctx, &eventbridge.DescribeEventBusInput{Name: &first.EventBusName}); err != nil || first.EventBusName != names.EventBus {
+		t.Fatalf("event bus %q: %v", first.EventBusName, err)
+	}
+	// The local stack shortens the visibility timeout; nothing else moves.
+	short, err := Provision(ctx, cfg, templatePath, names, WithQueueVisibility(2*time.Second))
+	if err != nil || short != first {
+		t.Fatalf("provision with a short visibility: %+v %v", short, err)
+	}
+	if got := attrs(first.UnlinkQueueURL); got["VisibilityTimeout"] != "2" || got["RedrivePolicy"] != queue["RedrivePolicy"] {
+		t.Fatalf("after the override: %v", got)
 	}
 }
 

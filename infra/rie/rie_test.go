@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/kakaoauth/kakaoauth"
@@ -133,6 +134,8 @@ func (s *stack) environment(t *testing.T, logicalID string) []string {
 		"AUDIT_TABLE":         s.res.AuditTable,
 		"KAKAO_API_BASE_URL":  s.kakaoURL,
 		"KAKAO_AUTH_BASE_URL": s.kakaoURL,
+		"EVENT_BUS_NAME":      s.res.EventBusName,
+		"UNLINK_QUEUE_URL":    s.res.UnlinkQueueURL,
 	}
 	vars := map[string]string{}
 	for _, m := range []map[string]string{s.env["Parameters"], fn} {
@@ -167,7 +170,7 @@ var placeholder = regexp.MustCompile(`\$\{([A-Z_]+)\}`)
 
 // safeValue keeps substitution trivially correct inside the JSON strings
 // (and the JSON-in-JSON body) the placeholders sit in.
-var safeValue = regexp.MustCompile(`^[A-Za-z0-9._~-]*$`)
+var safeValue = regexp.MustCompile(`^[A-Za-z0-9._~:-]*$`)
 
 // event reads events/<name>.json and fills in vars; placeholders without a
 // value stay as committed.
@@ -364,7 +367,7 @@ func TestEventsUnderRIE(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	for _, id := range []string{"ValidateTokenFunction", "UpsertUserFunction", "SetPasswordFunction", "IssueTokensFunction", "RecordFailureFunction", "PreAuthFunction", "UnlinkFunction"} {
+	for _, id := range []string{"ValidateTokenFunction", "UpsertUserFunction", "SetPasswordFunction", "IssueTokensFunction", "RecordFailureFunction", "PreAuthFunction", "UnlinkFunction", "UnlinkWorkerFunction"} {
 		if emu[id] == nil {
 			t.Fatalf("no %s in the Makefile's FUNCTIONS", id)
 		}
@@ -381,46 +384,52 @@ func TestEventsUnderRIE(t *testing.T) {
 	resp := invoke(t, emu["ValidateTokenFunction"], event(t, "validatetoken", map[string]string{"KAKAO_ACCESS_TOKEN": tokens.AccessToken}))
 	var state workflow.LoginState
 	decodeStrict(t, "validatetoken", resp, &state)
-	if state.Subject.KakaoID != demo.ID || state.Subject.AppID != kakaofake.DefaultAppID || state.Profile.Email != demo.Email || !state.Profile.EmailChecked {
+	if state.Subject.KakaoID != demo.ID || state.Subject.AppID != kakaofake.DefaultAppID || state.Profile.Email != demo.Email || !state.Profile.EmailChecked ||
+		time.Since(state.Subject.VouchedAt) > time.Minute {
 		t.Fatalf("validatetoken: %+v", state)
 	}
 	if strings.Contains(string(resp.Payload), tokens.AccessToken) {
 		t.Fatal("the Kakao token went past ValidateToken")
 	}
-	sameJSON(t, "events/upsertuser.json vs ValidateToken's output", event(t, "upsertuser", nil), resp.Payload)
+	// The committed UpsertUser event is ValidateToken's output, but for when
+	// Kakao vouched for the token.
+	var committed workflow.LoginState
+	if err := json.Unmarshal(event(t, "upsertuser", nil), &committed); err != nil {
+		t.Fatal(err)
+	}
+	state.Subject.VouchedAt = committed.Subject.VouchedAt
+	out, _ := json.Marshal(state)
+	sameJSON(t, "events/upsertuser.json vs ValidateToken's output", event(t, "upsertuser", nil), out)
 
-	// UpsertUser creates the Cognito user and the mapping.
-	var subj workflow.Subject
-	decodeStrict(t, "upsertuser", invoke(t, emu["UpsertUserFunction"], event(t, "upsertuser", nil)), &subj)
-	if subj.KakaoID != demo.ID || subj.Sub == "" || subj.Username != kakaoauth.Username(demo.ID) || !subj.NewUser {
-		t.Fatalf("upsertuser: %+v", subj)
+	// UpsertUser creates the Cognito user (with its temporary password)
+	// and the mapping, and sends the first sign-in straight to IssueTokens.
+	var up workflow.LoginState
+	decodeStrict(t, "upsertuser", invoke(t, emu["UpsertUserFunction"], event(t, "upsertuser", nil)), &up)
+	subj, pw := up.Subject, up.Password
+	if subj.KakaoID != demo.ID || subj.Sub == "" || subj.Username != kakaoauth.Username(demo.ID) || !subj.NewUser ||
+		pw.Nonce == "" || !pw.Ready || !pw.Temporary || pw.State != kakaoauth.PasswordTemporary {
+		t.Fatalf("upsertuser: %+v", up)
 	}
 	idp := cip.NewFromConfig(s.aws)
 	user, err := idp.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &s.res.UserPoolID, Username: &subj.Username})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !user.Enabled {
-		t.Fatal("new user is disabled")
+	if !user.Enabled || user.UserStatus != "FORCE_CHANGE_PASSWORD" {
+		t.Fatalf("new user: enabled %v, status %s", user.Enabled, user.UserStatus)
 	}
-	vars := map[string]string{"COGNITO_SUB": subj.Sub}
-	var setIn workflow.LoginState
-	if err := json.Unmarshal(event(t, "setpassword", vars), &setIn); err != nil {
+	vars := map[string]string{"COGNITO_SUB": subj.Sub, "PASSWORD_NONCE": pw.Nonce}
+	var issueIn workflow.LoginState
+	if err := json.Unmarshal(event(t, "issuetokens", vars), &issueIn); err != nil {
 		t.Fatal(err)
 	}
-	if setIn.Subject != subj {
-		t.Fatalf("events/setpassword.json subject %+v, UpsertUser output %+v", setIn.Subject, subj)
+	if issueIn.Subject.Sub != subj.Sub || issueIn.Subject.Username != subj.Username || issueIn.Password.Nonce != pw.Nonce ||
+		issueIn.Password.Temporary != pw.Temporary || issueIn.SignIns.Count != up.SignIns.Count+1 {
+		t.Fatalf("events/issuetokens.json %+v is not UpsertUser's output %+v after CountSignIn", issueIn, up)
 	}
 
-	// SetPassword installs a nonce (never the password) for a new user.
-	var pw workflow.PasswordState
-	decodeStrict(t, "setpassword", invoke(t, emu["SetPasswordFunction"], event(t, "setpassword", vars)), &pw)
-	if pw.Nonce == "" || pw.Attempt != 1 {
-		t.Fatalf("setpassword: %+v", pw)
-	}
-	vars["PASSWORD_NONCE"] = pw.Nonce
-
-	// IssueTokens signs in with the derived password: real pool tokens.
+	// IssueTokens: the first sign-in answers NEW_PASSWORD_REQUIRED with the
+	// derived password; real pool tokens.
 	var login workflow.LoginResponse
 	decodeStrict(t, "issuetokens", invoke(t, emu["IssueTokensFunction"], event(t, "issuetokens", vars)), &login)
 	if login.Sub != subj.Sub || login.Username != subj.Username || !login.NewUser || login.RefreshToken == "" || login.TokenType != "Bearer" {
@@ -432,6 +441,23 @@ func TestEventsUnderRIE(t *testing.T) {
 	}
 	if claims["sub"] != subj.Sub || claims["custom:kakao_id"] != strconv.FormatInt(demo.ID, 10) {
 		t.Fatalf("ID token claims sub=%v custom:kakao_id=%v", claims["sub"], claims["custom:kakao_id"])
+	}
+	if user, _ = idp.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &s.res.UserPoolID, Username: &subj.Username}); user.UserStatus != "CONFIRMED" {
+		t.Fatalf("user status after the first sign-in: %s", user.UserStatus)
+	}
+
+	// SetPassword rotates a nonce that is due (one AdminSetUserPassword)
+	// and hands IssueTokens the new one, never the password.
+	var rotated workflow.LoginState
+	decodeStrict(t, "setpassword", invoke(t, emu["SetPasswordFunction"], event(t, "setpassword", vars)), &rotated)
+	if rotated.Password.Nonce == pw.Nonce || !rotated.Password.Set || !rotated.Password.Ready || rotated.Password.State != kakaoauth.PasswordApplied {
+		t.Fatalf("setpassword: %+v", rotated.Password)
+	}
+	rotated.SignIns.Count++
+	next, _ := json.Marshal(rotated)
+	decodeStrict(t, "issuetokens after a rotation", invoke(t, emu["IssueTokensFunction"], next), &login)
+	if login.Sub != subj.Sub || login.NewUser {
+		t.Fatalf("issuetokens after the rotation: %+v", login.Sub)
 	}
 
 	// RecordFailure writes the login_failed audit event, nothing else.
@@ -467,8 +493,8 @@ func TestEventsUnderRIE(t *testing.T) {
 		t.Fatalf("preauth did not return the event: %+v", pre)
 	}
 
-	// Unlink with a forged key changes nothing; the committed event (the
-	// local admin key) disables the user and marks the mapping.
+	// The unlink webhook: a forged key changes nothing; the committed
+	// event (the local admin key) is queued for the worker.
 	forged := bytes.ReplaceAll(event(t, "unlink", nil), []byte("KakaoAK "+kakaofake.DefaultAdminKey), []byte("KakaoAK forged"))
 	var proxy events.APIGatewayProxyResponse
 	decodeStrict(t, "unlink forged", invoke(t, emu["UnlinkFunction"], forged), &proxy)
@@ -479,20 +505,40 @@ func TestEventsUnderRIE(t *testing.T) {
 	if proxy.StatusCode != http.StatusOK {
 		t.Fatalf("unlink: %d %s", proxy.StatusCode, proxy.Body)
 	}
+	queued, err := sqs.NewFromConfig(s.aws).ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &s.res.UnlinkQueueURL, WaitTimeSeconds: 1})
+	if err != nil || len(queued.Messages) != 1 {
+		t.Fatalf("queued messages %v %v", queued, err)
+	}
+	req, err := workflow.DecodeUnlinkRequest(aws.ToString(queued.Messages[0].Body))
+	if err != nil || req.KakaoID != demo.ID || req.ReferrerType != "UNLINK_FROM_APPS" || req.ID != "3f2e1d0c-9b8a-4765-8432-10fedcba9876" {
+		t.Fatalf("queued request %+v %v", req, err)
+	}
+	if m, _ := reader.Mapping(ctx, demo.ID); m.Status != kakaoauth.StatusActive {
+		t.Fatalf("the webhook changed the mapping itself: %s", m.Status)
+	}
+
+	// The worker, with the committed SQS event carrying that request: the
+	// user is disabled and the mapping unlinked; reported failures none.
+	vars["RECEIVED_AT"] = req.ReceivedAt.UTC().Format(time.RFC3339Nano)
+	var batch events.SQSEventResponse
+	decodeStrict(t, "unlinkworker", invoke(t, emu["UnlinkWorkerFunction"], event(t, "unlinkworker", vars)), &batch)
+	if len(batch.BatchItemFailures) != 0 {
+		t.Fatalf("unlinkworker reported failures %v", batch.BatchItemFailures)
+	}
 	m, err := reader.Mapping(ctx, demo.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m.Status != kakaoauth.StatusUnlinked {
-		t.Fatalf("mapping status after unlink: %s", m.Status)
+		t.Fatalf("mapping status after the worker: %s", m.Status)
 	}
 	if user, err = idp.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &s.res.UserPoolID, Username: &subj.Username}); err != nil {
 		t.Fatal(err)
 	}
 	if user.Enabled {
-		t.Fatal("user still enabled after unlink")
+		t.Fatal("user still enabled after the unlink")
 	}
-	// And the account may not log in again.
+	// A token Kakao vouched for before the unlink cannot bring it back.
 	wantError(t, "upsertuser after unlink", invoke(t, emu["UpsertUserFunction"], event(t, "upsertuser", nil)), "AccountUnlinked")
 }
 

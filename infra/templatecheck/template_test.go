@@ -110,13 +110,28 @@ func name(v any) string {
 		if m := ssmARN.FindStringSubmatch(s); m != nil {
 			return "param:" + m[1]
 		}
+		if m := busARN.FindStringSubmatch(s); m != nil {
+			return "bus:" + m[1]
+		}
 		return "sub:" + s
+	}
+	// !If [Condition, a, b]: both branches, for values that depend on a
+	// parameter (the stack's own event bus, or the operator's).
+	if f, ok := at(v, "Fn::If").([]any); ok && len(f) == 3 {
+		return name(f[1]) + "|" + name(f[2])
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
 }
 
 var ssmARN = regexp.MustCompile(`^arn:\$\{AWS::Partition\}:ssm:\$\{AWS::Region\}:\$\{AWS::AccountId\}:parameter\$\{ParameterPrefix\}/([a-z0-9-]+)$`)
+
+// busARN is an event bus named by a parameter.
+var busARN = regexp.MustCompile(`^arn:\$\{AWS::Partition\}:events:\$\{AWS::Region\}:\$\{AWS::AccountId\}:event-bus/\$\{(\w+)\}$`)
+
+// eventBus is where lifecycle events go: the stack's bus, or the one the
+// EventBusName parameter names.
+const eventBus = "EventBus|bus:EventBusName"
 
 func makefileFunctions(t *testing.T) []rie.Function {
 	t.Helper()
@@ -254,8 +269,21 @@ func TestFunctionsAsDeployed(t *testing.T) {
 			t.Errorf("%s: log group %+v has no retention", f.LogicalID, lg)
 		}
 		timeout, _ := p["Timeout"].(float64)
-		if timeout <= 0 || timeout > 10 {
-			t.Errorf("%s: timeout %v, want at most the state machine's 10 s task timeout", f.LogicalID, p["Timeout"])
+		switch f.LogicalID {
+		case "UnlinkWorkerFunction":
+			// Lambda's advice for SQS consumers: visibility at least six
+			// times the function's timeout, or a slow batch is delivered
+			// twice while it still runs.
+			vis, _ := at(tpl.Resources["UnlinkQueue"].Properties, "VisibilityTimeout").(float64)
+			if timeout <= 0 || vis < 6*timeout {
+				t.Errorf("%s: timeout %v with a queue visibility of %v", f.LogicalID, timeout, vis)
+			}
+		default:
+			// A step never outlives the state machine's 10 s task timeout,
+			// the webhook API Gateway's 10 s integration timeout.
+			if timeout <= 0 || timeout > 10 {
+				t.Errorf("%s: timeout %v, want at most 10 s", f.LogicalID, p["Timeout"])
+			}
 		}
 	}
 	for id, r := range tpl.Resources {
@@ -389,22 +417,27 @@ var wantCalls = map[string][]string{
 	"UpsertUserFunction": {
 		"cognito-idp:AdminCreateUser@UserPool", "cognito-idp:AdminGetUser@UserPool", "cognito-idp:ListUsers@UserPool",
 		"cognito-idp:AdminUpdateUserAttributes@UserPool", "cognito-idp:AdminDeleteUserAttributes@UserPool",
-		"cognito-idp:AdminDeleteUser@UserPool",
-		"dynamodb:GetItem@MappingTable", "dynamodb:PutItem@MappingTable", "dynamodb:PutItem@AuditTable",
+		"cognito-idp:AdminDeleteUser@UserPool", "cognito-idp:AdminEnableUser@UserPool", "cognito-idp:AdminUserGlobalSignOut@UserPool",
+		"dynamodb:GetItem@MappingTable", "dynamodb:PutItem@MappingTable", "dynamodb:UpdateItem@MappingTable", "dynamodb:PutItem@AuditTable",
+		"events:PutEvents@" + eventBus,
 	},
 	"SetPasswordFunction": {
 		"cognito-idp:AdminSetUserPassword@UserPool",
 		"dynamodb:GetItem@MappingTable", "dynamodb:UpdateItem@MappingTable",
 	},
 	"IssueTokensFunction": {
-		"cognito-idp:AdminInitiateAuth@UserPool",
-		"dynamodb:UpdateItem@MappingTable", "dynamodb:PutItem@AuditTable",
+		"cognito-idp:AdminInitiateAuth@UserPool", "cognito-idp:AdminRespondToAuthChallenge@UserPool", "cognito-idp:AdminUserGlobalSignOut@UserPool",
+		"dynamodb:GetItem@MappingTable", "dynamodb:UpdateItem@MappingTable", "dynamodb:PutItem@AuditTable",
 	},
 	"RecordFailureFunction": {"dynamodb:PutItem@AuditTable"},
 	"PreAuthFunction":       {"dynamodb:PutItem@AuditTable"},
-	"UnlinkFunction": {
-		"cognito-idp:AdminUserGlobalSignOut@UserPool", "cognito-idp:AdminDisableUser@UserPool",
+	"UnlinkFunction":        {"sqs:SendMessage@UnlinkQueue"},
+	"UnlinkWorkerFunction": {
+		"sqs:ReceiveMessage@UnlinkQueue", "sqs:DeleteMessage@UnlinkQueue", "sqs:GetQueueAttributes@UnlinkQueue", "sqs:ChangeMessageVisibility@UnlinkQueue",
+		"cognito-idp:AdminDisableUser@UserPool", "cognito-idp:AdminUserGlobalSignOut@UserPool", "cognito-idp:AdminGetUser@UserPool",
+		"cognito-idp:AdminDeleteUserAttributes@UserPool", "cognito-idp:AdminDeleteUser@UserPool",
 		"dynamodb:GetItem@MappingTable", "dynamodb:UpdateItem@MappingTable", "dynamodb:PutItem@AuditTable",
+		"events:PutEvents@" + eventBus,
 	},
 }
 
@@ -511,6 +544,7 @@ func TestEnvironment(t *testing.T) {
 		"AUDIT_TABLE": "AuditTable", "PARAMETER_PREFIX": "ParameterPrefix", "KAKAO_API_BASE_URL": "KakaoApiBaseUrl",
 		"KAKAO_AUTH_BASE_URL": "KakaoAuthBaseUrl", "PASSWORD_ROTATION": "PasswordRotation",
 		"AUDIT_RETENTION_DAYS": "AuditRetentionDays", "AWS_ENDPOINT_URL": "",
+		"EVENT_BUS_NAME": "EventBus|EventBusName", "UNLINK_QUEUE_URL": "UnlinkQueue", "UNLINK_POLICY": "UnlinkPolicy",
 	}
 	fns := makefileFunctions(t)
 	entries := map[string]bool{"Parameters": true}
@@ -561,6 +595,7 @@ func TestEventsAreHandlerInputs(t *testing.T) {
 		"recordfailure": func() any { return new(workflow.FailureInput) },
 		"preauth":       func() any { return new(events.CognitoEventUserPoolsPreAuthentication) },
 		"unlink":        func() any { return new(events.APIGatewayProxyRequest) },
+		"unlinkworker":  func() any { return new(events.SQSEvent) },
 	}
 	files, err := filepath.Glob(filepath.Join(root, "events", "*.json"))
 	if err != nil {
@@ -620,7 +655,8 @@ func TestPreAuthenticationTrigger(t *testing.T) {
 
 func TestOutputs(t *testing.T) {
 	out := transformed(t).Outputs
-	want := []string{"ApiUrl", "AuditTableName", "LoginUrl", "MappingTableName", "ParameterPrefix", "StateMachineArn", "UnlinkCallbackUrl", "UserPoolClientId", "UserPoolId"}
+	want := []string{"ApiUrl", "AuditTableName", "EventBusName", "LoginUrl", "MappingTableName", "ParameterPrefix", "StateMachineArn",
+		"UnlinkCallbackUrl", "UnlinkDeadLetterQueueUrl", "UnlinkQueueUrl", "UserPoolClientId", "UserPoolId"}
 	if got := slices.Sorted(maps.Keys(out)); !slices.Equal(got, want) {
 		t.Fatalf("outputs %v, want %v", got, want)
 	}
@@ -632,7 +668,8 @@ func TestOutputs(t *testing.T) {
 		}
 	}
 	for k, target := range map[string]string{"UserPoolId": "UserPool", "UserPoolClientId": "UserPoolClient", "MappingTableName": "MappingTable",
-		"AuditTableName": "AuditTable", "StateMachineArn": "LoginStateMachine", "ParameterPrefix": "ParameterPrefix"} {
+		"AuditTableName": "AuditTable", "StateMachineArn": "LoginStateMachine", "ParameterPrefix": "ParameterPrefix",
+		"EventBusName": "EventBus|EventBusName", "UnlinkQueueUrl": "UnlinkQueue", "UnlinkDeadLetterQueueUrl": "UnlinkDeadLetterQueue"} {
 		if got := name(out[k]["Value"]); got != target {
 			t.Errorf("%s = %s, want %s", k, got, target)
 		}
@@ -687,6 +724,56 @@ func jsonTags(v any) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// The unlink pipeline as issue 9 asks for it: the webhook queues, the
+// worker consumes with partial batch failures and bounded concurrency,
+// failures go to a dead-letter queue after a bounded number of receives,
+// and an alarm watches it; lifecycle events have a bus unless the operator
+// names one; the app client tells a missing user apart.
+func TestUnlinkPipelineAndBus(t *testing.T) {
+	tpl := transformed(t)
+	var mappings []resource
+	for _, r := range tpl.Resources {
+		if r.Type == "AWS::Lambda::EventSourceMapping" {
+			mappings = append(mappings, r)
+		}
+	}
+	if len(mappings) != 1 {
+		t.Fatalf("%d event source mappings", len(mappings))
+	}
+	esm := mappings[0].Properties
+	checks := map[string][2]any{
+		"function":        {name(esm["FunctionName"]), "UnlinkWorkerFunction"},
+		"queue":           {name(esm["EventSourceArn"]), "UnlinkQueue"},
+		"partial batches": {at(esm, "FunctionResponseTypes", 0), "ReportBatchItemFailures"},
+		"concurrency":     {at(esm, "ScalingConfig", "MaximumConcurrency"), 2.0},
+	}
+	q := tpl.Resources["UnlinkQueue"].Properties
+	dlq := tpl.Resources["UnlinkDeadLetterQueue"].Properties
+	alarm := tpl.Resources["UnlinkDeadLetterAlarm"]
+	checks["dead-letter queue"] = [2]any{name(at(q, "RedrivePolicy", "deadLetterTargetArn")), "UnlinkDeadLetterQueue"}
+	checks["max receives"] = [2]any{at(q, "RedrivePolicy", "maxReceiveCount"), 5.0}
+	checks["queue encryption"] = [2]any{q["SqsManagedSseEnabled"], true}
+	checks["dead letters kept"] = [2]any{dlq["MessageRetentionPeriod"], 1209600.0}
+	checks["alarm type"] = [2]any{alarm.Type, "AWS::CloudWatch::Alarm"}
+	checks["alarm metric"] = [2]any{alarm.Properties["MetricName"], "ApproximateNumberOfMessagesVisible"}
+	checks["alarm queue"] = [2]any{fmt.Sprint(at(alarm.Properties, "Dimensions", 0, "Value")), `map[Fn::GetAtt:[UnlinkDeadLetterQueue QueueName]]`}
+	checks["alarm threshold"] = [2]any{alarm.Properties["Threshold"], 0.0}
+	checks["alarm topic"] = [2]any{name(at(alarm.Properties, "AlarmActions")), `[{"Ref":"AlarmTopicArn"}]|AWS::NoValue`}
+	checks["bus"] = [2]any{tpl.Resources["EventBus"].Type + " if " + tpl.Resources["EventBus"].Condition, "AWS::Events::EventBus if CreateEventBus"}
+	checks["client"] = [2]any{tpl.Resources["UserPoolClient"].Properties["PreventUserExistenceErrors"], "LEGACY"}
+	checks["policy values"] = [2]any{fmt.Sprint(tpl.Parameters["UnlinkPolicy"]["AllowedValues"]), "[" + workflow.UnlinkPolicyDisable + " " + workflow.UnlinkPolicyDelete + "]"}
+	for what, c := range checks {
+		if c[0] != c[1] {
+			t.Errorf("%s: %v, want %v", what, c[0], c[1])
+		}
+	}
+	// Plain HTTP to either queue is refused.
+	policy := tpl.Resources["UnlinkQueuesPolicy"].Properties
+	if st := at(policy, "PolicyDocument", "Statement", 0); at(st, "Effect") != "Deny" || at(st, "Condition", "Bool", "aws:SecureTransport") != "false" {
+		t.Errorf("queue policy %v", policy)
+	}
 }
 
 // samconfig.toml's parameter overrides name parameters the template has.

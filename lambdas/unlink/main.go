@@ -1,6 +1,6 @@
 // Command unlink is Kakao's unlink callback behind the API (GET and POST
-// /kakao/unlink): it disables the linked Cognito user and marks the mapping
-// unlinked (see workflow.Steps.UnlinkWebhook).
+// /kakao/unlink): it checks the call and queues it for the unlink worker,
+// answering Kakao at once (see workflow.Steps.UnlinkWebhook).
 package main
 
 import (
@@ -11,6 +11,6 @@ import (
 func main() {
 	bootstrap.Start(bootstrap.Needs{
 		Params: []string{config.ParamKakaoAppID, config.ParamKakaoAdminKey},
-		Env:    []string{"USER_POOL_ID", "MAPPING_TABLE", "AUDIT_TABLE"},
+		Env:    []string{"UNLINK_QUEUE_URL"},
 	}, func(d *bootstrap.Deps) any { return d.Steps().UnlinkWebhook })
 }

@@ -20,11 +20,15 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awseb "github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/kakaoauth/kakaoauth/shared/cognito"
 	"github.com/kakaoauth/kakaoauth/shared/config"
+	"github.com/kakaoauth/kakaoauth/shared/eventbridge"
 	"github.com/kakaoauth/kakaoauth/shared/kakao"
+	"github.com/kakaoauth/kakaoauth/shared/sqs"
 	"github.com/kakaoauth/kakaoauth/shared/store"
 	"github.com/kakaoauth/kakaoauth/workflow"
 )
@@ -118,6 +122,16 @@ func (d *Deps) Audit() *store.Audit {
 	return store.NewAudit(d.dynamo(), d.Config.AuditTable, d.Config.AuditRetention, time.Now)
 }
 
+// Events is the lifecycle event bus.
+func (d *Deps) Events() *eventbridge.Bus {
+	return eventbridge.New(awseb.NewFromConfig(d.AWS), d.Config.EventBusName)
+}
+
+// UnlinkQueue is the queue between the unlink webhook and its worker.
+func (d *Deps) UnlinkQueue() *sqs.Queue {
+	return sqs.New(awssqs.NewFromConfig(d.AWS), d.Config.UnlinkQueueURL)
+}
+
 // Steps wires the workflow with the adapters this configuration allows:
 // a Lambda that was given no Kakao settings gets no Kakao verifier, and so
 // on, so each Lambda holds only what its IAM role lets it use.
@@ -126,6 +140,7 @@ func (d *Deps) Steps() *workflow.Steps {
 	opts := []workflow.Option{
 		workflow.WithLogger(d.Log),
 		workflow.WithPasswordRotation(c.PasswordRotation),
+		workflow.WithUnlinkPolicy(c.UnlinkPolicy),
 	}
 	if c.KakaoAppID != 0 {
 		opts = append(opts, workflow.WithKakao(d.Kakao()))
@@ -141,6 +156,12 @@ func (d *Deps) Steps() *workflow.Steps {
 	}
 	if len(c.Pepper) > 0 {
 		opts = append(opts, workflow.WithPepper(c.Pepper))
+	}
+	if c.EventBusName != "" {
+		opts = append(opts, workflow.WithEvents(d.Events()))
+	}
+	if c.UnlinkQueueURL != "" {
+		opts = append(opts, workflow.WithUnlinkQueue(d.UnlinkQueue()))
 	}
 	if c.KakaoAdminKey != "" {
 		opts = append(opts, workflow.WithUnlinkAuth(c.KakaoAppID, c.KakaoAdminKey))

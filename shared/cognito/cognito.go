@@ -37,7 +37,9 @@ type API interface {
 	AdminDeleteUser(context.Context, *cip.AdminDeleteUserInput, ...func(*cip.Options)) (*cip.AdminDeleteUserOutput, error)
 	AdminSetUserPassword(context.Context, *cip.AdminSetUserPasswordInput, ...func(*cip.Options)) (*cip.AdminSetUserPasswordOutput, error)
 	AdminInitiateAuth(context.Context, *cip.AdminInitiateAuthInput, ...func(*cip.Options)) (*cip.AdminInitiateAuthOutput, error)
+	AdminRespondToAuthChallenge(context.Context, *cip.AdminRespondToAuthChallengeInput, ...func(*cip.Options)) (*cip.AdminRespondToAuthChallengeOutput, error)
 	AdminDisableUser(context.Context, *cip.AdminDisableUserInput, ...func(*cip.Options)) (*cip.AdminDisableUserOutput, error)
+	AdminEnableUser(context.Context, *cip.AdminEnableUserInput, ...func(*cip.Options)) (*cip.AdminEnableUserOutput, error)
 	AdminUserGlobalSignOut(context.Context, *cip.AdminUserGlobalSignOutInput, ...func(*cip.Options)) (*cip.AdminUserGlobalSignOutOutput, error)
 }
 
@@ -59,9 +61,9 @@ func New(api API, userPoolID, clientID string) *Directory {
 	return &Directory{api: api, poolID: userPoolID, clientID: clientID}
 }
 
-// CreateUser creates kakao_<id> without sending any message. The email, if
-// given, must be one Kakao reports valid and verified: it is marked
-// verified here. *UserExists when the username is taken; *AccountConflict
+// CreateUser creates kakao_<id> without sending any message, with the
+// given temporary password. The email, if given, must be one Kakao reports
+// valid and verified: it is marked verified here. *UserExists when the username is taken; *AccountConflict
 // when the pool already has that verified email (email is a sign-in alias).
 func (d *Directory) CreateUser(ctx context.Context, u kakaoauth.NewCognitoUser) (kakaoauth.CognitoUser, error) {
 	if u.KakaoID <= 0 {
@@ -75,12 +77,16 @@ func (d *Directory) CreateUser(ctx context.Context, u kakaoauth.NewCognitoUser) 
 	if u.Email != "" {
 		attrs = append(attrs, attr(AttrEmail, u.Email), attr(AttrEmailVerified, "true"))
 	}
-	out, err := d.api.AdminCreateUser(ctx, &cip.AdminCreateUserInput{
+	in := &cip.AdminCreateUserInput{
 		UserPoolId:     &d.poolID,
 		Username:       &username,
 		UserAttributes: attrs,
 		MessageAction:  types.MessageActionTypeSuppress,
-	})
+	}
+	if u.TemporaryPassword != "" {
+		in.TemporaryPassword = &u.TemporaryPassword
+	}
+	out, err := d.api.AdminCreateUser(ctx, in)
 	if err != nil {
 		var exists *types.UsernameExistsException
 		var alias *types.AliasExistsException
@@ -100,7 +106,7 @@ func (d *Directory) GetUser(ctx context.Context, username string) (kakaoauth.Cog
 	out, err := d.api.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &d.poolID, Username: &username})
 	if err != nil {
 		if isUserNotFound(err) {
-			return kakaoauth.CognitoUser{}, &kakaoauth.NotFound{What: "user " + username}
+			return kakaoauth.CognitoUser{}, notFound(username)
 		}
 		return kakaoauth.CognitoUser{}, classify("get user", err)
 	}
@@ -163,7 +169,7 @@ func (d *Directory) UpdateProfile(ctx context.Context, username, email, nickname
 			case errors.As(err, &alias):
 				return &kakaoauth.AccountConflict{KakaoID: kakaoIDOf(username)}
 			case isUserNotFound(err):
-				return &kakaoauth.NotFound{What: "user " + username}
+				return notFound(username)
 			}
 			return classify("update user attributes", err)
 		}
@@ -185,7 +191,7 @@ func (d *Directory) UpdateProfile(ctx context.Context, username, email, nickname
 	})
 	if err != nil {
 		if isUserNotFound(err) {
-			return &kakaoauth.NotFound{What: "user " + username}
+			return notFound(username)
 		}
 		return classify("delete user attributes", err)
 	}
@@ -202,16 +208,22 @@ func (d *Directory) DeleteUser(ctx context.Context, username string) error {
 	return nil
 }
 
+// once makes the SDK send a call exactly once: no retry of its own on
+// throttling or a lost connection. For the password calls, a retry spends
+// the scarcest quotas (AdminSetUserPassword ~25/s, sign-ins count toward
+// Cognito's lockout); the workflow decides what to do instead.
+func once(o *cip.Options) { o.RetryMaxAttempts = 1 }
+
 // SetPassword sets a permanent password (the user leaves
 // FORCE_CHANGE_PASSWORD). Its quota category is small and not adjustable:
-// callers rotate rarely (see DESIGN.md, The password).
+// callers rotate rarely (see DESIGN.md, The password), and it is sent once.
 func (d *Directory) SetPassword(ctx context.Context, username, password string) error {
 	_, err := d.api.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{
 		UserPoolId: &d.poolID, Username: &username, Password: &password, Permanent: true,
-	})
+	}, once)
 	if err != nil {
 		if isUserNotFound(err) {
-			return &kakaoauth.NotFound{What: "user " + username}
+			return notFound(username)
 		}
 		return classify("set password", err)
 	}
@@ -219,89 +231,125 @@ func (d *Directory) SetPassword(ctx context.Context, username, password string) 
 }
 
 // SignIn runs ADMIN_USER_PASSWORD_AUTH with metadata passed to the
-// PreAuthentication trigger. A wrong or not-yet-set password is
-// *PasswordRotated; a disabled user is *kakaoauth.AccountDisabled.
-func (d *Directory) SignIn(ctx context.Context, username, password string, metadata map[string]string) (kakaoauth.CognitoTokens, error) {
+// PreAuthentication trigger; with in.NewPassword it answers
+// NEW_PASSWORD_REQUIRED (a user's first sign-in) with
+// AdminRespondToAuthChallenge. Each call is sent once. The client must have
+// PreventUserExistenceErrors LEGACY, or a missing user reads as a wrong
+// password.
+func (d *Directory) SignIn(ctx context.Context, in kakaoauth.SignIn) (kakaoauth.CognitoTokens, error) {
 	out, err := d.api.AdminInitiateAuth(ctx, &cip.AdminInitiateAuthInput{
 		UserPoolId: &d.poolID,
 		ClientId:   &d.clientID,
 		AuthFlow:   types.AuthFlowTypeAdminUserPasswordAuth,
 		AuthParameters: map[string]string{
-			"USERNAME": username,
-			"PASSWORD": password,
+			"USERNAME": in.Username,
+			"PASSWORD": in.Password,
 		},
-		ClientMetadata: metadata,
-	})
+		ClientMetadata: in.Metadata,
+	}, once)
 	if err != nil {
-		var notAuth *types.NotAuthorizedException
-		var reset *types.PasswordResetRequiredException
-		var unconfirmed *types.UserNotConfirmedException
-		switch {
-		case errors.As(err, &notAuth):
-			// Cognito has no separate errors for these; the message is the
-			// only signal.
-			msg := strings.ToLower(notAuth.ErrorMessage())
-			switch {
-			case strings.Contains(msg, "disabled"):
-				return kakaoauth.CognitoTokens{}, &kakaoauth.AccountDisabled{Username: username}
-			case strings.Contains(msg, "attempts exceeded"):
-				// A temporary lockout after failed attempts: retrying at
-				// once (PasswordRotated) would only extend it.
-				return kakaoauth.CognitoTokens{}, &kakaoauth.Throttled{Reason: "cognito sign in: password attempts exceeded"}
-			}
-			return kakaoauth.CognitoTokens{}, &kakaoauth.PasswordRotated{Username: username}
-		case errors.As(err, &reset), errors.As(err, &unconfirmed):
-			return kakaoauth.CognitoTokens{}, &kakaoauth.PasswordRotated{Username: username}
-		case isUserNotFound(err):
-			return kakaoauth.CognitoTokens{}, &kakaoauth.NotFound{What: "user " + username}
-		}
-		return kakaoauth.CognitoTokens{}, classify("sign in", err)
+		return kakaoauth.CognitoTokens{}, signInError(in.Username, "sign in", err)
 	}
-	if out.ChallengeName != "" {
-		// NEW_PASSWORD_REQUIRED: the user still has its temporary password,
-		// i.e. SetPassword has not run (or lost a race) yet.
-		if out.ChallengeName == types.ChallengeNameTypeNewPasswordRequired {
-			return kakaoauth.CognitoTokens{}, &kakaoauth.PasswordRotated{Username: username}
+	result := out.AuthenticationResult
+	switch {
+	case out.ChallengeName == types.ChallengeNameTypeNewPasswordRequired && in.NewPassword != "":
+		resp, err := d.api.AdminRespondToAuthChallenge(ctx, &cip.AdminRespondToAuthChallengeInput{
+			UserPoolId:    &d.poolID,
+			ClientId:      &d.clientID,
+			ChallengeName: types.ChallengeNameTypeNewPasswordRequired,
+			Session:       out.Session,
+			ChallengeResponses: map[string]string{
+				"USERNAME":     in.Username,
+				"NEW_PASSWORD": in.NewPassword,
+			},
+			ClientMetadata: in.Metadata,
+		}, once)
+		if err != nil {
+			return kakaoauth.CognitoTokens{}, signInError(in.Username, "new password", err)
 		}
+		if resp.ChallengeName != "" {
+			return kakaoauth.CognitoTokens{}, fmt.Errorf("cognito: new password: unexpected challenge %s", resp.ChallengeName)
+		}
+		result = resp.AuthenticationResult
+	case out.ChallengeName == types.ChallengeNameTypeNewPasswordRequired:
+		// The user still has a temporary password, which this one is not.
+		return kakaoauth.CognitoTokens{}, &kakaoauth.PasswordRotated{Username: in.Username}
+	case out.ChallengeName != "":
 		return kakaoauth.CognitoTokens{}, fmt.Errorf("cognito: sign in: unexpected challenge %s", out.ChallengeName)
 	}
-	r := out.AuthenticationResult
-	if r == nil || aws.ToString(r.IdToken) == "" || aws.ToString(r.AccessToken) == "" {
+	if result == nil || aws.ToString(result.IdToken) == "" || aws.ToString(result.AccessToken) == "" {
 		return kakaoauth.CognitoTokens{}, errors.New("cognito: sign in: no tokens in the response")
 	}
 	return kakaoauth.CognitoTokens{
-		IDToken:      aws.ToString(r.IdToken),
-		AccessToken:  aws.ToString(r.AccessToken),
-		RefreshToken: aws.ToString(r.RefreshToken),
-		ExpiresIn:    r.ExpiresIn,
-		TokenType:    aws.ToString(r.TokenType),
+		IDToken:      aws.ToString(result.IdToken),
+		AccessToken:  aws.ToString(result.AccessToken),
+		RefreshToken: aws.ToString(result.RefreshToken),
+		ExpiresIn:    result.ExpiresIn,
+		TokenType:    aws.ToString(result.TokenType),
 	}, nil
 }
 
-// DisableAndSignOut revokes the user's refresh tokens, then disables it.
-// Signing out first means no refresh token outlives the disable, even if
-// an administrator re-enables the user later. Safe to repeat.
-func (d *Directory) DisableAndSignOut(ctx context.Context, username string) error {
-	_, err := d.api.AdminUserGlobalSignOut(ctx, &cip.AdminUserGlobalSignOutInput{UserPoolId: &d.poolID, Username: &username})
-	if err != nil {
-		var notAuth *types.NotAuthorizedException
+// signInError names why Cognito refused a sign-in. NotAuthorized carries
+// no sub-type: its message is the only signal.
+func signInError(username, op string, err error) error {
+	var notAuth *types.NotAuthorizedException
+	var reset *types.PasswordResetRequiredException
+	var unconfirmed *types.UserNotConfirmedException
+	switch {
+	case errors.As(err, &notAuth):
+		msg := strings.ToLower(notAuth.ErrorMessage())
 		switch {
-		case isUserNotFound(err):
-			return &kakaoauth.NotFound{What: "user " + username}
-		case errors.As(err, &notAuth):
-			// A repeat after the disable: the first run already signed out.
-		default:
-			return classify("global sign-out", err)
+		case strings.Contains(msg, "disabled"):
+			return &kakaoauth.AccountDisabled{Username: username}
+		case strings.Contains(msg, "attempts exceeded"):
+			return &kakaoauth.PasswordAttemptsExceeded{Username: username}
 		}
+		return &kakaoauth.PasswordRotated{Username: username}
+	case errors.As(err, &reset), errors.As(err, &unconfirmed):
+		return &kakaoauth.PasswordRotated{Username: username}
+	case isUserNotFound(err):
+		return notFound(username)
 	}
-	if _, err := d.api.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: &d.poolID, Username: &username}); err != nil {
-		if isUserNotFound(err) {
-			return &kakaoauth.NotFound{What: "user " + username}
-		}
-		return classify("disable user", err)
-	}
-	return nil
+	return classify(op, err)
 }
+
+// DisableUser stops the user from signing in (and, in Cognito, from
+// refreshing tokens). Safe to repeat.
+func (d *Directory) DisableUser(ctx context.Context, username string) error {
+	_, err := d.api.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: &d.poolID, Username: &username})
+	return userOpError(username, "disable user", err)
+}
+
+// EnableUser lets a disabled user sign in again. Safe to repeat.
+func (d *Directory) EnableUser(ctx context.Context, username string) error {
+	_, err := d.api.AdminEnableUser(ctx, &cip.AdminEnableUserInput{UserPoolId: &d.poolID, Username: &username})
+	return userOpError(username, "enable user", err)
+}
+
+// SignOut revokes every refresh token of the user (and the access tokens
+// they issued). Cognito may refuse it for a disabled user
+// (NotAuthorized): a disabled user cannot refresh anyway, and re-linking
+// signs out again after enabling, so that answer counts as done.
+func (d *Directory) SignOut(ctx context.Context, username string) error {
+	_, err := d.api.AdminUserGlobalSignOut(ctx, &cip.AdminUserGlobalSignOutInput{UserPoolId: &d.poolID, Username: &username})
+	var notAuth *types.NotAuthorizedException
+	if errors.As(err, &notAuth) {
+		return nil
+	}
+	return userOpError(username, "global sign-out", err)
+}
+
+func userOpError(username, op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case isUserNotFound(err):
+		return notFound(username)
+	}
+	return classify(op, err)
+}
+
+func notFound(username string) error { return &kakaoauth.NotFound{What: "user " + username} }
 
 // classify turns throttling into *Throttled (after the SDK's own retries)
 // and wraps anything else as an internal error.

@@ -205,6 +205,10 @@ func TestEmailFilterEscapes(t *testing.T) {
 	}
 }
 
+func signIn(username, pw string, md map[string]string) kakaoauth.SignIn {
+	return kakaoauth.SignIn{Username: username, Password: pw, Metadata: md}
+}
+
 func TestSignIn(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
@@ -214,7 +218,7 @@ func TestSignIn(t *testing.T) {
 	}
 
 	// Before SetPassword the user has only Cognito's random temporary one.
-	_, err = f.dir.SignIn(ctx, u.Username, goodPassword, nil)
+	_, err = f.dir.SignIn(ctx, signIn(u.Username, goodPassword, nil))
 	var rotated *kakaoauth.PasswordRotated
 	if !errors.As(err, &rotated) || kakaoauth.ErrorName(err) != "PasswordRotated" {
 		t.Fatalf("sign-in before SetPassword: %T %v", err, err)
@@ -223,7 +227,7 @@ func TestSignIn(t *testing.T) {
 	if err := f.dir.SetPassword(ctx, u.Username, goodPassword); err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := f.dir.SignIn(ctx, u.Username, goodPassword, map[string]string{"proof": "v1.1.x"})
+	tokens, err := f.dir.SignIn(ctx, signIn(u.Username, goodPassword, map[string]string{"proof": "v1.1.x"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +242,7 @@ func TestSignIn(t *testing.T) {
 		t.Fatalf("iss %q is not the pool", iss)
 	}
 
-	_, err = f.dir.SignIn(ctx, u.Username, goodPassword+"x", nil)
+	_, err = f.dir.SignIn(ctx, signIn(u.Username, goodPassword+"x", nil))
 	if !errors.As(err, &rotated) {
 		t.Fatalf("wrong password: %T %v", err, err)
 	}
@@ -250,30 +254,48 @@ func TestSignIn(t *testing.T) {
 	if err := f.dir.SetPassword(ctx, "kakao_404", goodPassword); !errors.As(err, &nf) {
 		t.Fatalf("SetPassword of missing user: %v", err)
 	}
+	// The client has PreventUserExistenceErrors LEGACY (template.yaml), so
+	// a missing user is told apart from a wrong password.
+	if _, err := f.dir.SignIn(ctx, signIn("kakao_404", goodPassword, nil)); !errors.As(err, &nf) {
+		t.Fatalf("sign-in of missing user: %T %v", err, err)
+	}
 	if err := f.dir.SetPassword(ctx, u.Username, "short"); err == nil || strings.Contains(err.Error(), "short") {
 		t.Fatalf("weak password: %v", err)
 	}
 }
 
-func TestSignInWithTemporaryPasswordIsRotated(t *testing.T) {
+// A new user is created with a temporary password; its first sign-in
+// answers NEW_PASSWORD_REQUIRED, so it never needs AdminSetUserPassword.
+func TestFirstSignInAnswersNewPasswordRequired(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	// A user created with a known temporary password, so the sign-in gets
-	// as far as the NEW_PASSWORD_REQUIRED challenge.
-	if _, err := f.client.AdminCreateUser(ctx, &cip.AdminCreateUserInput{
-		UserPoolId: &f.stack.UserPoolID, Username: aws.String("kakao_77"),
-		MessageAction: types.MessageActionTypeSuppress, TemporaryPassword: aws.String(goodPassword),
-	}); err != nil {
+	const temporary, permanent = "Kk1!temporary-horse-battery", goodPassword
+	u, err := f.dir.CreateUser(ctx, kakaoauth.NewCognitoUser{KakaoID: 77, TemporaryPassword: temporary})
+	if err != nil {
 		t.Fatal(err)
 	}
-	_, err := f.dir.SignIn(ctx, "kakao_77", goodPassword, nil)
+	// Without a new password, the challenge is a lost race, not an error.
 	var rotated *kakaoauth.PasswordRotated
-	if !errors.As(err, &rotated) {
-		t.Fatalf("challenge: %T %v", err, err)
+	if _, err := f.dir.SignIn(ctx, signIn(u.Username, temporary, nil)); !errors.As(err, &rotated) {
+		t.Fatalf("challenge without a new password: %T %v", err, err)
+	}
+	tokens, err := f.dir.SignIn(ctx, kakaoauth.SignIn{Username: u.Username, Password: temporary, NewPassword: permanent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if claims := verifyIDToken(t, f, tokens.IDToken); claims["sub"] != u.Sub || tokens.RefreshToken == "" {
+		t.Fatalf("first sign-in: claims %v, %s", claims, redact(tokens))
+	}
+	// From now on the permanent password signs in, the temporary one not.
+	if _, err := f.dir.SignIn(ctx, signIn(u.Username, permanent, nil)); err != nil {
+		t.Fatalf("permanent password after the challenge: %v", err)
+	}
+	if _, err := f.dir.SignIn(ctx, kakaoauth.SignIn{Username: u.Username, Password: temporary, NewPassword: permanent}); !errors.As(err, &rotated) {
+		t.Fatalf("temporary password after the challenge: %T %v", err, err)
 	}
 }
 
-func TestDisableAndSignOut(t *testing.T) {
+func TestDisableSignOutEnable(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	u, err := f.dir.CreateUser(ctx, kakaoauth.NewCognitoUser{KakaoID: 88})
@@ -283,7 +305,7 @@ func TestDisableAndSignOut(t *testing.T) {
 	if err := f.dir.SetPassword(ctx, u.Username, goodPassword); err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := f.dir.SignIn(ctx, u.Username, goodPassword, nil)
+	tokens, err := f.dir.SignIn(ctx, signIn(u.Username, goodPassword, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,8 +313,11 @@ func TestDisableAndSignOut(t *testing.T) {
 		t.Fatalf("refresh before sign-out: %v", err)
 	}
 
-	for range 2 { // repeatable
-		if err := f.dir.DisableAndSignOut(ctx, u.Username); err != nil {
+	for range 2 { // repeatable, in the unlink's order: disable, then sign out
+		if err := f.dir.DisableUser(ctx, u.Username); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.dir.SignOut(ctx, u.Username); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -303,23 +328,30 @@ func TestDisableAndSignOut(t *testing.T) {
 	if got.Enabled {
 		t.Fatal("user still enabled")
 	}
-	_, err = f.dir.SignIn(ctx, u.Username, goodPassword, nil)
+	_, err = f.dir.SignIn(ctx, signIn(u.Username, goodPassword, nil))
 	var disabled *kakaoauth.AccountDisabled
 	if !errors.As(err, &disabled) || disabled.Username != u.Username {
 		t.Fatalf("disabled sign-in: %T %v", err, err)
 	}
-	// Re-enabled by an administrator: the old refresh token stays revoked.
-	if _, err := f.client.AdminEnableUser(ctx, &cip.AdminEnableUserInput{UserPoolId: &f.stack.UserPoolID, Username: &u.Username}); err != nil {
-		t.Fatal(err)
+	// Re-enabled: the old refresh token stays revoked, new sign-ins work.
+	for range 2 {
+		if err := f.dir.EnableUser(ctx, u.Username); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var notAuth *types.NotAuthorizedException
 	if err := refresh(ctx, f, tokens.RefreshToken); !errors.As(err, &notAuth) {
 		t.Fatalf("refresh after sign-out: %v", err)
 	}
+	if _, err := f.dir.SignIn(ctx, signIn(u.Username, goodPassword, nil)); err != nil {
+		t.Fatalf("sign-in after enable: %v", err)
+	}
 
 	var nf *kakaoauth.NotFound
-	if err := f.dir.DisableAndSignOut(ctx, "kakao_404"); !errors.As(err, &nf) {
-		t.Fatalf("missing user: %v", err)
+	for name, op := range map[string]func(context.Context, string) error{"disable": f.dir.DisableUser, "enable": f.dir.EnableUser, "sign out": f.dir.SignOut} {
+		if err := op(ctx, "kakao_404"); !errors.As(err, &nf) {
+			t.Errorf("%s of a missing user: %v", name, err)
+		}
 	}
 }
 

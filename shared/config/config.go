@@ -32,6 +32,7 @@ const (
 	DefaultKakaoAuthBaseURL = "https://kauth.kakao.com"
 	DefaultPasswordRotation = 24 * time.Hour
 	DefaultAuditRetention   = 400 * 24 * time.Hour
+	DefaultUnlinkPolicy     = "disable"
 )
 
 // Config is everything a Lambda of the stack may need. Each Lambda loads
@@ -45,6 +46,12 @@ type Config struct {
 	KakaoAuthBaseURL string
 	PasswordRotation time.Duration
 	AuditRetention   time.Duration
+	// EventBusName receives the lifecycle events; UnlinkQueueURL carries
+	// unlink callbacks from the webhook to the worker; UnlinkPolicy is
+	// "disable" (default) or "delete".
+	EventBusName   string
+	UnlinkQueueURL string
+	UnlinkPolicy   string
 
 	KakaoAppID    int64
 	KakaoAppKeys  []string
@@ -73,6 +80,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		KakaoAuthBaseURL: orDefault(getenv("KAKAO_AUTH_BASE_URL"), DefaultKakaoAuthBaseURL),
 		PasswordRotation: DefaultPasswordRotation,
 		AuditRetention:   DefaultAuditRetention,
+		EventBusName:     getenv("EVENT_BUS_NAME"),
+		UnlinkQueueURL:   getenv("UNLINK_QUEUE_URL"),
+		UnlinkPolicy:     orDefault(getenv("UNLINK_POLICY"), DefaultUnlinkPolicy),
+	}
+	if c.UnlinkPolicy != "disable" && c.UnlinkPolicy != "delete" {
+		return c, fmt.Errorf("UNLINK_POLICY %q: want disable or delete", c.UnlinkPolicy)
 	}
 	if v := getenv("PASSWORD_ROTATION"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -99,6 +112,8 @@ func (c Config) Require(names ...string) error {
 		"USER_POOL_CLIENT_ID": c.UserPoolClientID,
 		"MAPPING_TABLE":       c.MappingTable,
 		"AUDIT_TABLE":         c.AuditTable,
+		"EVENT_BUS_NAME":      c.EventBusName,
+		"UNLINK_QUEUE_URL":    c.UnlinkQueueURL,
 	}
 	for _, n := range names {
 		v, known := values[n]

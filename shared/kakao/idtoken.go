@@ -36,6 +36,8 @@ type IDClaims struct {
 	Email     string
 	Nickname  string
 	ExpiresAt time.Time
+	// IssuedAt is iat; zero when the token has none.
+	IssuedAt time.Time
 }
 
 // IDTokenOption configures an IDTokenVerifier.
@@ -168,13 +170,17 @@ func (v *IDTokenVerifier) Verify(ctx context.Context, rawIDToken, nonce string) 
 	if err != nil || id <= 0 {
 		return IDClaims{}, invalid("sub is not a Kakao user id")
 	}
-	return IDClaims{
+	c := IDClaims{
 		KakaoID:   id,
 		Audience:  std.Audience[0],
 		Email:     extra.Email,
 		Nickname:  extra.Nickname,
 		ExpiresAt: std.Expiry.Time(),
-	}, nil
+	}
+	if std.IssuedAt != nil {
+		c.IssuedAt = std.IssuedAt.Time()
+	}
+	return c, nil
 }
 
 // key returns the RSA key for kid, fetching the JWKS on first use and

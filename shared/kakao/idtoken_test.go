@@ -80,7 +80,7 @@ func TestIDTokenValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := IDClaims{KakaoID: gildong.ID, Audience: "native-key", Email: gildong.Email, Nickname: gildong.Nickname,
-		ExpiresAt: e.clk.Now().Add(kakaofake.DefaultExpiresIn * time.Second)}
+		ExpiresAt: e.clk.Now().Add(kakaofake.DefaultExpiresIn * time.Second), IssuedAt: e.clk.Now().Truncate(time.Second)}
 	if c != want {
 		t.Fatalf("claims %+v, want %+v", c, want)
 	}

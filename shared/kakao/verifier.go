@@ -2,6 +2,7 @@ package kakao
 
 import (
 	"context"
+	"time"
 
 	"github.com/kakaoauth/kakaoauth"
 )
@@ -52,7 +53,14 @@ func (v *Verifier) Verify(ctx context.Context, t kakaoauth.KakaoTokens) (kakaoau
 		if claims == nil {
 			return kakaoauth.KakaoIdentity{}, &kakaoauth.InvalidKakaoToken{Reason: "no token"}
 		}
-		return kakaoauth.KakaoIdentity{KakaoID: claims.KakaoID, Nickname: claims.Nickname}, nil
+		// An ID token cannot be revoked: its iat is what tells a login
+		// after an unlink from a replay of one issued before it. A token
+		// without iat counts as issued at the beginning of time.
+		issued := claims.IssuedAt
+		if issued.IsZero() {
+			issued = time.Unix(0, 0).UTC()
+		}
+		return kakaoauth.KakaoIdentity{KakaoID: claims.KakaoID, Nickname: claims.Nickname, IDTokenIssuedAt: issued}, nil
 	}
 
 	info, err := v.client.AccessTokenInfo(ctx, t.AccessToken)

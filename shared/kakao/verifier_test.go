@@ -94,8 +94,9 @@ func TestVerifyIDTokenOnlyIgnoresEmail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// gildong's email is verified at Kakao, but the ID token cannot say so.
-	if got != (kakaoauth.KakaoIdentity{KakaoID: gildong.ID, Nickname: gildong.Nickname}) {
+	// gildong's email is verified at Kakao, but the ID token cannot say so;
+	// its iat is what a re-link after an unlink is judged by.
+	if got != (kakaoauth.KakaoIdentity{KakaoID: gildong.ID, Nickname: gildong.Nickname, IDTokenIssuedAt: e.clk.Now().Truncate(time.Second)}) {
 		t.Fatalf("identity %+v", got)
 	}
 	if e.apiHits() != 0 {

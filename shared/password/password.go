@@ -39,6 +39,8 @@ const (
 	shapePrefix    = "Kk1!"
 	shapeBytes     = 45 // 60 base64url characters
 
+	temporaryDomain = "kakaoauth-temporary-v1"
+
 	proofDomain  = "kakaoauth-proof-v1"
 	proofVersion = "v1"
 	maxProofLen  = 128
@@ -87,12 +89,30 @@ func NewNonce() (string, error) {
 // unambiguous. It panics if pepper fails CheckPepper.
 func Derive(pepper []byte, sub, nonce string) string {
 	mustPepper(pepper)
-	prk := mac(pepper, passwordDomain+"\x00"+sub+"\x00"+nonce)
+	return shape(mac(pepper, passwordDomain+"\x00"+sub+"\x00"+nonce))
+}
+
+// shape expands a key into a password that meets any pool policy up to
+// Length characters (see the package comment).
+func shape(prk []byte) string {
 	body, err := hkdf.Expand(sha256.New, prk, shapeInfo, shapeBytes)
 	if err != nil { // only for lengths beyond 255*32 bytes
 		panic("password: hkdf: " + err.Error())
 	}
 	return shapePrefix + base64.RawURLEncoding.EncodeToString(body)
+}
+
+// Temporary returns the temporary password a Kakao user is created with.
+// It derives from the pepper and the username alone, so every concurrent
+// first login, and a login adopting a user whose creator died before
+// writing the mapping, computes the same one without coordinating. It only
+// lives until the first sign-in answers NEW_PASSWORD_REQUIRED with Derive's
+// password, and like every password of a Kakao user it opens nothing
+// without the PreAuthentication proof. It panics if pepper fails
+// CheckPepper.
+func Temporary(pepper []byte, username string) string {
+	mustPepper(pepper)
+	return shape(mac(pepper, temporaryDomain+"\x00"+username))
 }
 
 // Proof returns a proof that the broker itself is signing username in,

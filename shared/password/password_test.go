@@ -55,6 +55,9 @@ type vectors struct {
 		ExpiresUnix         int64
 		Proof               string
 	}
+	Temporary []struct {
+		PepperHex, Username, Password string
+	}
 }
 
 func loadVectors(t *testing.T) vectors {
@@ -67,7 +70,7 @@ func loadVectors(t *testing.T) vectors {
 	if err := json.Unmarshal(b, &v); err != nil {
 		t.Fatal(err)
 	}
-	if len(v.Derive) == 0 || len(v.Proof) == 0 {
+	if len(v.Derive) == 0 || len(v.Proof) == 0 || len(v.Temporary) == 0 {
 		t.Fatal("no vectors")
 	}
 	return v
@@ -88,6 +91,22 @@ func TestDeriveMatchesVectors(t *testing.T) {
 	for _, v := range loadVectors(t).Derive {
 		if got := Derive(unhex(t, v.PepperHex), v.Sub, v.Nonce); got != v.Password {
 			t.Errorf("Derive(%s, %s) = %s, want %s", v.Sub, v.Nonce, got, v.Password)
+		}
+	}
+}
+
+// The temporary password of a user created before a change would no longer
+// be the one its first sign-in sends.
+func TestTemporaryMatchesVectors(t *testing.T) {
+	for _, v := range loadVectors(t).Temporary {
+		pepper := unhex(t, v.PepperHex)
+		if got := Temporary(pepper, v.Username); got != v.Password {
+			t.Errorf("Temporary(%s) = %s, want %s", v.Username, got, v.Password)
+		}
+		// Never the password any nonce derives for that name: the first
+		// sign-in must change it.
+		if Temporary(pepper, v.Username) == Derive(pepper, v.Username, "") {
+			t.Errorf("Temporary equals Derive for %s", v.Username)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/uuid"
@@ -39,20 +40,29 @@ func NewAudit(api API, table string, retention time.Duration, now func() time.Ti
 	return &Audit{api: api, table: table, retention: retention, now: now}
 }
 
-// Record appends e. Events are never overwritten: each gets a fresh
-// time-ordered id.
+// Record appends e. An event is never overwritten: the write is
+// conditional on its key being new. Without an ID each event gets a fresh
+// time-ordered one; with one (lifecycle events, which a retry may write
+// again) the key is the event's own, and writing it twice is a no-op.
 func (a *Audit) Record(ctx context.Context, e kakaoauth.AuditEvent) error {
 	if e.Type == "" {
 		return errors.New("store: audit event without a type")
 	}
 	at := e.Time
 	if at.IsZero() {
+		if e.ID != "" {
+			return errors.New("store: an audit event with an id needs its time")
+		}
 		at = a.now()
 	}
 	at = at.UTC()
-	id, err := uuid.NewV7()
-	if err != nil {
-		return fmt.Errorf("store: audit event id: %w", err)
+	id := e.ID
+	if id == "" {
+		v7, err := uuid.NewV7()
+		if err != nil {
+			return fmt.Errorf("store: audit event id: %w", err)
+		}
+		id = v7.String()
 	}
 	ts, day := FormatTime(at), Day(at)
 	pk := AnonPK(day)
@@ -61,9 +71,9 @@ func (a *Audit) Record(ctx context.Context, e kakaoauth.AuditEvent) error {
 	}
 	item := map[string]types.AttributeValue{
 		AttrPK:      s(pk),
-		AttrSK:      s(ts + "#" + id.String()),
+		AttrSK:      s(ts + "#" + id),
 		AttrDay:     s(day),
-		AttrEventID: s(id.String()),
+		AttrEventID: s(id),
 		AttrTime:    s(ts),
 		AttrType:    s(e.Type),
 	}
@@ -89,7 +99,19 @@ func (a *Audit) Record(ctx context.Context, e kakaoauth.AuditEvent) error {
 	if a.retention > 0 {
 		item[AttrExpiresAt] = n(at.Add(a.retention).Unix())
 	}
-	if _, err := a.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: &a.table, Item: item}); err != nil {
+	_, err := a.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                &a.table,
+		Item:                     item,
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
+	})
+	if failed, _ := conditionFailed(err); failed {
+		if e.ID != "" {
+			return nil // written before, by an earlier try of the same transition
+		}
+		return fmt.Errorf("store: audit event %s exists already", id)
+	}
+	if err != nil {
 		return classify("record audit event", err)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,7 +15,9 @@ import (
 	"github.com/kakaoauth/kakaoauth"
 )
 
-// Mappings is the mapping table as a kakaoauth.MappingStore.
+// Mappings is the mapping table as a kakaoauth.MappingStore. Every write
+// but Create is an UpdateItem with a condition on what the caller read,
+// so concurrent logins, unlinks and operators serialise on the row.
 type Mappings struct {
 	api   API
 	table string
@@ -33,8 +36,8 @@ func notFound(kakaoID int64) error {
 	return &kakaoauth.NotFound{What: "mapping of kakao account " + strconv.FormatInt(kakaoID, 10)}
 }
 
-// Get reads the mapping strongly consistently: the password nonce read here
-// must be the one the previous login installed.
+// Get reads the mapping strongly consistently: the password nonce and the
+// status read here must be the latest.
 func (m *Mappings) Get(ctx context.Context, kakaoID int64) (kakaoauth.Mapping, error) {
 	out, err := m.api.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      &m.table,
@@ -51,7 +54,8 @@ func (m *Mappings) Get(ctx context.Context, kakaoID int64) (kakaoauth.Mapping, e
 }
 
 // GetBySub queries the bySub index. Index reads are eventually consistent:
-// a mapping created a moment ago may not be found yet.
+// a mapping created a moment ago may not be found yet. Only current subs
+// are indexed; earlier ones are in previousSubs and the audit trail.
 func (m *Mappings) GetBySub(ctx context.Context, sub string) (kakaoauth.Mapping, error) {
 	out, err := m.api.Query(ctx, &dynamodb.QueryInput{
 		TableName:                 &m.table,
@@ -84,6 +88,9 @@ func (m *Mappings) Create(ctx context.Context, mp kakaoauth.Mapping) error {
 	if mp.Status == "" {
 		mp.Status = kakaoauth.StatusActive
 	}
+	if mp.ActiveSince.IsZero() {
+		mp.ActiveSince = mp.CreatedAt
+	}
 	_, err := m.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                &m.table,
 		Item:                     encodeMapping(mp),
@@ -99,99 +106,249 @@ func (m *Mappings) Create(ctx context.Context, mp kakaoauth.Mapping) error {
 	return nil
 }
 
-// RecordLogin sets lastLoginAt and, unless email is nil, the verified
-// email ("" removes it). *NotFound when there is no mapping.
-func (m *Mappings) RecordLogin(ctx context.Context, kakaoID int64, at time.Time, email *string) error {
-	update := "SET #last = :at"
-	names := map[string]string{"#k": AttrKakaoID, "#last": AttrLastLoginAt, "#email": AttrEmail}
-	values := map[string]types.AttributeValue{":at": s(FormatTime(at))}
-	switch {
-	case email == nil:
-		delete(names, "#email")
-	case *email != "":
-		update += ", #email = :email"
-		values[":email"] = s(*email)
-	default:
-		update += " REMOVE #email"
-	}
-	_, err := m.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 &m.table,
-		Key:                       m.key(kakaoID),
-		UpdateExpression:          &update,
-		ConditionExpression:       aws.String("attribute_exists(#k)"),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
-	})
-	if failed, _ := conditionFailed(err); failed {
-		return notFound(kakaoID)
-	}
-	if err != nil {
-		return classify("record login", err)
-	}
-	return nil
+// update is one conditional UpdateItem. It reports whether the condition
+// held, and on a failed condition the item as it was (nil: no item).
+type update struct {
+	set, remove []string
+	cond        []string
+	names       map[string]string
+	values      map[string]types.AttributeValue
 }
 
-// SwapPasswordNonce installs next only if the stored nonce is still prev
-// ("" for none yet). *NonceChanged when another login swapped first,
-// *NotFound when there is no mapping.
-func (m *Mappings) SwapPasswordNonce(ctx context.Context, kakaoID int64, prev, next string, at time.Time) error {
-	if next == "" || next == prev {
-		return errors.New("store: swap password nonce: next must be a new nonce")
+func newUpdate() *update {
+	return &update{names: map[string]string{"#k": AttrKakaoID}, values: map[string]types.AttributeValue{}}
+}
+
+// name registers an attribute name and returns its placeholder.
+func (u *update) name(attr string) string {
+	ph := "#" + strings.NewReplacer(".", "_").Replace(attr)
+	u.names[ph] = attr
+	return ph
+}
+
+// value registers a value and returns its placeholder.
+func (u *update) value(v types.AttributeValue) string {
+	ph := ":v" + strconv.Itoa(len(u.values))
+	u.values[ph] = v
+	return ph
+}
+
+func (u *update) setTo(attr string, v types.AttributeValue) *update {
+	u.set = append(u.set, u.name(attr)+" = "+u.value(v))
+	return u
+}
+
+func (u *update) drop(attrs ...string) *update {
+	for _, a := range attrs {
+		u.remove = append(u.remove, u.name(a))
 	}
-	cond := "attribute_exists(#k) AND #nonce = :prev"
-	values := map[string]types.AttributeValue{":next": s(next), ":at": s(FormatTime(at))}
-	if prev == "" {
-		cond = "attribute_exists(#k) AND attribute_not_exists(#nonce)"
-	} else {
-		values[":prev"] = s(prev)
+	return u
+}
+
+func (u *update) when(expr string) *update {
+	u.cond = append(u.cond, expr)
+	return u
+}
+
+// setOrDrop sets attr to v, or removes it when v is "".
+func (u *update) setOrDrop(attr, v string) *update {
+	if v == "" {
+		return u.drop(attr)
 	}
-	_, err := m.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	return u.setTo(attr, s(v))
+}
+
+func (m *Mappings) apply(ctx context.Context, op string, kakaoID int64, u *update) (held bool, old map[string]types.AttributeValue, err error) {
+	expr := ""
+	if len(u.set) > 0 {
+		expr = "SET " + strings.Join(u.set, ", ")
+	}
+	if len(u.remove) > 0 {
+		expr += " REMOVE " + strings.Join(u.remove, ", ")
+	}
+	cond := strings.Join(append([]string{"attribute_exists(#k)"}, u.cond...), " AND ")
+	in := &dynamodb.UpdateItemInput{
 		TableName:                           &m.table,
 		Key:                                 m.key(kakaoID),
-		UpdateExpression:                    aws.String("SET #nonce = :next, #set = :at"),
+		UpdateExpression:                    aws.String(strings.TrimSpace(expr)),
 		ConditionExpression:                 &cond,
-		ExpressionAttributeNames:            map[string]string{"#k": AttrKakaoID, "#nonce": AttrPwNonce, "#set": AttrPwSetAt},
-		ExpressionAttributeValues:           values,
+		ExpressionAttributeNames:            u.names,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	if failed, old := conditionFailed(err); failed {
-		if old == nil {
-			return notFound(kakaoID)
+	}
+	if len(u.values) > 0 {
+		in.ExpressionAttributeValues = u.values
+	}
+	_, err = m.api.UpdateItem(ctx, in)
+	if failed, item := conditionFailed(err); failed {
+		if item == nil {
+			return false, nil, notFound(kakaoID)
 		}
-		return &kakaoauth.NonceChanged{KakaoID: kakaoID}
+		return false, item, nil
 	}
 	if err != nil {
-		return classify("swap password nonce", err)
+		return false, nil, classify(op, err)
 	}
-	return nil
+	return true, nil, nil
 }
 
-// MarkUnlinked sets status unlinked. It reports false when the mapping was
-// already unlinked, and *NotFound when there is none.
-func (m *Mappings) MarkUnlinked(ctx context.Context, kakaoID int64, at time.Time) (bool, error) {
-	_, err := m.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                &m.table,
-		Key:                      m.key(kakaoID),
-		UpdateExpression:         aws.String("SET #st = :unlinked, #ua = :at"),
-		ConditionExpression:      aws.String("attribute_exists(#k) AND #st <> :unlinked"),
-		ExpressionAttributeNames: map[string]string{"#k": AttrKakaoID, "#st": AttrStatus, "#ua": AttrUnlinkedAt},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":unlinked": s(kakaoauth.StatusUnlinked),
-			":at":       s(FormatTime(at)),
-		},
-		// Only to tell "no row" from "already unlinked"; the values stay here.
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	if failed, old := conditionFailed(err); failed {
-		if old == nil {
-			return false, notFound(kakaoID)
-		}
-		return false, nil
+// statusIs is a condition on the mapping's status.
+func (u *update) statusIs(status string) *update {
+	return u.when(u.name(AttrStatus) + " = " + u.value(s(status)))
+}
+
+// activeNoLaterThan holds when the mapping last became active at or before
+// t (rows from before activeSince existed count as active since ever).
+func (u *update) activeNoLaterThan(t time.Time) *update {
+	a := u.name(AttrActiveSince)
+	return u.when("(attribute_not_exists(" + a + ") OR " + a + " <= " + u.value(s(FormatTime(t))) + ")")
+}
+
+// recordEvent puts a lifecycle transition in the row's outbox.
+func (u *update) recordEvent(e kakaoauth.LifecycleEvent) *update {
+	return u.setTo(AttrLastEvent, encodeEvent(e)).setTo(AttrEventPend, &types.AttributeValueMemberBOOL{Value: true})
+}
+
+// RecordLogin sets lastLoginAt (and the email, and marks a proven nonce
+// applied) on an active mapping. *NotActive when an unlink or a deletion
+// got there first, *NotFound when there is no mapping. A nonce that
+// changed meanwhile is simply not marked.
+func (m *Mappings) RecordLogin(ctx context.Context, r kakaoauth.LoginRecord) error {
+	u := newUpdate().setTo(AttrLastLoginAt, s(FormatTime(r.At))).statusIs(kakaoauth.StatusActive)
+	if r.Email != nil {
+		u.setOrDrop(AttrEmail, *r.Email)
 	}
-	if err != nil {
-		return false, classify("mark unlinked", err)
+	if r.AppliedNonce != "" {
+		u.setTo(AttrPwState, s(kakaoauth.PasswordApplied))
+		u.when(u.name(AttrPwNonce) + " = " + u.value(s(r.AppliedNonce)))
 	}
-	return true, nil
+	held, old, err := m.apply(ctx, "record login", r.KakaoID, u)
+	switch {
+	case err != nil || held:
+		return err
+	case str(old, AttrStatus) != kakaoauth.StatusActive:
+		return &kakaoauth.NotActive{KakaoID: r.KakaoID, Status: str(old, AttrStatus)}
+	default: // only the nonce changed: record the login without it
+		r.AppliedNonce = ""
+		return m.RecordLogin(ctx, r)
+	}
+}
+
+// ClaimPassword installs nonce next in state pending if the mapping is
+// active and still has prev's nonce and state: of concurrent logins one
+// wins, and only it calls AdminSetUserPassword.
+func (m *Mappings) ClaimPassword(ctx context.Context, kakaoID int64, prev kakaoauth.PasswordClaim, next string, at time.Time) error {
+	if next == "" || next == prev.Nonce {
+		return errors.New("store: claim password: next must be a new nonce")
+	}
+	u := newUpdate().
+		setTo(AttrPwNonce, s(next)).setTo(AttrPwState, s(kakaoauth.PasswordPending)).setTo(AttrPwSetAt, s(FormatTime(at))).
+		statusIs(kakaoauth.StatusActive)
+	u.when(equalOrAbsent(u, AttrPwNonce, prev.Nonce)).when(equalOrAbsent(u, AttrPwState, prev.State))
+	held, old, err := m.apply(ctx, "claim password", kakaoID, u)
+	switch {
+	case err != nil || held:
+		return err
+	case str(old, AttrStatus) != kakaoauth.StatusActive:
+		return &kakaoauth.NotActive{KakaoID: kakaoID, Status: str(old, AttrStatus)}
+	default:
+		return &kakaoauth.NonceChanged{KakaoID: kakaoID}
+	}
+}
+
+// equalOrAbsent is "attr = v", or "attr is absent" for v == "".
+func equalOrAbsent(u *update, attr, v string) string {
+	if v == "" {
+		return "attribute_not_exists(" + u.name(attr) + ")"
+	}
+	return u.name(attr) + " = " + u.value(s(v))
+}
+
+// SetPasswordState records what Cognito holds for nonce, if nonce is
+// still the current one; *NonceChanged otherwise.
+func (m *Mappings) SetPasswordState(ctx context.Context, kakaoID int64, nonce, state string) error {
+	u := newUpdate().setTo(AttrPwState, s(state))
+	u.when(u.name(AttrPwNonce) + " = " + u.value(s(nonce)))
+	held, _, err := m.apply(ctx, "set password state", kakaoID, u)
+	if err == nil && !held {
+		return &kakaoauth.NonceChanged{KakaoID: kakaoID}
+	}
+	return err
+}
+
+// MarkUnlinked sets an active mapping unlinked, with unlinkedAt the time
+// Kakao reported it, unless the mapping became active after that report
+// (a re-link or recreation beat a delayed or redelivered request). It
+// reports whether it changed the row.
+func (m *Mappings) MarkUnlinked(ctx context.Context, kakaoID int64, receivedAt time.Time, e kakaoauth.LifecycleEvent) (bool, error) {
+	u := newUpdate().
+		setTo(AttrStatus, s(kakaoauth.StatusUnlinked)).setTo(AttrUnlinkedAt, s(FormatTime(receivedAt))).
+		recordEvent(e).statusIs(kakaoauth.StatusActive).activeNoLaterThan(receivedAt)
+	held, _, err := m.apply(ctx, "mark unlinked", kakaoID, u)
+	return held, err
+}
+
+// MarkRelinked re-activates an unlinked mapping, keeping (or dropping)
+// its email; *StaleTransition when it is not the unlink the caller saw.
+func (m *Mappings) MarkRelinked(ctx context.Context, r kakaoauth.Relink) error {
+	at := s(FormatTime(r.At))
+	u := newUpdate().
+		setTo(AttrStatus, s(kakaoauth.StatusActive)).setTo(AttrActiveSince, at).setTo(AttrRelinkedAt, at).
+		setOrDrop(AttrEmail, r.Email).recordEvent(r.Event).statusIs(kakaoauth.StatusUnlinked)
+	u.when(u.name(AttrUnlinkedAt) + " = " + u.value(s(FormatTime(r.UnlinkedAt))))
+	held, _, err := m.apply(ctx, "mark relinked", r.KakaoID, u)
+	if err == nil && !held {
+		return &kakaoauth.StaleTransition{KakaoID: r.KakaoID}
+	}
+	return err
+}
+
+// MarkDeleted sets the mapping deleted and scrubs what identifies the
+// person or signs them in (email, password nonce), keeping the Kakao id,
+// subs and times auditors need; unless it is deleted already or became
+// active after the request. It reports whether it changed the row.
+func (m *Mappings) MarkDeleted(ctx context.Context, kakaoID int64, receivedAt time.Time, e kakaoauth.LifecycleEvent) (bool, error) {
+	u := newUpdate().
+		setTo(AttrStatus, s(kakaoauth.StatusDeleted)).setTo(AttrUnlinkedAt, s(FormatTime(receivedAt))).
+		setTo(AttrDeletedAt, s(FormatTime(e.Time))).
+		drop(AttrEmail, AttrPwNonce, AttrPwState, AttrPwSetAt).
+		recordEvent(e).activeNoLaterThan(receivedAt)
+	u.when(u.name(AttrStatus) + " <> " + u.value(s(kakaoauth.StatusDeleted)))
+	held, _, err := m.apply(ctx, "mark deleted", kakaoID, u)
+	return held, err
+}
+
+// Repoint moves the mapping to a new Cognito user with a temporary
+// password for nonce, appending the old sub to previousSubs;
+// *StaleTransition when its sub is no longer FromSub.
+func (m *Mappings) Repoint(ctx context.Context, r kakaoauth.Repoint) error {
+	at := s(FormatTime(r.At))
+	u := newUpdate().
+		setTo(AttrSub, s(r.User.Sub)).setTo(AttrUsername, s(r.User.Username)).
+		setTo(AttrStatus, s(kakaoauth.StatusActive)).setTo(AttrActiveSince, at).
+		setTo(AttrPwNonce, s(r.Nonce)).setTo(AttrPwState, s(kakaoauth.PasswordTemporary)).setTo(AttrPwSetAt, at).
+		setOrDrop(AttrEmail, r.Email).recordEvent(r.Event).drop(AttrDeletedAt)
+	prev := u.name(AttrPrevSubs)
+	u.set = append(u.set, prev+" = list_append(if_not_exists("+prev+", "+u.value(&types.AttributeValueMemberL{})+"), "+
+		u.value(&types.AttributeValueMemberL{Value: []types.AttributeValue{s(r.FromSub)}})+")")
+	u.when(u.name(AttrSub) + " = " + u.value(s(r.FromSub)))
+	held, _, err := m.apply(ctx, "repoint mapping", r.KakaoID, u)
+	if err == nil && !held {
+		return &kakaoauth.StaleTransition{KakaoID: r.KakaoID}
+	}
+	return err
+}
+
+// EventDone clears the outbox flag of event id; if a newer transition
+// replaced it (or the row is gone) there is nothing to clear.
+func (m *Mappings) EventDone(ctx context.Context, kakaoID int64, eventID string) error {
+	u := newUpdate().drop(AttrEventPend)
+	u.when(u.name(AttrLastEvent) + "." + u.name("id") + " = " + u.value(s(eventID)))
+	_, _, err := m.apply(ctx, "event done", kakaoID, u)
+	var nf *kakaoauth.NotFound
+	if errors.As(err, &nf) {
+		return nil
+	}
+	return err
 }
 
 func encodeMapping(mp kakaoauth.Mapping) map[string]types.AttributeValue {
@@ -203,19 +360,46 @@ func encodeMapping(mp kakaoauth.Mapping) map[string]types.AttributeValue {
 		AttrCreatedAt:  s(FormatTime(mp.CreatedAt)),
 		AttrCreatedDay: s(Day(mp.CreatedAt)),
 	}
-	if mp.Email != "" {
-		item[AttrEmail] = s(mp.Email)
+	for name, v := range map[string]string{AttrEmail: mp.Email, AttrPwNonce: mp.PasswordNonce, AttrPwState: mp.PasswordState} {
+		if v != "" {
+			item[name] = s(v)
+		}
 	}
-	if !mp.LastLoginAt.IsZero() {
-		item[AttrLastLoginAt] = s(FormatTime(mp.LastLoginAt))
+	for name, t := range map[string]time.Time{
+		AttrActiveSince: mp.ActiveSince, AttrLastLoginAt: mp.LastLoginAt, AttrPwSetAt: mp.PasswordSetAt,
+		AttrUnlinkedAt: mp.UnlinkedAt, AttrRelinkedAt: mp.RelinkedAt, AttrDeletedAt: mp.DeletedAt,
+	} {
+		if !t.IsZero() {
+			item[name] = s(FormatTime(t))
+		}
 	}
-	if mp.PasswordNonce != "" {
-		item[AttrPwNonce] = s(mp.PasswordNonce)
-		if !mp.PasswordSetAt.IsZero() {
-			item[AttrPwSetAt] = s(FormatTime(mp.PasswordSetAt))
+	if len(mp.PreviousSubs) > 0 {
+		l := &types.AttributeValueMemberL{}
+		for _, p := range mp.PreviousSubs {
+			l.Value = append(l.Value, s(p))
+		}
+		item[AttrPrevSubs] = l
+	}
+	if mp.LastEvent.ID != "" {
+		item[AttrLastEvent] = encodeEvent(mp.LastEvent)
+		if mp.EventPending {
+			item[AttrEventPend] = &types.AttributeValueMemberBOOL{Value: true}
 		}
 	}
 	return item
+}
+
+func encodeEvent(e kakaoauth.LifecycleEvent) types.AttributeValue {
+	m := map[string]types.AttributeValue{
+		"id": s(e.ID), "type": s(e.Type), "time": s(FormatTime(e.Time)), "sub": s(e.Sub),
+	}
+	if e.PreviousSub != "" {
+		m["previousSub"] = s(e.PreviousSub)
+	}
+	if e.Reason != "" {
+		m["reason"] = s(e.Reason)
+	}
+	return &types.AttributeValueMemberM{Value: m}
 }
 
 func decodeMapping(item map[string]types.AttributeValue) (kakaoauth.Mapping, error) {
@@ -234,20 +418,53 @@ func decodeMapping(item map[string]types.AttributeValue) (kakaoauth.Mapping, err
 	mp.Email = str(item, AttrEmail)
 	mp.Status = str(item, AttrStatus)
 	mp.PasswordNonce = str(item, AttrPwNonce)
+	mp.PasswordState = str(item, AttrPwState)
 	for name, dst := range map[string]*time.Time{
 		AttrCreatedAt:   &mp.CreatedAt,
+		AttrActiveSince: &mp.ActiveSince,
 		AttrLastLoginAt: &mp.LastLoginAt,
 		AttrPwSetAt:     &mp.PasswordSetAt,
+		AttrUnlinkedAt:  &mp.UnlinkedAt,
+		AttrRelinkedAt:  &mp.RelinkedAt,
+		AttrDeletedAt:   &mp.DeletedAt,
 	} {
-		if v := str(item, name); v != "" {
-			t, err := ParseTime(v)
-			if err != nil {
-				return mp, fmt.Errorf("store: mapping %d: %s: %w", id, name, err)
-			}
-			*dst = t
+		if err := parseTimeAttr(item, name, dst); err != nil {
+			return mp, fmt.Errorf("store: mapping %d: %w", id, err)
 		}
 	}
+	if l, ok := item[AttrPrevSubs].(*types.AttributeValueMemberL); ok {
+		for _, v := range l.Value {
+			if sv, ok := v.(*types.AttributeValueMemberS); ok {
+				mp.PreviousSubs = append(mp.PreviousSubs, sv.Value)
+			}
+		}
+	}
+	if ev, ok := item[AttrLastEvent].(*types.AttributeValueMemberM); ok {
+		mp.LastEvent = kakaoauth.LifecycleEvent{
+			ID: str(ev.Value, "id"), Type: str(ev.Value, "type"), KakaoID: id, Sub: str(ev.Value, "sub"),
+			PreviousSub: str(ev.Value, "previousSub"), Reason: str(ev.Value, "reason"),
+		}
+		if err := parseTimeAttr(ev.Value, "time", &mp.LastEvent.Time); err != nil {
+			return mp, fmt.Errorf("store: mapping %d: lastEvent: %w", id, err)
+		}
+	}
+	if b, ok := item[AttrEventPend].(*types.AttributeValueMemberBOOL); ok {
+		mp.EventPending = b.Value
+	}
 	return mp, nil
+}
+
+func parseTimeAttr(item map[string]types.AttributeValue, name string, dst *time.Time) error {
+	v := str(item, name)
+	if v == "" {
+		return nil
+	}
+	t, err := ParseTime(v)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	*dst = t
+	return nil
 }
 
 func str(item map[string]types.AttributeValue, name string) string {

@@ -407,7 +407,7 @@ func TestMappingQueries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := m.MarkUnlinked(ctx, 1003, created(3).Add(time.Hour)); err != nil {
+	if _, err := m.MarkUnlinked(ctx, 1003, created(3).Add(time.Hour), kakaoauth.LifecycleEvent{ID: "u", Type: kakaoauth.EventUnlinked, Time: created(3).Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	// Two Kakao accounts on one sub: an anomaly the auditor must see.

@@ -28,9 +28,16 @@ const (
 	AttrCreatedAt   = "createdAt"
 	AttrCreatedDay  = "createdDay" // yyyy-mm-dd UTC of createdAt
 	AttrLastLoginAt = "lastLoginAt"
+	AttrActiveSince = "activeSince" // when the mapping last became active
 	AttrPwNonce     = "pwNonce"
+	AttrPwState     = "pwState" // temporary | pending | applied | failed
 	AttrPwSetAt     = "pwSetAt"
-	AttrUnlinkedAt  = "unlinkedAt"
+	AttrUnlinkedAt  = "unlinkedAt" // when Kakao reported the last unlink or deletion
+	AttrRelinkedAt  = "relinkedAt"
+	AttrDeletedAt   = "deletedAt"
+	AttrPrevSubs    = "previousSubs" // L of S: subs of earlier Cognito users
+	AttrLastEvent   = "lastEvent"    // M: the last lifecycle transition (outbox)
+	AttrEventPend   = "eventPending" // BOOL, present while lastEvent is not out
 
 	IndexBySub        = "bySub"        // sub -> mapping
 	IndexByCreatedDay = "byCreatedDay" // createdDay, createdAt -> sub, username, status

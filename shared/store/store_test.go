@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -181,33 +182,60 @@ func TestRecordLogin(t *testing.T) {
 	ctx := context.Background()
 	db, stack := tables(t)
 	m := NewMappings(db, stack.MappingTable)
-	if err := m.Create(ctx, mapping(5)); err != nil {
+	mp := mapping(5)
+	mp.PasswordNonce, mp.PasswordState = "n1", kakaoauth.PasswordTemporary
+	if err := m.Create(ctx, mp); err != nil {
 		t.Fatal(err)
 	}
 	at := t0.Add(time.Hour)
-	if err := m.RecordLogin(ctx, 5, at, aws.String("new@example.com")); err != nil {
+	if err := m.RecordLogin(ctx, kakaoauth.LoginRecord{KakaoID: 5, At: at, Email: aws.String("new@example.com")}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := m.Get(ctx, 5)
-	if !got.LastLoginAt.Equal(at.Truncate(time.Millisecond)) || got.Email != "new@example.com" {
+	if !got.LastLoginAt.Equal(at.Truncate(time.Millisecond)) || got.Email != "new@example.com" || got.PasswordState != kakaoauth.PasswordTemporary {
 		t.Fatalf("after login %+v", got)
 	}
-	if err := m.RecordLogin(ctx, 5, at.Add(time.Hour), aws.String("")); err != nil {
+	// A sign-in that proved nonce n1 marks it applied.
+	if err := m.RecordLogin(ctx, kakaoauth.LoginRecord{KakaoID: 5, At: at.Add(time.Hour), Email: aws.String(""), AppliedNonce: "n1"}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := m.Get(ctx, 5); got.Email != "" || !got.LastLoginAt.Equal(at.Add(time.Hour).Truncate(time.Millisecond)) {
+	if got, _ := m.Get(ctx, 5); got.Email != "" || !got.LastLoginAt.Equal(at.Add(time.Hour).Truncate(time.Millisecond)) || got.PasswordState != kakaoauth.PasswordApplied {
 		t.Fatalf("after login without email %+v", got)
 	}
+	// A proof for a nonce that is no longer current still records the
+	// login, but marks nothing.
+	if err := m.SetPasswordState(ctx, 5, "n1", kakaoauth.PasswordPending); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RecordLogin(ctx, kakaoauth.LoginRecord{KakaoID: 5, At: at.Add(2 * time.Hour), AppliedNonce: "old"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := m.Get(ctx, 5); got.PasswordState != kakaoauth.PasswordPending || !got.LastLoginAt.Equal(at.Add(2*time.Hour).Truncate(time.Millisecond)) {
+		t.Fatalf("after login with a stale nonce %+v", got)
+	}
+
 	var nf *kakaoauth.NotFound
-	if err := m.RecordLogin(ctx, 404, at, nil); !errors.As(err, &nf) {
+	if err := m.RecordLogin(ctx, kakaoauth.LoginRecord{KakaoID: 404, At: at}); !errors.As(err, &nf) {
 		t.Fatalf("missing: %v", err)
 	}
 	if _, err := m.Get(ctx, 404); !errors.As(err, &nf) {
 		t.Fatal("RecordLogin created a row")
 	}
+	// An unlink won the race: the login must not record itself.
+	if changed, err := m.MarkUnlinked(ctx, 5, at.Add(3*time.Hour), event("e1", kakaoauth.EventUnlinked)); err != nil || !changed {
+		t.Fatalf("unlink: %v %v", changed, err)
+	}
+	var notActive *kakaoauth.NotActive
+	if err := m.RecordLogin(ctx, kakaoauth.LoginRecord{KakaoID: 5, At: at.Add(4 * time.Hour)}); !errors.As(err, &notActive) || notActive.Status != kakaoauth.StatusUnlinked {
+		t.Fatalf("login after unlink: %T %v", err, err)
+	}
 }
 
-func TestSwapPasswordNonce(t *testing.T) {
+func event(id, typ string) kakaoauth.LifecycleEvent {
+	return kakaoauth.LifecycleEvent{ID: id, Type: typ, Sub: "sub-x", Time: t0.Add(24 * time.Hour), Reason: "test"}
+}
+
+func TestClaimPassword(t *testing.T) {
 	ctx := context.Background()
 	db, stack := tables(t)
 	m := NewMappings(db, stack.MappingTable)
@@ -215,35 +243,43 @@ func TestSwapPasswordNonce(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := t0.Add(time.Minute)
-	if err := m.SwapPasswordNonce(ctx, 9, "", "n1", at); err != nil {
+	// A row from before nonces had states: no nonce, no state.
+	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{}, "n1", at); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := m.Get(ctx, 9)
-	if got.PasswordNonce != "n1" || !got.PasswordSetAt.Equal(at.Truncate(time.Millisecond)) {
-		t.Fatalf("after first swap %+v", got)
+	if got.PasswordNonce != "n1" || got.PasswordState != kakaoauth.PasswordPending || !got.PasswordSetAt.Equal(at.Truncate(time.Millisecond)) {
+		t.Fatalf("after first claim %+v", got)
 	}
 
 	var changed *kakaoauth.NonceChanged
-	if err := m.SwapPasswordNonce(ctx, 9, "", "n2", at); !errors.As(err, &changed) || kakaoauth.ErrorName(err) != "NonceChanged" {
-		t.Fatalf("swap from none when set: %T %v", err, err)
+	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{}, "n2", at); !errors.As(err, &changed) || kakaoauth.ErrorName(err) != "NonceChanged" {
+		t.Fatalf("claim from none when set: %T %v", err, err)
 	}
-	if err := m.SwapPasswordNonce(ctx, 9, "stale", "n2", at); !errors.As(err, &changed) {
-		t.Fatalf("swap from a stale nonce: %v", err)
+	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{Nonce: "n1", State: kakaoauth.PasswordApplied}, "n2", at); !errors.As(err, &changed) {
+		t.Fatalf("claim expecting another state: %v", err)
 	}
 	var nf *kakaoauth.NotFound
-	if err := m.SwapPasswordNonce(ctx, 404, "", "n1", at); !errors.As(err, &nf) {
+	if err := m.ClaimPassword(ctx, 404, kakaoauth.PasswordClaim{}, "n1", at); !errors.As(err, &nf) {
 		t.Fatalf("missing row: %T %v", err, err)
 	}
-	if err := m.SwapPasswordNonce(ctx, 9, "n1", "", at); err == nil {
+	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{Nonce: "n1"}, "", at); err == nil {
 		t.Fatal("accepted an empty next nonce")
 	}
+	if err := m.SetPasswordState(ctx, 9, "n1", kakaoauth.PasswordFailed); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetPasswordState(ctx, 9, "other", kakaoauth.PasswordApplied); !errors.As(err, &changed) {
+		t.Fatalf("state of a stale nonce: %v", err)
+	}
 
-	// Concurrent rotations from the same nonce: exactly one wins.
+	// Concurrent claims of the same failed nonce: exactly one wins.
 	const racers = 20
+	prev := kakaoauth.PasswordClaim{Nonce: "n1", State: kakaoauth.PasswordFailed}
 	errs := make([]error, racers)
 	var wg sync.WaitGroup
 	for i := range racers {
-		wg.Go(func() { errs[i] = m.SwapPasswordNonce(ctx, 9, "n1", "r"+strconv.Itoa(i), at.Add(time.Second)) })
+		wg.Go(func() { errs[i] = m.ClaimPassword(ctx, 9, prev, "r"+strconv.Itoa(i), at.Add(time.Second)) })
 	}
 	wg.Wait()
 	winner := -1
@@ -251,7 +287,7 @@ func TestSwapPasswordNonce(t *testing.T) {
 		switch {
 		case err == nil:
 			if winner >= 0 {
-				t.Fatalf("racers %d and %d both swapped", winner, i)
+				t.Fatalf("racers %d and %d both claimed", winner, i)
 			}
 			winner = i
 		case errors.As(err, &changed):
@@ -260,34 +296,143 @@ func TestSwapPasswordNonce(t *testing.T) {
 		}
 	}
 	if winner < 0 {
-		t.Fatal("nobody swapped")
+		t.Fatal("nobody claimed")
 	}
 	if got, _ := m.Get(ctx, 9); got.PasswordNonce != "r"+strconv.Itoa(winner) {
 		t.Fatalf("stored nonce %s, winner r%d", got.PasswordNonce, winner)
 	}
+	// No claim on a mapping that is not active.
+	if _, err := m.MarkUnlinked(ctx, 9, at.Add(time.Hour), event("e", kakaoauth.EventUnlinked)); err != nil {
+		t.Fatal(err)
+	}
+	cur, _ := m.Get(ctx, 9)
+	var notActive *kakaoauth.NotActive
+	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{Nonce: cur.PasswordNonce, State: cur.PasswordState}, "z", at); !errors.As(err, &notActive) {
+		t.Fatalf("claim on an unlinked mapping: %T %v", err, err)
+	}
 }
 
-func TestMarkUnlinked(t *testing.T) {
+// The account lifecycle on the row: unlink, re-link, deletion, recreation,
+// each conditional on what the caller saw, and the outbox flag.
+func TestLifecycleWrites(t *testing.T) {
 	ctx := context.Background()
 	db, stack := tables(t)
 	m := NewMappings(db, stack.MappingTable)
-	if err := m.Create(ctx, mapping(8)); err != nil {
+	mp := mapping(8)
+	mp.PasswordNonce, mp.PasswordState, mp.PasswordSetAt = "n1", kakaoauth.PasswordApplied, t0
+	if err := m.Create(ctx, mp); err != nil {
 		t.Fatal(err)
 	}
-	changed, err := m.MarkUnlinked(ctx, 8, t0)
-	if err != nil || !changed {
-		t.Fatalf("first unlink: %v %v", changed, err)
+	got, _ := m.Get(ctx, 8)
+	if !got.ActiveSince.Equal(got.CreatedAt) {
+		t.Fatalf("activeSince %v, createdAt %v", got.ActiveSince, got.CreatedAt)
 	}
-	if got, _ := m.Get(ctx, 8); got.Status != kakaoauth.StatusUnlinked {
-		t.Fatalf("status %s", got.Status)
+
+	// An unlink request from before the mapping existed is stale.
+	if changed, err := m.MarkUnlinked(ctx, 8, t0.Add(-time.Second), event("stale", kakaoauth.EventUnlinked)); err != nil || changed {
+		t.Fatalf("stale unlink: %v %v", changed, err)
 	}
-	changed, err = m.MarkUnlinked(ctx, 8, t0.Add(time.Second))
-	if err != nil || changed {
+	received := t0.Add(time.Hour)
+	if changed, err := m.MarkUnlinked(ctx, 8, received, event("u1", kakaoauth.EventUnlinked)); err != nil || !changed {
+		t.Fatalf("unlink: %v %v", changed, err)
+	}
+	got, _ = m.Get(ctx, 8)
+	if got.Status != kakaoauth.StatusUnlinked || !got.UnlinkedAt.Equal(received.Truncate(time.Millisecond)) ||
+		got.LastEvent.ID != "u1" || got.LastEvent.Type != kakaoauth.EventUnlinked || !got.EventPending || got.Email != mp.Email {
+		t.Fatalf("after unlink %+v", got)
+	}
+	if changed, err := m.MarkUnlinked(ctx, 8, received.Add(time.Second), event("u2", kakaoauth.EventUnlinked)); err != nil || changed {
 		t.Fatalf("second unlink: %v %v", changed, err)
 	}
+	if err := m.EventDone(ctx, 8, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := m.Get(ctx, 8); got.EventPending {
+		t.Fatal("outbox flag still set")
+	}
+
+	// Re-link: only from the unlink the caller saw.
+	relinkAt := received.Add(time.Hour)
+	stale := kakaoauth.Relink{KakaoID: 8, UnlinkedAt: received.Add(-time.Minute), At: relinkAt, Event: event("r0", kakaoauth.EventRelinked)}
+	var staleErr *kakaoauth.StaleTransition
+	if err := m.MarkRelinked(ctx, stale); !errors.As(err, &staleErr) {
+		t.Fatalf("re-link of another unlink: %T %v", err, err)
+	}
+	if err := m.MarkRelinked(ctx, kakaoauth.Relink{KakaoID: 8, UnlinkedAt: got.UnlinkedAt, At: relinkAt, Event: event("r1", kakaoauth.EventRelinked)}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = m.Get(ctx, 8)
+	if got.Status != kakaoauth.StatusActive || !got.ActiveSince.Equal(relinkAt.Truncate(time.Millisecond)) || !got.RelinkedAt.Equal(got.ActiveSince) ||
+		got.Email != "" || got.LastEvent.ID != "r1" || !got.EventPending {
+		t.Fatalf("after re-link %+v", got)
+	}
+	// The unlink redelivered after the re-link changes nothing.
+	if changed, err := m.MarkUnlinked(ctx, 8, received, event("u1", kakaoauth.EventUnlinked)); err != nil || changed {
+		t.Fatalf("redelivered unlink: %v %v", changed, err)
+	}
+	// EventDone of an older event leaves the newer one pending.
+	if err := m.EventDone(ctx, 8, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := m.Get(ctx, 8); !got.EventPending {
+		t.Fatal("an old event cleared the outbox")
+	}
+
+	// Deletion scrubs the email and the nonce, keeps ids and times.
+	if err := m.RecordLogin(ctx, kakaoauth.LoginRecord{KakaoID: 8, At: relinkAt, Email: aws.String("back@example.com")}); err != nil {
+		t.Fatal(err)
+	}
+	delReceived := relinkAt.Add(time.Hour)
+	del := event("d1", kakaoauth.EventDeleted)
+	del.Time = delReceived.Add(time.Second)
+	if changed, err := m.MarkDeleted(ctx, 8, delReceived, del); err != nil || !changed {
+		t.Fatalf("delete: %v %v", changed, err)
+	}
+	got, _ = m.Get(ctx, 8)
+	if got.Status != kakaoauth.StatusDeleted || got.Email != "" || got.PasswordNonce != "" || got.PasswordState != "" ||
+		got.Sub != mp.Sub || got.CreatedAt.IsZero() || !got.DeletedAt.Equal(del.Time.Truncate(time.Millisecond)) ||
+		!got.UnlinkedAt.Equal(delReceived.Truncate(time.Millisecond)) || got.LastLoginAt.IsZero() {
+		t.Fatalf("after delete %+v", got)
+	}
+	raw := rawItem(t, db, stack.MappingTable, map[string]types.AttributeValue{AttrKakaoID: n(8)})
+	for _, gone := range []string{AttrEmail, AttrPwNonce, AttrPwState, AttrPwSetAt} {
+		if _, ok := raw[gone]; ok {
+			t.Errorf("deleted row still has %s", gone)
+		}
+	}
+	if changed, err := m.MarkDeleted(ctx, 8, delReceived.Add(time.Minute), event("d2", kakaoauth.EventDeleted)); err != nil || changed {
+		t.Fatalf("second delete: %v %v", changed, err)
+	}
+
+	// Recreation: a new user, the old sub kept, a temporary password.
+	re := kakaoauth.Repoint{KakaoID: 8, FromSub: mp.Sub, User: kakaoauth.CognitoUser{Sub: "sub-new", Username: "kakao_8"},
+		Email: "again@example.com", Nonce: "n9", At: del.Time.Add(time.Hour), Event: event("c1", kakaoauth.EventRecreated)}
+	if err := m.Repoint(ctx, re); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Repoint(ctx, re); !errors.As(err, &staleErr) {
+		t.Fatalf("second repoint from the old sub: %T %v", err, err)
+	}
+	re2 := re
+	re2.FromSub, re2.User.Sub, re2.Nonce = "sub-new", "sub-newer", "n10"
+	if err := m.Repoint(ctx, re2); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = m.Get(ctx, 8)
+	if got.Sub != "sub-newer" || got.Status != kakaoauth.StatusActive || !slices.Equal(got.PreviousSubs, []string{mp.Sub, "sub-new"}) ||
+		got.PasswordNonce != "n10" || got.PasswordState != kakaoauth.PasswordTemporary || got.Email != "again@example.com" || !got.DeletedAt.IsZero() {
+		t.Fatalf("after repoint %+v", got)
+	}
+	if bySub, err := m.GetBySub(ctx, "sub-newer"); err != nil || bySub.KakaoID != 8 {
+		t.Fatalf("by new sub: %+v %v", bySub, err)
+	}
+
 	var nf *kakaoauth.NotFound
-	if _, err := m.MarkUnlinked(ctx, 404, t0); !errors.As(err, &nf) {
+	if _, err := m.MarkUnlinked(ctx, 404, t0, event("x", kakaoauth.EventUnlinked)); !errors.As(err, &nf) {
 		t.Fatalf("missing: %v", err)
+	}
+	if err := m.EventDone(ctx, 404, "x"); err != nil {
+		t.Fatalf("event done of a missing row: %v", err)
 	}
 }
 
@@ -379,6 +524,32 @@ func TestAuditRecord(t *testing.T) {
 	})
 	if len(byDay) != 3 {
 		t.Fatalf("byDay found %d events, want 3", len(byDay))
+	}
+}
+
+// A lifecycle event carries its own id: retrying its write (a worker's
+// redelivery, a later login finishing the outbox) writes it once.
+func TestAuditRecordWithIDIsIdempotent(t *testing.T) {
+	ctx := context.Background()
+	db, stack := tables(t)
+	a := NewAudit(db, stack.AuditTable, 0, nil)
+	e := kakaoauth.AuditEvent{ID: "0b7c6c52-6f3e-5b1a-9d0e-6a8f3c2d1e00", Time: t0, Type: kakaoauth.EventUnlinked, Outcome: "success", KakaoID: 7, Detail: "UNLINK_FROM_APPS"}
+	for range 3 {
+		if err := a.Record(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items := query(t, db, &dynamodb.QueryInput{
+		TableName:                 &stack.AuditTable,
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(UserPK(7))},
+	})
+	if len(items) != 1 || str(items[0], AttrEventID) != e.ID || str(items[0], AttrSK) != FormatTime(t0)+"#"+e.ID {
+		t.Fatalf("items %v", items)
+	}
+	if err := a.Record(ctx, kakaoauth.AuditEvent{ID: "x", Type: kakaoauth.EventUnlinked}); err == nil {
+		t.Fatal("an event with an id but no time was recorded")
 	}
 }
 

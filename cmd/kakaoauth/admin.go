@@ -1,0 +1,320 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/google/uuid"
+
+	"github.com/kakaoauth/kakaoauth"
+	"github.com/kakaoauth/kakaoauth/infra/localstack"
+	"github.com/kakaoauth/kakaoauth/infra/provision"
+	"github.com/kakaoauth/kakaoauth/shared/bootstrap"
+	sharedconfig "github.com/kakaoauth/kakaoauth/shared/config"
+	"github.com/kakaoauth/kakaoauth/workflow"
+)
+
+func init() {
+	commands["admin"] = command{summary: "operators: show an account's state; unlink, re-link or delete it (audited)", run: runAdmin}
+}
+
+// Stack outputs (template.yaml) admin reads besides the tables.
+const (
+	outputUserPoolID   = "UserPoolId"
+	outputEventBusName = "EventBusName"
+)
+
+// AdminMain runs one operator action: `kakaoauth admin <action> [flags]`.
+// Actions go through workflow/lifecycle.go, the code the worker and the
+// logins run, and are audited with the caller's AWS identity.
+type AdminMain struct {
+	Out, Err io.Writer
+	// HTTPClient carries every AWS request; nil means one with awsTimeout.
+	HTTPClient aws.HTTPClient
+	Now        func() time.Time
+}
+
+func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	m := AdminMain{Out: stdout, Err: stderr}
+	return m.Run(ctx, args)
+}
+
+const adminUsage = `usage: kakaoauth admin <action> -kakao-id N [flags]
+
+actions:
+  show    the account's mapping and its Cognito user (reads only)
+  unlink  disable the Cognito user, sign it out everywhere, release its email;
+          the person's next Kakao login brings the same user back
+  relink  bring an unlinked account back now, without a Kakao login
+  delete  delete the Cognito user and scrub the mapping (needs -yes)
+
+Where: -stack NAME (its outputs; the usual AWS credentials, -region, -profile),
+or -endpoint URL for the local stack (kakaoauth local).
+Every action is audited (detail "admin by=<your AWS identity>") and published
+on the lifecycle bus like the same transition by Kakao or a login.
+Run "kakaoauth admin <action> -h" for every flag.
+`
+
+// Run parses args and carries out the action.
+func (m *AdminMain) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(m.Err, adminUsage)
+		return flag.ErrHelp
+	}
+	action := args[0]
+	switch action {
+	case "show", "unlink", "relink", "delete":
+	default:
+		fmt.Fprint(m.Err, adminUsage)
+		return fmt.Errorf("admin: unknown action %q", action)
+	}
+	fs := flag.NewFlagSet("admin "+action, flag.ContinueOnError)
+	fs.SetOutput(m.Err)
+	target := awsTarget{command: "admin", HTTP: m.HTTPClient}
+	target.register(fs, "the pool, the tables and the bus")
+	kakaoID := fs.Int64("kakao-id", 0, "the Kakao account (user id)")
+	output := fs.String("output", "table", "table|json (show)")
+	yes := fs.Bool("yes", false, "confirm a deletion (it cannot be undone)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return fmt.Errorf("admin %s: unexpected argument %q", action, fs.Arg(0))
+	case *kakaoID <= 0:
+		return fmt.Errorf("admin %s: give -kakao-id", action)
+	case *output != "table" && *output != "json":
+		return fmt.Errorf("admin %s: -output %q: want table or json", action, *output)
+	case action == "delete" && !*yes:
+		return errors.New("admin delete: deleting the Cognito user cannot be undone; add -yes")
+	}
+	if err := target.check(fs); err != nil {
+		return err
+	}
+	if target.stack == "" && target.endpoint == "" {
+		return fmt.Errorf("admin %s: which stack? give -stack or -endpoint", action)
+	}
+	deps, err := m.connect(ctx, &target)
+	if err != nil {
+		return err
+	}
+	if action == "show" {
+		return m.show(ctx, deps, *kakaoID, *output)
+	}
+	actor, err := callerIdentity(ctx, deps.AWS)
+	if err != nil {
+		return err
+	}
+	steps := deps.Steps()
+	now := time.Now
+	if m.Now != nil {
+		now = m.Now
+	}
+	switch action {
+	case "relink":
+		if err := steps.RelinkAccount(ctx, *kakaoID, actor); err != nil {
+			return fmt.Errorf("admin relink: %w", err)
+		}
+		fmt.Fprintf(m.Out, "kakao account %d re-linked: its Cognito user is enabled again (same sub); event relinked published\n", *kakaoID)
+		return nil
+	default:
+		r := kakaoauth.UnlinkRequest{ID: uuid.NewString(), KakaoID: *kakaoID, ReferrerType: "OPERATOR", ReceivedAt: now().UTC(), Actor: actor}
+		r.Action = workflow.ActionUnlink
+		if action == "delete" {
+			r.Action = workflow.ActionDelete
+		}
+		outcome, err := steps.UnlinkAccount(ctx, r)
+		if err != nil {
+			return fmt.Errorf("admin %s: %w", action, err)
+		}
+		fmt.Fprintf(m.Out, "kakao account %d: %s\n", *kakaoID, describeOutcome(action, outcome))
+		return nil
+	}
+}
+
+func describeOutcome(action string, o workflow.UnlinkOutcome) string {
+	switch o {
+	case workflow.UnlinkDone:
+		if action == "delete" {
+			return "deleted: the Cognito user is gone and the mapping scrubbed; event deleted published"
+		}
+		return "unlinked: the Cognito user is disabled and signed out, its email released; event unlinked published"
+	case workflow.UnlinkUnknown:
+		return "no such account; nothing done"
+	case workflow.UnlinkAlready:
+		return "already " + map[string]string{"delete": "deleted", "unlink": "unlinked or deleted"}[action] + "; nothing done"
+	default:
+		return string(o)
+	}
+}
+
+// connect wires the lifecycle's adapters to the target stack the way a
+// Lambda's cold start does, from the stack's outputs (or the local
+// stack's names).
+func (m *AdminMain) connect(ctx context.Context, target *awsTarget) (*bootstrap.Deps, error) {
+	cfg, err := target.config(ctx)
+	if err != nil {
+		return nil, err
+	}
+	outs, params, err := target.describe(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	c := sharedconfig.Config{
+		UserPoolID:     outs[outputUserPoolID],
+		MappingTable:   outs[outputMappingTable],
+		AuditTable:     outs[outputAuditTable],
+		EventBusName:   outs[outputEventBusName],
+		AuditRetention: sharedconfig.DefaultAuditRetention,
+		UnlinkPolicy:   sharedconfig.DefaultUnlinkPolicy,
+	}
+	if days, err := strconv.Atoi(params["AuditRetentionDays"]); err == nil && days > 0 {
+		c.AuditRetention = time.Duration(days) * 24 * time.Hour
+	}
+	if target.stack == "" {
+		local := provision.NamesFor(localstack.DefaultPrefix)
+		c.MappingTable, c.AuditTable, c.EventBusName = local.MappingTable, local.AuditTable, local.EventBus
+		if c.UserPoolID, err = poolNamed(ctx, cip.NewFromConfig(cfg), local.UserPool); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.Require("USER_POOL_ID", "MAPPING_TABLE", "AUDIT_TABLE", "EVENT_BUS_NAME"); err != nil {
+		return nil, fmt.Errorf("admin: the stack's outputs lack a setting: %w", err)
+	}
+	return bootstrap.New(c, cfg, slog.New(slog.DiscardHandler)), nil
+}
+
+// poolNamed finds the local stack's user pool (moto names pools randomly).
+func poolNamed(ctx context.Context, idp *cip.Client, name string) (string, error) {
+	pages := cip.NewListUserPoolsPaginator(idp, &cip.ListUserPoolsInput{MaxResults: aws.Int32(60)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return "", fmt.Errorf("admin: list user pools: %w", err)
+		}
+		for _, p := range page.UserPools {
+			if aws.ToString(p.Name) == name {
+				return aws.ToString(p.Id), nil
+			}
+		}
+	}
+	return "", fmt.Errorf("admin: no user pool %s: is the local stack running (make run)?", name)
+}
+
+// callerIdentity names the operator in the audit trail.
+func callerIdentity(ctx context.Context, cfg aws.Config) (string, error) {
+	out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", fmt.Errorf("admin: who are you (sts:GetCallerIdentity): %w", err)
+	}
+	return aws.ToString(out.Arn), nil
+}
+
+// accountState is what `admin show` prints: never the password nonce.
+type accountState struct {
+	KakaoID       int64    `json:"kakaoId"`
+	Status        string   `json:"status"`
+	Sub           string   `json:"sub"`
+	Username      string   `json:"username"`
+	Email         string   `json:"email,omitempty"`
+	CreatedAt     string   `json:"createdAt"`
+	ActiveSince   string   `json:"activeSince,omitempty"`
+	LastLoginAt   string   `json:"lastLoginAt,omitempty"`
+	UnlinkedAt    string   `json:"unlinkedAt,omitempty"`
+	RelinkedAt    string   `json:"relinkedAt,omitempty"`
+	DeletedAt     string   `json:"deletedAt,omitempty"`
+	PreviousSubs  []string `json:"previousSubs,omitempty"`
+	PasswordState string   `json:"passwordState,omitempty"`
+	LastEvent     string   `json:"lastEvent,omitempty"`
+	EventPending  bool     `json:"eventPending,omitempty"`
+	Cognito       string   `json:"cognitoUser"`
+}
+
+func (m *AdminMain) show(ctx context.Context, deps *bootstrap.Deps, kakaoID int64, output string) error {
+	mp, err := deps.Mappings().Get(ctx, kakaoID)
+	var notFound *kakaoauth.NotFound
+	if errors.As(err, &notFound) {
+		return fmt.Errorf("admin show: kakao account %d has no mapping: it never logged in here", kakaoID)
+	}
+	if err != nil {
+		return err
+	}
+	st := accountState{
+		KakaoID: mp.KakaoID, Status: mp.Status, Sub: mp.Sub, Username: mp.Username, Email: mp.Email,
+		CreatedAt: timeText(mp.CreatedAt), PreviousSubs: mp.PreviousSubs, PasswordState: mp.PasswordState, EventPending: mp.EventPending,
+	}
+	for dst, t := range map[*string]time.Time{&st.ActiveSince: mp.ActiveSince, &st.LastLoginAt: mp.LastLoginAt, &st.UnlinkedAt: mp.UnlinkedAt,
+		&st.RelinkedAt: mp.RelinkedAt, &st.DeletedAt: mp.DeletedAt} {
+		if !t.IsZero() {
+			*dst = timeText(t)
+		}
+	}
+	if mp.LastEvent.ID != "" {
+		st.LastEvent = mp.LastEvent.Type + " " + timeText(mp.LastEvent.Time) + " (" + mp.LastEvent.ID + ")"
+	}
+	u, err := deps.Users().GetUser(ctx, mp.Username)
+	switch {
+	case errors.As(err, &notFound):
+		st.Cognito = "missing"
+	case err != nil:
+		return err
+	default:
+		parts := []string{"enabled"}
+		if !u.Enabled {
+			parts[0] = "disabled"
+		}
+		if u.Email != "" {
+			parts = append(parts, "email "+u.Email)
+		} else {
+			parts = append(parts, "no email")
+		}
+		if u.Sub != mp.Sub {
+			parts = append(parts, "sub "+u.Sub+" (differs from the mapping!)")
+		}
+		st.Cognito = strings.Join(parts, ", ")
+	}
+	if output == "json" {
+		enc := json.NewEncoder(m.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	w := tabwriter.NewWriter(m.Out, 0, 4, 2, ' ', 0)
+	row := func(k, v string) {
+		if v == "" {
+			v = "-"
+		}
+		fmt.Fprintf(w, "%s\t%s\n", k, v)
+	}
+	row("kakao id", strconv.FormatInt(st.KakaoID, 10))
+	row("status", st.Status)
+	row("sub", st.Sub)
+	row("username", st.Username)
+	row("email (mapping)", st.Email)
+	row("cognito user", st.Cognito)
+	row("created", st.CreatedAt)
+	row("active since", st.ActiveSince)
+	row("last login", st.LastLoginAt)
+	row("unlinked", st.UnlinkedAt)
+	row("re-linked", st.RelinkedAt)
+	row("deleted", st.DeletedAt)
+	row("previous subs", strings.Join(st.PreviousSubs, ", "))
+	row("password", st.PasswordState)
+	pending := ""
+	if st.EventPending {
+		pending = " (pending: the next login or unlink sends it)"
+	}
+	row("last event", st.LastEvent+pending)
+	return w.Flush()
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The CLI as a person runs it: built once per test binary, then executed.
+var cli struct {
+	once sync.Once
+	dir  string
+	path string
+	err  error
+}
+
+func cliBinary(t *testing.T) string {
+	t.Helper()
+	cli.once.Do(func() {
+		if cli.dir, cli.err = os.MkdirTemp("", "kakaoauth-cli-"); cli.err != nil {
+			return
+		}
+		cli.path = filepath.Join(cli.dir, "kakaoauth")
+		out, err := exec.Command("go", "build", "-o", cli.path, ".").CombinedOutput()
+		if err != nil {
+			cli.err = err
+			t.Logf("go build: %s", out)
+		}
+	})
+	if cli.err != nil {
+		t.Fatalf("building the CLI: %v", cli.err)
+	}
+	return cli.path
+}
+
+func removeCLI() {
+	if cli.dir != "" {
+		_ = os.RemoveAll(cli.dir)
+	}
+}
+
+// runCLI runs the built binary and returns its stdout, stderr and exit
+// code.
+func runCLI(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, cliBinary(t), args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true")
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running kakaoauth %v: %v", args, err)
+	}
+	return stdout.String(), stderr.String(), code
+}

@@ -1,0 +1,392 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/kakaoauth/kakaoauth"
+	"github.com/kakaoauth/kakaoauth/shared/password"
+)
+
+// The account lifecycle, in one place. The login steps, the unlink worker
+// and `kakaoauth admin` all change an account's state through the
+// functions in this file, and only through them.
+//
+//	(none) ──first login──▶ active                                   user_created
+//	active ──unlink (disable policy)──▶ unlinked                     unlinked
+//	unlinked ──login with a token Kakao vouched for after the unlink──▶ active (same user, same sub)   relinked
+//	any ──ACCOUNT_DELETE, FORCED_ACCOUNT_DELETE, or any unlink under the delete policy──▶ deleted      deleted
+//	deleted, or active/unlinked whose Cognito user is gone ──login──▶ active (new user, new sub)        recreated
+//
+// Unlinked: the Cognito user is disabled first, then signed out everywhere
+// (a login that signed in before the disable holds only tokens the
+// sign-out revokes; one after it is refused), and its email is released so
+// that it blocks no other account; the mapping keeps the last verified
+// email and gives it back on re-link if nobody else took it meanwhile.
+// Deleted: the Cognito user is deleted and the mapping scrubbed of the
+// email and the password nonce; the Kakao id, the subs and the times stay
+// for auditors.
+//
+// Every transition is one conditional write of the mapping row, which
+// also puts the transition's event in the row's outbox (lastEvent,
+// eventPending). Then its audit event and its bus event go out (both
+// idempotent by the event's id) and the outbox flag is cleared. If that
+// second part fails, whoever reads the row next (the next login, the
+// redelivered unlink, an operator) finishes it: no transition is ever
+// without its events.
+
+// eventNamespace scopes the event ids derived from request and execution
+// ids.
+var eventNamespace = uuid.MustParse("6f2d0c4e-3b8a-5e51-9c07-1d6a2f4b8e90")
+
+// eventID is deterministic: a retried request (a redelivered message, a
+// state retried by Step Functions) produces the same event, which the
+// audit log and consumers of the bus deduplicate.
+func eventID(basis, eventType string) string {
+	return uuid.NewSHA1(eventNamespace, []byte(basis+"\x00"+eventType)).String()
+}
+
+// auditContext is who and what caused a transition, for its audit event.
+type auditContext struct {
+	executionID, sourceIP, userAgent string
+	appID                            int64
+	actor                            string // an operator's identity
+}
+
+func loginContext(in LoginState) auditContext {
+	return auditContext{executionID: in.Context.ExecutionID, sourceIP: in.Context.SourceIP, userAgent: in.Context.UserAgent, appID: in.Subject.AppID}
+}
+
+func requestContext(r kakaoauth.UnlinkRequest) auditContext {
+	return auditContext{executionID: r.ID, sourceIP: r.SourceIP, userAgent: r.UserAgent, appID: r.AppID, actor: r.Actor}
+}
+
+// newEvent is a transition's event; basis is the request or execution id
+// that caused it.
+func (s *Steps) newEvent(basis, eventType string, m kakaoauth.Mapping, reason string) kakaoauth.LifecycleEvent {
+	return kakaoauth.LifecycleEvent{
+		ID: eventID(basis, eventType), Type: eventType, KakaoID: m.KakaoID, Sub: m.Sub,
+		Time: millis(s.now()), Reason: reason,
+	}
+}
+
+// finishEvent writes a transition's audit event and bus event, then clears
+// the row's outbox flag. Each part is idempotent, so it is safe to run
+// again after any failure.
+func (s *Steps) finishEvent(ctx context.Context, e kakaoauth.LifecycleEvent, ac auditContext) error {
+	detail := e.Reason
+	if e.PreviousSub != "" {
+		detail += " previousSub=" + e.PreviousSub
+	}
+	if ac.actor != "" {
+		detail += " by=" + ac.actor
+	}
+	if err := s.audit.Record(ctx, kakaoauth.AuditEvent{
+		ID: e.ID, Time: e.Time, Type: e.Type, Outcome: "success", KakaoID: e.KakaoID, Sub: e.Sub,
+		ExecutionID: ac.executionID, SourceIP: ac.sourceIP, UserAgent: ac.userAgent, AppID: ac.appID,
+		Detail: strings.TrimSpace(detail),
+	}); err != nil {
+		return fmt.Errorf("audit %s: %w", e.Type, err)
+	}
+	if s.events == nil {
+		return errors.New("no event bus configured: " + e.Type + " not published")
+	}
+	if err := s.events.Publish(ctx, e); err != nil {
+		return fmt.Errorf("publish %s: %w", e.Type, err)
+	}
+	if err := s.mappings.EventDone(ctx, e.KakaoID, e.ID); err != nil {
+		return fmt.Errorf("clear outbox of %s: %w", e.Type, err)
+	}
+	s.log.InfoContext(ctx, "lifecycle event published", "event", e.Type, "eventId", e.ID, "kakaoId", e.KakaoID, "sub", e.Sub)
+	return nil
+}
+
+// finishAtLogin finishes a transition a login made. A login does not fail
+// for it: the transition is done and the outbox keeps its events, which
+// the account's next reader sends.
+func (s *Steps) finishAtLogin(ctx context.Context, e kakaoauth.LifecycleEvent, in LoginState) {
+	if err := s.finishEvent(ctx, e, loginContext(in)); err != nil {
+		s.log.WarnContext(ctx, "lifecycle event left in the outbox", "event", e.Type, "eventId", e.ID, "kakaoId", e.KakaoID, "error", err.Error())
+	}
+}
+
+// finishPending finishes a transition an earlier run left in the outbox.
+// A failure is logged, not returned: it belongs to that earlier run, and
+// the next reader tries again.
+func (s *Steps) finishPending(ctx context.Context, m kakaoauth.Mapping, ac auditContext) {
+	if !m.EventPending || m.LastEvent.ID == "" {
+		return
+	}
+	e := m.LastEvent
+	e.KakaoID = m.KakaoID
+	if err := s.finishEvent(ctx, e, ac); err != nil {
+		s.log.WarnContext(ctx, "lifecycle event still pending", "event", e.Type, "eventId", e.ID, "kakaoId", m.KakaoID, "error", err.Error())
+	}
+}
+
+// Unlink actions of an UnlinkRequest.
+const (
+	// ActionPolicy (""): Kakao's callback; the referrer type and the
+	// stack's unlink policy decide between unlink and deletion.
+	ActionPolicy = ""
+	ActionUnlink = "unlink"
+	ActionDelete = "delete"
+)
+
+// deletes reports whether a request deletes the account.
+func (s *Steps) deletes(r kakaoauth.UnlinkRequest) bool {
+	switch r.Action {
+	case ActionUnlink:
+		return false
+	case ActionDelete:
+		return true
+	}
+	// The Kakao account itself is gone: nothing to come back to.
+	if r.ReferrerType == "ACCOUNT_DELETE" || r.ReferrerType == "FORCED_ACCOUNT_DELETE" {
+		return true
+	}
+	return s.unlinkPolicy == UnlinkPolicyDelete
+}
+
+// UnlinkOutcome says what UnlinkAccount did.
+type UnlinkOutcome string
+
+const (
+	UnlinkDone       UnlinkOutcome = "done"       // this request made the transition
+	UnlinkFinished   UnlinkOutcome = "finished"   // an earlier try of it did; its events are out now
+	UnlinkUnknown    UnlinkOutcome = "unknown"    // no such account: nothing to do
+	UnlinkAlready    UnlinkOutcome = "already"    // the account is unlinked or deleted already
+	UnlinkStale      UnlinkOutcome = "stale"      // the account became active after the request
+	UnlinkSuperseded UnlinkOutcome = "superseded" // another transition won the race
+)
+
+// UnlinkAccount carries out an unlink request: Kakao's callback (through
+// the queue) or an operator's. It is idempotent per request: run it again
+// and it finishes what an earlier run left undone and changes nothing
+// more. Cognito is changed before the mapping, so a failure half-way
+// leaves the user unable to sign in (the safe side), and the request's
+// retry completes it.
+func (s *Steps) UnlinkAccount(ctx context.Context, r kakaoauth.UnlinkRequest) (UnlinkOutcome, error) {
+	m, err := s.mappings.Get(ctx, r.KakaoID)
+	var notFound *kakaoauth.NotFound
+	switch {
+	case errors.As(err, &notFound):
+		// Kakao calls back for users who never logged in here.
+		s.log.InfoContext(ctx, "unlink of an unknown kakao account", "kakaoId", r.KakaoID, "referrerType", r.ReferrerType)
+		return UnlinkUnknown, nil
+	case err != nil:
+		return "", err
+	}
+	deleting := s.deletes(r)
+	eventType := kakaoauth.EventUnlinked
+	if deleting {
+		eventType = kakaoauth.EventDeleted
+	}
+	reason := r.ReferrerType
+	if r.Actor != "" {
+		reason = "admin"
+	}
+	ev := s.newEvent(r.ID, eventType, m, reason)
+	ac := requestContext(r)
+
+	// An earlier try of this very request made the transition.
+	if m.LastEvent.ID == ev.ID {
+		if m.EventPending {
+			return UnlinkFinished, s.finishEvent(ctx, m.LastEvent, ac)
+		}
+		return UnlinkFinished, nil
+	}
+	s.finishPending(ctx, m, ac)
+	if m.ActiveSince.After(r.ReceivedAt) {
+		// Re-linked or recreated after Kakao sent this: a delayed or
+		// redelivered request must not undo the person's return.
+		s.log.InfoContext(ctx, "stale unlink ignored", "kakaoId", r.KakaoID, "receivedAt", r.ReceivedAt, "activeSince", m.ActiveSince)
+		return UnlinkStale, nil
+	}
+
+	var changed bool
+	if deleting {
+		if m.Status == kakaoauth.StatusDeleted {
+			return UnlinkAlready, nil
+		}
+		// DeleteUser treats a missing user as done.
+		if err := s.users.DeleteUser(ctx, m.Username); err != nil {
+			return "", err
+		}
+		if changed, err = s.mappings.MarkDeleted(ctx, r.KakaoID, r.ReceivedAt, ev); err != nil {
+			return "", err
+		}
+	} else {
+		if m.Status != kakaoauth.StatusActive {
+			return UnlinkAlready, nil
+		}
+		if err := s.disable(ctx, m); err != nil {
+			return "", err
+		}
+		if changed, err = s.mappings.MarkUnlinked(ctx, r.KakaoID, r.ReceivedAt, ev); err != nil {
+			return "", err
+		}
+	}
+	if !changed {
+		// Another transition got there between the read and the write.
+		s.log.InfoContext(ctx, "unlink superseded", "kakaoId", r.KakaoID, "event", eventType)
+		return UnlinkSuperseded, nil
+	}
+	s.log.InfoContext(ctx, "kakao account "+eventType, "kakaoId", r.KakaoID, "sub", m.Sub, "referrerType", r.ReferrerType, "requestId", r.ID)
+	return UnlinkDone, s.finishEvent(ctx, ev, ac)
+}
+
+// disable shuts an account's Cognito user: disabled first (no new
+// sign-in, no refresh), then signed out everywhere (every refresh token
+// issued before is revoked), then its email released so that it blocks no
+// other account. A user already gone has nothing to shut.
+func (s *Steps) disable(ctx context.Context, m kakaoauth.Mapping) error {
+	var notFound *kakaoauth.NotFound
+	for _, step := range []func() error{
+		func() error { return s.users.DisableUser(ctx, m.Username) },
+		func() error { return s.users.SignOut(ctx, m.Username) },
+		func() error {
+			if m.Email == "" {
+				return nil
+			}
+			return s.users.UpdateProfile(ctx, m.Username, "", "")
+		},
+	} {
+		if err := step(); errors.As(err, &notFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// errUserGone says a re-link found no Cognito user to re-enable.
+var errUserGone = errors.New("the unlinked account's cognito user no longer exists")
+
+// relink brings an unlinked account back: the same Cognito user, enabled
+// again and signed out once more (in case the unlink's sign-out was
+// refused for the disabled user), its email restored when verified and
+// free. errUserGone when the user was deleted meanwhile. It returns the
+// transition's event, for the caller to finish, and the email kept.
+func (s *Steps) relink(ctx context.Context, m kakaoauth.Mapping, email, nickname, basis, reason string) (kakaoauth.LifecycleEvent, string, error) {
+	var none kakaoauth.LifecycleEvent
+	var notFound *kakaoauth.NotFound
+	if err := s.users.EnableUser(ctx, m.Username); errors.As(err, &notFound) {
+		return none, "", errUserGone
+	} else if err != nil {
+		return none, "", err
+	}
+	if err := s.users.SignOut(ctx, m.Username); err != nil && !errors.As(err, &notFound) {
+		return none, "", err
+	}
+	if email != "" {
+		if err := s.checkEmailFree(ctx, email, m.KakaoID); err != nil {
+			var conflict *kakaoauth.AccountConflict
+			if !errors.As(err, &conflict) {
+				return none, "", err
+			}
+			// Someone else has it now: the account comes back without it.
+			s.log.InfoContext(ctx, "email not restored on re-link: held by another user", "kakaoId", m.KakaoID)
+			email = ""
+		}
+	}
+	if email != "" || nickname != "" {
+		if err := s.users.UpdateProfile(ctx, m.Username, email, nickname); err != nil {
+			return none, "", err
+		}
+	}
+	ev := s.newEvent(basis, kakaoauth.EventRelinked, m, reason)
+	if err := s.mappings.MarkRelinked(ctx, kakaoauth.Relink{KakaoID: m.KakaoID, UnlinkedAt: m.UnlinkedAt, At: ev.Time, Email: email, Event: ev}); err != nil {
+		return ev, "", err
+	}
+	s.log.InfoContext(ctx, "kakao account relinked", "kakaoId", m.KakaoID, "sub", m.Sub, "emailRestored", email != "")
+	return ev, email, nil
+}
+
+// RelinkAccount is an operator's re-link of an unlinked account, without
+// a Kakao login; the email comes back if it is still free.
+func (s *Steps) RelinkAccount(ctx context.Context, kakaoID int64, actor string) error {
+	m, err := s.mappings.Get(ctx, kakaoID)
+	if err != nil {
+		return err
+	}
+	if m.Status != kakaoauth.StatusUnlinked {
+		return fmt.Errorf("kakao account %d is %s, not unlinked", kakaoID, m.Status)
+	}
+	ev, _, err := s.relink(ctx, m, m.Email, "", uuid.NewString(), "admin")
+	if errors.Is(err, errUserGone) {
+		return fmt.Errorf("kakao account %d: %w; its next login recreates it", kakaoID, err)
+	}
+	if err != nil {
+		return err
+	}
+	return s.finishEvent(ctx, ev, auditContext{actor: actor})
+}
+
+// recreate gives an account a new Cognito user: its user was deleted
+// behind the broker's back (an administrator, or the user's own
+// DeleteUser), or the account was deleted and the person came back. The
+// mapping is re-pointed to the new user, keeping the previous sub. Of
+// concurrent recreations one creates and the others adopt its user.
+func (s *Steps) recreate(ctx context.Context, in LoginState, m kakaoauth.Mapping) (LoginState, error) {
+	out := in
+	email := m.Email
+	if in.Profile.EmailChecked {
+		email = in.Profile.Email
+	}
+	if email != "" {
+		var conflict *kakaoauth.AccountConflict
+		if err := s.checkEmailFree(ctx, email, m.KakaoID); errors.As(err, &conflict) {
+			email = ""
+		} else if err != nil {
+			return out, err
+		}
+	}
+	user, created, err := s.createOrAdopt(ctx, in, email)
+	if err != nil {
+		return out, err
+	}
+	if user.Sub == m.Sub && m.Status != kakaoauth.StatusDeleted {
+		// The user was there after all (the missing answer was stale):
+		// carry on as a returning login.
+		return s.returning(ctx, in, m)
+	}
+	nonce, err := password.NewNonce()
+	if err != nil {
+		return out, err
+	}
+	ev := s.newEvent(in.Context.ExecutionID, kakaoauth.EventRecreated, m, "login")
+	ev.Sub, ev.PreviousSub = user.Sub, m.Sub
+	err = s.mappings.Repoint(ctx, kakaoauth.Repoint{KakaoID: m.KakaoID, FromSub: m.Sub, User: user, Email: email, Nonce: nonce, At: ev.Time, Event: ev})
+	var stale *kakaoauth.StaleTransition
+	switch {
+	case errors.As(err, &stale):
+		// A concurrent login re-pointed it first, to this same user.
+		cur, gerr := s.mappings.Get(ctx, m.KakaoID)
+		if gerr != nil {
+			return out, gerr
+		}
+		if cur.Sub != user.Sub {
+			return out, fmt.Errorf("mapping of kakao id %d points at another sub", m.KakaoID)
+		}
+		return s.signInAs(ctx, in, cur, false), nil
+	case err != nil:
+		return out, err
+	}
+	s.log.InfoContext(ctx, "cognito user recreated", "step", "UpsertUser", "kakaoId", m.KakaoID, "sub", user.Sub, "previousSub", m.Sub, "createdHere", created)
+	s.finishAtLogin(ctx, ev, in)
+	if in.Profile.EmailChecked {
+		in.Profile.Email = email // what the new user got: RecordLogin mirrors it
+	}
+	cur := m
+	cur.Sub, cur.Username, cur.Status = user.Sub, user.Username, kakaoauth.StatusActive
+	cur.PasswordNonce, cur.PasswordState, cur.PasswordSetAt = nonce, kakaoauth.PasswordTemporary, ev.Time
+	out = s.signInAs(ctx, in, cur, true)
+	out.Subject.Recreated = true
+	return out, nil
+}

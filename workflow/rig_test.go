@@ -1,0 +1,169 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kakaoauth/kakaoauth"
+	"github.com/kakaoauth/kakaoauth/workflow/asl"
+)
+
+var testPepper = []byte("0123456789abcdef0123456789abcdef-test-pepper")
+
+// rig runs the real statemachine.asl.json through the local executor with
+// the steps bound to in-memory ports, on a fake clock that the steps'
+// waits move forward. It records every task's input so tests can check
+// what the state carries.
+type rig struct {
+	kakao    *memKakao
+	users    *memUsers
+	mappings *memMappings
+	audit    *memAudit
+	events   *memEvents
+	queue    *memQueue
+	steps    *Steps
+	m        *asl.Machine
+
+	mu     sync.Mutex
+	now    time.Time
+	inputs map[string][]string
+}
+
+// t0 is the rig's start time.
+var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func newRig(t testing.TB, opts ...Option) *rig {
+	t.Helper()
+	r := &rig{
+		kakao: &memKakao{ids: map[string]kakaoauth.KakaoIdentity{
+			"tok-1": {KakaoID: 1, AppID: 1001, Email: "one@example.com", EmailChecked: true, Nickname: "one"},
+			"tok-2": {KakaoID: 2, AppID: 1001, EmailChecked: true, Nickname: "two"},
+			"tok-3": {KakaoID: 3, AppID: 1001, Email: "one@example.com", EmailChecked: true, Nickname: "three"},
+		}},
+		users: newMemUsers(), mappings: newMemMappings(), audit: &memAudit{}, events: &memEvents{}, queue: &memQueue{},
+		now: t0, inputs: map[string][]string{},
+	}
+	r.steps = New(append([]Option{
+		WithKakao(r.kakao), WithUsers(r.users), WithMappings(r.mappings), WithAudit(r.audit), WithEvents(r.events),
+		WithUnlinkQueue(r.queue), WithUnlinkAuth(1001, "admin-key"),
+		WithPepper(testPepper), WithPasswordRotation(time.Hour), WithClock(r.clock),
+		WithSleep(func(context.Context, time.Duration) error { r.advance(pollInterval); return nil }),
+	}, opts...)...)
+	m, err := NewMachine(r.steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	handlers := map[string]asl.TaskFunc{
+		"ValidateToken": Task(r.steps.ValidateToken),
+		"UpsertUser":    Task(r.steps.UpsertUser),
+		"SetPassword":   Task(r.steps.SetPassword),
+		"IssueTokens":   Task(r.steps.IssueTokens),
+		"RecordFailure": Task(r.steps.RecordFailure),
+	}
+	for _, name := range Functions {
+		h := handlers[name]
+		m.Bind(LocalFunctionARN(name), func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
+			r.mu.Lock()
+			r.inputs[name] = append(r.inputs[name], string(in))
+			r.mu.Unlock()
+			return h(ctx, in)
+		})
+	}
+	r.m = m
+	return r
+}
+
+func (r *rig) clock() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.now
+}
+
+func (r *rig) advance(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.now = r.now.Add(d)
+}
+
+// run executes one login through the state machine.
+func (r *rig) run(t testing.TB, body string) *asl.Execution {
+	t.Helper()
+	in, _ := json.Marshal(map[string]any{"body": body, "context": map[string]string{"sourceIp": "198.51.100.7", "userAgent": "machine-test", "requestId": "req-1"}})
+	// Retry delays take no time; timeouts stay real, so a slow run (-race,
+	// 20 at once) is never mistaken for a hung one.
+	exec, err := r.m.Run(context.Background(), in, asl.WithSleeper(func(context.Context, time.Duration) error { return nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exec
+}
+
+// login runs a login that must succeed and returns the API's 200 body.
+func (r *rig) login(t testing.TB, body string) LoginResponse {
+	t.Helper()
+	return decode(t, r.run(t, body))
+}
+
+// decode is a succeeded execution's 200 body.
+func decode(t testing.TB, exec *asl.Execution) LoginResponse {
+	t.Helper()
+	if exec.Status != asl.StatusSucceeded {
+		t.Fatalf("login: %s %s: %s (path %v)", exec.Status, exec.Error, exec.Cause, exec.Path)
+	}
+	var resp LoginResponse
+	if err := json.Unmarshal(exec.Output, &resp); err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// fails runs a login that must fail with errorName.
+func (r *rig) fails(t testing.TB, body, errorName string) *asl.Execution {
+	t.Helper()
+	exec := r.run(t, body)
+	if exec.Status != asl.StatusFailed || exec.Error != errorName {
+		t.Fatalf("login %s: %s %s (%s), want FAILED %s (path %v)", body, exec.Status, exec.Error, exec.Cause, errorName, exec.Path)
+	}
+	return exec
+}
+
+func assertPath(t testing.TB, exec *asl.Execution, want ...string) {
+	t.Helper()
+	if !slices.Equal(exec.Path, want) {
+		t.Fatalf("path %v, want %v (status %s, error %s: %s)", exec.Path, want, exec.Status, exec.Error, exec.Cause)
+	}
+}
+
+// cognito is the budget of what a login cost: Cognito calls by operation.
+func (r *rig) cognito() map[string]int { return r.users.cognitoCalls() }
+
+func (r *rig) resetCalls() {
+	r.users.resetCalls()
+	r.mappings.resetCalls()
+}
+
+func assertCalls(t testing.TB, what string, got, want map[string]int) {
+	t.Helper()
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %s called %d times, want %d (all: %v)", what, k, got[k], v, got)
+		}
+	}
+	for k, v := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("%s: unexpected %s x%d (all: %v)", what, k, v, got)
+		}
+	}
+}
+
+// Paths the machine takes.
+var (
+	pathReady     = []string{"ValidateToken", "UpsertUser", "PasswordReady", "CountSignIn", "IssueTokens"}
+	pathSetFirst  = []string{"ValidateToken", "UpsertUser", "PasswordReady", "SetPassword", "CountSignIn", "IssueTokens"}
+	pathRejected  = []string{"ValidateToken", "RecordRejectedRequest", "LoginFailed"}
+	pathUpsertErr = []string{"ValidateToken", "UpsertUser", "RecordFailure", "LoginFailed"}
+)
