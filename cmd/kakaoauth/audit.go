@@ -409,6 +409,9 @@ func mappingColumns(full bool) []column[store.MappingRecord] {
 			column[store.MappingRecord]{name: store.AttrEmail, text: func(m store.MappingRecord) string { return m.Email }},
 			column[store.MappingRecord]{name: store.AttrLastLoginAt, text: func(m store.MappingRecord) string { return timeText(m.LastLoginAt) }},
 			column[store.MappingRecord]{name: store.AttrUnlinkedAt, text: func(m store.MappingRecord) string { return timeText(m.UnlinkedAt) }},
+			column[store.MappingRecord]{name: store.AttrRelinkedAt, text: func(m store.MappingRecord) string { return timeText(m.RelinkedAt) }},
+			column[store.MappingRecord]{name: store.AttrDeletedAt, text: func(m store.MappingRecord) string { return timeText(m.DeletedAt) }},
+			column[store.MappingRecord]{name: store.AttrPrevSubs, text: func(m store.MappingRecord) string { return strings.Join(m.PreviousSubs, " ") }},
 		)
 	}
 	return cols

@@ -47,7 +47,6 @@ func NewReader(api ReadAPI, mappingTable, auditTable string) *Reader {
 // never read (the projection leaves it out).
 type MappingRecord struct {
 	kakaoauth.Mapping
-	UnlinkedAt time.Time
 }
 
 // EventRecord is a stored audit event.
@@ -87,10 +86,11 @@ var mappingProjection = struct {
 	expr  string
 	names map[string]string
 }{
-	expr: "#k, #sub, #user, #email, #st, #created, #last, #unlinked",
+	expr: "#k, #sub, #user, #email, #st, #created, #last, #unlinked, #relinked, #deleted, #prev",
 	names: map[string]string{
 		"#k": AttrKakaoID, "#sub": AttrSub, "#user": AttrUsername, "#email": AttrEmail, "#st": AttrStatus,
 		"#created": AttrCreatedAt, "#last": AttrLastLoginAt, "#unlinked": AttrUnlinkedAt,
+		"#relinked": AttrRelinkedAt, "#deleted": AttrDeletedAt, "#prev": AttrPrevSubs,
 	},
 }
 
@@ -162,7 +162,7 @@ func (r *Reader) MappingsBySub(ctx context.Context, sub string) ([]MappingRecord
 
 // MappingsCreated yields the mappings created in tr, oldest first: one
 // Query on byCreatedDay per UTC day. The index projects sub, username and
-// status only, so Email, LastLoginAt and UnlinkedAt are zero (Mapping
+// status only, so Email and the other times are zero (Mapping
 // reads them). tr needs both bounds.
 func (r *Reader) MappingsCreated(ctx context.Context, tr TimeRange) iter.Seq2[MappingRecord, error] {
 	return func(yield func(MappingRecord, error) bool) {
@@ -422,13 +422,7 @@ func decodeMappingRecord(item map[string]types.AttributeValue) (MappingRecord, e
 	if err != nil {
 		return MappingRecord{}, err
 	}
-	rec := MappingRecord{Mapping: m}
-	if v := str(item, AttrUnlinkedAt); v != "" {
-		if rec.UnlinkedAt, err = ParseTime(v); err != nil {
-			return rec, fmt.Errorf("store: mapping %d: %s: %w", m.KakaoID, AttrUnlinkedAt, err)
-		}
-	}
-	return rec, nil
+	return MappingRecord{Mapping: m}, nil
 }
 
 func decodeEvent(item map[string]types.AttributeValue) (EventRecord, error) {
