@@ -2,9 +2,6 @@ package localstack
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -13,8 +10,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/kakaoauth/kakaoauth/infra/moto"
 )
 
 // testStack is a whole local stack for one test: its own pool, tables and
@@ -43,34 +38,15 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// startStack runs a stack; change adjusts its Config first.
+// startStack runs a stack that logs into its own buffer; change adjusts
+// its Config first.
 func startStack(t testing.TB, change ...func(*Config)) *testStack {
 	t.Helper()
-	srv := moto.ForTest(t)
-	id := make([]byte, 4)
-	_, _ = rand.Read(id)
-	name := "t" + hex.EncodeToString(id)
 	logs := &lockedBuffer{}
-	cfg := Config{
-		MotoURL: srv.URL(), KakaoAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0",
-		Prefix: "kakaoauth-" + name, ParameterPrefix: "/kakaoauth/" + name,
-		TemplatePath: "../../template.yaml",
-		Log:          slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	log := func(c *Config) {
+		c.Log = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	for _, c := range change {
-		c(&cfg)
-	}
-	m := New(cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := m.Run(ctx); err != nil {
-		t.Fatalf("local stack: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
+	m := ForTest(t, "../../template.yaml", append([]func(*Config){log}, change...)...)
 	return &testStack{Main: m, logs: logs, http: &http.Client{Timeout: 60 * time.Second}}
 }
 
