@@ -36,7 +36,9 @@ func nonEmpty(s string) bool { return s != "" }
 
 func equals(want string) func(string) bool { return func(s string) bool { return s == want } }
 
-func contains(want string) func(string) bool { return func(s string) bool { return strings.Contains(s, want) } }
+func contains(want string) func(string) bool {
+	return func(s string) bool { return strings.Contains(s, want) }
+}
 
 // login clicks button on the page, agrees at the double's consent page and
 // waits until the page shows a Cognito sub or an error code.
