@@ -205,22 +205,6 @@ func orDefault(v, def string) string {
 	return def
 }
 
-// stackOutputs reads the outputs of a CloudFormation stack.
-func stackOutputs(ctx context.Context, cfn cloudformation.DescribeStacksAPIClient, name string) (map[string]string, error) {
-	out, err := cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: &name})
-	if err != nil {
-		return nil, fmt.Errorf("audit: stack %s: %w", name, err)
-	}
-	if len(out.Stacks) == 0 {
-		return nil, fmt.Errorf("audit: stack %s not found", name)
-	}
-	outs := map[string]string{}
-	for _, o := range out.Stacks[0].Outputs {
-		outs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
-	}
-	return outs, nil
-}
-
 // timeFlag is an audit time bound: RFC 3339 with any offset, or a date
 // taken as UTC midnight. It holds UTC.
 type timeFlag struct{ t time.Time }

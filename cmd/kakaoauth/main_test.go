@@ -14,18 +14,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kakaoauth/kakaoauth/infra/chromium"
 	"github.com/kakaoauth/kakaoauth/infra/moto"
 )
 
-// One moto_server for the package's tests, started on first use.
-func TestMain(m *testing.M) { os.Exit(moto.RunTests(m)) }
+// One moto_server and one Chromium for the package's tests, started on
+// first use.
+func TestMain(m *testing.M) {
+	code := moto.RunTests(m)
+	chromium.Shutdown()
+	os.Exit(code)
+}
 
 func TestUsage(t *testing.T) {
 	var stderr bytes.Buffer
 	if err := run(context.Background(), nil, io.Discard, &stderr); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("no command: %v", err)
 	}
-	for _, c := range []string{"local", "fake-kakao", "login"} {
+	for _, c := range []string{"local", "fake-kakao", "login", "tryit"} {
 		if !strings.Contains(stderr.String(), c) {
 			t.Fatalf("usage does not list %s:\n%s", c, stderr.String())
 		}
