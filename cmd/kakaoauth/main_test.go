@@ -8,6 +8,7 @@ import (
 	"flag"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"regexp"
 	"strings"
@@ -57,19 +58,34 @@ func TestLocalThenLogin(t *testing.T) {
 	}()
 	urls := map[string]string{}
 	lines := bufio.NewScanner(pr)
-	re := regexp.MustCompile(`^\s+(login endpoint|Kakao double)\s+(?:POST )?(http://[^/\s]+)`)
-	for len(urls) < 2 && lines.Scan() {
+	re := regexp.MustCompile(`^\s+(try-it page|login endpoint|Kakao double)\s+(?:POST )?(http://[^/\s]+)`)
+	for len(urls) < 3 && lines.Scan() {
 		if m := re.FindStringSubmatch(lines.Text()); m != nil {
 			urls[m[1]] = m[2]
 		}
 	}
-	if len(urls) < 2 {
+	if len(urls) < 3 {
 		t.Fatalf("local did not print its URLs (%v): %v", urls, <-done)
 	}
 	go io.Copy(io.Discard, pr)
 
+	// The try-it page is on the login endpoint's address (the browser
+	// tests in infra/tryit click through it).
+	if urls["try-it page"] != urls["login endpoint"] {
+		t.Fatalf("try-it page at %s, login endpoint at %s", urls["try-it page"], urls["login endpoint"])
+	}
+	resp, err := http.Get(urls["try-it page"] + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), `id="kakao-login"`) {
+		t.Fatalf("try-it page: %d", resp.StatusCode)
+	}
+
 	var out bytes.Buffer
-	err := run(ctx, []string{"login", "-api", urls["login endpoint"], "-kakao", urls["Kakao double"], "-moto", motoURL, "-user", "777"}, &out, io.Discard)
+	err = run(ctx, []string{"login", "-api", urls["login endpoint"], "-kakao", urls["Kakao double"], "-moto", motoURL, "-user", "777"}, &out, io.Discard)
 	if err != nil {
 		t.Fatalf("login: %v\n%s", err, out.String())
 	}
