@@ -67,7 +67,12 @@ func mapping(t *testing.T, s *localstack.Main, kakaoID int64) (kakaoauth.Mapping
 var shortened = regexp.MustCompile(`^\S{12}…\S{8} \(\d+\)$`)
 
 func TestFirstThenReturningLogin(t *testing.T) {
-	s := localstack.ForTest(t, "../../template.yaml")
+	s := localstack.ForTest(t, "../../template.yaml", func(c *localstack.Config) {
+		if *screenshot != "" {
+			// The README's picture shows the addresses `make run` uses.
+			c.APIAddr, c.KakaoAddr = localstack.DefaultAPIAddr, kakaofake.DefaultAddr
+		}
+	})
 	tab := chromium.ForTest(t)
 	tab.Navigate(s.APIURL() + "/")
 	if got := tab.Text("#kakao-login"); got != "Log in with Kakao" {
