@@ -227,7 +227,7 @@ func (t *Tab) Location() string {
 }
 
 // waitTimeout bounds WaitText: a login runs the whole stack.
-const waitTimeout = 45 * time.Second
+const waitTimeout = 60 * time.Second
 
 // WaitText waits until the text of sel satisfies ok and returns it. It
 // polls from Go, so it survives the navigations a login makes.

@@ -184,10 +184,14 @@ func TestIDTokenLogin(t *testing.T) {
 	}
 }
 
+// Cancel at the consent page, in Korean (a shared link: ?lang=ko).
 func TestCancelAtConsent(t *testing.T) {
 	s := localstack.ForTest(t, "../../template.yaml")
 	tab := chromium.ForTest(t)
-	tab.Navigate(s.APIURL() + "/")
+	tab.Navigate(s.APIURL() + "/?lang=ko")
+	if got := tab.Text("#kakao-login"); got != "카카오 로그인" {
+		t.Fatalf("login button %q", got)
+	}
 	tab.Click("#kakao-login")
 	tab.WaitVisible("#cancel")
 	tab.Click("#cancel")
@@ -197,6 +201,9 @@ func TestCancelAtConsent(t *testing.T) {
 	}
 	if got := tab.Text("#sub"); got != "" {
 		t.Errorf("sub %q after a cancel", got)
+	}
+	if got := tab.Text("#hops"); !strings.Contains(got, "카카오: 인가 + 동의") {
+		t.Errorf("hops %q not in Korean", got)
 	}
 	if tab.Location() != s.APIURL()+"/" {
 		t.Errorf("location %s: the callback URL should be replaced", tab.Location())

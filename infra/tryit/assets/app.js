@@ -138,6 +138,10 @@
     },
   };
 
+  // ?lang=ko|en (a link to share; kept, so the return from Kakao keeps
+  // it), else the last choice, else the browser's language.
+  const langParam = location.pathname === "/" ? new URLSearchParams(location.search).get("lang") : null;
+  if (["ko", "en"].includes(langParam)) localStorage.setItem(LANG, langParam);
   let lang = localStorage.getItem(LANG) || ((navigator.language || "").toLowerCase().startsWith("ko") ? "ko" : "en");
 
   function t(key, ...args) {
