@@ -2,6 +2,7 @@ package tryit
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -75,9 +76,9 @@ func (p *Page) exchange(w http.ResponseWriter, r *http.Request) {
 	decodeErr := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&tok)
 	ms := elapsed()
 	switch {
-	case resp.StatusCode >= 500 || (decodeErr != nil && resp.StatusCode < 500):
+	case resp.StatusCode >= 500 || decodeErr != nil:
 		p.hop(ctx, "kakao token", "unavailable", ms)
-		writeError(w, http.StatusBadGateway, "KakaoUnavailable", "Kakao's token endpoint failed (HTTP "+http.StatusText(resp.StatusCode)+").")
+		writeError(w, http.StatusBadGateway, "KakaoUnavailable", fmt.Sprintf("Kakao's token endpoint failed (HTTP %d).", resp.StatusCode))
 	case resp.StatusCode != http.StatusOK:
 		p.hop(ctx, "kakao token", "refused "+tok.Error, ms)
 		code := tok.Error

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,6 +23,8 @@ import (
 	"github.com/aws/smithy-go"
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/kakaoauth/kakaoauth"
 )
 
 // The page's backend, endpoint by endpoint, against scripted Kakao and
@@ -454,5 +457,77 @@ func TestNewRefusesIncompleteSettings(t *testing.T) {
 	p = NewPool(&fakeCognito{}, "us-east-1", "us-east-1_x", clientID, "http://127.0.0.1:5000")
 	if p.Issuer != "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_x" || p.JWKSURL != "http://127.0.0.1:5000/us-east-1_x/.well-known/jwks.json" {
 		t.Errorf("moto pool %+v", p)
+	}
+}
+
+type fakeAccounts map[int64]kakaoauth.Mapping
+
+func (f fakeAccounts) Get(_ context.Context, id int64) (kakaoauth.Mapping, error) {
+	if id == 13 {
+		return kakaoauth.Mapping{}, errors.New("dynamodb: boom")
+	}
+	m, ok := f[id]
+	if !ok {
+		return m, &kakaoauth.NotFound{What: "mapping"}
+	}
+	return m, nil
+}
+
+// The local extras relay what the double and the store say, including
+// failures, rather than assume the unlink worked.
+func TestUnlinkAndAccount(t *testing.T) {
+	var mu sync.Mutex
+	var got []map[string]any
+	answer := `{"callback_status":200}`
+	status := 200
+	double := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, body)
+		w.WriteHeader(status)
+		io.WriteString(w, answer)
+	}))
+	defer double.Close()
+	at := time.Date(2026, 11, 25, 1, 2, 3, 4e6, time.UTC)
+	f := newFixture(t, WithDouble(double.URL+"/"), WithAccounts(fakeAccounts{
+		4242: {KakaoID: 4242, Sub: "s-1", Username: "kakao_4242", Status: "unlinked", LastLoginAt: at, PasswordNonce: "secret-nonce"},
+	}))
+
+	if a := f.post(t, "/tryit/api/unlink", `{"kakao_id":4242}`); a.status != 200 || a.body["callback_status"] != 200.0 {
+		t.Fatalf("unlink: %d %s", a.status, a.raw)
+	}
+	if got[0]["user_id"] != 4242.0 || got[0]["referrer_type"] != "UNLINK_FROM_APPS" {
+		t.Errorf("the double was asked %v", got[0])
+	}
+	// The webhook refused: the page is told the status it answered Kakao.
+	answer, status = `{"callback_status":401}`, 401
+	if a := f.post(t, "/tryit/api/unlink", `{"kakao_id":4242}`); a.status != 200 || a.body["callback_status"] != 401.0 {
+		t.Errorf("refused callback: %d %s", a.status, a.raw)
+	}
+	// The double could not call back at all.
+	answer, status = `{"error":"no unlink callback URL configured"}`, 409
+	if a := f.post(t, "/tryit/api/unlink", `{"kakao_id":4242}`); a.status != 502 || a.body["error"] != "UnlinkNotDelivered" {
+		t.Errorf("undelivered: %d %s", a.status, a.raw)
+	}
+	if a := f.post(t, "/tryit/api/unlink", `{"kakao_id":-1}`); a.status != 400 {
+		t.Errorf("bad id: %d", a.status)
+	}
+
+	a := f.call(t, http.MethodGet, "/tryit/api/account?kakao_id=4242", "", "", "")
+	if a.status != 200 || a.body["status"] != "unlinked" || a.body["sub"] != "s-1" || a.body["last_login_at"] != "2026-11-25T01:02:03.004Z" {
+		t.Fatalf("account: %d %s", a.status, a.raw)
+	}
+	if strings.Contains(a.raw, "secret-nonce") {
+		t.Error("the password nonce reached the page")
+	}
+	for q, want := range map[string]int{"kakao_id=7": 404, "kakao_id=13": 502, "kakao_id=x": 400, "": 400} {
+		if a := f.call(t, http.MethodGet, "/tryit/api/account?"+q, "", "", ""); a.status != want {
+			t.Errorf("account?%s: %d %s, want %d", q, a.status, a.raw, want)
+		}
+	}
+	if a := f.call(t, http.MethodGet, "/tryit/api/account?kakao_id=4242", "", "http://evil.example", ""); a.status != 403 {
+		t.Errorf("account from another origin: %d", a.status)
 	}
 }

@@ -70,6 +70,7 @@
       "err.noIDToken": "Kakao returned no ID token: enable OpenID Connect for the Kakao app.",
       "err.network": "The API did not answer, or refused this page's origin (CORS: check the stack's CorsAllowedOrigins).",
       "err.unlinkPending": "The unlink has not reached the mapping yet.",
+      "err.unlinkCallback": "The stack's unlink webhook answered HTTP {0}; Kakao counts that as not delivered and does not retry.",
       "footer.pool": "User pool",
       "footer.client": "Kakao app key",
       "footer.redirect": "Redirect URI",
@@ -132,6 +133,7 @@
       "err.noIDToken": "카카오가 ID 토큰을 주지 않았습니다: 카카오 앱에서 OpenID Connect를 켜 주세요.",
       "err.network": "API가 응답하지 않았거나 이 페이지의 출처를 거부했습니다 (CORS: 스택의 CorsAllowedOrigins 확인).",
       "err.unlinkPending": "연결 끊기가 아직 매핑에 반영되지 않았습니다.",
+      "err.unlinkCallback": "스택의 연결 끊기 웹훅이 HTTP {0}로 응답했습니다. 카카오는 이를 전달 실패로 보고 다시 보내지 않습니다.",
       "footer.pool": "사용자 풀",
       "footer.client": "카카오 앱 키",
       "footer.redirect": "Redirect URI",
@@ -467,6 +469,11 @@
       addHop("hop.unlink", r.ok ? `callback ${r.body.callback_status}` : `${r.status} ${r.body.error}`, r.ms, r.body.kakao_ms);
       if (!r.ok) {
         setError(r.body.error, r.body.message);
+        return;
+      }
+      if (r.body.callback_status !== 200) {
+        // Kakao counts anything but 200 as a failed delivery, and does not retry.
+        setErrorT("UnlinkCallbackFailed", "err.unlinkCallback", r.body.callback_status);
         return;
       }
       clearError();
