@@ -123,7 +123,8 @@ func TestTryItCommandInTheBrowser(t *testing.T) {
 		t.Fatalf("authorize request %s", tab.Location())
 	}
 	tab.Click("#consent")
-	sub := tab.WaitText("#sub", func(s string) bool { return s != "" })
+	tab.WaitTrue("the page, done", `location.origin === "http://localhost:`+allowed+`" && document.body.getAttribute("aria-busy") === "false"`)
+	sub := tab.Text("#sub")
 	if m, err := s.Deps().Mappings().Get(context.Background(), kakaofake.DemoUser.ID); err != nil || m.Sub != sub {
 		t.Fatalf("mapping %+v %v, page sub %s", m, err, sub)
 	}

@@ -185,9 +185,11 @@ func (t *Tab) Navigate(u string) {
 	t.do("navigate to "+u, chromedp.Navigate(u))
 }
 
-// Click clicks the element sel (a CSS selector) once it is visible.
+// Click clicks the element sel (a CSS selector) once it is visible and
+// enabled, as a person waits for a greyed-out button.
 func (t *Tab) Click(sel string) {
 	t.tb.Helper()
+	t.WaitTrue(sel+" enabled", fmt.Sprintf(`document.querySelector(%q) && !document.querySelector(%q).disabled`, sel, sel))
 	t.do("click "+sel, chromedp.Click(chromedp.CSS(sel)))
 }
 
@@ -233,10 +235,22 @@ const waitTimeout = 60 * time.Second
 // polls from Go, so it survives the navigations a login makes.
 func (t *Tab) WaitText(sel string, ok func(string) bool) string {
 	t.tb.Helper()
+	return t.poll(sel, fmt.Sprintf(`(document.querySelector(%q) || {textContent: ""}).textContent`, sel), ok)
+}
+
+// WaitTrue waits until the JavaScript expression is true; what names it in
+// a failure.
+func (t *Tab) WaitTrue(what, expr string) {
+	t.tb.Helper()
+	t.poll(what, fmt.Sprintf(`String(!!(%s))`, expr), func(s string) bool { return s == "true" })
+}
+
+func (t *Tab) poll(what, expr string, ok func(string) bool) string {
+	t.tb.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	var last string
 	for {
-		s, err := t.Eval(fmt.Sprintf(`(document.querySelector(%q) || {textContent: ""}).textContent`, sel))
+		s, err := t.Eval(expr)
 		if err == nil {
 			last = strings.TrimSpace(s)
 			if ok(last) {
@@ -244,7 +258,7 @@ func (t *Tab) WaitText(sel string, ok func(string) bool) string {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.tb.Fatalf("chromium: %s is still %q after %s\n%s", sel, last, waitTimeout, t.describe())
+			t.tb.Fatalf("chromium: %s is still %q after %s\n%s", what, last, waitTimeout, t.describe())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

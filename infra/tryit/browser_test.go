@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"net/http"
 	"os"
 	"regexp"
@@ -41,13 +42,20 @@ func contains(want string) func(string) bool {
 }
 
 // login clicks button on the page, agrees at the double's consent page and
-// waits until the page shows a Cognito sub or an error code.
-func login(t *testing.T, tab *chromium.Tab, button string) {
+// waits until the page is back and done with the login.
+func login(t *testing.T, s *localstack.Main, tab *chromium.Tab, button string) {
 	t.Helper()
 	tab.Click(button)
 	tab.WaitVisible("#consent")
 	tab.Click("#consent")
-	tab.WaitText("#status", func(s string) bool { return s != "" && s != "—" })
+	idle(t, s, tab)
+}
+
+// idle waits until the page at the stack's address has finished what it
+// was doing (it marks itself aria-busy meanwhile, as it greys its buttons).
+func idle(t *testing.T, s *localstack.Main, tab *chromium.Tab) {
+	t.Helper()
+	tab.WaitTrue("the page, done", fmt.Sprintf(`location.origin === %q && document.body.getAttribute("aria-busy") === "false"`, s.APIURL()))
 }
 
 func mapping(t *testing.T, s *localstack.Main, kakaoID int64) (kakaoauth.Mapping, bool) {
@@ -89,7 +97,8 @@ func TestFirstThenReturningLogin(t *testing.T) {
 		t.Fatalf("consent page offers account %q", id)
 	}
 	tab.Click("#consent")
-	sub := tab.WaitText("#sub", nonEmpty)
+	idle(t, s, tab)
+	sub := tab.Text("#sub")
 
 	m, ok := mapping(t, s, demoID)
 	if !ok || m.Sub != sub || m.Status != kakaoauth.StatusActive {
@@ -139,7 +148,7 @@ func TestFirstThenReturningLogin(t *testing.T) {
 	if got := tab.Text("#kakao-login"); got != "다시 로그인" {
 		t.Fatalf("Korean login-again button %q", got)
 	}
-	login(t, tab, "#kakao-login")
+	login(t, s, tab, "#kakao-login")
 	if got := tab.WaitText("#sub", nonEmpty); got != sub {
 		t.Fatalf("returning login: sub %s, first %s", got, sub)
 	}
@@ -167,7 +176,8 @@ func TestIDTokenLogin(t *testing.T) {
 		}
 	}
 	tab.Click("#consent")
-	sub := tab.WaitText("#sub", nonEmpty)
+	idle(t, s, tab)
+	sub := tab.Text("#sub")
 	if m, ok := mapping(t, s, demoID); !ok || m.Sub != sub {
 		t.Fatalf("mapping %+v, page sub %s", m, sub)
 	}
@@ -195,6 +205,7 @@ func TestCancelAtConsent(t *testing.T) {
 	tab.Click("#kakao-login")
 	tab.WaitVisible("#cancel")
 	tab.Click("#cancel")
+	idle(t, s, tab)
 	tab.WaitText("#error", equals("access_denied"))
 	if got := tab.Text("#error-message"); got != "User denied access" {
 		t.Errorf("message %q", got)
@@ -247,7 +258,7 @@ func TestKakaoOutage(t *testing.T) {
 	}
 	tab := chromium.ForTest(t)
 	tab.Navigate(s.APIURL() + "/")
-	login(t, tab, "#kakao-login")
+	login(t, s, tab, "#kakao-login")
 	tab.WaitText("#error", equals("KakaoUnavailable"))
 	if got := tab.Text("#status"); got != "502" {
 		t.Errorf("status %q", got)
@@ -266,7 +277,7 @@ func TestKakaoOutage(t *testing.T) {
 	if err := s.Double().SetFault(kakaofake.Fault{Path: "/v1/user/access_token_info", Count: 0}); err != nil {
 		t.Fatal(err)
 	}
-	login(t, tab, "#kakao-login")
+	login(t, s, tab, "#kakao-login")
 	tab.WaitText("#sub", nonEmpty)
 	if got := tab.Text("#user-kind"); got != "new user (created by this login)" {
 		t.Errorf("after the outage: %q", got)
@@ -280,10 +291,11 @@ func TestRefreshThenSignOut(t *testing.T) {
 	s := localstack.ForTest(t, "../../template.yaml")
 	tab := chromium.ForTest(t)
 	tab.Navigate(s.APIURL() + "/")
-	login(t, tab, "#kakao-login")
+	login(t, s, tab, "#kakao-login")
 	sub := tab.WaitText("#sub", nonEmpty)
 
 	tab.Click("#refresh")
+	idle(t, s, tab)
 	tab.WaitText("#action-result", contains("refreshed with REFRESH_TOKEN_AUTH"))
 	tab.WaitText("#hops", contains("Cognito: REFRESH_TOKEN_AUTH200"))
 	// The refreshed ID token is verified again, for the same user.
@@ -293,6 +305,7 @@ func TestRefreshThenSignOut(t *testing.T) {
 	}
 
 	tab.Click("#signout")
+	idle(t, s, tab)
 	tab.WaitText("#session-state", equals("signed out"))
 	if got := tab.Text("#action-result"); !strings.Contains(got, "now refused: NotAuthorizedException") {
 		t.Errorf("sign-out result %q", got)
@@ -312,11 +325,12 @@ func TestUnlinkThenReturn(t *testing.T) {
 	s := localstack.ForTest(t, "../../template.yaml")
 	tab := chromium.ForTest(t)
 	tab.Navigate(s.APIURL() + "/")
-	login(t, tab, "#kakao-login")
+	login(t, s, tab, "#kakao-login")
 	tab.WaitText("#sub", nonEmpty)
 	tab.WaitText("#account-status", equals("active"))
 
 	tab.Click("#unlink")
+	idle(t, s, tab)
 	tab.WaitText("#account-status", equals("unlinked"))
 	hops := tab.Text("#hops")
 	if !strings.Contains(hops, "Kakao: unlink → webhookcallback 200") || !strings.Contains(hops, "Unlink visible in the mapping") {
@@ -329,7 +343,7 @@ func TestUnlinkThenReturn(t *testing.T) {
 	// The return. On this branch an unlinked account stays unlinked: 403
 	// AccountUnlinked. (Once re-linking lands, this becomes 200 with the
 	// same sub.)
-	login(t, tab, "#kakao-login")
+	login(t, s, tab, "#kakao-login")
 	tab.WaitText("#error", equals("AccountUnlinked"))
 	if got := tab.Text("#status"); got != "403" {
 		t.Errorf("status %q", got)

@@ -243,6 +243,7 @@
 
   function setBusy(b) {
     busy = b;
+    document.body.setAttribute("aria-busy", String(b));
     for (const id of ["kakao-login", "login-id-token", "refresh", "signout", "unlink"]) $(id).disabled = b;
   }
 
@@ -306,7 +307,18 @@
     location.assign(`${cfg.authorizeURL}?${q}`);
   }
 
+  // handleCallback finishes the login Kakao sent the browser back from.
+  // The page is busy (aria-busy, buttons disabled) until it is done.
   async function handleCallback() {
+    setBusy(true);
+    try {
+      await finishLogin();
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function finishLogin() {
     const params = new URLSearchParams(location.search);
     history.replaceState(null, "", "/");
     const raw = sessionStorage.getItem(PENDING);
@@ -331,28 +343,23 @@
       setErrorT("NoCode", "err.noCode");
       return;
     }
-    setBusy(true);
-    try {
-      const ex = await backend("POST", "/tryit/api/exchange", { code });
-      addHop("hop.exchange", ex.ok ? "200" : `${ex.status} ${ex.body.error}`, ex.ms, ex.body.kakao_ms);
-      if (!ex.ok) {
-        setError(ex.body.error, ex.body.message);
+    const ex = await backend("POST", "/tryit/api/exchange", { code });
+    addHop("hop.exchange", ex.ok ? "200" : `${ex.status} ${ex.body.error}`, ex.ms, ex.body.kakao_ms);
+    if (!ex.ok) {
+      setError(ex.body.error, ex.body.message);
+      return;
+    }
+    let body;
+    if (pending.mode === "id") {
+      if (!ex.body.id_token) {
+        setErrorT("NoIDToken", "err.noIDToken");
         return;
       }
-      let body;
-      if (pending.mode === "id") {
-        if (!ex.body.id_token) {
-          setErrorT("NoIDToken", "err.noIDToken");
-          return;
-        }
-        body = { id_token: ex.body.id_token, nonce: pending.nonce };
-      } else {
-        body = { access_token: ex.body.access_token };
-      }
-      await callBroker(body, pending.mode);
-    } finally {
-      setBusy(false);
+      body = { id_token: ex.body.id_token, nonce: pending.nonce };
+    } else {
+      body = { access_token: ex.body.access_token };
     }
+    await callBroker(body, pending.mode);
   }
 
   async function callBroker(body, mode) {
@@ -522,6 +529,7 @@
     $("signout").addEventListener("click", signOut);
     $("unlink").addEventListener("click", unlink);
     if (location.pathname === "/callback") handleCallback();
+    else setBusy(false);
   }
 
   init();
