@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the tests need beyond Go, when missing:
-# moto_server (Python package "moto[server]") and cfn-lint. Idempotent.
+# moto_server (Python package "moto[server]"), cfn-lint, and Debian's
+# chromium (with a Hangul font) for the browser tests. Idempotent.
 set -euo pipefail
 
 need_pip() {
@@ -25,4 +26,34 @@ if ! command -v cfn-lint >/dev/null 2>&1; then
   echo "install-tools: installing cfn-lint with pip"
   python3 -m pip install --quiet cfn-lint
   hash -r; command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+fi
+
+# Debian's chromium for the browser tests (infra/chromium drives it with
+# chromedp), and a Hangul font so that the try-it page and the Kakao
+# double's consent page render their Korean in it.
+apt_install() {
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-tools: $* missing and no apt-get here; install it (the browser tests need Chromium at /usr/bin/chromium or \$CHROMIUM)" >&2
+    exit 1
+  fi
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "install-tools: installing $* with apt-get"
+  # A fresh machine may have no package lists yet.
+  if ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null 2>&1; then
+    $sudo apt-get update -q >/dev/null
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null
+  fi
+}
+
+missing=()
+if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  missing+=(chromium)
+fi
+if command -v dpkg-query >/dev/null 2>&1 &&
+  ! dpkg-query -W -f='${Status}' fonts-nanum 2>/dev/null | grep -q "install ok installed"; then
+  missing+=(fonts-nanum)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  apt_install "${missing[@]}"
 fi

@@ -11,12 +11,13 @@ import (
 	"time"
 
 	"github.com/kakaoauth/kakaoauth/infra/kakaofake"
+	"github.com/kakaoauth/kakaoauth/infra/localapi"
 	"github.com/kakaoauth/kakaoauth/infra/localstack"
 	"github.com/kakaoauth/kakaoauth/infra/moto"
 )
 
 func init() {
-	commands["local"] = command{summary: "run the whole stack locally: moto, the Kakao double, POST /auth/kakao", run: runLocal}
+	commands["local"] = command{summary: "run the whole stack locally: moto, the Kakao double, POST /auth/kakao and the try-it page", run: runLocal}
 	commands["fake-kakao"] = command{summary: "run only the Kakao double", run: func(ctx context.Context, args []string, stdout, _ io.Writer) error {
 		return kakaofake.Main(ctx, args, stdout)
 	}}
@@ -36,11 +37,16 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	appKeys := fs.String("app-keys", kakaofake.DefaultAppKey, "comma-separated Kakao app keys accepted as ID-token aud")
 	fs.DurationVar(&cfg.PasswordRotation, "password-rotation", 0, "password nonce rotation interval (default 24h)")
 	fs.StringVar(&cfg.UnlinkPolicy, "unlink-policy", envOr("KAKAOAUTH_UNLINK_POLICY", "disable"), "what a Kakao unlink does: disable (the person can come back) or delete (env KAKAOAUTH_UNLINK_POLICY)")
+	corsOrigins := fs.String("cors-origins", os.Getenv("KAKAOAUTH_CORS_ORIGINS"), "comma-separated origins whose pages may call the login endpoint, e.g. http://localhost:8090 for kakaoauth tryit (env KAKAOAUTH_CORS_ORIGINS)")
 	logLevel := fs.String("log-level", envOr("KAKAOAUTH_LOG_LEVEL", "info"), "debug|info|warn|error (env KAKAOAUTH_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg.AppKeys = strings.Split(*appKeys, ",")
+	var err error
+	if cfg.CORSOrigins, err = localapi.ParseOrigins(*corsOrigins); err != nil {
+		return fmt.Errorf("-cors-origins: %w", err)
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)
@@ -67,6 +73,7 @@ func printWelcome(w io.Writer, s *localstack.Main) {
 	st := s.Stack()
 	fmt.Fprintf(w, `
 kakaoauth local stack is up.
+  try-it page     %[1]s/   (open it, click the Kakao button)
   login endpoint  POST %[1]s/auth/kakao
   Kakao double    %[2]s
   moto (AWS)      user pool %[3]s, client %[4]s, tables %[5]s and %[6]s

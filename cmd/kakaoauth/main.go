@@ -5,6 +5,7 @@
 //	kakaoauth login        log in through the endpoint and verify the ID token
 //	kakaoauth audit        auditor queries over the tables
 //	kakaoauth smoke        check a deployed stack
+//	kakaoauth tryit        the try-it page against a deployed stack
 //
 // Each subcommand lives in its own file with a Main struct (Run/Close).
 package main

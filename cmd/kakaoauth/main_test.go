@@ -8,19 +8,22 @@ import (
 	"flag"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kakaoauth/kakaoauth/infra/chromium"
 	"github.com/kakaoauth/kakaoauth/infra/moto"
 )
 
-// One moto_server for the package's tests, started on first use.
-// The CLI binary some tests build is removed at the end.
+// One moto_server and one Chromium for the package's tests, started on
+// first use; the CLI binary some tests build is removed at the end.
 func TestMain(m *testing.M) {
 	code := moto.RunTests(m)
+	chromium.Shutdown()
 	removeCLI()
 	os.Exit(code)
 }
@@ -30,7 +33,7 @@ func TestUsage(t *testing.T) {
 	if err := run(context.Background(), nil, io.Discard, &stderr); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("no command: %v", err)
 	}
-	for _, c := range []string{"local", "fake-kakao", "login"} {
+	for _, c := range []string{"local", "fake-kakao", "login", "tryit"} {
 		if !strings.Contains(stderr.String(), c) {
 			t.Fatalf("usage does not list %s:\n%s", c, stderr.String())
 		}
@@ -56,19 +59,34 @@ func TestLocalThenLogin(t *testing.T) {
 	}()
 	urls := map[string]string{}
 	lines := bufio.NewScanner(pr)
-	re := regexp.MustCompile(`^\s+(login endpoint|Kakao double)\s+(?:POST )?(http://[^/\s]+)`)
-	for len(urls) < 2 && lines.Scan() {
+	re := regexp.MustCompile(`^\s+(try-it page|login endpoint|Kakao double)\s+(?:POST )?(http://[^/\s]+)`)
+	for len(urls) < 3 && lines.Scan() {
 		if m := re.FindStringSubmatch(lines.Text()); m != nil {
 			urls[m[1]] = m[2]
 		}
 	}
-	if len(urls) < 2 {
+	if len(urls) < 3 {
 		t.Fatalf("local did not print its URLs (%v): %v", urls, <-done)
 	}
 	go io.Copy(io.Discard, pr)
 
+	// The try-it page is on the login endpoint's address (the browser
+	// tests in infra/tryit click through it).
+	if urls["try-it page"] != urls["login endpoint"] {
+		t.Fatalf("try-it page at %s, login endpoint at %s", urls["try-it page"], urls["login endpoint"])
+	}
+	resp, err := http.Get(urls["try-it page"] + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), `id="kakao-login"`) {
+		t.Fatalf("try-it page: %d", resp.StatusCode)
+	}
+
 	var out bytes.Buffer
-	err := run(ctx, []string{"login", "-api", urls["login endpoint"], "-kakao", urls["Kakao double"], "-moto", motoURL, "-user", "777"}, &out, io.Discard)
+	err = run(ctx, []string{"login", "-api", urls["login endpoint"], "-kakao", urls["Kakao double"], "-moto", motoURL, "-user", "777"}, &out, io.Discard)
 	if err != nil {
 		t.Fatalf("login: %v\n%s", err, out.String())
 	}

@@ -31,20 +31,12 @@ func init() {
 	commands["smoke"] = command{summary: "check a deployed stack: 400 for a bad body, 401 for a garbage token, and a real login given a Kakao token", run: runSmoke}
 }
 
-// StackDescriber is the part of the CloudFormation client smoke uses.
-type StackDescriber interface {
-	DescribeStacks(ctx context.Context, in *cloudformation.DescribeStacksInput, optFns ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
-}
-
 // SyncStarter is the part of the Step Functions client smoke uses.
 type SyncStarter interface {
 	StartSyncExecution(ctx context.Context, in *sfn.StartSyncExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StartSyncExecutionOutput, error)
 }
 
-var (
-	_ StackDescriber = (*cloudformation.Client)(nil)
-	_ SyncStarter    = (*sfn.Client)(nil)
-)
+var _ SyncStarter = (*sfn.Client)(nil)
 
 // SmokeMain checks a deployed stack from the outside, as an app would use
 // it. It never prints a token whole.
@@ -159,16 +151,9 @@ func (m *SmokeMain) fromStack(ctx context.Context) error {
 	if m.Stacks == nil {
 		return errors.New("smoke: no CloudFormation client")
 	}
-	out, err := m.Stacks.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(m.Stack)})
+	outputs, err := stackOutputs(ctx, m.Stacks, m.Stack)
 	if err != nil {
-		return fmt.Errorf("describe stack %s: %w", m.Stack, err)
-	}
-	if len(out.Stacks) != 1 {
-		return fmt.Errorf("describe stack %s: %d stacks", m.Stack, len(out.Stacks))
-	}
-	outputs := map[string]string{}
-	for _, o := range out.Stacks[0].Outputs {
-		outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
+		return err
 	}
 	if m.APIURL == "" {
 		m.APIURL = outputs["ApiUrl"]

@@ -76,19 +76,8 @@ func (a *awsTarget) describe(ctx context.Context, cfg aws.Config) (outputs, para
 	if a.stack == "" {
 		return map[string]string{}, map[string]string{}, nil
 	}
-	out, err := cloudformation.NewFromConfig(cfg).DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: &a.stack})
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: stack %s: %w", a.command, a.stack, err)
-	}
-	if len(out.Stacks) == 0 {
-		return nil, nil, fmt.Errorf("%s: stack %s not found", a.command, a.stack)
-	}
-	outputs, params = map[string]string{}, map[string]string{}
-	for _, o := range out.Stacks[0].Outputs {
-		outputs[aws.ToString(o.OutputKey)] = aws.ToString(o.OutputValue)
-	}
-	for _, p := range out.Stacks[0].Parameters {
-		params[aws.ToString(p.ParameterKey)] = aws.ToString(p.ParameterValue)
+	if outputs, params, err = describeStack(ctx, cloudformation.NewFromConfig(cfg), a.stack); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", a.command, err)
 	}
 	return outputs, params, nil
 }

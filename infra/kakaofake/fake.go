@@ -130,6 +130,7 @@ type Fake struct {
 	users     map[int64]User
 	tokens    map[string]accessToken
 	codes     map[string]grant
+	pending   map[string]authRequest // requests waiting at the consent page
 	refresh   map[string]grant
 	faults    map[string]*Fault
 	hits      map[string]int
@@ -163,6 +164,7 @@ func New(cfg Config) (*Fake, error) {
 		users:   map[int64]User{},
 		tokens:  map[string]accessToken{},
 		codes:   map[string]grant{},
+		pending: map[string]authRequest{},
 		refresh: map[string]grant{},
 		faults:  map[string]*Fault{},
 		hits:    map[string]int{},

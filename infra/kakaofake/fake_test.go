@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -229,10 +231,18 @@ func TestOAuthCodeFlow(t *testing.T) {
 	authorize := func(params url.Values) response {
 		return do(t, http.MethodGet, srv.URL+"/oauth/authorize?"+params.Encode(), "", nil, "")
 	}
+	// Without user_id, a browser gets the consent page, prefilled with the
+	// lowest user id; agreeing redirects back with a code.
 	r := authorize(url.Values{"client_id": {DefaultAppKey}, "redirect_uri": {redirect}, "response_type": {"code"},
 		"scope": {"openid profile_nickname"}, "nonce": {"n-1"}, "state": {"s-1"}})
+	page := consentForm(t, r)
+	if page.Get("id") != "1234567890" || page.Get("email") != alice.Email {
+		t.Fatalf("consent page prefilled with %v, want the lowest user id", page)
+	}
+	page.Set("action", "consent")
+	r = postForm(t, srv.URL+"/oauth/authorize", page)
 	if r.status != http.StatusFound {
-		t.Fatalf("authorize: %d %s", r.status, r.raw)
+		t.Fatalf("consent: %d %s", r.status, r.raw)
 	}
 	loc, _ := url.Parse(r.header.Get("Location"))
 	code := loc.Query().Get("code")
@@ -246,7 +256,6 @@ func TestOAuthCodeFlow(t *testing.T) {
 		t.Fatalf("token: %d %s", r.status, r.raw)
 	}
 	claims := verifyWithJWKS(t, srv.URL, r.body["id_token"].(string))
-	// Without a user_id the lowest user id logs in.
 	if claims["sub"] != "1234567890" || claims["aud"] != DefaultAppKey || claims["nonce"] != "n-1" || claims["iss"] != srv.URL {
 		t.Fatalf("id token claims %v", claims)
 	}
@@ -587,4 +596,138 @@ func TestConcurrentUse(t *testing.T) {
 	if got := f.Hits("/v2/user/me"); got != 16 {
 		t.Fatalf("hits %d", got)
 	}
+}
+
+// consentField matches the consent page's form fields: hidden, text,
+// number and email inputs with their values, and checked checkboxes.
+var consentField = regexp.MustCompile(`<input type="(hidden|text|number|email|checkbox)" name="([a-z_]+)"[^>]*?(?: value="([^"]*)")?(?: (checked))?>`)
+
+// consentForm reads the consent page r as a browser would submit it
+// (without the action, which is the button pressed).
+func consentForm(t *testing.T, r response) url.Values {
+	t.Helper()
+	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
+		t.Fatalf("want the consent page, got %d %s %s", r.status, r.header.Get("Content-Type"), r.raw)
+	}
+	for _, id := range []string{`id="consent"`, `id="cancel"`} {
+		if !strings.Contains(string(r.raw), id) {
+			t.Fatalf("consent page lacks %s", id)
+		}
+	}
+	form := url.Values{}
+	for _, m := range consentField.FindAllStringSubmatch(string(r.raw), -1) {
+		switch {
+		case m[1] != "checkbox":
+			form.Set(m[2], html.UnescapeString(m[3]))
+		case m[4] == "checked":
+			form.Set(m[2], "on")
+		}
+	}
+	if form.Get("request") == "" {
+		t.Fatalf("consent page without a request id:\n%s", r.raw)
+	}
+	return form
+}
+
+// The consent page behaves like Kakao's: cancel redirects back with
+// access_denied and the state, agree with a code and the state; the
+// account is created as entered, without an email when its consent is
+// withheld; a request is used once; every value is escaped.
+func TestConsentPage(t *testing.T) {
+	f, srv := newFake(t, Config{})
+	const redirect = "http://app.example/cb?x=1"
+	params := url.Values{"client_id": {DefaultAppKey}, "redirect_uri": {redirect}, "response_type": {"code"}, "state": {"st <1>&"}}
+	authorize := func() url.Values {
+		return consentForm(t, do(t, http.MethodGet, srv.URL+"/oauth/authorize?"+params.Encode(), "", nil, ""))
+	}
+
+	// No user yet: the form suggests the demo user, who does not exist
+	// until the user agrees.
+	form := authorize()
+	if form.Get("id") != "4242" || form.Get("consent_email") != "on" {
+		t.Fatalf("empty double: form %v", form)
+	}
+	if strings.Contains(string(do(t, http.MethodGet, srv.URL+"/oauth/authorize?"+params.Encode(), "", nil, "").raw), "st <1>") {
+		t.Fatal("the state reached the page unescaped")
+	}
+
+	// Cancel: Kakao's error redirect, state kept, nothing issued.
+	form.Set("action", "cancel")
+	r := postForm(t, srv.URL+"/oauth/authorize", form)
+	if r.status != http.StatusFound {
+		t.Fatalf("cancel: %d %s", r.status, r.raw)
+	}
+	loc := r.header.Get("Location")
+	if !strings.HasPrefix(loc, "http://app.example/cb?x=1&error=access_denied&error_description=User%20denied%20access&state=") {
+		t.Fatalf("cancel redirect %s", loc)
+	}
+	u, _ := url.Parse(loc)
+	if u.Query().Get("state") != "st <1>&" || u.Query().Get("code") != "" {
+		t.Fatalf("cancel redirect %s", loc)
+	}
+	if f.AddUser(User{}) == nil {
+		t.Fatal("AddUser accepted id 0")
+	}
+	if _, err := f.MintTokens(TokenRequest{UserID: 4242}); err == nil {
+		t.Fatal("a cancelled consent created the account")
+	}
+	// The request was used: submitting it again is refused.
+	form.Set("action", "consent")
+	if r := postForm(t, srv.URL+"/oauth/authorize", form); r.status != 400 || r.body["error"] != "invalid_request" {
+		t.Fatalf("reused request: %d %s", r.status, r.raw)
+	}
+
+	// Agree as a new account without email consent.
+	form = authorize()
+	form.Set("id", "777")
+	form.Set("nickname", "seven")
+	form.Set("email", "seven@example.com")
+	form.Del("consent_email")
+	form.Set("action", "consent")
+	r = postForm(t, srv.URL+"/oauth/authorize", form)
+	u, _ = url.Parse(r.header.Get("Location"))
+	if r.status != http.StatusFound || u.Query().Get("state") != "st <1>&" || u.Query().Get("code") == "" || u.Query().Get("x") != "1" {
+		t.Fatalf("consent: %d %s", r.status, r.header.Get("Location"))
+	}
+	tok := postForm(t, srv.URL+"/oauth/token", url.Values{"grant_type": {"authorization_code"}, "client_id": {DefaultAppKey},
+		"redirect_uri": {redirect}, "code": {u.Query().Get("code")}})
+	me := do(t, http.MethodGet, srv.URL+"/v2/user/me", tok.body["access_token"].(string), nil, "")
+	account, _ := me.body["kakao_account"].(map[string]any)
+	if me.body["id"] != 777.0 || account["email"] != nil || account["email_needs_agreement"] != true || at(account, "profile", "nickname") != "seven" {
+		t.Fatalf("account after consent without email: %s", me.raw)
+	}
+
+	// Bad forms.
+	form = authorize()
+	form.Set("id", "-3")
+	form.Set("action", "consent")
+	if r := postForm(t, srv.URL+"/oauth/authorize", form); r.status != 400 {
+		t.Fatalf("negative id: %d %s", r.status, r.raw)
+	}
+	form = authorize()
+	form.Set("action", "jump")
+	if r := postForm(t, srv.URL+"/oauth/authorize", form); r.status != 400 {
+		t.Fatalf("unknown action: %d %s", r.status, r.raw)
+	}
+}
+
+// The consent page's request expires like a Kakao login session.
+func TestConsentRequestExpires(t *testing.T) {
+	clk := &clock{t: time.Unix(1_700_000_000, 0)}
+	_, srv := newFake(t, Config{Clock: clk.Now})
+	form := consentForm(t, do(t, http.MethodGet, srv.URL+"/oauth/authorize?"+url.Values{"client_id": {DefaultAppKey},
+		"redirect_uri": {"http://app.example/cb"}, "response_type": {"code"}}.Encode(), "", nil, ""))
+	clk.Add(authRequestTTL)
+	form.Set("action", "consent")
+	if r := postForm(t, srv.URL+"/oauth/authorize", form); r.status != 400 || r.body["error_code"] != "KOE102" {
+		t.Fatalf("expired request: %d %s", r.status, r.raw)
+	}
+}
+
+func at(v any, path ...string) any {
+	for _, p := range path {
+		m, _ := v.(map[string]any)
+		v = m[p]
+	}
+	return v
 }

@@ -18,6 +18,7 @@ func (f *Fake) routes() http.Handler {
 	mux.HandleFunc("POST /v1/user/unlink", f.unlinkByToken)
 	// Kakao auth server (kauth.kakao.com).
 	mux.HandleFunc("GET /oauth/authorize", f.authorize)
+	mux.HandleFunc("POST /oauth/authorize", f.consent)
 	mux.HandleFunc("POST /oauth/token", f.token)
 	mux.HandleFunc("GET /.well-known/openid-configuration", f.discovery)
 	mux.HandleFunc("GET /.well-known/jwks.json", f.jwks)
@@ -255,9 +256,11 @@ func (f *Fake) knownClient(clientID string) bool { return slices.Contains(f.cfg.
 
 func hasScope(scope, want string) bool { return slices.Contains(strings.Fields(scope), want) }
 
-// authorize stands in for Kakao's login and consent screens: it logs in the
-// user named by the fake-only user_id parameter (or the lowest known id)
-// and redirects straight back with a code.
+// authorize is GET /oauth/authorize. In a browser it shows the consent
+// page (showConsent), which stands in for Kakao's login and consent
+// screens. Programmatic callers name the account with the double-only
+// user_id parameter and are redirected straight back with a code, as Kakao
+// does for a user who is logged in and has consented before.
 func (f *Fake) authorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if !f.knownClient(q.Get("client_id")) {
@@ -273,41 +276,49 @@ func (f *Fake) authorize(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "redirect_uri must be an absolute URL", "")
 		return
 	}
-	f.mu.Lock()
-	var userID int64
-	if s := q.Get("user_id"); s != "" {
-		if err := json.Unmarshal([]byte(s), &userID); err != nil {
-			f.mu.Unlock()
-			oauthError(w, http.StatusBadRequest, "invalid_request", "user_id must be a number", "")
-			return
-		}
-	} else {
-		for id := range f.users {
-			if userID == 0 || id < userID {
-				userID = id
-			}
-		}
+	s := q.Get("user_id")
+	if s == "" {
+		f.showConsent(w, q)
+		return
 	}
+	var userID int64
+	if err := json.Unmarshal([]byte(s), &userID); err != nil {
+		oauthError(w, http.StatusBadRequest, "invalid_request", "user_id must be a number", "")
+		return
+	}
+	f.mu.Lock()
 	if _, ok := f.users[userID]; !ok {
 		f.mu.Unlock()
 		oauthError(w, http.StatusBadRequest, "invalid_request", "no such user: create one with POST /_fake/users", "")
 		return
 	}
+	code := f.issueCodeLocked(userID, q.Get("client_id"), q.Get("redirect_uri"), q.Get("scope"), q.Get("nonce"))
+	f.mu.Unlock()
+	redirectWithCode(w, r, redirect, code, q.Get("state"))
+}
+
+// issueCodeLocked records a single-use authorization code for the user.
+func (f *Fake) issueCodeLocked(userID int64, clientID, redirectURI, scope, nonce string) string {
 	code := randomToken()
 	f.codes[code] = grant{
 		userID:      userID,
-		clientID:    q.Get("client_id"),
-		redirectURI: q.Get("redirect_uri"),
-		scope:       q.Get("scope"),
-		openid:      hasScope(q.Get("scope"), "openid"),
-		nonce:       q.Get("nonce"),
+		clientID:    clientID,
+		redirectURI: redirectURI,
+		scope:       scope,
+		openid:      hasScope(scope, "openid"),
+		nonce:       nonce,
 		expiresAt:   f.now().Add(10 * time.Minute),
 	}
-	f.mu.Unlock()
+	return code
+}
+
+// redirectWithCode sends the browser back to the app with code and state,
+// keeping the redirect URI's own query.
+func redirectWithCode(w http.ResponseWriter, r *http.Request, redirect *url.URL, code, state string) {
 	rq := redirect.Query()
 	rq.Set("code", code)
-	if s := q.Get("state"); s != "" {
-		rq.Set("state", s)
+	if state != "" {
+		rq.Set("state", state)
 	}
 	redirect.RawQuery = rq.Encode()
 	http.Redirect(w, r, redirect.String(), http.StatusFound)

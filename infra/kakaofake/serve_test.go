@@ -51,15 +51,15 @@ func TestMainServesUntilCanceled(t *testing.T) {
 		t.Fatalf("issuer %v, want the listener URL %s", disc["issuer"], base)
 	}
 
-	// The demo user is seeded, so the code flow works without setup.
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err = client.Get(base + "/oauth/authorize?" + url.Values{"client_id": {"k2"}, "redirect_uri": {"http://app/cb"}, "response_type": {"code"}}.Encode())
-	if err != nil {
-		t.Fatal(err)
+	// The demo user is seeded, so the code flow works without setup: the
+	// consent page offers it, and so does the programmatic shortcut.
+	form := consentForm(t, do(t, http.MethodGet, base+"/oauth/authorize?"+url.Values{"client_id": {"k2"}, "redirect_uri": {"http://app/cb"}, "response_type": {"code"}}.Encode(), "", nil, ""))
+	if form.Get("id") != "4242" {
+		t.Fatalf("consent page offers %v, want the demo user", form)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("authorize with the second app key: %d", resp.StatusCode)
+	r := do(t, http.MethodGet, base+"/oauth/authorize?"+url.Values{"client_id": {"k2"}, "redirect_uri": {"http://app/cb"}, "response_type": {"code"}, "user_id": {"4242"}}.Encode(), "", nil, "")
+	if r.status != http.StatusFound {
+		t.Fatalf("authorize with the second app key: %d", r.status)
 	}
 
 	cancel()

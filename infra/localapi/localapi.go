@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 
 	"github.com/google/uuid"
 	"github.com/kakaoauth/kakaoauth"
@@ -55,14 +56,29 @@ const LoginPath = "/auth/kakao"
 type Handler struct {
 	exec Executor
 	log  *slog.Logger
+	cors CORS
+}
+
+// Option configures a Handler.
+type Option func(*Handler)
+
+// WithAllowedOrigins lets browser pages from these origins call the login
+// route (CORS), as the API's CorsAllowedOrigins parameter does; without
+// it, as with an empty list, the route answers no CORS headers at all.
+func WithAllowedOrigins(origins ...string) Option {
+	return func(h *Handler) { h.cors = CORS{origins: slices.Clone(origins)} }
 }
 
 // New returns the login handler.
-func New(exec Executor, log *slog.Logger) *Handler {
+func New(exec Executor, log *slog.Logger, opts ...Option) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{exec: exec, log: log}
+	h := &Handler{exec: exec, log: log}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
 }
 
 // Mux routes the local API: the login endpoint, plus extra routes (such as
@@ -97,6 +113,11 @@ type requestContext struct {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodOptions && h.cors.Enabled() {
+		h.cors.preflight(w, r)
+		return
+	}
+	h.cors.apply(w, r)
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "MethodNotAllowed", Message: "Use POST."})

@@ -3,8 +3,6 @@ package localstack
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -56,40 +54,21 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// startStack runs a stack; change adjusts its Config first.
+// startStack runs a stack that logs into its own buffer; change adjusts
+// its Config first.
 func startStack(t testing.TB, change ...func(*Config)) *testStack {
 	t.Helper()
-	srv := moto.ForTest(t)
-	id := make([]byte, 4)
-	_, _ = rand.Read(id)
-	name := "t" + hex.EncodeToString(id)
 	logs := &lockedBuffer{}
-	proxy, err := faultproxy.Start(srv.URL())
+	proxy, err := faultproxy.Start(moto.ForTest(t).URL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = proxy.Close() })
-	cfg := Config{
-		MotoURL: srv.URL(), AWSEndpoint: proxy.URL(), KakaoAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0",
-		QueueVisibility: time.Second,
-		Prefix:          "kakaoauth-" + name, ParameterPrefix: "/kakaoauth/" + name,
-		TemplatePath: "../../template.yaml",
-		Log:          slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	setup := func(c *Config) {
+		c.Log = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		c.AWSEndpoint = proxy.URL()
 	}
-	for _, c := range change {
-		c(&cfg)
-	}
-	m := New(cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := m.Run(ctx); err != nil {
-		t.Fatalf("local stack: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
+	m := ForTest(t, "../../template.yaml", append([]func(*Config){setup}, change...)...)
 	return &testStack{Main: m, logs: logs, http: &http.Client{Timeout: 60 * time.Second}, proxy: proxy}
 }
 

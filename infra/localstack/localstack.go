@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"strconv"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -32,6 +34,7 @@ import (
 	"github.com/kakaoauth/kakaoauth/infra/localapi"
 	"github.com/kakaoauth/kakaoauth/infra/moto"
 	"github.com/kakaoauth/kakaoauth/infra/provision"
+	"github.com/kakaoauth/kakaoauth/infra/tryit"
 	"github.com/kakaoauth/kakaoauth/shared/bootstrap"
 	"github.com/kakaoauth/kakaoauth/shared/config"
 	"github.com/kakaoauth/kakaoauth/workflow"
@@ -84,6 +87,9 @@ type Config struct {
 	// (default DefaultQueueVisibility; the template's is 360 s): how soon a
 	// failed unlink is retried.
 	QueueVisibility time.Duration
+	// CORSOrigins may call the login endpoint from a browser page on
+	// another origin (kakaoauth tryit), as the API's CorsAllowedOrigins.
+	CORSOrigins []string
 	// Log receives the stack's structured logs (the steps' included).
 	Log *slog.Logger
 	// MotoLog receives moto_server's own output.
@@ -242,8 +248,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		apiLn.Close()
 		return err
 	}
-	login := localapi.New(localapi.ExecutorFunc(m.execute), m.cfg.Log)
+	login := localapi.New(localapi.ExecutorFunc(m.execute), m.cfg.Log, localapi.WithAllowedOrigins(m.cfg.CORSOrigins...))
 	routes := map[string]http.Handler{workflow.UnlinkPath: ProxyHandler(steps.UnlinkWebhook, m.cfg.Log)}
+	page, err := m.tryItPage(awsCfg, motoURL, authBase)
+	if err != nil {
+		apiLn.Close()
+		return err
+	}
+	maps.Copy(routes, page.Routes())
 	m.api = &http.Server{Handler: localapi.Mux(login, routes), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 35 * time.Second}
 	m.wg.Add(1)
 	go func() {
@@ -253,6 +265,20 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 	return nil
+}
+
+// tryItPage is the try-it page on the login endpoint's address: Kakao's
+// authorize page (the double's consent page), the stack's pool through
+// its public app client with no credentials, as an app uses it, and the
+// local-only extras: unlink at the double, the mapping's status.
+func (m *Main) tryItPage(awsCfg aws.Config, motoURL, authBase string) (*tryit.Page, error) {
+	api := cip.NewFromConfig(awsCfg, func(o *cip.Options) { o.Credentials = aws.AnonymousCredentials{} })
+	opts := []tryit.Option{tryit.WithAccounts(m.deps.Mappings()), tryit.WithLogger(m.cfg.Log)}
+	if m.fake != nil {
+		opts = append(opts, tryit.WithDouble(m.kakaoURL))
+	}
+	return tryit.New(tryit.Kakao{AuthURL: authBase, ClientID: m.cfg.AppKeys[0]},
+		tryit.NewPool(api, moto.Region, m.stack.UserPoolID, m.stack.UserPoolClientID, motoURL), opts...)
 }
 
 func (m *Main) startFake(ctx context.Context) error {
@@ -382,6 +408,9 @@ func (m *Main) APIURL() string { return m.apiURL }
 
 // KakaoURL is the Kakao double's base URL ("" when a real Kakao is used).
 func (m *Main) KakaoURL() string { return m.kakaoURL }
+
+// Double is the Kakao double (nil when a real Kakao is used).
+func (m *Main) Double() *kakaofake.Fake { return m.fake }
 
 // Stack is what was provisioned.
 func (m *Main) Stack() provision.Stack { return m.stack }

@@ -58,7 +58,16 @@ func requestTemplate(t *testing.T) string {
 	return strings.ReplaceAll(sub, "${LoginStateMachine}", testStateMachineARN)
 }
 
+// responseTemplate is the login integration's response template, as
+// deployed with CorsAllowedOrigins at its default (none).
 func responseTemplate(t *testing.T) string {
+	t.Helper()
+	return responseTemplateFor(t, "")
+}
+
+// responseTemplateFor is the response template as deployed with
+// CorsAllowedOrigins=origins.
+func responseTemplateFor(t *testing.T, origins string) string {
 	t.Helper()
 	responses, _ := loginIntegration(t)["responses"].(map[string]any)
 	if got := slices.Sorted(maps.Keys(responses)); !slices.Equal(got, []string{"default"}) {
@@ -68,11 +77,7 @@ func responseTemplate(t *testing.T) string {
 	if at(responses, "default", "statusCode") != "200" {
 		t.Fatalf("default integration response status %v", at(responses, "default", "statusCode"))
 	}
-	tpl, ok := at(responses, "default", "responseTemplates", "application/json").(string)
-	if !ok {
-		t.Fatal("no application/json response template")
-	}
-	return tpl
+	return withOrigins(t, at(responses, "default", "responseTemplates", "application/json"), origins)
 }
 
 // localInput is the execution input the local endpoint builds for body and
@@ -344,7 +349,8 @@ func TestRoutes(t *testing.T) {
 	if got := slices.Sorted(maps.Keys(paths)); !slices.Equal(got, []string{localapi.LoginPath, workflow.UnlinkPath}) {
 		t.Fatalf("paths %v", got)
 	}
-	if got := slices.Sorted(maps.Keys(paths[localapi.LoginPath].(map[string]any))); !slices.Equal(got, []string{"post"}) {
+	// OPTIONS is the CORS preflight (cors_test.go).
+	if got := slices.Sorted(maps.Keys(paths[localapi.LoginPath].(map[string]any))); !slices.Equal(got, []string{"options", "post"}) {
 		t.Errorf("%s methods %v", localapi.LoginPath, got)
 	}
 

@@ -34,6 +34,7 @@ type cfn struct {
 	Resources  map[string]resource
 	Outputs    map[string]map[string]any
 	Parameters map[string]map[string]any
+	Conditions map[string]any
 }
 
 type resource struct {

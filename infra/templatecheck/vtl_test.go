@@ -11,20 +11,27 @@ import (
 
 // vtl evaluates the subset of API Gateway's Velocity mapping templates that
 // template.yaml uses, line by line: #set, #if/#elseif/#else/#end and ##
-// comments each on their own line; references such as $x, $!x,
-// $input.path('$.field'), $input.body, $context.a.b,
-// $util.escapeJavaScript(...), and the string methods replaceAll and
-// contains. Anything else is an error, so a template that grows beyond
-// this subset fails the tests instead of being misread.
+// comments each on their own line; conditions joined by && and negated by
+// !; references such as $x, $!x, $input.path('$.field'), $input.body,
+// $input.params().header.get('Name'), $context.a.b,
+// $util.escapeJavaScript(...), the string methods replaceAll and
+// contains, and double-quoted literals with references in them. Anything
+// else is an error, so a template that grows beyond this subset fails the
+// tests instead of being misread.
 type vtl struct {
 	// payload is the JSON body $input.path reads (the integration response).
 	payload map[string]any
 	// body is $input.body (the method request's raw body).
-	body    string
+	body string
+	// params is $input.params(): the method request's "header",
+	// "querystring" and "path" maps.
+	params  map[string]any
 	context map[string]any
 	vars    map[string]any
 	// status is $context.responseOverride.status; 0 when not set.
 	status int
+	// headers are the $context.responseOverride.header.<name> set.
+	headers map[string]string
 }
 
 func (v *vtl) render(tpl string) (string, error) {
@@ -135,6 +142,17 @@ func (v *vtl) set(arg string) error {
 		v.status = n
 		return nil
 	}
+	if len(path) == 4 && strings.Join(path[:3], ".") == "context.responseOverride.header" {
+		s, ok := val.(string)
+		if !ok {
+			return fmt.Errorf("header override %v is not a string", val)
+		}
+		if v.headers == nil {
+			v.headers = map[string]string{}
+		}
+		v.headers[path[3]] = s
+		return nil
+	}
 	if len(path) != 1 {
 		return fmt.Errorf("#set of $%s not supported", strings.Join(path, "."))
 	}
@@ -145,14 +163,37 @@ func (v *vtl) set(arg string) error {
 	return nil
 }
 
+// cond evaluates comparison (&& comparison)*, where a comparison is
+// [!]expr [(== | !=) expr]. Every operand is evaluated (Velocity would
+// stop at the first false one; these operands have no side effects).
 func (v *vtl) cond(arg string) (bool, error) {
 	p := &vtlParser{s: arg, v: v}
+	result := true
+	for {
+		c, err := p.comparison()
+		if err != nil {
+			return false, err
+		}
+		result = result && c
+		p.space()
+		if !p.eat("&&") {
+			break
+		}
+	}
+	return result, p.end()
+}
+
+func (p *vtlParser) comparison() (bool, error) {
+	p.space()
+	if p.eat("!") && !strings.HasPrefix(p.s[p.i:], "=") {
+		c, err := p.comparison()
+		return !c, err
+	}
 	left, err := p.expr()
 	if err != nil {
 		return false, err
 	}
 	p.space()
-	var result bool
 	switch {
 	case p.eat("=="), p.eat("!="):
 		neg := p.s[p.i-2:p.i] == "!="
@@ -160,15 +201,15 @@ func (v *vtl) cond(arg string) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		result = left != nil && right != nil && fmt.Sprint(left) == fmt.Sprint(right)
+		result := left != nil && right != nil && fmt.Sprint(left) == fmt.Sprint(right)
 		if neg {
 			result = !result
 		}
+		return result, nil
 	default:
 		b, isBool := left.(bool)
-		result = left != nil && (!isBool || b)
+		return left != nil && (!isBool || b), nil
 	}
-	return result, p.end()
 }
 
 // interpolate replaces the references in a text line.
@@ -278,10 +319,11 @@ func (p *vtlParser) expr() (any, error) {
 			return nil, fmt.Errorf("unterminated string")
 		}
 		lit := p.s[p.i+1 : p.i+1+end]
-		if c == '"' && strings.Contains(lit, "$") {
-			return nil, fmt.Errorf("interpolated string literals not supported")
-		}
 		p.i += end + 2
+		if c == '"' {
+			// Velocity interpolates references in double quotes.
+			return p.v.interpolate(lit)
+		}
 		return lit, nil
 	case '0' <= c && c <= '9':
 		start := p.i
@@ -374,6 +416,12 @@ func (v *vtl) call(recv any, method string, args []any) (any, error) {
 	}
 	switch r := recv.(type) {
 	case inputObj:
+		if method == "params" && len(args) == 0 {
+			if v.params == nil {
+				return map[string]any{}, nil
+			}
+			return v.params, nil
+		}
 		path, ok := str(0)
 		if method != "path" || !ok || len(args) != 1 {
 			return nil, fmt.Errorf("$input.%s(%v) not supported", method, args)
@@ -416,6 +464,12 @@ func (v *vtl) call(recv any, method string, args []any) (any, error) {
 			return strings.Contains(r, s), nil
 		}
 		return nil, fmt.Errorf("string method %s not supported", method)
+	case map[string]any:
+		key, ok := str(0)
+		if method != "get" || !ok || len(args) != 1 {
+			return nil, fmt.Errorf("map method %s(%v) not supported", method, args)
+		}
+		return r[key], nil
 	case nil:
 		// A method of a null reference is null, as in Velocity.
 		return nil, nil
@@ -514,5 +568,47 @@ func TestEscapeJavaScript(t *testing.T) {
 		if got := escapeJavaScript(in); got != want {
 			t.Errorf("escapeJavaScript(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// The parts the CORS lines use: $input.params(), map get, header
+// overrides, && and !, and references inside double quotes.
+func TestVTLEvaluatorConditionsAndHeaders(t *testing.T) {
+	tpl := strings.Join([]string{
+		`#set($list = ",a,b,")`,
+		`#set($o = '')`,
+		`#set($o = $input.params().header.get('Missing'))`,
+		`#set($o = $input.params().header.get('Origin'))`,
+		`#if($o != '' && !$o.contains(',') && $list.contains(",$o,"))`,
+		`#set($context.responseOverride.header.X-Hit = $o)`,
+		`#end`,
+		`#if(!$o.contains('b') && $o == 'b')`,
+		`wrong: && of a false operand`,
+		`#elseif(!$nothing)`,
+		`"$o" and "$nothing" and '$o'`,
+		`#end`,
+	}, "\n")
+	v := &vtl{params: map[string]any{"header": map[string]any{"Origin": "b"}}}
+	got, err := v.render(tpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (A text line resolves references whatever quotes are around them.)
+	if got != `"b" and "$nothing" and 'b'`+"\n" || v.headers["X-Hit"] != "b" || len(v.headers) != 1 {
+		t.Fatalf("got %q, headers %v", got, v.headers)
+	}
+	for _, origin := range []string{"c", "a,b", ""} {
+		v := &vtl{params: map[string]any{"header": map[string]any{"Origin": origin}}}
+		if _, err := v.render(tpl); err != nil || len(v.headers) != 0 {
+			t.Errorf("origin %q: headers %v (%v)", origin, v.headers, err)
+		}
+	}
+	// A literal keeps its text: only references in double quotes resolve.
+	v = &vtl{vars: map[string]any{"x": "1"}}
+	if got, err := v.render(`#set($y = "[$x]")` + "\n" + `#set($z = '[$x]')` + "\n$y $z"); err != nil || got != "[1] [$x]\n" {
+		t.Fatalf("literals: %q %v", got, err)
+	}
+	if _, err := (&vtl{}).render(`#set($context.responseOverride.header.X = 1)`); err == nil {
+		t.Error("a header override that is not a string was accepted")
 	}
 }

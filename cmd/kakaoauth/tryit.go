@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+
+	"github.com/kakaoauth/kakaoauth/infra/localapi"
+	"github.com/kakaoauth/kakaoauth/infra/tryit"
+	"github.com/kakaoauth/kakaoauth/shared/bootstrap"
+)
+
+func init() {
+	commands["tryit"] = command{summary: "serve the try-it page on localhost against a deployed stack and a real Kakao app", run: runTryIt}
+}
+
+// Defaults of tryit.
+const (
+	DefaultTryItAddr    = "127.0.0.1:8090"
+	DefaultKakaoAuthURL = "https://kauth.kakao.com"
+)
+
+// TryItMain serves the try-it page on this machine against a deployed
+// stack: the browser logs in at Kakao, this process exchanges the code
+// (the REST API key, and the client secret if the Kakao app has one), the
+// browser posts the Kakao token to the stack's API (which must allow the
+// page's origin, CorsAllowedOrigins) and this process refreshes and signs
+// out through the pool's public app client, with no AWS credentials.
+type TryItMain struct {
+	// Stack, when set, supplies APIURL, UserPoolID and UserPoolClientID
+	// from its outputs (ApiUrl, UserPoolId, UserPoolClientId) where they
+	// are not given; reading them is the only call that needs AWS
+	// credentials (cloudformation:DescribeStacks).
+	Stack            string
+	Region           string // default: the AWS config's, else the user pool id's prefix
+	APIURL           string
+	UserPoolID       string
+	UserPoolClientID string
+	// CognitoEndpoint replaces Cognito's (moto, in tests).
+	CognitoEndpoint string
+
+	KakaoAuthURL      string
+	KakaoClientID     string // the Kakao app's REST API key
+	KakaoClientSecret string // when the app enables one
+
+	// Addr is where the page listens; PublicURL is its origin in the
+	// browser, registered at Kakao (default http://localhost:<port>).
+	Addr      string
+	PublicURL string
+
+	Stacks StackDescriber // needed with Stack
+	HTTP   *http.Client
+	Out    io.Writer
+	Log    *slog.Logger
+
+	srv *http.Server
+	ln  net.Listener
+	err chan error
+}
+
+func runTryIt(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tryit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	m := TryItMain{Out: stdout, Log: slog.New(slog.NewJSONHandler(stderr, nil))}
+	fs.StringVar(&m.Stack, "stack", "", "CloudFormation stack to read ApiUrl, UserPoolId and UserPoolClientId from")
+	fs.StringVar(&m.Region, "region", "", "AWS region of the stack (default: the AWS config's, else the user pool id's)")
+	profile := fs.String("profile", "", "AWS shared config profile, for -stack")
+	fs.StringVar(&m.APIURL, "api-url", "", "the API's base URL with the stage (output ApiUrl)")
+	fs.StringVar(&m.UserPoolID, "user-pool-id", "", "the user pool (output UserPoolId)")
+	fs.StringVar(&m.UserPoolClientID, "user-pool-client-id", "", "the pool's public app client (output UserPoolClientId)")
+	fs.StringVar(&m.CognitoEndpoint, "cognito-endpoint", "", "Cognito endpoint URL, for a local pool (moto); default: AWS")
+	fs.StringVar(&m.KakaoAuthURL, "kakao-auth-url", envOr("KAKAO_AUTH_BASE_URL", DefaultKakaoAuthURL), "Kakao auth server (env KAKAO_AUTH_BASE_URL)")
+	fs.StringVar(&m.KakaoClientID, "kakao-client-id", os.Getenv("KAKAO_REST_API_KEY"), "the Kakao app's REST API key (env KAKAO_REST_API_KEY)")
+	fs.StringVar(&m.Addr, "addr", envOr("KAKAOAUTH_TRYIT_ADDR", DefaultTryItAddr), "listen address (env KAKAOAUTH_TRYIT_ADDR)")
+	fs.StringVar(&m.PublicURL, "public-url", "", "the page's origin as registered at Kakao (default http://localhost:<port>)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("tryit: unexpected argument %q", fs.Arg(0))
+	}
+	// A secret only from the environment: flags show in the process list.
+	m.KakaoClientSecret = os.Getenv("KAKAO_CLIENT_SECRET")
+	if m.Stack != "" {
+		var opts []func(*awsconfig.LoadOptions) error
+		if m.Region != "" {
+			opts = append(opts, awsconfig.WithRegion(m.Region))
+		}
+		if *profile != "" {
+			opts = append(opts, awsconfig.WithSharedConfigProfile(*profile))
+		}
+		cfg, err := bootstrap.AWSConfig(ctx, opts...)
+		if err != nil {
+			return err
+		}
+		if m.Region == "" {
+			m.Region = cfg.Region
+		}
+		m.Stacks = cloudformation.NewFromConfig(cfg)
+	}
+	if err := m.Run(ctx); err != nil {
+		return err
+	}
+	defer m.Close()
+	select {
+	case <-ctx.Done():
+	case err := <-m.err:
+		return err
+	}
+	fmt.Fprintln(m.Out, "\nkakaoauth tryit: stopping")
+	return nil
+}
+
+// Run resolves the stack, listens and serves the page; it returns once
+// the page answers, after printing where it is and what Kakao and the
+// stack must allow.
+func (m *TryItMain) Run(ctx context.Context) error {
+	if m.HTTP == nil {
+		m.HTTP = &http.Client{Timeout: 10 * time.Second}
+	}
+	if m.Out == nil {
+		m.Out = io.Discard
+	}
+	if m.Stack != "" {
+		if m.Stacks == nil {
+			return errors.New("tryit: no CloudFormation client")
+		}
+		outs, err := stackOutputs(ctx, m.Stacks, m.Stack)
+		if err != nil {
+			return err
+		}
+		m.APIURL = orDefault(m.APIURL, outs["ApiUrl"])
+		m.UserPoolID = orDefault(m.UserPoolID, outs["UserPoolId"])
+		m.UserPoolClientID = orDefault(m.UserPoolClientID, outs["UserPoolClientId"])
+	}
+	switch {
+	case m.APIURL == "" || m.UserPoolID == "" || m.UserPoolClientID == "":
+		return errors.New("tryit: give -stack, or -api-url, -user-pool-id and -user-pool-client-id")
+	case m.KakaoClientID == "":
+		return errors.New("tryit: give the Kakao app's REST API key (-kakao-client-id or KAKAO_REST_API_KEY)")
+	}
+	if m.Region == "" {
+		// Pool ids are <region>_<id>.
+		m.Region, _, _ = strings.Cut(m.UserPoolID, "_")
+	}
+
+	ln, err := net.Listen("tcp", m.Addr)
+	if err != nil {
+		return fmt.Errorf("tryit: listen %s: %w", m.Addr, err)
+	}
+	if m.PublicURL == "" {
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		m.PublicURL = "http://localhost:" + port
+	}
+	// Cognito's token APIs take no AWS signature: the app client is public.
+	api := cip.New(cip.Options{
+		Region: m.Region, Credentials: aws.AnonymousCredentials{}, HTTPClient: m.HTTP,
+		BaseEndpoint: nilIfEmpty(m.CognitoEndpoint),
+	})
+	target := m.Stack
+	if target == "" {
+		target = m.APIURL
+	}
+	page, err := tryit.New(
+		tryit.Kakao{AuthURL: m.KakaoAuthURL, ClientID: m.KakaoClientID, ClientSecret: m.KakaoClientSecret},
+		tryit.NewPool(api, m.Region, m.UserPoolID, m.UserPoolClientID, m.CognitoEndpoint),
+		tryit.WithAPIURL(m.APIURL), tryit.WithPublicURL(m.PublicURL), tryit.WithTarget(target),
+		tryit.WithHTTPClient(m.HTTP), tryit.WithLogger(m.Log),
+	)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	m.ln = ln
+	m.err = make(chan error, 1)
+	m.srv = &http.Server{Handler: page, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+	go func() {
+		if err := m.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			m.err <- err
+		}
+	}()
+	m.printWelcome(ctx)
+	return nil
+}
+
+func nilIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func (m *TryItMain) printWelcome(ctx context.Context) {
+	fmt.Fprintf(m.Out, `kakaoauth tryit: open %[1]s/
+  API             POST %[2]s/auth/kakao
+  user pool       %[3]s (app client %[4]s, %[5]s)
+  Kakao app       REST API key %[6]s at %[7]s%[8]s
+
+In the Kakao Developers console, for this app:
+  Platform > Web > Site domain   %[1]s
+  Kakao Login > Redirect URI     %[1]s%[9]s
+The stack must allow this origin: CorsAllowedOrigins=%[1]s
+`, m.PublicURL, strings.TrimRight(m.APIURL, "/"), m.UserPoolID, m.UserPoolClientID, m.Region, m.KakaoClientID, m.KakaoAuthURL,
+		map[bool]string{true: " (with client secret)", false: ""}[m.KakaoClientSecret != ""], tryit.CallbackPath)
+	if ok, err := m.corsAllows(ctx); err != nil {
+		fmt.Fprintf(m.Out, "warning: could not ask the API about CORS: %v\n", err)
+	} else if !ok {
+		fmt.Fprintf(m.Out, "warning: the API does not allow %s yet: the browser will refuse its answers. Deploy with CorsAllowedOrigins=%s\n", m.PublicURL, m.PublicURL)
+	}
+}
+
+// corsAllows asks the API's preflight, as the browser will, whether the
+// page's origin may POST to the login route.
+func (m *TryItMain) corsAllows(ctx context.Context) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodOptions, strings.TrimRight(m.APIURL, "/")+localapi.LoginPath, nil)
+	if err != nil {
+		return false, err
+	}
+	req.Header.Set("Origin", m.PublicURL)
+	req.Header.Set("Access-Control-Request-Method", http.MethodPost)
+	req.Header.Set("Access-Control-Request-Headers", "content-type")
+	resp, err := m.HTTP.Do(req)
+	if err != nil {
+		return false, err
+	}
+	resp.Body.Close()
+	return resp.Header.Get("Access-Control-Allow-Origin") == m.PublicURL, nil
+}
+
+// URL is the page's origin.
+func (m *TryItMain) URL() string { return m.PublicURL }
+
+// Close stops the page.
+func (m *TryItMain) Close() error {
+	if m.srv == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return m.srv.Shutdown(ctx)
+}

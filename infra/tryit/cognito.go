@@ -1,0 +1,242 @@
+package tryit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/kakaoauth/kakaoauth/infra/jwks"
+)
+
+// CognitoAPI is what the page does at Cognito: the public (unsigned)
+// token APIs an app calls with the pool's app client, no AWS credentials.
+type CognitoAPI interface {
+	InitiateAuth(context.Context, *cip.InitiateAuthInput, ...func(*cip.Options)) (*cip.InitiateAuthOutput, error)
+	GlobalSignOut(context.Context, *cip.GlobalSignOutInput, ...func(*cip.Options)) (*cip.GlobalSignOutOutput, error)
+}
+
+var _ CognitoAPI = (*cip.Client)(nil)
+
+// Pool is the stack's user pool as an app sees it.
+type Pool struct {
+	ID string
+	// ClientID is the public app client (output UserPoolClientId): the
+	// aud of its ID tokens, and the client that refreshes them.
+	ClientID string
+	// Issuer is the iss of the pool's tokens.
+	Issuer string
+	// JWKSURL is where the pool publishes its signing keys.
+	JWKSURL string
+	API     CognitoAPI
+}
+
+// NewPool describes pool poolID in region. endpoint is Cognito's base URL:
+// "" for AWS (https://cognito-idp.<region>.amazonaws.com), or moto's. The
+// issuer is AWS's form either way; moto issues it too.
+func NewPool(api CognitoAPI, region, poolID, clientID, endpoint string) Pool {
+	issuer := fmt.Sprintf("https://cognito-idp.%s.amazonaws.com/%s", region, poolID)
+	if endpoint == "" {
+		endpoint = fmt.Sprintf("https://cognito-idp.%s.amazonaws.com", region)
+	}
+	return Pool{ID: poolID, ClientID: clientID, Issuer: issuer, JWKSURL: endpoint + "/" + poolID + "/.well-known/jwks.json", API: api}
+}
+
+// idClaims are the ID-token claims the page shows.
+var idClaims = []string{"sub", "custom:kakao_id", "email", "email_verified", "exp", "iat", "iss", "aud", "token_use", "cognito:username"}
+
+type verifyRequest struct {
+	IDToken string `json:"id_token"`
+}
+
+type verifyAnswer struct {
+	// Verified: the RS256 signature checks out against a key of the pool's
+	// JWKS, and iss, aud, token_use and exp are the pool's and current.
+	Verified bool           `json:"verified"`
+	Problems []string       `json:"problems,omitempty"`
+	Claims   map[string]any `json:"claims,omitempty"`
+	JWKSURL  string         `json:"jwks_url"`
+	JWKSMS   int64          `json:"jwks_ms"`
+}
+
+// verify checks a Cognito ID token as a resource server would.
+func (p *Page) verify(w http.ResponseWriter, r *http.Request) {
+	var req verifyRequest
+	if !p.decode(w, r, &req) {
+		return
+	}
+	if !required(req.IDToken) {
+		writeError(w, http.StatusBadRequest, "InvalidRequest", "No ID token.")
+		return
+	}
+	ctx, cancel, elapsed := p.upstream(r.Context())
+	defer cancel()
+	claims, err := jwks.Verify(ctx, p.http, p.pool.JWKSURL, req.IDToken)
+	ans := verifyAnswer{JWKSURL: p.pool.JWKSURL, JWKSMS: elapsed()}
+	if err != nil {
+		ans.Problems = append(ans.Problems, err.Error())
+		p.hop(ctx, "jwks verify", "signature refused", ans.JWKSMS)
+		writeJSON(w, http.StatusOK, ans)
+		return
+	}
+	ans.Claims = map[string]any{}
+	for _, k := range idClaims {
+		if v, ok := claims[k]; ok {
+			ans.Claims[k] = v
+		}
+	}
+	exp, _ := claims["exp"].(float64)
+	checks := []struct {
+		ok      bool
+		problem string
+	}{
+		{claims["iss"] == p.pool.Issuer, fmt.Sprintf("iss is %v, not the pool's %s", claims["iss"], p.pool.Issuer)},
+		{claims["aud"] == p.pool.ClientID, fmt.Sprintf("aud is %v, not the app client %s", claims["aud"], p.pool.ClientID)},
+		{claims["token_use"] == "id", fmt.Sprintf("token_use is %v, not id", claims["token_use"])},
+		{float64(p.now().Unix()) < exp, "the token has expired"},
+	}
+	for _, c := range checks {
+		if !c.ok {
+			ans.Problems = append(ans.Problems, c.problem)
+		}
+	}
+	ans.Verified = len(ans.Problems) == 0
+	p.hop(ctx, "jwks verify", fmt.Sprintf("verified=%t", ans.Verified), ans.JWKSMS)
+	writeJSON(w, http.StatusOK, ans)
+}
+
+type refreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+type refreshAnswer struct {
+	IDToken     string `json:"id_token"`
+	AccessToken string `json:"access_token"`
+	// RefreshToken is set only when the pool rotates refresh tokens.
+	RefreshToken string `json:"refresh_token,omitempty"`
+	ExpiresIn    int32  `json:"expires_in"`
+	TokenType    string `json:"token_type"`
+	CognitoMS    int64  `json:"cognito_ms"`
+}
+
+// refresh is what an app does when its ID token expires: InitiateAuth
+// REFRESH_TOKEN_AUTH with the public app client (no secret, no AWS
+// credentials).
+func (p *Page) refresh(w http.ResponseWriter, r *http.Request) {
+	var req refreshRequest
+	if !p.decode(w, r, &req) {
+		return
+	}
+	if !required(req.RefreshToken) {
+		writeError(w, http.StatusBadRequest, "InvalidRequest", "No refresh token.")
+		return
+	}
+	ctx, cancel, elapsed := p.upstream(r.Context())
+	defer cancel()
+	out, err := p.refreshTokens(ctx, req.RefreshToken)
+	ms := elapsed()
+	if err != nil {
+		p.hop(ctx, "cognito refresh", errorCode(err), ms)
+		writeCognitoError(w, err)
+		return
+	}
+	p.hop(ctx, "cognito refresh", "ok", ms)
+	res := out.AuthenticationResult
+	writeJSON(w, http.StatusOK, refreshAnswer{
+		IDToken: aws.ToString(res.IdToken), AccessToken: aws.ToString(res.AccessToken), RefreshToken: aws.ToString(res.RefreshToken),
+		ExpiresIn: res.ExpiresIn, TokenType: aws.ToString(res.TokenType), CognitoMS: ms,
+	})
+}
+
+func (p *Page) refreshTokens(ctx context.Context, refreshToken string) (*cip.InitiateAuthOutput, error) {
+	out, err := p.pool.API.InitiateAuth(ctx, &cip.InitiateAuthInput{
+		AuthFlow:       types.AuthFlowTypeRefreshTokenAuth,
+		ClientId:       aws.String(p.pool.ClientID),
+		AuthParameters: map[string]string{"REFRESH_TOKEN": refreshToken},
+	})
+	if err == nil && (out.AuthenticationResult == nil || aws.ToString(out.AuthenticationResult.IdToken) == "") {
+		err = errors.New("cognito answered the refresh without tokens")
+	}
+	return out, err
+}
+
+type signOutRequest struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+type signOutAnswer struct {
+	SignedOut bool  `json:"signed_out"`
+	CognitoMS int64 `json:"cognito_ms"`
+	// RefreshRefused says that the refresh token no longer works, as
+	// Cognito answered a refresh tried right after the sign-out;
+	// RefreshError is that answer's error code.
+	RefreshRefused bool   `json:"refresh_refused"`
+	RefreshError   string `json:"refresh_error,omitempty"`
+}
+
+// signOut is GlobalSignOut with the user's access token: Cognito revokes
+// every refresh token of the user. (RevokeToken would revoke one refresh
+// token only, but moto does not implement it; GlobalSignOut works on both.)
+// A refresh with the old refresh token is then tried, to show it refused.
+func (p *Page) signOut(w http.ResponseWriter, r *http.Request) {
+	var req signOutRequest
+	if !p.decode(w, r, &req) {
+		return
+	}
+	if !required(req.AccessToken) {
+		writeError(w, http.StatusBadRequest, "InvalidRequest", "No access token.")
+		return
+	}
+	ctx, cancel, elapsed := p.upstream(r.Context())
+	defer cancel()
+	_, err := p.pool.API.GlobalSignOut(ctx, &cip.GlobalSignOutInput{AccessToken: aws.String(req.AccessToken)})
+	ms := elapsed()
+	if err != nil {
+		p.hop(ctx, "cognito sign-out", errorCode(err), ms)
+		writeCognitoError(w, err)
+		return
+	}
+	p.hop(ctx, "cognito sign-out", "ok", ms)
+	ans := signOutAnswer{SignedOut: true, CognitoMS: ms}
+	if required(req.RefreshToken) {
+		_, err := p.refreshTokens(ctx, req.RefreshToken)
+		var api smithy.APIError
+		if errors.As(err, &api) && api.ErrorCode() == "NotAuthorizedException" {
+			ans.RefreshRefused, ans.RefreshError = true, api.ErrorCode()
+		}
+	}
+	writeJSON(w, http.StatusOK, ans)
+}
+
+func errorCode(err error) string {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		return api.ErrorCode()
+	}
+	return "unavailable"
+}
+
+// writeCognitoError passes Cognito's error code and message on: they are
+// meant for the app (e.g. NotAuthorizedException "Refresh Token has been
+// revoked"). Cognito failing or unreachable is a 502.
+func writeCognitoError(w http.ResponseWriter, err error) {
+	var api smithy.APIError
+	if !errors.As(err, &api) || api.ErrorFault() == smithy.FaultServer {
+		writeError(w, http.StatusBadGateway, "CognitoUnavailable", "Cognito did not answer.")
+		return
+	}
+	status := http.StatusBadRequest
+	switch api.ErrorCode() {
+	case "NotAuthorizedException":
+		status = http.StatusUnauthorized
+	case "TooManyRequestsException", "LimitExceededException":
+		status = http.StatusTooManyRequests
+	}
+	writeError(w, status, api.ErrorCode(), api.ErrorMessage())
+}
