@@ -144,32 +144,9 @@ func (f *auditFlags) parse(args []string) error {
 
 // reader connects to the tables that the query needs.
 func (m *AuditMain) reader(ctx context.Context, f *auditFlags, needMapping, needAudit bool) (*store.Reader, error) {
-	httpClient := m.HTTPClient
-	if httpClient == nil {
-		httpClient = awshttp.NewBuildableClient().WithTimeout(awsTimeout)
-	}
-	var cfg aws.Config
-	if f.endpoint != "" {
-		cfg = moto.AWSConfig(ctx, f.endpoint)
-		if f.region != "" {
-			cfg.Region = f.region
-		}
-		cfg.HTTPClient = httpClient
-	} else {
-		opts := []func(*config.LoadOptions) error{config.WithHTTPClient(httpClient)}
-		if f.region != "" {
-			opts = append(opts, config.WithRegion(f.region))
-		}
-		if f.profile != "" {
-			opts = append(opts, config.WithSharedConfigProfile(f.profile))
-		}
-		var err error
-		if cfg, err = config.LoadDefaultConfig(ctx, opts...); err != nil {
-			return nil, fmt.Errorf("audit: AWS config: %w", err)
-		}
-		if cfg.Region == "" {
-			return nil, errors.New("audit: no AWS region: give -region or set AWS_REGION")
-		}
+	cfg, err := awsConfig(ctx, m.HTTPClient, f.endpoint, f.region, f.profile)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
 	}
 
 	mappingTable, auditTable := f.mappingTable, f.auditTable
@@ -196,6 +173,38 @@ func (m *AuditMain) reader(ctx context.Context, f *auditFlags, needMapping, need
 	r := store.NewReader(dynamodb.NewFromConfig(cfg), mappingTable, auditTable)
 	r.PageSize = int32(f.pageSize)
 	return r, nil
+}
+
+// awsConfig is the AWS configuration of a command: with endpoint, a local
+// stack's moto (dummy credentials); otherwise the default credential chain
+// with region and profile. httpClient nil means one with awsTimeout.
+func awsConfig(ctx context.Context, httpClient aws.HTTPClient, endpoint, region, profile string) (aws.Config, error) {
+	if httpClient == nil {
+		httpClient = awshttp.NewBuildableClient().WithTimeout(awsTimeout)
+	}
+	if endpoint != "" {
+		cfg := moto.AWSConfig(ctx, endpoint)
+		if region != "" {
+			cfg.Region = region
+		}
+		cfg.HTTPClient = httpClient
+		return cfg, nil
+	}
+	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(httpClient)}
+	if region != "" {
+		opts = append(opts, config.WithRegion(region))
+	}
+	if profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(profile))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("AWS config: %w", err)
+	}
+	if cfg.Region == "" {
+		return aws.Config{}, errors.New("no AWS region: give -region or set AWS_REGION")
+	}
+	return cfg, nil
 }
 
 func orDefault(v, def string) string {
