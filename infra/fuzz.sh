@@ -48,7 +48,7 @@ for entry in "${targets[@]}"; do
 		failed=1
 	fi
 	tail -n 4 "$log"
-	last=$(grep -E '^fuzz: elapsed' "$log" | tail -n 1)
+	last=$(grep -E '^fuzz: elapsed.*execs:' "$log" | tail -n 1)
 	execs=$(sed -nE 's/.*execs: ([0-9]+).*/\1/p' <<<"$last")
 	interesting=$(sed -nE 's/.*new interesting: ([0-9]+) \(total: ([0-9]+)\).*/\1 (corpus \2)/p' <<<"$last")
 	if [ "$result" != ok ]; then
@@ -61,4 +61,5 @@ done
 echo
 printf '%-28s %-10s %-8s %12s  %s\n' TARGET TIME RESULT EXECS 'NEW INTERESTING / FINDING'
 printf '%s\n' "${summary[@]}"
+echo "logs: $logdir"
 exit $failed

@@ -152,9 +152,6 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if m.Mix, err = loadgen.ParseMix(*mix, benchKinds); err != nil {
 		return fmt.Errorf("bench: -%w", err)
 	}
-	if m.Where.local() && m.Where.Endpoint == "" {
-		m.Where.Endpoint = "http://" + moto.DefaultAddr
-	}
 	if f, ok := stderr.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 			m.Terminal = true
