@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/kakaoauth/kakaoauth"
 )
@@ -315,20 +316,22 @@ func classify(path string, status int, body []byte, token string) (retryable boo
 	}
 }
 
-// sanitize makes Kakao's msg safe for an error text: one line, without
-// the token in case Kakao ever echoes it, and bounded. Control characters
-// are blanked before the token is looked for, and the result is checked
-// again, so that neither blanking, the replacement nor the cut can spell
-// the token (a fuzzing finding); if they would, the msg is dropped.
+// sanitize makes Kakao's msg safe for an error text: one line of valid
+// UTF-8 without control characters (C1 ones included: some terminals obey
+// them), without the token in case Kakao ever echoes it, and bounded. The
+// token is looked for after blanking, the result is mended if a token that
+// is not whole characters split one, and checked again, so that nothing
+// here can spell the token (two fuzzing findings); if it would, the msg is
+// dropped.
 func sanitize(msg, token string) string {
 	msg = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
+		if unicode.IsControl(r) {
 			return ' '
 		}
 		return r
 	}, msg)
 	if token != "" {
-		msg = strings.ReplaceAll(msg, token, "[token]")
+		msg = strings.ToValidUTF8(strings.ReplaceAll(msg, token, "[token]"), "\uFFFD")
 	}
 	if r := []rune(msg); len(r) > 120 {
 		msg = string(r[:120]) + "…"

@@ -21,6 +21,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -422,7 +423,7 @@ func FuzzKakaoAnswer(f *testing.F) {
 		if strings.Contains(msg, token) {
 			t.Fatalf("reason %q quotes the token %q", reason, token)
 		}
-		if !utf8.ValidString(msg) || utf8.RuneCountInString(msg) > 121 || strings.ContainsFunc(msg, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		if !utf8.ValidString(msg) || utf8.RuneCountInString(msg) > 121 || strings.ContainsFunc(msg, unicode.IsControl) {
 			t.Fatalf("msg %q is not one bounded line", msg)
 		}
 	})
@@ -508,7 +509,7 @@ func TestIDTokenSeedsMeanWhatTheySay(t *testing.T) {
 		"wrong-issuer": "wrong issuer", "wrong-audience": "wrong audience", "two-audiences": "wrong audience",
 		"expired": "expired", "not-valid-yet": "not valid yet", "issued-in-the-future": "not valid yet", "no-exp": "no exp",
 		"sub-": "sub is not a Kakao user id", "tampered-": "bad signature", "other-key-same-kid": "bad signature",
-		"unknown-kid": "unknown key id", "no-kid": "no key id",
+		"unknown-kid": "unknown key id", "no-kid": "no key id", "finding-carriage-returns": "malformed or not RS256",
 	}
 	files, _ := filepath.Glob(filepath.Join("testdata", "fuzz", "FuzzIDTokenVerify", "*"))
 	if len(files) < 20 {
