@@ -157,7 +157,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			m.Terminal = true
 		}
 	}
+	defer m.Close()
 	return m.Run(ctx)
+}
+
+// Close releases the connections the run kept open to the endpoint and
+// the double.
+func (m *BenchMain) Close() error {
+	if m.HTTP != nil {
+		m.HTTP.CloseIdleConnections()
+	}
+	return nil
 }
 
 // expectation is the answer an attempt must get.
