@@ -17,7 +17,7 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags="-s -w"
 GOARCH_LAMBDA ?= arm64
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 
-.PHONY: run test lint bench build tools clean
+.PHONY: run test lint bench fuzz build tools clean
 
 ## run: bring the local stack up (moto, Kakao double, login endpoint on :8080)
 run: tools
@@ -39,6 +39,12 @@ lint: tools
 ## bench: benchmarks (speed and allocations), figures quoted in the README
 bench: tools
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+
+## fuzz: every Go fuzz target for FUZZTIME each, one after another (seeds
+## and past findings in <package>/testdata/fuzz/ also run in `make test`)
+FUZZTIME ?= 30s
+fuzz:
+	@GO=$(GO) FUZZTIME=$(FUZZTIME) bash infra/fuzz.sh
 
 ## tools: what the tests need beyond Go, installed when missing
 tools:

@@ -23,7 +23,7 @@ func TestParseLoginRequest(t *testing.T) {
 		{"empty body", ``, "empty or truncated"},
 		{"malformed", `{"access_token":`, "empty or truncated"},
 		{"syntax", `{"access_token" "a"}`, "malformed JSON"},
-		{"not an object", `["a"]`, "field  must be"},
+		{"not an object", `["a"]`, "body is not a JSON object"},
 		{"unknown field", `{"access_token":"a","email":"x@y.z"}`, `unknown field "email"`},
 		{"wrong type", `{"access_token":5}`, "field access_token must be a string"},
 		{"trailing", `{"access_token":"a"}{"x":1}`, "trailing data"},

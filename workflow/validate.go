@@ -55,6 +55,10 @@ func describeDecodeError(err error) string {
 	switch {
 	case errors.As(err, &syntax):
 		return "malformed JSON"
+	case errors.As(err, &typ) && typ.Field == "":
+		// The body itself has the wrong type ([], "x", 1): naming the Go
+		// type it missed would only confuse.
+		return "body is not a JSON object"
 	case errors.As(err, &typ):
 		return "field " + typ.Field + " must be a " + typ.Type.String()
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):

@@ -186,7 +186,7 @@ func (m *AdminMain) connect(ctx context.Context, target *awsTarget) (*bootstrap.
 	if target.stack == "" {
 		local := provision.NamesFor(localstack.DefaultPrefix)
 		c.MappingTable, c.AuditTable, c.EventBusName = local.MappingTable, local.AuditTable, local.EventBus
-		if c.UserPoolID, err = poolNamed(ctx, cip.NewFromConfig(cfg), local.UserPool); err != nil {
+		if c.UserPoolID, err = localPoolID(ctx, cip.NewFromConfig(cfg), local.UserPool); err != nil {
 			return nil, err
 		}
 	}
@@ -194,23 +194,6 @@ func (m *AdminMain) connect(ctx context.Context, target *awsTarget) (*bootstrap.
 		return nil, fmt.Errorf("admin: the stack's outputs lack a setting: %w", err)
 	}
 	return bootstrap.New(c, cfg, slog.New(slog.DiscardHandler)), nil
-}
-
-// poolNamed finds the local stack's user pool (moto names pools randomly).
-func poolNamed(ctx context.Context, idp *cip.Client, name string) (string, error) {
-	pages := cip.NewListUserPoolsPaginator(idp, &cip.ListUserPoolsInput{MaxResults: aws.Int32(60)})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return "", fmt.Errorf("admin: list user pools: %w", err)
-		}
-		for _, p := range page.UserPools {
-			if aws.ToString(p.Name) == name {
-				return aws.ToString(p.Id), nil
-			}
-		}
-	}
-	return "", fmt.Errorf("admin: no user pool %s: is the local stack running (make run)?", name)
 }
 
 // callerIdentity names the operator in the audit trail.

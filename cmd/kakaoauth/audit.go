@@ -188,13 +188,19 @@ func (f *timeFlag) Set(v string) error {
 }
 
 func parseAuditTime(v string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t.UTC(), nil
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		t, err = time.Parse(time.DateOnly, v) // UTC midnight
 	}
-	if t, err := time.Parse(time.DateOnly, v); err == nil {
-		return t, nil // UTC midnight
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q: want RFC 3339 (2026-11-25T09:00:00+09:00) or a date (2026-11-25, UTC)", v)
 	}
-	return time.Time{}, fmt.Errorf("%q: want RFC 3339 (2026-11-25T09:00:00+09:00) or a date (2026-11-25, UTC)", v)
+	// An offset can carry 0000-01-01 or 9999-12-31 out of the years that
+	// print as RFC 3339 (and as stored keys); found by fuzzing.
+	if t = t.UTC(); t.Year() < 0 || t.Year() > 9999 {
+		return time.Time{}, fmt.Errorf("%q: outside the years 0000-9999 once in UTC", v)
+	}
+	return t, nil
 }
 
 // rangeFlags are --since/--until.
@@ -221,8 +227,16 @@ func (r *rangeFlags) closed(name string, now func() time.Time) (store.TimeRange,
 	if !tr.Since.Before(tr.Until) {
 		return tr, fmt.Errorf("%s: -since %s is not before -until %s", name, tr.Since.Format(time.RFC3339Nano), tr.Until.Format(time.RFC3339Nano))
 	}
+	if tr.Until.Sub(tr.Since) > maxAuditRangeDays*24*time.Hour {
+		return tr, fmt.Errorf("%s: the range spans more than %d days, and it costs one Query per UTC day; narrow -since/-until", name, maxAuditRangeDays)
+	}
 	return tr, nil
 }
+
+// maxAuditRangeDays bounds a range across users: it costs one Query per
+// UTC day (a typo such as -since 0026-11-25 would be 730,000 of them), and
+// no audit event outlives the longest retention, 3650 days.
+const maxAuditRangeDays = 3660
 
 // filterFlags are --type/--error.
 type filterFlags struct{ f store.EventFilter }

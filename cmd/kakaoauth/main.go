@@ -6,6 +6,8 @@
 //	kakaoauth audit        auditor queries over the tables
 //	kakaoauth smoke        check a deployed stack
 //	kakaoauth tryit        the try-it page against a deployed stack
+//	kakaoauth admin        operators: an account's state; unlink, re-link, delete
+//	kakaoauth bench        load-test a login endpoint and check the invariants
 //
 // Each subcommand lives in its own file with a Main struct (Run/Close).
 package main
@@ -35,6 +37,12 @@ func main() {
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "kakaoauth:", err)
+		}
+		// A command that ran but found a failure (bench's checks) says
+		// so with its own status; usage and other errors are 2.
+		var coded interface{ ExitCode() int }
+		if errors.As(err, &coded) {
+			os.Exit(coded.ExitCode())
 		}
 		os.Exit(2)
 	}

@@ -10,6 +10,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
 	"github.com/kakaoauth/kakaoauth/infra/moto"
 )
@@ -80,4 +81,26 @@ func (a *awsTarget) describe(ctx context.Context, cfg aws.Config) (outputs, para
 		return nil, nil, fmt.Errorf("%s: %w", a.command, err)
 	}
 	return outputs, params, nil
+}
+
+// localPoolID finds a local stack's user pool by name (moto names pools
+// randomly); exactly one must have it.
+func localPoolID(ctx context.Context, idp cip.ListUserPoolsAPIClient, name string) (string, error) {
+	var ids []string
+	pages := cip.NewListUserPoolsPaginator(idp, &cip.ListUserPoolsInput{MaxResults: aws.Int32(60)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return "", fmt.Errorf("listing user pools: %w", err)
+		}
+		for _, p := range page.UserPools {
+			if aws.ToString(p.Name) == name {
+				ids = append(ids, aws.ToString(p.Id))
+			}
+		}
+	}
+	if len(ids) != 1 {
+		return "", fmt.Errorf("%d user pools named %s: is the local stack running (make run)?", len(ids), name)
+	}
+	return ids[0], nil
 }

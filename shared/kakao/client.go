@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/kakaoauth/kakaoauth"
 )
@@ -315,20 +316,28 @@ func classify(path string, status int, body []byte, token string) (retryable boo
 	}
 }
 
-// sanitize makes Kakao's msg safe for an error text: bounded, one line, and
-// with the token removed in case Kakao ever echoes it.
+// sanitize makes Kakao's msg safe for an error text: one line of valid
+// UTF-8 without control characters (C1 ones included: some terminals obey
+// them), without the token in case Kakao ever echoes it, and bounded. The
+// token is looked for after blanking, the result is mended if a token that
+// is not whole characters split one, and checked again, so that nothing
+// here can spell the token (two fuzzing findings); if it would, the msg is
+// dropped.
 func sanitize(msg, token string) string {
-	if token != "" {
-		msg = strings.ReplaceAll(msg, token, "[token]")
-	}
 	msg = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
+		if unicode.IsControl(r) {
 			return ' '
 		}
 		return r
 	}, msg)
+	if token != "" {
+		msg = strings.ToValidUTF8(strings.ReplaceAll(msg, token, "[token]"), "\uFFFD")
+	}
 	if r := []rune(msg); len(r) > 120 {
 		msg = string(r[:120]) + "…"
+	}
+	if token != "" && strings.Contains(msg, token) {
+		return ""
 	}
 	return msg
 }
