@@ -37,7 +37,7 @@ lint: tools
 	  && echo "SAM transform: ok"
 
 ## bench: benchmarks (speed and allocations), figures quoted in the README
-bench: tools
+bench: tools build
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
 
 ## fuzz: every Go fuzz target for FUZZTIME each, one after another (seeds

@@ -23,6 +23,7 @@ import (
 	"github.com/kakaoauth/kakaoauth/infra/provision"
 	"github.com/kakaoauth/kakaoauth/shared/bootstrap"
 	sharedconfig "github.com/kakaoauth/kakaoauth/shared/config"
+	"github.com/kakaoauth/kakaoauth/shared/wiring"
 	"github.com/kakaoauth/kakaoauth/workflow"
 )
 
@@ -163,7 +164,7 @@ func describeOutcome(action string, o workflow.UnlinkOutcome) string {
 // connect wires the lifecycle's adapters to the target stack the way a
 // Lambda's cold start does, from the stack's outputs (or the local
 // stack's names).
-func (m *AdminMain) connect(ctx context.Context, target *awsTarget) (*bootstrap.Deps, error) {
+func (m *AdminMain) connect(ctx context.Context, target *awsTarget) (*wiring.Stack, error) {
 	cfg, err := target.config(ctx)
 	if err != nil {
 		return nil, err
@@ -193,7 +194,7 @@ func (m *AdminMain) connect(ctx context.Context, target *awsTarget) (*bootstrap.
 	if err := c.Require("USER_POOL_ID", "MAPPING_TABLE", "AUDIT_TABLE", "EVENT_BUS_NAME"); err != nil {
 		return nil, fmt.Errorf("admin: the stack's outputs lack a setting: %w", err)
 	}
-	return bootstrap.New(c, cfg, slog.New(slog.DiscardHandler)), nil
+	return wiring.New(bootstrap.New(c, cfg, slog.New(slog.DiscardHandler))), nil
 }
 
 // callerIdentity names the operator in the audit trail.
@@ -225,7 +226,7 @@ type accountState struct {
 	Cognito       string   `json:"cognitoUser"`
 }
 
-func (m *AdminMain) show(ctx context.Context, deps *bootstrap.Deps, kakaoID int64, output string) error {
+func (m *AdminMain) show(ctx context.Context, deps *wiring.Stack, kakaoID int64, output string) error {
 	mp, err := deps.Mappings().Get(ctx, kakaoID)
 	var notFound *kakaoauth.NotFound
 	if errors.As(err, &notFound) {

@@ -62,7 +62,7 @@ func TestBenchThroughItsBinary(t *testing.T) {
 	prefix := "bench-" + hex.EncodeToString(id)
 	stack := localstack.New(localstack.Config{
 		MotoURL: motoURL, APIAddr: "127.0.0.1:0", KakaoAddr: "127.0.0.1:0",
-		TemplatePath: "../../template.yaml", Prefix: prefix, ParameterPrefix: "/kakaoauth/" + prefix,
+		TemplatePath: "../../template.yaml", Prefix: prefix,
 	})
 	if err := stack.Run(t.Context()); err != nil {
 		t.Fatal(err)

@@ -37,7 +37,7 @@ func TestSmokeAgainstLocalStack(t *testing.T) {
 	ctx := t.Context()
 	stack := localstack.New(localstack.Config{
 		MotoURL: moto.ForTest(t).URL(), APIAddr: "127.0.0.1:0", KakaoAddr: "127.0.0.1:0",
-		TemplatePath: "../../template.yaml", Prefix: "smoke", ParameterPrefix: "/kakaoauth/smoke",
+		TemplatePath: "../../template.yaml", Prefix: "smoke",
 	})
 	if err := stack.Run(ctx); err != nil {
 		t.Fatal(err)

@@ -14,13 +14,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
 	"github.com/kakaoauth/kakaoauth/infra/localapi"
 	"github.com/kakaoauth/kakaoauth/infra/tryit"
-	"github.com/kakaoauth/kakaoauth/shared/bootstrap"
 )
 
 func init() {
@@ -102,7 +102,7 @@ func runTryIt(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if *profile != "" {
 			opts = append(opts, awsconfig.WithSharedConfigProfile(*profile))
 		}
-		cfg, err := bootstrap.AWSConfig(ctx, opts...)
+		cfg, err := awsconfig.LoadDefaultConfig(ctx, append(opts, awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(awsTimeout)))...)
 		if err != nil {
 			return err
 		}

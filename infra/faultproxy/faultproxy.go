@@ -6,7 +6,7 @@
 // included, as AWS's quotas count them) and what each failure does.
 //
 // It understands the JSON protocols the stack uses (Cognito, DynamoDB,
-// SQS, EventBridge, SSM): the operation is the X-Amz-Target header's
+// SQS, EventBridge, Secrets Manager): the operation is the X-Amz-Target header's
 // suffix, e.g. AdminSetUserPassword.
 package faultproxy
 

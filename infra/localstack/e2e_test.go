@@ -12,12 +12,12 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/kakaoauth/kakaoauth"
 	"github.com/kakaoauth/kakaoauth/infra/jwks"
 	"github.com/kakaoauth/kakaoauth/shared/config"
 	"github.com/kakaoauth/kakaoauth/shared/password"
+	"github.com/kakaoauth/kakaoauth/shared/secretsmanager"
 	"github.com/kakaoauth/kakaoauth/shared/store"
 )
 
@@ -246,12 +246,12 @@ func TestNoSecretsInLogsOrAudit(t *testing.T) {
 	}
 	s.login(t, `{"access_token":"`+failing+`-x","unknown":1}`)
 
-	pepper := s.parameter(t, config.ParamPepper)
+	pepper := s.pepper(t)
 	m, err := s.Deps().Mappings().Get(context.Background(), 109)
 	if err != nil {
 		t.Fatal(err)
 	}
-	secrets = append(secrets, pepper, password.Derive([]byte(pepper), m.Sub, m.PasswordNonce), s.parameter(t, config.ParamKakaoAdminKey))
+	secrets = append(secrets, string(pepper), password.Derive(pepper, m.Sub, m.PasswordNonce), s.adminKey(t))
 
 	logs := s.logs.String()
 	if !strings.Contains(logs, `"msg":"login succeeded"`) {
@@ -337,12 +337,27 @@ func (s *testStack) auditDump(t testing.TB) string {
 	return fmt.Sprintf("%+v", out.Items)
 }
 
-func (s *testStack) parameter(t testing.TB, name string) string {
+// pepper is the current pepper as Secrets Manager holds it.
+func (s *testStack) pepper(t testing.TB) []byte {
 	t.Helper()
-	out, err := ssm.NewFromConfig(s.Deps().AWS).GetParameter(context.Background(), &ssm.GetParameterInput{
-		Name: aws.String(s.cfg.ParameterPrefix + "/" + name), WithDecryption: aws.Bool(true)})
+	current, peppers, err := config.ParsePeppers(s.secret(t, s.Deps().Config.PepperSecretID))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return aws.ToString(out.Parameter.Value)
+	return peppers[current]
+}
+
+// adminKey is the Kakao admin key as Secrets Manager holds it.
+func (s *testStack) adminKey(t testing.TB) string {
+	t.Helper()
+	return s.secret(t, s.Deps().Config.KakaoAdminKeySecretID)
+}
+
+func (s *testStack) secret(t testing.TB, id string) string {
+	t.Helper()
+	v, err := secretsmanager.FromConfig(s.Deps().AWS).GetSecret(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/kakaoauth/kakaoauth/infra/moto"
 )
 
-// ForTest runs a whole stack for one test: its own pool, tables and SSM
-// prefix on the test binary's shared moto (the package's TestMain must
+// ForTest runs a whole stack for one test: its own pool, tables, queues
+// and secrets on the test binary's shared moto (the package's TestMain must
 // call moto.RunTests), its own Kakao double and login endpoint on free
 // ports; closed when the test ends. templatePath is template.yaml relative
 // to the test's package; change adjusts the Config before the start.
@@ -25,8 +25,8 @@ func ForTest(tb testing.TB, templatePath string, change ...func(*Config)) *Main 
 		MotoURL: srv.URL(), KakaoAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0",
 		// A failed unlink comes round again in a second, not five.
 		QueueVisibility: time.Second,
-		Prefix:          "kakaoauth-" + name, ParameterPrefix: "/kakaoauth/" + name,
-		TemplatePath: templatePath,
+		Prefix:          "kakaoauth-" + name,
+		TemplatePath:    templatePath,
 	}
 	for _, c := range change {
 		c(&cfg)

@@ -25,8 +25,8 @@ import (
 	"github.com/kakaoauth/kakaoauth/shared/store"
 )
 
-// testStack is a whole local stack for one test: its own pool, tables and
-// SSM prefix on the package's shared moto, its own Kakao double and login
+// testStack is a whole local stack for one test: its own pool, tables,
+// queues and secrets on the package's shared moto, its own Kakao double and login
 // endpoint on free ports, and every log line it writes. The steps reach
 // moto through a faultproxy, which counts their AWS calls on the wire and
 // can inject faults.

@@ -1,6 +1,7 @@
 // Package localstack runs the whole kakaoauth stack on one machine, with
-// no AWS account and no Docker: moto_server for Cognito, DynamoDB and SSM
-// (resources provisioned from template.yaml), the Kakao double, and the
+// no AWS account and no Docker: moto_server for Cognito, DynamoDB, SQS,
+// EventBridge and Secrets Manager (resources provisioned from
+// template.yaml), the Kakao double, and the
 // login endpoint running statemachine.asl.json through the local executor
 // with the same Go handlers the Lambdas run. `kakaoauth local` (make run)
 // is this package's Main.
@@ -8,8 +9,6 @@ package localstack
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,10 +23,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	awssm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/kakaoauth/kakaoauth/infra/eventsource"
 	"github.com/kakaoauth/kakaoauth/infra/kakaofake"
@@ -37,6 +35,8 @@ import (
 	"github.com/kakaoauth/kakaoauth/infra/tryit"
 	"github.com/kakaoauth/kakaoauth/shared/bootstrap"
 	"github.com/kakaoauth/kakaoauth/shared/config"
+	"github.com/kakaoauth/kakaoauth/shared/secretsmanager"
+	"github.com/kakaoauth/kakaoauth/shared/wiring"
 	"github.com/kakaoauth/kakaoauth/workflow"
 	"github.com/kakaoauth/kakaoauth/workflow/asl"
 )
@@ -45,7 +45,6 @@ import (
 const (
 	DefaultAPIAddr         = "127.0.0.1:8080"
 	DefaultPrefix          = "kakaoauth-local"
-	DefaultParameterPrefix = "/kakaoauth/local"
 	DefaultQueueVisibility = 5 * time.Second
 )
 
@@ -68,10 +67,9 @@ type Config struct {
 	KakaoAuthBaseURL string
 	// APIAddr is where the login endpoint listens (default 127.0.0.1:8080).
 	APIAddr string
-	// Prefix names the pool, client and tables; ParameterPrefix the SSM
-	// parameters.
-	Prefix          string
-	ParameterPrefix string
+	// Prefix names the pool, client, tables, queues, bus and secrets (see
+	// provision.NamesFor and AdminKeySecretName).
+	Prefix string
 	// Kakao app settings; default to the double's.
 	AppID    int64
 	AppKeys  []string
@@ -109,9 +107,6 @@ func (c *Config) defaults() {
 	if c.Prefix == "" {
 		c.Prefix = DefaultPrefix
 	}
-	if c.ParameterPrefix == "" {
-		c.ParameterPrefix = DefaultParameterPrefix
-	}
 	if c.AppID == 0 {
 		c.AppID = kakaofake.DefaultAppID
 	}
@@ -139,7 +134,7 @@ type Main struct {
 	moto    *moto.Server
 	fake    *kakaofake.Fake
 	stack   provision.Stack
-	deps    *bootstrap.Deps
+	deps    *wiring.Stack
 	machine *asl.Machine
 
 	kakaoURL string
@@ -201,38 +196,43 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.cfg.AWSEndpoint != "" {
 		stepsCfg = moto.AWSConfig(ctx, m.cfg.AWSEndpoint)
 	}
-	if err := m.storeSettings(ctx, ssm.NewFromConfig(awsCfg)); err != nil {
+	// The operator's step before a deploy: the admin key's secret.
+	adminKeyARN, err := provision.PutSecret(ctx, awssm.NewFromConfig(awsCfg), AdminKeySecretName(m.cfg.Prefix), m.cfg.AdminKey)
+	if err != nil {
 		apiLn.Close()
 		return err
 	}
-	// The same path a Lambda's cold start takes: environment, then SSM.
+	// The same path a Lambda's cold start takes: environment, then secrets.
 	env := map[string]string{
-		"USER_POOL_ID":        m.stack.UserPoolID,
-		"USER_POOL_CLIENT_ID": m.stack.UserPoolClientID,
-		"MAPPING_TABLE":       m.stack.MappingTable,
-		"AUDIT_TABLE":         m.stack.AuditTable,
-		"KAKAO_API_BASE_URL":  apiBase,
-		"KAKAO_AUTH_BASE_URL": authBase,
-		"EVENT_BUS_NAME":      m.stack.EventBusName,
-		"UNLINK_QUEUE_URL":    m.stack.UnlinkQueueURL,
-		"UNLINK_POLICY":       m.cfg.UnlinkPolicy,
+		"KAKAO_APP_ID":             strconv.FormatInt(m.cfg.AppID, 10),
+		"KAKAO_APP_KEYS":           strings.Join(m.cfg.AppKeys, ","),
+		config.SecretPepper:        m.stack.PepperSecretARN,
+		config.SecretKakaoAdminKey: adminKeyARN,
+		"USER_POOL_ID":             m.stack.UserPoolID,
+		"USER_POOL_CLIENT_ID":      m.stack.UserPoolClientID,
+		"MAPPING_TABLE":            m.stack.MappingTable,
+		"AUDIT_TABLE":              m.stack.AuditTable,
+		"KAKAO_API_BASE_URL":       apiBase,
+		"KAKAO_AUTH_BASE_URL":      authBase,
+		"EVENT_BUS_NAME":           m.stack.EventBusName,
+		"UNLINK_QUEUE_URL":         m.stack.UnlinkQueueURL,
+		"UNLINK_POLICY":            m.cfg.UnlinkPolicy,
 	}
 	if m.cfg.PasswordRotation > 0 {
 		env["PASSWORD_ROTATION"] = m.cfg.PasswordRotation.String()
 	}
 	cfg, err := config.FromEnv(func(k string) string { return env[k] })
 	if err == nil {
-		err = cfg.LoadParameters(ctx, ssm.NewFromConfig(awsCfg), m.cfg.ParameterPrefix,
-			config.ParamKakaoAppID, config.ParamKakaoAppKeys, config.ParamKakaoAdminKey, config.ParamPepper)
+		err = cfg.LoadSecrets(ctx, secretsmanager.FromConfig(awsCfg), config.SecretPepper, config.SecretKakaoAdminKey)
 	}
 	if err != nil {
 		apiLn.Close()
 		return err
 	}
-	m.deps = bootstrap.New(cfg, stepsCfg, m.cfg.Log)
-	// One Steps for the workflow and the unlink webhook, as wired by the
-	// same bootstrap the Lambdas use (the webhook's app id and admin key
-	// come from the parameters stored above).
+	m.deps = wiring.New(bootstrap.New(cfg, stepsCfg, m.cfg.Log))
+	// One Steps for the workflow and the unlink webhook, wired from the
+	// configuration the Lambdas load (the webhook's admin key comes from
+	// the secret stored above).
 	steps := m.deps.Steps()
 	if m.machine, err = workflow.NewMachine(steps); err != nil {
 		apiLn.Close()
@@ -356,30 +356,9 @@ func (m *Main) startEventTap(ctx context.Context, awsCfg aws.Config) error {
 	return nil
 }
 
-// storeSettings writes the Kakao settings and, on first run only, a
-// generated pepper: a second run keeps it, or existing users' passwords
-// would no longer derive.
-func (m *Main) storeSettings(ctx context.Context, client *ssm.Client) error {
-	name := func(p string) string { return m.cfg.ParameterPrefix + "/" + p }
-	params := map[string]provision.Parameter{
-		name(config.ParamKakaoAppID):    {Value: strconv.FormatInt(m.cfg.AppID, 10)},
-		name(config.ParamKakaoAppKeys):  {Value: strings.Join(m.cfg.AppKeys, ",")},
-		name(config.ParamKakaoAdminKey): {Value: m.cfg.AdminKey, Secure: true},
-	}
-	_, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name(config.ParamPepper))})
-	var missing *ssmtypes.ParameterNotFound
-	switch {
-	case errors.As(err, &missing):
-		buf := make([]byte, 48)
-		if _, err := rand.Read(buf); err != nil {
-			return err
-		}
-		params[name(config.ParamPepper)] = provision.Parameter{Value: base64.RawURLEncoding.EncodeToString(buf), Secure: true}
-	case err != nil:
-		return fmt.Errorf("reading the pepper parameter: %w", err)
-	}
-	return provision.StoreSettings(ctx, client, params)
-}
+// AdminKeySecretName is the local stack's Kakao admin key secret (the
+// template's KakaoAdminKeySecretName).
+func AdminKeySecretName(prefix string) string { return prefix + "/kakao-admin-key" }
 
 // execute is StartSyncExecution for the local endpoint.
 func (m *Main) execute(ctx context.Context, input json.RawMessage) (localapi.Result, error) {
@@ -415,8 +394,9 @@ func (m *Main) Double() *kakaofake.Fake { return m.fake }
 // Stack is what was provisioned.
 func (m *Main) Stack() provision.Stack { return m.stack }
 
-// Deps are the wired adapters (for tests and the audit command).
-func (m *Main) Deps() *bootstrap.Deps { return m.deps }
+// Deps are the configuration and its adapters (for tests and the
+// commands that inspect the stack).
+func (m *Main) Deps() *wiring.Stack { return m.deps }
 
 // Err reports a component that stopped on its own.
 func (m *Main) Err() <-chan error { return m.errs }

@@ -24,7 +24,6 @@ import (
 
 	"github.com/kakaoauth/kakaoauth"
 	"github.com/kakaoauth/kakaoauth/infra/kakaofake"
-	"github.com/kakaoauth/kakaoauth/shared/config"
 	"github.com/kakaoauth/kakaoauth/shared/password"
 	"github.com/kakaoauth/kakaoauth/shared/store"
 	"github.com/kakaoauth/kakaoauth/workflow"
@@ -60,7 +59,7 @@ func TestSecurityUnlinkCallbackRefusesForgeries(t *testing.T) {
 	if status, body := s.login(t, map[string]string{"access_token": s.accessToken(t, 503)}); status != http.StatusOK {
 		t.Fatalf("login: %d %v", status, body)
 	}
-	adminKey := s.parameter(t, config.ParamKakaoAdminKey)
+	adminKey := s.adminKey(t)
 	appID := itoa(kakaofake.DefaultAppID)
 	form := func(app, user string) string {
 		return url.Values{"app_id": {app}, "user_id": {user}, "referrer_type": {"UNLINK_FROM_APPS"}}.Encode()
@@ -389,7 +388,7 @@ func TestSecurityCrashBeforeMappingIsRepaired(t *testing.T) {
 	s := startStack(t)
 	ctx := context.Background()
 	s.verifiedUser(t, 551)
-	pepper := []byte(s.parameter(t, config.ParamPepper))
+	pepper := s.pepper(t)
 	orphan, err := s.Deps().Users().CreateUser(ctx, kakaoauth.NewCognitoUser{KakaoID: 551, Email: emailOf(551), Nickname: "n551",
 		TemporaryPassword: password.Temporary(pepper, "kakao_551")})
 	if err != nil {

@@ -1,6 +1,6 @@
 // Package moto runs moto_server, the local stand-in for the AWS APIs the
-// stack uses (Cognito user pools, DynamoDB, SSM), for tests and for the
-// local stack.
+// stack uses (Cognito user pools, DynamoDB, SQS, EventBridge, Secrets
+// Manager), for tests and for the local stack.
 //
 // Tests share one server per test binary:
 //

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
 func TestMain(m *testing.M) {
@@ -43,20 +43,18 @@ func TestForTestServesAWSAndResets(t *testing.T) {
 	if again := ForTest(t); again != srv {
 		t.Fatal("ForTest started a second server in one test binary")
 	}
-	client := ssm.NewFromConfig(AWSConfig(ctx, srv.URL()))
-	if _, err := client.PutParameter(ctx, &ssm.PutParameterInput{
-		Name: ptr("/moto-test/p"), Value: ptr("v"), Type: "String",
-	}); err != nil {
-		t.Fatalf("PutParameter through BaseEndpoint: %v", err)
+	client := secretsmanager.NewFromConfig(AWSConfig(ctx, srv.URL()))
+	if _, err := client.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: ptr("moto-test/s"), SecretString: ptr("v")}); err != nil {
+		t.Fatalf("CreateSecret through BaseEndpoint: %v", err)
 	}
-	if _, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: ptr("/moto-test/p")}); err != nil {
-		t.Fatalf("GetParameter: %v", err)
+	if _, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: ptr("moto-test/s")}); err != nil {
+		t.Fatalf("GetSecretValue: %v", err)
 	}
 	if err := srv.Reset(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: ptr("/moto-test/p")}); err == nil {
-		t.Fatal("parameter survived Reset")
+	if _, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: ptr("moto-test/s")}); err == nil {
+		t.Fatal("secret survived Reset")
 	}
 }
 

@@ -1,6 +1,7 @@
 // Package provision creates the stack's stateful resources (the Cognito
 // user pool and app client, the mapping and audit tables, the unlink queue
-// and its dead-letter queue, the lifecycle event bus) in moto from
+// and its dead-letter queue, the lifecycle event bus, the generated pepper
+// secret) in moto from
 // template.yaml itself, so the local shapes are the deployed shapes.
 //
 // goformation parses the SAM template and resolves parameters (to their
@@ -27,12 +28,14 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/awslabs/goformation/v7"
 	"github.com/awslabs/goformation/v7/cloudformation"
 	cfncognito "github.com/awslabs/goformation/v7/cloudformation/cognito"
 	cfnddb "github.com/awslabs/goformation/v7/cloudformation/dynamodb"
+	cfnsm "github.com/awslabs/goformation/v7/cloudformation/secretsmanager"
 	cfnsqs "github.com/awslabs/goformation/v7/cloudformation/sqs"
 	"github.com/awslabs/goformation/v7/intrinsics"
 	"gopkg.in/yaml.v3"
@@ -47,6 +50,7 @@ const (
 	LogicalUnlinkQueue    = "UnlinkQueue"
 	LogicalUnlinkDLQ      = "UnlinkDeadLetterQueue"
 	LogicalEventBus       = "EventBus"
+	LogicalPepperSecret   = "PepperSecret"
 )
 
 // Names are the physical names to give the resources. In the cloud
@@ -59,6 +63,7 @@ type Names struct {
 	UnlinkQueue    string
 	UnlinkDLQ      string
 	EventBus       string
+	PepperSecret   string
 }
 
 // NamesFor derives every name from one prefix, e.g. "kakaoauth-local".
@@ -71,6 +76,7 @@ func NamesFor(prefix string) Names {
 		UnlinkQueue:    prefix + "-unlink",
 		UnlinkDLQ:      prefix + "-unlink-dlq",
 		EventBus:       prefix + "-events",
+		PepperSecret:   prefix + "/pepper",
 	}
 }
 
@@ -84,6 +90,8 @@ type Stack struct {
 	UnlinkQueueURL   string
 	UnlinkDLQURL     string
 	EventBusName     string
+	// PepperSecretARN is the generated pepper (Secrets Manager).
+	PepperSecretARN string
 }
 
 // Option adjusts what Provision creates.
@@ -107,7 +115,7 @@ func WithQueueVisibility(d time.Duration) Option {
 // the template is an error (reset moto after changing the template).
 func Provision(ctx context.Context, cfg aws.Config, templatePath string, names Names, opts ...Option) (Stack, error) {
 	if names.UserPool == "" || names.UserPoolClient == "" || names.MappingTable == "" || names.AuditTable == "" ||
-		names.UnlinkQueue == "" || names.UnlinkDLQ == "" || names.EventBus == "" {
+		names.UnlinkQueue == "" || names.UnlinkDLQ == "" || names.EventBus == "" || names.PepperSecret == "" {
 		return Stack{}, errors.New("provision: every name must be set (see NamesFor)")
 	}
 	var o options
@@ -147,7 +155,12 @@ func Provision(ctx context.Context, cfg aws.Config, templatePath string, names N
 	if err := ensureBus(ctx, eventbridge.NewFromConfig(cfg), names.EventBus); err != nil {
 		return Stack{}, err
 	}
+	pepperARN, err := ensureGeneratedSecret(ctx, sm.NewFromConfig(cfg), names.PepperSecret, res.pepper.GenerateSecretString)
+	if err != nil {
+		return Stack{}, err
+	}
 	return Stack{
+		PepperSecretARN:  pepperARN,
 		UserPoolID:       poolID,
 		UserPoolClientID: clientID,
 		MappingTable:     names.MappingTable,
@@ -163,6 +176,7 @@ type resources struct {
 	client         *cfncognito.UserPoolClient
 	mapping, audit *cfnddb.Table
 	queue, dlq     *cfnsqs.Queue
+	pepper         *cfnsm.Secret
 }
 
 func load(path string) (resources, error) {
@@ -195,7 +209,7 @@ func shapesOnly(data []byte) ([]byte, error) {
 		return nil, errors.New("not a YAML mapping")
 	}
 	keepResources := map[string]bool{LogicalUserPool: true, LogicalUserPoolClient: true, LogicalMappingTable: true, LogicalAuditTable: true,
-		LogicalUnlinkQueue: true, LogicalUnlinkDLQ: true}
+		LogicalUnlinkQueue: true, LogicalUnlinkDLQ: true, LogicalPepperSecret: true}
 	// The event bus is conditional (an operator may name their own), which
 	// goformation cannot read; only its presence is checked, by name.
 	busFound := false
@@ -243,6 +257,9 @@ func pick(tpl *cloudformation.Template) (r resources, err error) {
 		return r, fmt.Errorf("provision: template: %w", err)
 	}
 	if r.dlq, err = tpl.GetSQSQueueWithName(LogicalUnlinkDLQ); err != nil {
+		return r, fmt.Errorf("provision: template: %w", err)
+	}
+	if r.pepper, err = tpl.GetSecretsManagerSecretWithName(LogicalPepperSecret); err != nil {
 		return r, fmt.Errorf("provision: template: %w", err)
 	}
 	return r, nil

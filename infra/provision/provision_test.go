@@ -16,12 +16,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go"
 
 	"github.com/kakaoauth/kakaoauth/infra/moto"
+	"github.com/kakaoauth/kakaoauth/shared/config"
+	"github.com/kakaoauth/kakaoauth/shared/secretsmanager"
 )
 
 const templatePath = "../../template.yaml"
@@ -208,39 +211,65 @@ func TestProvisionNeedsNames(t *testing.T) {
 	}
 }
 
-func TestStoreSettings(t *testing.T) {
+// The pepper is generated once, as the template's GenerateSecretString
+// says, and kept by a second run: what was derived from it must still
+// derive.
+func TestProvisionGeneratesThePepperOnce(t *testing.T) {
 	ctx := context.Background()
-	client := ssm.NewFromConfig(moto.AWSConfig(ctx, moto.ForTest(t).URL()))
-	for _, value := range []string{"first", "second"} { // the second run overwrites
-		if err := StoreSettings(ctx, client, map[string]Parameter{
-			"/kakaoauth/test/pepper": {Value: "pepper-" + value, Secure: true},
-			"/kakaoauth/test/appId":  {Value: "1001"},
-		}); err != nil {
+	cfg := moto.AWSConfig(ctx, moto.ForTest(t).URL())
+	names := NamesFor("prov-" + strings.ToLower(t.Name()))
+	secrets := secretsmanager.FromConfig(cfg)
+	var values []string
+	for range 2 {
+		st, err := Provision(ctx, cfg, templatePath, names)
+		if err != nil {
 			t.Fatal(err)
 		}
+		v, err := secrets.GetSecret(ctx, st.PepperSecretARN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		values = append(values, v)
 	}
-	got, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/kakaoauth/test/pepper"), WithDecryption: aws.Bool(true)})
+	if values[0] != values[1] {
+		t.Fatal("a second run replaced the pepper")
+	}
+	version, peppers, err := config.ParsePeppers(values[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Parameter.Type != "SecureString" || aws.ToString(got.Parameter.Value) != "pepper-second" {
-		t.Fatalf("pepper stored as %s", got.Parameter.Type)
-	}
-	plain, err := client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/kakaoauth/test/appId")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if plain.Parameter.Type != "String" || aws.ToString(plain.Parameter.Value) != "1001" {
-		t.Fatalf("appId %+v", plain.Parameter)
+	if version != 1 || len(peppers[1]) != 64 || strings.ContainsFunc(string(peppers[1]), func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+	}) {
+		t.Fatalf("pepper version %d, %d characters, want version 1 and 64 letters and digits", version, len(peppers[1]))
 	}
 }
 
-func TestStoreSettingsWithholdsSecureValuesFromErrors(t *testing.T) {
+func TestPutSecretCreatesThenReplaces(t *testing.T) {
+	ctx := context.Background()
+	cfg := moto.AWSConfig(ctx, moto.ForTest(t).URL())
+	api := sm.NewFromConfig(cfg)
+	var arns []string
+	for _, value := range []string{"first", "second"} { // the second run replaces the value
+		arn, err := PutSecret(ctx, api, "kakaoauth/test/admin-key", "admin-"+value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		arns = append(arns, arn)
+	}
+	if arns[0] != arns[1] || arns[0] == "" {
+		t.Fatalf("ARNs %q", arns)
+	}
+	got, err := secretsmanager.FromConfig(cfg).GetSecret(ctx, "kakaoauth/test/admin-key")
+	if err != nil || got != "admin-second" {
+		t.Fatalf("%q %v", got, err)
+	}
+}
+
+func TestPutSecretWithholdsValuesFromErrors(t *testing.T) {
 	secret := "s3cr3t-value"
-	failing := putterFunc(func() error {
-		return &smithy.GenericAPIError{Code: "ValidationException", Message: "Value '" + secret + "' at 'value' failed to satisfy constraint"}
-	})
-	err := StoreSettings(context.Background(), failing, map[string]Parameter{"/p": {Value: secret, Secure: true}})
+	failing := failingSecrets{err: &smithy.GenericAPIError{Code: "ValidationException", Message: "Value '" + secret + "' at 'secretString' failed to satisfy constraint"}}
+	_, err := PutSecret(context.Background(), failing, "p", secret)
 	if err == nil || strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "ValidationException") {
 		t.Fatalf("error %q", err)
 	}
@@ -250,10 +279,18 @@ func TestStoreSettingsWithholdsSecureValuesFromErrors(t *testing.T) {
 	}
 }
 
-type putterFunc func() error
+// failingSecrets finds no secret and fails to create one.
+type failingSecrets struct {
+	SecretsAPI
+	err error
+}
 
-func (f putterFunc) PutParameter(context.Context, *ssm.PutParameterInput, ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
-	return nil, f()
+func (f failingSecrets) DescribeSecret(context.Context, *sm.DescribeSecretInput, ...func(*sm.Options)) (*sm.DescribeSecretOutput, error) {
+	return nil, &smtypes.ResourceNotFoundException{}
+}
+
+func (f failingSecrets) CreateSecret(context.Context, *sm.CreateSecretInput, ...func(*sm.Options)) (*sm.CreateSecretOutput, error) {
+	return nil, f.err
 }
 
 func describe(t *testing.T, ddb *dynamodb.Client, name string) *ddbtypes.TableDescription {

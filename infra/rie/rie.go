@@ -102,6 +102,9 @@ type Options struct {
 	Timeout time.Duration
 	// Log receives the emulator's and the function's output. Nil discards.
 	Log io.Writer
+	// LogLevel is the emulator's own (default "error"); at "info" it
+	// reports each phase, INIT REPORT with the init duration included.
+	LogLevel string
 }
 
 // Emulator is a running aws-lambda-rie serving one function.
@@ -126,6 +129,9 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
+	if opts.LogLevel == "" {
+		opts.LogLevel = "error"
+	}
 	var lastErr error
 	// A free port can be taken between picking and binding it: retry then.
 	for range 3 {
@@ -138,7 +144,7 @@ func Start(ctx context.Context, opts Options) (*Emulator, error) {
 		cmd := exec.Command(opts.RIE,
 			"--runtime-interface-emulator-address", invokeAddr,
 			"--runtime-api-address", runtimeAddr,
-			"--log-level", "error",
+			"--log-level", opts.LogLevel,
 			opts.Bootstrap)
 		cmd.Dir = filepath.Dir(opts.Bootstrap)
 		cmd.Env = append(append([]string(nil), opts.Env...),

@@ -3,8 +3,6 @@ package rie_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -22,8 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awssm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/kakaoauth/kakaoauth"
 	"github.com/kakaoauth/kakaoauth/infra/jwks"
@@ -33,6 +31,7 @@ import (
 	"github.com/kakaoauth/kakaoauth/infra/rie"
 	"github.com/kakaoauth/kakaoauth/shared/config"
 	"github.com/kakaoauth/kakaoauth/shared/password"
+	"github.com/kakaoauth/kakaoauth/shared/secretsmanager"
 	"github.com/kakaoauth/kakaoauth/shared/store"
 	"github.com/kakaoauth/kakaoauth/workflow"
 )
@@ -51,22 +50,22 @@ func TestMain(m *testing.M) {
 }
 
 // stack is everything the functions run against: moto with the template's
-// resources and the settings in SSM, and the Kakao double.
+// resources, the secrets in Secrets Manager, and the Kakao double.
 type stack struct {
-	motoURL  string
-	aws      aws.Config
-	res      provision.Stack
-	prefix   string
-	pepper   []byte
-	fake     *kakaofake.Fake
-	kakaoURL string
-	env      map[string]map[string]string // env.json, per function
+	motoURL     string
+	aws         aws.Config
+	res         provision.Stack
+	adminKeyARN string
+	pepper      []byte
+	fake        *kakaofake.Fake
+	kakaoURL    string
+	env         map[string]map[string]string // env.json, per function
 }
 
-func newStack(t *testing.T) *stack {
+func newStack(t testing.TB) *stack {
 	t.Helper()
 	ctx := t.Context()
-	s := &stack{motoURL: moto.ForTest(t).URL(), prefix: "/kakaoauth/rie"}
+	s := &stack{motoURL: moto.ForTest(t).URL()}
 	s.aws = moto.AWSConfig(ctx, s.motoURL)
 	var err error
 	// Fresh resources per test (and per -count run): the events name one
@@ -89,18 +88,18 @@ func newStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 
-	s.pepper = make([]byte, 48)
-	if _, err := rand.Read(s.pepper); err != nil {
+	// The pepper provisioning generated, as CloudFormation would; the
+	// admin key's secret, as the operator stores it before deploying.
+	pepperSecret, err := secretsmanager.FromConfig(s.aws).GetSecret(ctx, s.res.PepperSecretARN)
+	if err != nil {
 		t.Fatal(err)
 	}
-	s.pepper = []byte(base64.RawURLEncoding.EncodeToString(s.pepper))
-	name := func(p string) string { return s.prefix + "/" + p }
-	if err := provision.StoreSettings(ctx, ssm.NewFromConfig(s.aws), map[string]provision.Parameter{
-		name(config.ParamKakaoAppID):    {Value: strconv.FormatInt(kakaofake.DefaultAppID, 10)},
-		name(config.ParamKakaoAppKeys):  {Value: kakaofake.DefaultAppKey},
-		name(config.ParamKakaoAdminKey): {Value: kakaofake.DefaultAdminKey, Secure: true},
-		name(config.ParamPepper):        {Value: string(s.pepper), Secure: true},
-	}); err != nil {
+	current, peppers, err := config.ParsePeppers(pepperSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.pepper = peppers[current]
+	if s.adminKeyARN, err = provision.PutSecret(ctx, awssm.NewFromConfig(s.aws), names.PepperSecret+"-admin-key", kakaofake.DefaultAdminKey); err != nil {
 		t.Fatal(err)
 	}
 
@@ -119,23 +118,26 @@ func newStack(t *testing.T) *stack {
 // the local stack of `kakaoauth local` replaced by this test's. A variable
 // env.json lacks stays unset: the function then fails its cold start, so
 // env.json is checked, not only used.
-func (s *stack) environment(t *testing.T, logicalID string) []string {
+func (s *stack) environment(t testing.TB, logicalID string) []string {
 	t.Helper()
 	fn, ok := s.env[logicalID]
 	if !ok {
 		t.Fatalf("env.json has no entry for %s", logicalID)
 	}
 	here := map[string]string{
-		"AWS_ENDPOINT_URL":    s.motoURL,
-		"PARAMETER_PREFIX":    s.prefix,
-		"USER_POOL_ID":        s.res.UserPoolID,
-		"USER_POOL_CLIENT_ID": s.res.UserPoolClientID,
-		"MAPPING_TABLE":       s.res.MappingTable,
-		"AUDIT_TABLE":         s.res.AuditTable,
-		"KAKAO_API_BASE_URL":  s.kakaoURL,
-		"KAKAO_AUTH_BASE_URL": s.kakaoURL,
-		"EVENT_BUS_NAME":      s.res.EventBusName,
-		"UNLINK_QUEUE_URL":    s.res.UnlinkQueueURL,
+		"AWS_ENDPOINT_URL":         s.motoURL,
+		"KAKAO_APP_ID":             strconv.FormatInt(kakaofake.DefaultAppID, 10),
+		"KAKAO_APP_KEYS":           kakaofake.DefaultAppKey,
+		config.SecretPepper:        s.res.PepperSecretARN,
+		config.SecretKakaoAdminKey: s.adminKeyARN,
+		"USER_POOL_ID":             s.res.UserPoolID,
+		"USER_POOL_CLIENT_ID":      s.res.UserPoolClientID,
+		"MAPPING_TABLE":            s.res.MappingTable,
+		"AUDIT_TABLE":              s.res.AuditTable,
+		"KAKAO_API_BASE_URL":       s.kakaoURL,
+		"KAKAO_AUTH_BASE_URL":      s.kakaoURL,
+		"EVENT_BUS_NAME":           s.res.EventBusName,
+		"UNLINK_QUEUE_URL":         s.res.UnlinkQueueURL,
 	}
 	vars := map[string]string{}
 	for _, m := range []map[string]string{s.env["Parameters"], fn} {
@@ -174,7 +176,7 @@ var safeValue = regexp.MustCompile(`^[A-Za-z0-9._~:-]*$`)
 
 // event reads events/<name>.json and fills in vars; placeholders without a
 // value stay as committed.
-func event(t *testing.T, name string, vars map[string]string) []byte {
+func event(t testing.TB, name string, vars map[string]string) []byte {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(root, "events", name+".json"))
 	if err != nil {
@@ -229,7 +231,7 @@ var built struct {
 	err  error
 }
 
-func build(t *testing.T) *functions {
+func build(t testing.TB) *functions {
 	t.Helper()
 	built.once.Do(func() {
 		built.fns, built.err = buildAll(context.Background(), t)
@@ -240,7 +242,7 @@ func build(t *testing.T) *functions {
 	return built.fns
 }
 
-func buildAll(ctx context.Context, t *testing.T) (*functions, error) {
+func buildAll(ctx context.Context, t testing.TB) (*functions, error) {
 	fns, err := rie.MakefileFunctions(filepath.Join(root, "Makefile"))
 	if err != nil {
 		return nil, err
@@ -270,7 +272,7 @@ func buildAll(ctx context.Context, t *testing.T) (*functions, error) {
 
 // start runs the function under the emulator with env; its output is
 // shown if the test fails.
-func (f *functions) start(t *testing.T, logicalID string, env []string) (*rie.Emulator, *lockedBuffer) {
+func (f *functions) start(t testing.TB, logicalID string, env []string) (*rie.Emulator, *lockedBuffer) {
 	t.Helper()
 	bin, ok := f.bins[logicalID]
 	if !ok {
@@ -548,17 +550,19 @@ func TestEventsUnderRIE(t *testing.T) {
 func TestColdStartFailsWithoutSettings(t *testing.T) {
 	s := newStack(t)
 	fns := build(t)
-	env := append(s.environment(t, "ValidateTokenFunction"), "PARAMETER_PREFIX=/kakaoauth/none")
-	e, log := fns.start(t, "ValidateTokenFunction", env)
-	tokens, err := s.fake.MintTokens(kakaofake.TokenRequest{UserID: demo.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := e.Invoke(t.Context(), event(t, "validatetoken", map[string]string{"KAKAO_ACCESS_TOKEN": tokens.AccessToken}))
-	if !errors.Is(err, rie.ErrFunctionExited) {
-		t.Fatalf("a function without its parameters: err=%v, answered %s", err, resp.Payload)
-	}
-	if out := log.String(); !strings.Contains(out, "cold start failed") || !strings.Contains(out, "missing parameters") {
-		t.Fatalf("the cold start failure was not logged:\n%s", out)
+	for _, c := range []struct{ function, override, logged string }{
+		{"ValidateTokenFunction", "KAKAO_APP_ID=", "KAKAO_APP_ID is not set"},
+		{"UpsertUserFunction", config.SecretPepper + "=kakaoauth/none/pepper", "ResourceNotFoundException"},
+	} {
+		t.Run(c.function, func(t *testing.T) {
+			e, log := fns.start(t, c.function, append(s.environment(t, c.function), c.override))
+			resp, err := e.Invoke(t.Context(), event(t, "validatetoken", map[string]string{"KAKAO_ACCESS_TOKEN": "unused"}))
+			if !errors.Is(err, rie.ErrFunctionExited) {
+				t.Fatalf("a function without its settings: err=%v, answered %s", err, resp.Payload)
+			}
+			if out := log.String(); !strings.Contains(out, "cold start failed") || !strings.Contains(out, c.logged) {
+				t.Fatalf("the cold start failure was not logged (want %q):\n%s", c.logged, out)
+			}
+		})
 	}
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/kakaoauth/kakaoauth"
 	"github.com/kakaoauth/kakaoauth/infra/rie"
+	"github.com/kakaoauth/kakaoauth/shared/config"
 	"github.com/kakaoauth/kakaoauth/shared/password"
 	"github.com/kakaoauth/kakaoauth/workflow"
 )
@@ -38,11 +39,12 @@ type cfn struct {
 }
 
 type resource struct {
-	Type       string
-	Properties map[string]any
-	Metadata   map[string]any
-	DependsOn  any
-	Condition  string
+	Type           string
+	DeletionPolicy string
+	Properties     map[string]any
+	Metadata       map[string]any
+	DependsOn      any
+	Condition      string
 }
 
 var translated struct {
@@ -95,8 +97,8 @@ func at(v any, path ...any) any {
 }
 
 // name names what a CloudFormation value points at: X for {"Ref": X} and
-// {"Fn::GetAtt": [X, "Arn"]}, param:<name> for an ARN of a parameter below
-// ParameterPrefix, the string itself otherwise.
+// {"Fn::GetAtt": [X, "Arn"]}, secret:<parameter> for the ARN of a secret a
+// parameter names, the string itself otherwise.
 func name(v any) string {
 	if s, ok := v.(string); ok {
 		return s
@@ -108,8 +110,8 @@ func name(v any) string {
 		return fmt.Sprint(g[0])
 	}
 	if s, ok := at(v, "Fn::Sub").(string); ok {
-		if m := ssmARN.FindStringSubmatch(s); m != nil {
-			return "param:" + m[1]
+		if m := secretARN.FindStringSubmatch(s); m != nil {
+			return "secret:" + m[1]
 		}
 		if m := busARN.FindStringSubmatch(s); m != nil {
 			return "bus:" + m[1]
@@ -125,7 +127,9 @@ func name(v any) string {
 	return string(b)
 }
 
-var ssmARN = regexp.MustCompile(`^arn:\$\{AWS::Partition\}:ssm:\$\{AWS::Region\}:\$\{AWS::AccountId\}:parameter\$\{ParameterPrefix\}/([a-z0-9-]+)$`)
+// secretARN is a secret named by a parameter: Secrets Manager appends six
+// random characters to the name.
+var secretARN = regexp.MustCompile(`^arn:\$\{AWS::Partition\}:secretsmanager:\$\{AWS::Region\}:\$\{AWS::AccountId\}:secret:\$\{(\w+)\}-\?\?\?\?\?\?$`)
 
 // busARN is an event bus named by a parameter.
 var busARN = regexp.MustCompile(`^arn:\$\{AWS::Partition\}:events:\$\{AWS::Region\}:\$\{AWS::AccountId\}:event-bus/\$\{(\w+)\}$`)
@@ -147,16 +151,18 @@ func makefileFunctions(t *testing.T) []rie.Function {
 // group are <base>Role and <base>LogGroup.
 func base(logicalID string) string { return strings.TrimSuffix(logicalID, "Function") }
 
-// needs is what lambdas/<dir>/main.go declares in bootstrap.Needs: the SSM
-// parameters and the environment settings it requires at cold start.
+// needs is what lambdas/<dir>/main.go declares in bootstrap.Needs: the
+// secrets (by the environment variable naming each) and the environment
+// settings it requires at cold start, and whether it wires a secret store.
 type needs struct {
-	Params []string
-	Env    []string
+	Secrets     []string
+	Env         []string
+	SecretStore bool
 }
 
 func readNeeds(t *testing.T, dir string) needs {
 	t.Helper()
-	consts := paramConstants(t)
+	consts := secretConstants(t)
 	fset := token.NewFileSet()
 	f, err := parser.ParseFile(fset, filepath.Join(root, "lambdas", dir, "main.go"), nil, 0)
 	if err != nil {
@@ -176,15 +182,19 @@ func readNeeds(t *testing.T, dir string) needs {
 		found = true
 		for _, el := range lit.Elts {
 			kv := el.(*ast.KeyValueExpr)
+			if kv.Key.(*ast.Ident).Name == "SecretStore" {
+				n.SecretStore = true
+				continue
+			}
 			list := kv.Value.(*ast.CompositeLit)
 			for _, item := range list.Elts {
 				switch x := item.(type) {
 				case *ast.SelectorExpr:
 					v, ok := consts[x.Sel.Name]
 					if !ok {
-						t.Fatalf("lambdas/%s: unknown parameter constant %s", dir, x.Sel.Name)
+						t.Fatalf("lambdas/%s: unknown secret constant %s", dir, x.Sel.Name)
 					}
-					n.Params = append(n.Params, v)
+					n.Secrets = append(n.Secrets, v)
 				case *ast.BasicLit:
 					s, _ := strconv.Unquote(x.Value)
 					n.Env = append(n.Env, s)
@@ -192,8 +202,8 @@ func readNeeds(t *testing.T, dir string) needs {
 					t.Fatalf("lambdas/%s: cannot read %T in bootstrap.Needs", dir, item)
 				}
 			}
-			if kv.Key.(*ast.Ident).Name == "Params" && len(n.Params) == 0 && len(list.Elts) > 0 {
-				t.Fatalf("lambdas/%s: Params not read", dir)
+			if kv.Key.(*ast.Ident).Name == "Secrets" && len(n.Secrets) == 0 && len(list.Elts) > 0 {
+				t.Fatalf("lambdas/%s: Secrets not read", dir)
 			}
 		}
 		return false
@@ -201,11 +211,15 @@ func readNeeds(t *testing.T, dir string) needs {
 	if !found {
 		t.Fatalf("lambdas/%s/main.go has no bootstrap.Needs literal", dir)
 	}
+	if n.SecretStore != (len(n.Secrets) > 0) {
+		t.Fatalf("lambdas/%s: wires a secret store %v for %d secrets (a store without secrets links a client for nothing)", dir, n.SecretStore, len(n.Secrets))
+	}
 	return n
 }
 
-// paramConstants are shared/config's Param* constants: name -> SSM name.
-func paramConstants(t *testing.T) map[string]string {
+// secretConstants are shared/config's Secret* constants: name -> the
+// environment variable naming the secret.
+func secretConstants(t *testing.T) map[string]string {
 	t.Helper()
 	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(root, "shared", "config", "config.go"), nil, 0)
 	if err != nil {
@@ -220,21 +234,21 @@ func paramConstants(t *testing.T) map[string]string {
 		for _, s := range g.Specs {
 			vs := s.(*ast.ValueSpec)
 			for i, id := range vs.Names {
-				if lit, ok := vs.Values[i].(*ast.BasicLit); ok && strings.HasPrefix(id.Name, "Param") {
+				if lit, ok := vs.Values[i].(*ast.BasicLit); ok && strings.HasPrefix(id.Name, "Secret") {
 					out[id.Name], _ = strconv.Unquote(lit.Value)
 				}
 			}
 		}
 	}
 	if len(out) == 0 {
-		t.Fatal("no Param* constants in shared/config")
+		t.Fatal("no Secret* constants in shared/config")
 	}
 	return out
 }
 
-// secureParams are the SecureString parameters (shared/config): reading
-// them may need kms:Decrypt.
-var secureParams = map[string]bool{"kakao-admin-key": true, "pepper": true}
+// secretResources is the resource each secret's environment variable
+// points at: the stack's generated pepper, the operator's admin key.
+var secretResources = map[string]string{"PEPPER_SECRET_ID": "PepperSecret", "KAKAO_ADMIN_KEY_SECRET_ID": "secret:KakaoAdminKeySecretName"}
 
 // Every function sam build builds is in the template as the SAM translator
 // sees it, with the runtime, architecture, handler, logging and tracing
@@ -410,9 +424,9 @@ func grants(t *testing.T, tpl cfn, role string) []string {
 	return out
 }
 
-// What each function's code calls besides SSM (read from shared/cognito,
-// shared/store and the workflow step it runs), on which resource. SSM
-// grants come from the parameters each main.go declares.
+// What each function's code calls besides Secrets Manager (read from
+// shared/cognito, shared/store and the workflow step it runs), on which
+// resource. Secret grants come from the secrets each main.go declares.
 var wantCalls = map[string][]string{
 	"ValidateTokenFunction": nil,
 	"UpsertUserFunction": {
@@ -451,9 +465,9 @@ var starOnly = map[string]bool{
 }
 
 // Least privilege: each function's role grants exactly its calls on this
-// stack's resources, its own log group, X-Ray, the SSM parameters its
-// main.go reads (and kms:Decrypt through SSM, only for SecureStrings and
-// only with a customer key); the API may only start the state machine;
+// stack's resources, its own log group, X-Ray, the secrets its main.go
+// reads (and kms:Decrypt through Secrets Manager, only with a customer
+// key); the API may only start the state machine;
 // no action is a wildcard and "*" is only where IAM allows nothing else.
 func TestLeastPrivilege(t *testing.T) {
 	tpl := transformed(t)
@@ -469,12 +483,10 @@ func TestLeastPrivilege(t *testing.T) {
 			"logs:CreateLogStream@" + base(f.LogicalID) + "LogGroup", "logs:PutLogEvents@" + base(f.LogicalID) + "LogGroup",
 			"xray:PutTraceSegments@*", "xray:PutTelemetryRecords@*",
 		}, calls...)
-		secure := false
-		for _, p := range n.Params {
-			want = append(want, "ssm:GetParameters@param:"+p)
-			secure = secure || secureParams[p]
+		for _, env := range n.Secrets {
+			want = append(want, "secretsmanager:GetSecretValue@"+secretResources[env])
 		}
-		if secure {
+		if len(n.Secrets) > 0 {
 			want = append(want, "kms:Decrypt@SecretsKmsKeyArn?")
 		}
 		slices.Sort(want)
@@ -516,10 +528,10 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 		}
 	}
-	// The KMS grant is scoped to decryption through SSM.
-	for _, role := range []string{"SetPasswordRole", "IssueTokensRole", "PreAuthRole", "UnlinkRole"} {
+	// The KMS grant is scoped to decryption through Secrets Manager.
+	for _, role := range []string{"UpsertUserRole", "SetPasswordRole", "IssueTokensRole", "PreAuthRole", "UnlinkRole"} {
 		s := fmt.Sprint(tpl.Resources[role].Properties["Policies"])
-		if !strings.Contains(s, "kms:ViaService") || !strings.Contains(s, "HasSecretsKey") {
+		if !strings.Contains(s, "kms:ViaService") || !strings.Contains(s, "secretsmanager.${AWS::Region}") || !strings.Contains(s, "HasSecretsKey") {
 			t.Errorf("%s: kms:Decrypt not conditioned on a customer key and kms:ViaService", role)
 		}
 	}
@@ -542,7 +554,9 @@ func TestEnvironment(t *testing.T) {
 	}
 	wantValue := map[string]string{
 		"USER_POOL_ID": "UserPool", "USER_POOL_CLIENT_ID": "UserPoolClient", "MAPPING_TABLE": "MappingTable",
-		"AUDIT_TABLE": "AuditTable", "PARAMETER_PREFIX": "ParameterPrefix", "KAKAO_API_BASE_URL": "KakaoApiBaseUrl",
+		"AUDIT_TABLE": "AuditTable", "KAKAO_API_BASE_URL": "KakaoApiBaseUrl",
+		"KAKAO_APP_ID": "KakaoAppId", "KAKAO_APP_KEYS": "KakaoAppKeys",
+		"PEPPER_SECRET_ID": "PepperSecret", "KAKAO_ADMIN_KEY_SECRET_ID": "KakaoAdminKeySecretName",
 		"KAKAO_AUTH_BASE_URL": "KakaoAuthBaseUrl", "PASSWORD_ROTATION": "PasswordRotation",
 		"AUDIT_RETENTION_DAYS": "AuditRetentionDays", "AWS_ENDPOINT_URL": "",
 		"EVENT_BUS_NAME": "EventBus|EventBusName", "UNLINK_QUEUE_URL": "UnlinkQueue", "UNLINK_POLICY": "UnlinkPolicy",
@@ -553,10 +567,7 @@ func TestEnvironment(t *testing.T) {
 		entries[f.LogicalID] = true
 		vars, _ := at(tpl.Resources[f.LogicalID].Properties, "Environment", "Variables").(map[string]any)
 		n := readNeeds(t, f.Dir)
-		required := slices.Clone(n.Env)
-		if len(n.Params) > 0 {
-			required = append(required, "PARAMETER_PREFIX")
-		}
+		required := append(slices.Clone(n.Env), n.Secrets...)
 		for _, k := range required {
 			if _, ok := vars[k]; !ok {
 				t.Errorf("%s: lambdas/%s requires %s, which the template does not set", f.LogicalID, f.Dir, k)
@@ -654,9 +665,40 @@ func TestPreAuthenticationTrigger(t *testing.T) {
 	}
 }
 
+// The pepper CloudFormation generates is in the format shared/config reads
+// (a current version and its pepper, long enough), and it outlives the
+// stack: without it every account's next login pays a password reset.
+func TestPepperSecretIsGeneratedAsConfigReadsIt(t *testing.T) {
+	r := transformed(t).Resources["PepperSecret"]
+	if r.Type != "AWS::SecretsManager::Secret" || r.DeletionPolicy != "Retain" {
+		t.Fatalf("PepperSecret: %s, deletion policy %q", r.Type, r.DeletionPolicy)
+	}
+	gen, _ := r.Properties["GenerateSecretString"].(map[string]any)
+	length, _ := gen["PasswordLength"].(float64)
+	key, _ := gen["GenerateStringKey"].(string)
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(fmt.Sprint(gen["SecretStringTemplate"])), &doc); err != nil || key == "" {
+		t.Fatalf("GenerateSecretString %v: %v", gen, err)
+	}
+	// What CloudFormation stores: the template with the generated key set
+	// (here to the longest run of one letter it could generate).
+	doc[key] = strings.Repeat("a", int(length))
+	value, _ := json.Marshal(doc)
+	version, peppers, err := config.ParsePeppers(string(value))
+	if err != nil {
+		t.Fatalf("the generated secret %s would not load: %v", gen, err)
+	}
+	if len(peppers[version]) < 64 {
+		t.Errorf("generated pepper of %d characters, want at least 64", len(peppers[version]))
+	}
+	if kms := name(r.Properties["KmsKeyId"]); kms != "SecretsKmsKeyArn|AWS::NoValue" {
+		t.Errorf("PepperSecret KmsKeyId %s", kms)
+	}
+}
+
 func TestOutputs(t *testing.T) {
 	out := transformed(t).Outputs
-	want := []string{"ApiUrl", "AuditTableName", "EventBusName", "LoginUrl", "MappingTableName", "ParameterPrefix", "StateMachineArn",
+	want := []string{"ApiUrl", "AuditTableName", "EventBusName", "LoginUrl", "MappingTableName", "PepperSecretArn", "StateMachineArn",
 		"UnlinkCallbackUrl", "UnlinkDeadLetterQueueUrl", "UnlinkQueueUrl", "UserPoolClientId", "UserPoolId"}
 	if got := slices.Sorted(maps.Keys(out)); !slices.Equal(got, want) {
 		t.Fatalf("outputs %v, want %v", got, want)
@@ -669,7 +711,7 @@ func TestOutputs(t *testing.T) {
 		}
 	}
 	for k, target := range map[string]string{"UserPoolId": "UserPool", "UserPoolClientId": "UserPoolClient", "MappingTableName": "MappingTable",
-		"AuditTableName": "AuditTable", "StateMachineArn": "LoginStateMachine", "ParameterPrefix": "ParameterPrefix",
+		"AuditTableName": "AuditTable", "StateMachineArn": "LoginStateMachine", "PepperSecretArn": "PepperSecret",
 		"EventBusName": "EventBus|EventBusName", "UnlinkQueueUrl": "UnlinkQueue", "UnlinkDeadLetterQueueUrl": "UnlinkDeadLetterQueue"} {
 		if got := name(out[k]["Value"]); got != target {
 			t.Errorf("%s = %s, want %s", k, got, target)

@@ -4,11 +4,24 @@
 package main
 
 import (
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/kakaoauth/kakaoauth/shared/bootstrap"
 	"github.com/kakaoauth/kakaoauth/shared/config"
+	"github.com/kakaoauth/kakaoauth/shared/secretsmanager"
+	"github.com/kakaoauth/kakaoauth/shared/store"
+	"github.com/kakaoauth/kakaoauth/workflow"
 )
 
 func main() {
-	bootstrap.Start(bootstrap.Needs{Params: []string{config.ParamPepper}, Env: []string{"AUDIT_TABLE"}},
-		func(d *bootstrap.Deps) any { return d.Steps().PreAuthentication })
+	bootstrap.Start(bootstrap.Needs{
+		Secrets:     []string{config.SecretPepper},
+		Env:         []string{"AUDIT_TABLE"},
+		SecretStore: secretsmanager.FromConfig,
+	}, func(d *bootstrap.Deps) any {
+		audit := store.NewAudit(dynamodb.NewFromConfig(d.AWS), d.Config.AuditTable, d.Config.AuditRetention, time.Now)
+		return d.Steps(workflow.WithAudit(audit)).PreAuthentication
+	})
 }

@@ -2,10 +2,18 @@
 package main
 
 import (
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/kakaoauth/kakaoauth/shared/bootstrap"
+	"github.com/kakaoauth/kakaoauth/shared/store"
+	"github.com/kakaoauth/kakaoauth/workflow"
 )
 
 func main() {
-	bootstrap.Start(bootstrap.Needs{Env: []string{"AUDIT_TABLE"}},
-		func(d *bootstrap.Deps) any { return d.Steps().RecordFailure })
+	bootstrap.Start(bootstrap.Needs{Env: []string{"AUDIT_TABLE"}}, func(d *bootstrap.Deps) any {
+		audit := store.NewAudit(dynamodb.NewFromConfig(d.AWS), d.Config.AuditTable, d.Config.AuditRetention, time.Now)
+		return d.Steps(workflow.WithAudit(audit)).RecordFailure
+	})
 }

@@ -4,13 +4,22 @@
 package main
 
 import (
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+
 	"github.com/kakaoauth/kakaoauth/shared/bootstrap"
 	"github.com/kakaoauth/kakaoauth/shared/config"
+	"github.com/kakaoauth/kakaoauth/shared/secretsmanager"
+	"github.com/kakaoauth/kakaoauth/shared/sqs"
+	"github.com/kakaoauth/kakaoauth/workflow"
 )
 
 func main() {
 	bootstrap.Start(bootstrap.Needs{
-		Params: []string{config.ParamKakaoAppID, config.ParamKakaoAdminKey},
-		Env:    []string{"UNLINK_QUEUE_URL"},
-	}, func(d *bootstrap.Deps) any { return d.Steps().UnlinkWebhook })
+		Secrets:     []string{config.SecretKakaoAdminKey},
+		Env:         []string{"UNLINK_QUEUE_URL", "KAKAO_APP_ID"},
+		SecretStore: secretsmanager.FromConfig,
+	}, func(d *bootstrap.Deps) any {
+		queue := sqs.New(awssqs.NewFromConfig(d.AWS), d.Config.UnlinkQueueURL)
+		return d.Steps(workflow.WithUnlinkQueue(queue)).UnlinkWebhook
+	})
 }

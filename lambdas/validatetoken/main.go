@@ -3,10 +3,16 @@ package main
 
 import (
 	"github.com/kakaoauth/kakaoauth/shared/bootstrap"
-	"github.com/kakaoauth/kakaoauth/shared/config"
+	"github.com/kakaoauth/kakaoauth/shared/kakao"
+	"github.com/kakaoauth/kakaoauth/workflow"
 )
 
 func main() {
-	bootstrap.Start(bootstrap.Needs{Params: []string{config.ParamKakaoAppID, config.ParamKakaoAppKeys}},
-		func(d *bootstrap.Deps) any { return d.Steps().ValidateToken })
+	bootstrap.Start(bootstrap.Needs{
+		Env: []string{"KAKAO_APP_ID", "KAKAO_APP_KEYS"},
+	}, func(d *bootstrap.Deps) any {
+		c := d.Config
+		verifier := kakao.ForApp(d.HTTP, c.KakaoAPIBaseURL, c.KakaoAuthBaseURL, c.KakaoAppID, c.KakaoAppKeys)
+		return d.Steps(workflow.WithKakao(verifier)).ValidateToken
+	})
 }

@@ -1,11 +1,15 @@
-// Package bootstrap builds what a Lambda needs, once, at cold start: its
-// configuration (environment and SSM), the AWS SDK configuration, and the
-// adapters of the kakaoauth ports. Every lambdas/<name>/main.go and the
-// local stack wire through it, so the two cannot drift apart.
+// Package bootstrap is a Lambda's cold start: its configuration
+// (environment and, when it needs some, secrets from Secrets Manager), the AWS SDK
+// configuration from the Lambda environment, JSON logs, and the workflow
+// options that configuration implies. It imports no AWS service client:
+// each lambdas/<name>/main.go wires the adapters its step uses, so its
+// binary links only those clients (shared/wiring wires all of them, for
+// the processes that run the whole stack).
 package bootstrap
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -17,19 +21,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	awseb "github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 
-	"github.com/kakaoauth/kakaoauth/shared/cognito"
 	"github.com/kakaoauth/kakaoauth/shared/config"
-	"github.com/kakaoauth/kakaoauth/shared/eventbridge"
-	"github.com/kakaoauth/kakaoauth/shared/kakao"
-	"github.com/kakaoauth/kakaoauth/shared/sqs"
-	"github.com/kakaoauth/kakaoauth/shared/store"
 	"github.com/kakaoauth/kakaoauth/workflow"
 )
 
@@ -41,7 +35,7 @@ const AWSCallTimeout = 5 * time.Second
 // also applies its own per-attempt timeout).
 const KakaoHTTPTimeout = 5 * time.Second
 
-// Deps is a Lambda's configuration and clients.
+// Deps is a Lambda's configuration and what every adapter is built from.
 type Deps struct {
 	Config config.Config
 	AWS    aws.Config
@@ -50,34 +44,15 @@ type Deps struct {
 	HTTP *http.Client
 }
 
-// Load reads the environment and the named SSM parameters (config.Param*)
-// below PARAMETER_PREFIX, with the default AWS credential chain. The SDK
-// honours AWS_ENDPOINT_URL, which is how a Lambda run locally reaches moto.
-func Load(ctx context.Context, log *slog.Logger, params ...string) (*Deps, error) {
-	cfg, err := config.FromEnv(os.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	awsCfg, err := AWSConfig(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := cfg.LoadParameters(ctx, ssm.NewFromConfig(awsCfg), os.Getenv("PARAMETER_PREFIX"), params...); err != nil {
-		return nil, err
-	}
-	return New(cfg, awsCfg, log), nil
-}
-
-// AWSConfig is the default AWS configuration with a bounded HTTP client.
-func AWSConfig(ctx context.Context, opts ...func(*awsconfig.LoadOptions) error) (aws.Config, error) {
-	opts = append([]func(*awsconfig.LoadOptions) error{
-		awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(AWSCallTimeout)),
-	}, opts...)
-	c, err := awsconfig.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("aws config: %w", err)
-	}
-	return c, nil
+// Needs says what a Lambda requires at cold start.
+type Needs struct {
+	// Secrets are the config.Secret* it reads.
+	Secrets []string
+	// Env are settings that must be set (see config.Config.Require).
+	Env []string
+	// SecretStore reads Secrets: the function's main passes Secrets
+	// Manager's adapter (shared/secretsmanager) when it reads any.
+	SecretStore func(aws.Config) config.SecretGetter
 }
 
 // New wires already loaded configuration.
@@ -86,6 +61,56 @@ func New(cfg config.Config, awsCfg aws.Config, log *slog.Logger) *Deps {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Deps{Config: cfg, AWS: awsCfg, Log: log, HTTP: newHTTPClient()}
+}
+
+// Load reads the environment and the secrets needs names.
+func Load(ctx context.Context, log *slog.Logger, needs Needs) (*Deps, error) {
+	cfg, err := config.FromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := LambdaAWSConfig(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if len(needs.Secrets) > 0 {
+		if needs.SecretStore == nil {
+			return nil, errors.New("bootstrap: secrets named but no secret store wired")
+		}
+		if err := cfg.LoadSecrets(ctx, needs.SecretStore(awsCfg), needs.Secrets...); err != nil {
+			return nil, err
+		}
+	}
+	if err := cfg.Require(needs.Env...); err != nil {
+		return nil, err
+	}
+	return New(cfg, awsCfg, log), nil
+}
+
+// LambdaAWSConfig is the SDK configuration Lambda's environment gives:
+// its region and the function role's credentials (also what `sam local
+// invoke` and aws-lambda-rie pass), and AWS_ENDPOINT_URL when a local
+// stack stands in for AWS. It is built by hand rather than by the SDK's
+// config loader, whose shared-config, SSO and STS providers a Lambda never
+// uses but would link (see README, Cold start).
+func LambdaAWSConfig(getenv func(string) string) (aws.Config, error) {
+	region := getenv("AWS_REGION")
+	if region == "" {
+		region = getenv("AWS_DEFAULT_REGION")
+	}
+	key, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
+	if region == "" || key == "" || secret == "" {
+		return aws.Config{}, errors.New("bootstrap: AWS_REGION and the function's credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) must be in the environment, as Lambda sets them")
+	}
+	cfg := aws.Config{
+		Region:      region,
+		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(key, secret, getenv("AWS_SESSION_TOKEN"))),
+		HTTPClient:  awshttp.NewBuildableClient().WithTimeout(AWSCallTimeout),
+	}
+	if ep := getenv("AWS_ENDPOINT_URL"); ep != "" {
+		cfg.BaseEndpoint = aws.String(ep)
+	}
+	return cfg, nil
 }
 
 func newHTTPClient() *http.Client {
@@ -97,98 +122,39 @@ func newHTTPClient() *http.Client {
 	return &http.Client{Timeout: KakaoHTTPTimeout, Transport: t}
 }
 
-// Kakao is the token verifier. One per process: it holds the JWKS cache.
-func (d *Deps) Kakao() *kakao.Verifier {
-	c := d.Config
-	client := kakao.NewClient(d.HTTP, kakao.WithAPIBaseURL(c.KakaoAPIBaseURL), kakao.WithAuthBaseURL(c.KakaoAuthBaseURL))
-	ids := kakao.NewIDTokenVerifier(d.HTTP, client.AuthBaseURL(), "", c.KakaoAppKeys)
-	return kakao.NewVerifier(client, ids, c.KakaoAppID)
-}
-
-// Users is the Cognito user pool.
-func (d *Deps) Users() *cognito.Directory {
-	return cognito.New(cip.NewFromConfig(d.AWS), d.Config.UserPoolID, d.Config.UserPoolClientID)
-}
-
-func (d *Deps) dynamo() *dynamodb.Client { return dynamodb.NewFromConfig(d.AWS) }
-
-// Mappings is the mapping table.
-func (d *Deps) Mappings() *store.Mappings {
-	return store.NewMappings(d.dynamo(), d.Config.MappingTable)
-}
-
-// Audit is the audit table.
-func (d *Deps) Audit() *store.Audit {
-	return store.NewAudit(d.dynamo(), d.Config.AuditTable, d.Config.AuditRetention, time.Now)
-}
-
-// Events is the lifecycle event bus.
-func (d *Deps) Events() *eventbridge.Bus {
-	return eventbridge.New(awseb.NewFromConfig(d.AWS), d.Config.EventBusName)
-}
-
-// UnlinkQueue is the queue between the unlink webhook and its worker.
-func (d *Deps) UnlinkQueue() *sqs.Queue {
-	return sqs.New(awssqs.NewFromConfig(d.AWS), d.Config.UnlinkQueueURL)
-}
-
-// Steps wires the workflow with the adapters this configuration allows:
-// a Lambda that was given no Kakao settings gets no Kakao verifier, and so
-// on, so each Lambda holds only what its IAM role lets it use.
-func (d *Deps) Steps() *workflow.Steps {
+// Options are the workflow settings the configuration implies (no
+// adapters: the caller adds the ones its step uses).
+func (d *Deps) Options() []workflow.Option {
 	c := d.Config
 	opts := []workflow.Option{
 		workflow.WithLogger(d.Log),
 		workflow.WithPasswordRotation(c.PasswordRotation),
 		workflow.WithUnlinkPolicy(c.UnlinkPolicy),
 	}
-	if c.KakaoAppID != 0 {
-		opts = append(opts, workflow.WithKakao(d.Kakao()))
-	}
-	if c.UserPoolID != "" {
-		opts = append(opts, workflow.WithUsers(d.Users()))
-	}
-	if c.MappingTable != "" {
-		opts = append(opts, workflow.WithMappings(d.Mappings()))
-	}
-	if c.AuditTable != "" {
-		opts = append(opts, workflow.WithAudit(d.Audit()))
-	}
 	if len(c.Pepper) > 0 {
 		opts = append(opts, workflow.WithPepper(c.Pepper))
-	}
-	if c.EventBusName != "" {
-		opts = append(opts, workflow.WithEvents(d.Events()))
-	}
-	if c.UnlinkQueueURL != "" {
-		opts = append(opts, workflow.WithUnlinkQueue(d.UnlinkQueue()))
 	}
 	if c.KakaoAdminKey != "" {
 		opts = append(opts, workflow.WithUnlinkAuth(c.KakaoAppID, c.KakaoAdminKey))
 	}
-	return workflow.New(opts...)
+	return opts
 }
 
-// Needs says what a Lambda requires at cold start.
-type Needs struct {
-	// Params are config.Param* names read from SSM below PARAMETER_PREFIX.
-	Params []string
-	// Env are settings that must be set (see config.Config.Require).
-	Env []string
+// Steps are the workflow's handlers with the configuration's options and
+// the given adapters.
+func (d *Deps) Steps(adapters ...workflow.Option) *workflow.Steps {
+	return workflow.New(append(d.Options(), adapters...)...)
 }
 
 // Start is a Lambda's whole main: JSON logs through lambdacontext, load
 // and check the configuration (exiting on failure, so a misconfigured
 // function fails at cold start rather than on a request), then serve the
-// handler that handler picks from the wired Deps.
+// handler that handler builds from the Deps, once.
 func Start(needs Needs, handler func(*Deps) any) {
 	log := lambdacontext.NewLogger()
-	deps, err := Load(context.Background(), log, needs.Params...)
-	if err == nil {
-		err = deps.Config.Require(needs.Env...)
-	}
+	deps, err := Load(context.Background(), log, needs)
 	if err != nil {
-		log.Error("cold start failed", "error", err.Error())
+		log.Error("cold start failed", "error", fmt.Sprint(err))
 		os.Exit(1)
 	}
 	slog.SetDefault(log)

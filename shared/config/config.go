@@ -1,29 +1,33 @@
 // Package config reads a Lambda's configuration once, at cold start: plain
-// settings from the environment, Kakao settings and secrets from SSM
-// Parameter Store (SecureString for secrets), so that nothing secret sits in
-// an environment variable or the template.
+// settings (the Kakao app id and keys included, which are not secret) from
+// the environment, and the two secrets (the pepper, Kakao's admin key) from
+// AWS Secrets Manager, whose ids the environment names. Nothing secret sits
+// in an environment variable or the template.
 package config
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-
 	"github.com/kakaoauth/kakaoauth/shared/password"
 )
 
-// Parameter names below PARAMETER_PREFIX (e.g. /kakaoauth/prod).
+// Secrets a Lambda may read, named by the environment variable that holds
+// the secret's id (name or ARN) in Secrets Manager.
 const (
-	ParamKakaoAppID    = "kakao-app-id"    // String: the Kakao app id tokens must belong to
-	ParamKakaoAppKeys  = "kakao-app-keys"  // StringList: app keys accepted as ID-token aud
-	ParamKakaoAdminKey = "kakao-admin-key" // SecureString: checks unlink callbacks
-	ParamPepper        = "pepper"          // SecureString: derives passwords and sign-in proofs
+	// SecretPepper is JSON: {"current":"1","1":"<pepper>"}; more versions
+	// may sit beside the current one while an operator rotates it. The
+	// template generates it.
+	SecretPepper = "PEPPER_SECRET_ID"
+	// SecretKakaoAdminKey is the Kakao app's admin key as plain text: it
+	// checks unlink callbacks. The operator stores it before deploying.
+	SecretKakaoAdminKey = "KAKAO_ADMIN_KEY_SECRET_ID"
 )
 
 // Defaults documented in the README.
@@ -35,8 +39,8 @@ const (
 	DefaultUnlinkPolicy     = "disable"
 )
 
-// Config is everything a Lambda of the stack may need. Each Lambda loads
-// only the parameters it declares, so IAM can grant it only those.
+// Config is everything a Lambda of the stack may need. Each Lambda reads
+// only the secrets it declares, so IAM can grant it only those.
 type Config struct {
 	UserPoolID       string
 	UserPoolClientID string
@@ -53,18 +57,27 @@ type Config struct {
 	UnlinkQueueURL string
 	UnlinkPolicy   string
 
-	KakaoAppID    int64
-	KakaoAppKeys  []string
+	KakaoAppID   int64
+	KakaoAppKeys []string
+
+	// Secret ids from the environment; LoadSecrets fills the values below.
+	PepperSecretID        string
+	KakaoAdminKeySecretID string
+
 	KakaoAdminKey string // secret
+	// Pepper is the current pepper, PepperVersion its version; Peppers
+	// holds every version the secret carries.
 	Pepper        []byte // secret
+	PepperVersion int
+	Peppers       map[int][]byte // secret
 }
 
-// ParameterGetter is the part of the SSM client config needs.
-type ParameterGetter interface {
-	GetParameters(ctx context.Context, in *ssm.GetParametersInput, optFns ...func(*ssm.Options)) (*ssm.GetParametersOutput, error)
+// SecretGetter reads a secret's current value by id (shared/secretsmanager
+// adapts AWS Secrets Manager). It is an interface, not the SDK client, so
+// that a Lambda that reads no secret links no Secrets Manager client.
+type SecretGetter interface {
+	GetSecret(ctx context.Context, id string) (string, error)
 }
-
-var _ ParameterGetter = (*ssm.Client)(nil)
 
 // FromEnv reads the plain settings. getenv is os.Getenv outside tests.
 func FromEnv(getenv func(string) string) (Config, error) {
@@ -83,6 +96,26 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		EventBusName:     getenv("EVENT_BUS_NAME"),
 		UnlinkQueueURL:   getenv("UNLINK_QUEUE_URL"),
 		UnlinkPolicy:     orDefault(getenv("UNLINK_POLICY"), DefaultUnlinkPolicy),
+
+		PepperSecretID:        getenv(SecretPepper),
+		KakaoAdminKeySecretID: getenv(SecretKakaoAdminKey),
+	}
+	if v := getenv("KAKAO_APP_ID"); v != "" {
+		id, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || id <= 0 {
+			return c, fmt.Errorf("KAKAO_APP_ID %q: want a positive Kakao app id", v)
+		}
+		c.KakaoAppID = id
+	}
+	if v := getenv("KAKAO_APP_KEYS"); v != "" {
+		for _, k := range strings.Split(v, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				c.KakaoAppKeys = append(c.KakaoAppKeys, k)
+			}
+		}
+		if len(c.KakaoAppKeys) == 0 {
+			return c, fmt.Errorf("KAKAO_APP_KEYS %q lists no app key", v)
+		}
 	}
 	if c.UnlinkPolicy != "disable" && c.UnlinkPolicy != "delete" {
 		return c, fmt.Errorf("UNLINK_POLICY %q: want disable or delete", c.UnlinkPolicy)
@@ -114,6 +147,12 @@ func (c Config) Require(names ...string) error {
 		"AUDIT_TABLE":         c.AuditTable,
 		"EVENT_BUS_NAME":      c.EventBusName,
 		"UNLINK_QUEUE_URL":    c.UnlinkQueueURL,
+		"KAKAO_APP_KEYS":      strings.Join(c.KakaoAppKeys, ","),
+	}
+	if c.KakaoAppID != 0 {
+		values["KAKAO_APP_ID"] = strconv.FormatInt(c.KakaoAppID, 10)
+	} else {
+		values["KAKAO_APP_ID"] = ""
 	}
 	for _, n := range names {
 		v, known := values[n]
@@ -127,70 +166,83 @@ func (c Config) Require(names ...string) error {
 	return nil
 }
 
-// LoadParameters reads the named parameters (Param* constants) below
-// prefix in one GetParameters call, decrypting SecureStrings.
-func (c *Config) LoadParameters(ctx context.Context, client ParameterGetter, prefix string, names ...string) error {
-	if len(names) == 0 {
-		return nil
-	}
-	if prefix == "" {
-		return fmt.Errorf("config: PARAMETER_PREFIX is not set")
-	}
-	prefix = strings.TrimRight(prefix, "/")
-	full := make([]string, len(names))
-	for i, n := range names {
-		full[i] = prefix + "/" + n
-	}
-	out, err := client.GetParameters(ctx, &ssm.GetParametersInput{Names: full, WithDecryption: aws.Bool(true)})
-	if err != nil {
-		return fmt.Errorf("config: reading parameters below %s: %w", prefix, err)
-	}
-	if len(out.InvalidParameters) > 0 {
-		return fmt.Errorf("config: missing parameters: %s", strings.Join(out.InvalidParameters, ", "))
-	}
-	for _, p := range out.Parameters {
-		name := strings.TrimPrefix(aws.ToString(p.Name), prefix+"/")
-		if err := c.set(name, aws.ToString(p.Value)); err != nil {
-			return err
+// LoadSecrets reads the named secrets (Secret* constants) by the ids the
+// environment gave. A value never appears in an error.
+func (c *Config) LoadSecrets(ctx context.Context, secrets SecretGetter, names ...string) error {
+	for _, name := range names {
+		var id string
+		switch name {
+		case SecretPepper:
+			id = c.PepperSecretID
+		case SecretKakaoAdminKey:
+			id = c.KakaoAdminKeySecretID
+		default:
+			return fmt.Errorf("config: unknown secret %s", name)
+		}
+		if id == "" {
+			return fmt.Errorf("config: %s is not set", name)
+		}
+		value, err := secrets.GetSecret(ctx, id)
+		if err != nil {
+			return fmt.Errorf("config: reading secret %s (%s): %w", id, name, err)
+		}
+		if err := c.setSecret(name, value); err != nil {
+			return fmt.Errorf("config: secret %s (%s): %w", id, name, err)
 		}
 	}
 	return nil
 }
 
-func (c *Config) set(name, value string) error {
+func (c *Config) setSecret(name, value string) error {
 	switch name {
-	case ParamKakaoAppID:
-		id, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
-		if err != nil || id <= 0 {
-			return fmt.Errorf("config: %s must be a positive Kakao app id", name)
+	case SecretKakaoAdminKey:
+		if strings.TrimSpace(value) == "" {
+			return fmt.Errorf("empty")
 		}
-		c.KakaoAppID = id
-	case ParamKakaoAppKeys:
-		c.KakaoAppKeys = nil
-		for _, k := range strings.Split(value, ",") {
-			if k = strings.TrimSpace(k); k != "" {
-				c.KakaoAppKeys = append(c.KakaoAppKeys, k)
-			}
+		c.KakaoAdminKey = strings.TrimSpace(value)
+	case SecretPepper:
+		version, peppers, err := ParsePeppers(value)
+		if err != nil {
+			return err
 		}
-		if len(c.KakaoAppKeys) == 0 {
-			return fmt.Errorf("config: %s lists no app key", name)
-		}
-	case ParamKakaoAdminKey:
-		if value == "" {
-			return fmt.Errorf("config: %s is empty", name)
-		}
-		c.KakaoAdminKey = value
-	case ParamPepper:
-		// A short pepper would let anyone compute passwords and proofs. The
-		// value itself never appears in an error.
-		if err := password.CheckPepper([]byte(value)); err != nil {
-			return fmt.Errorf("config: %s: %w", name, err)
-		}
-		c.Pepper = []byte(value)
-	default:
-		return fmt.Errorf("config: unexpected parameter %s", name)
+		c.PepperVersion, c.Peppers, c.Pepper = version, peppers, peppers[version]
 	}
 	return nil
+}
+
+// ParsePeppers reads the pepper secret: {"current":"<n>","<n>":"<pepper>",
+// ...} with whole-number versions from 1. Every pepper must be long
+// enough: a short one would let anyone compute passwords and proofs.
+// Errors name versions, never values.
+func ParsePeppers(secret string) (current int, peppers map[int][]byte, err error) {
+	var fields map[string]string
+	if err := json.Unmarshal([]byte(secret), &fields); err != nil {
+		return 0, nil, fmt.Errorf(`want JSON {"current":"1","1":"<pepper>"}`)
+	}
+	peppers = make(map[int][]byte, len(fields))
+	var versions []string
+	for k := range fields {
+		versions = append(versions, k)
+	}
+	sort.Strings(versions)
+	for _, k := range versions {
+		if k == "current" {
+			continue
+		}
+		v, err := strconv.Atoi(k)
+		if err != nil || v < 1 || strconv.Itoa(v) != k {
+			return 0, nil, fmt.Errorf("pepper version %q: want a whole number from 1", k)
+		}
+		if err := password.CheckPepper([]byte(fields[k])); err != nil {
+			return 0, nil, fmt.Errorf("pepper version %d: %w", v, err)
+		}
+		peppers[v] = []byte(fields[k])
+	}
+	current, err = strconv.Atoi(fields["current"])
+	if err != nil || peppers[current] == nil {
+		return 0, nil, fmt.Errorf(`"current" must name one of the secret's pepper versions`)
+	}
+	return current, peppers, nil
 }
 
 func orDefault(v, d string) string {

@@ -2,18 +2,11 @@ package config
 
 import (
 	"context"
-	"os"
+	"errors"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-
-	"github.com/kakaoauth/kakaoauth/infra/moto"
-	"github.com/kakaoauth/kakaoauth/infra/provision"
 )
-
-func TestMain(m *testing.M) { os.Exit(moto.RunTests(m)) }
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
@@ -49,44 +42,98 @@ func TestRequire(t *testing.T) {
 	}
 }
 
-// LoadParameters reads real SSM (moto), SecureStrings decrypted, and
-// never puts a secret value into an error.
-func TestLoadParametersFromSSM(t *testing.T) {
-	ctx := context.Background()
-	client := ssm.NewFromConfig(moto.AWSConfig(ctx, moto.ForTest(t).URL()))
-	const pepper = "pepper-pepper-pepper-pepper-pepper-0123"
-	if err := provision.StoreSettings(ctx, client, map[string]provision.Parameter{
-		"/cfgtest/ok/" + ParamKakaoAppID:    {Value: "1001"},
-		"/cfgtest/ok/" + ParamKakaoAppKeys:  {Value: "key-a, key-b"},
-		"/cfgtest/ok/" + ParamKakaoAdminKey: {Value: "admin-key-value", Secure: true},
-		"/cfgtest/ok/" + ParamPepper:        {Value: pepper, Secure: true},
-		"/cfgtest/weak/" + ParamPepper:      {Value: "short-secret", Secure: true},
-		"/cfgtest/weak/" + ParamKakaoAppID:  {Value: "not-a-number"},
-	}); err != nil {
+func TestFromEnvKakaoApp(t *testing.T) {
+	c, err := FromEnv(env(map[string]string{"KAKAO_APP_ID": "1001", "KAKAO_APP_KEYS": "restkey1, jskey222 ,", SecretPepper: "arn:p"}))
+	if err != nil || c.KakaoAppID != 1001 || strings.Join(c.KakaoAppKeys, "|") != "restkey1|jskey222" || c.PepperSecretID != "arn:p" {
+		t.Fatalf("%+v %v", c, err)
+	}
+	if err := c.Require("KAKAO_APP_ID", "KAKAO_APP_KEYS"); err != nil {
 		t.Fatal(err)
 	}
-	var c Config
-	if err := c.LoadParameters(ctx, client, "/cfgtest/ok/", ParamKakaoAppID, ParamKakaoAppKeys, ParamKakaoAdminKey, ParamPepper); err != nil {
-		t.Fatal(err)
+	if err := (Config{}).Require("KAKAO_APP_ID"); err == nil {
+		t.Fatal("missing KAKAO_APP_ID passed Require")
 	}
-	if c.KakaoAppID != 1001 || strings.Join(c.KakaoAppKeys, "|") != "key-a|key-b" || c.KakaoAdminKey != "admin-key-value" || string(c.Pepper) != pepper {
-		t.Fatalf("loaded %+v", c)
-	}
-	// Only what is asked for is read.
-	var partial Config
-	if err := partial.LoadParameters(ctx, client, "/cfgtest/ok", ParamKakaoAppID); err != nil || partial.Pepper != nil || partial.KakaoAppID != 1001 {
-		t.Fatalf("partial %+v %v", partial, err)
-	}
-	for _, name := range []string{ParamPepper, ParamKakaoAppID} {
-		err := new(Config).LoadParameters(ctx, client, "/cfgtest/weak", name)
-		if err == nil || strings.Contains(err.Error(), "short-secret") || strings.Contains(err.Error(), "not-a-number") {
-			t.Fatalf("%s: %v", name, err)
+	for _, bad := range []map[string]string{{"KAKAO_APP_ID": "0"}, {"KAKAO_APP_ID": "12a"}, {"KAKAO_APP_KEYS": " , "}} {
+		if _, err := FromEnv(env(bad)); err == nil {
+			t.Fatalf("%v accepted", bad)
 		}
 	}
-	if err := new(Config).LoadParameters(ctx, client, "/cfgtest/missing", ParamPepper); err == nil || !strings.Contains(err.Error(), "missing parameters") {
-		t.Fatalf("missing: %v", err)
+}
+
+// secretMap is Secrets Manager in memory; the adapter itself is tested
+// against moto in shared/secretsmanager.
+type secretMap map[string]string
+
+func (m secretMap) GetSecret(_ context.Context, id string) (string, error) {
+	v, ok := m[id]
+	if !ok {
+		return "", errors.New("ResourceNotFoundException")
 	}
-	if err := new(Config).LoadParameters(ctx, client, "", ParamPepper); err == nil {
-		t.Fatal("empty prefix accepted")
+	return v, nil
+}
+
+const (
+	pepperOne = "0123456789abcdef0123456789abcdef-one"
+	pepperTwo = "0123456789abcdef0123456789abcdef-two"
+)
+
+func TestLoadSecrets(t *testing.T) {
+	secrets := secretMap{
+		"pepper": `{"current":"2","1":"` + pepperOne + `","2":"` + pepperTwo + `"}`,
+		"admin":  " admin-key\n",
+	}
+	c := Config{PepperSecretID: "pepper", KakaoAdminKeySecretID: "admin"}
+	if err := c.LoadSecrets(context.Background(), secrets, SecretPepper, SecretKakaoAdminKey); err != nil {
+		t.Fatal(err)
+	}
+	if string(c.Pepper) != pepperTwo || c.PepperVersion != 2 || string(c.Peppers[1]) != pepperOne || c.KakaoAdminKey != "admin-key" {
+		t.Fatalf("loaded %d %q", c.PepperVersion, c.KakaoAdminKey)
+	}
+	// A secret the function did not declare is not read.
+	c = Config{PepperSecretID: "pepper"}
+	if err := c.LoadSecrets(context.Background(), secrets, SecretPepper); err != nil || c.KakaoAdminKey != "" {
+		t.Fatalf("%v %q", err, c.KakaoAdminKey)
+	}
+	for name, cfg := range map[string]Config{
+		"no id":     {},
+		"not found": {PepperSecretID: "nope"},
+	} {
+		if err := cfg.LoadSecrets(context.Background(), secrets, SecretPepper); err == nil {
+			t.Errorf("%s: loaded", name)
+		}
+	}
+	if err := (&Config{}).LoadSecrets(context.Background(), secrets, "OTHER"); err == nil {
+		t.Error("unknown secret name accepted")
+	}
+	empty := Config{KakaoAdminKeySecretID: "blank"}
+	if err := empty.LoadSecrets(context.Background(), secretMap{"blank": "  "}, SecretKakaoAdminKey); err == nil {
+		t.Error("blank admin key accepted")
+	}
+}
+
+func TestParsePeppersRefusesAndNeverEchoes(t *testing.T) {
+	short := "short-pepper-value"
+	for name, secret := range map[string]string{
+		"not json":        pepperOne,
+		"no current":      `{"1":"` + pepperOne + `"}`,
+		"current missing": `{"current":"2","1":"` + pepperOne + `"}`,
+		"short":           `{"current":"1","1":"` + short + `"}`,
+		"short old":       `{"current":"1","1":"` + pepperOne + `","2":"` + short + `"}`,
+		"version zero":    `{"current":"0","0":"` + pepperOne + `"}`,
+		"version text":    `{"current":"v1","v1":"` + pepperOne + `"}`,
+		"leading zero":    `{"current":"1","01":"` + pepperOne + `","1":"` + pepperTwo + `"}`,
+	} {
+		_, _, err := ParsePeppers(secret)
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+			continue
+		}
+		if strings.Contains(err.Error(), short) || strings.Contains(err.Error(), pepperOne) {
+			t.Errorf("%s: error quotes a pepper: %v", name, err)
+		}
+	}
+	v, p, err := ParsePeppers(`{"current":"1","1":"` + pepperOne + `"}`)
+	if err != nil || v != 1 || len(p) != 1 {
+		t.Fatalf("%d %d %v", v, len(p), err)
 	}
 }

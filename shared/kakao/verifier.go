@@ -2,6 +2,7 @@ package kakao
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/kakaoauth/kakaoauth"
@@ -14,6 +15,14 @@ type Verifier struct {
 	client   *Client
 	idTokens *IDTokenVerifier
 	appID    int64
+}
+
+// ForApp is the Verifier of Kakao app appID at the given base URLs (the
+// auth base URL is also the ID tokens' issuer), accepting ID tokens whose
+// aud is one of appKeys. One per process: it holds the JWKS cache.
+func ForApp(hc *http.Client, apiBaseURL, authBaseURL string, appID int64, appKeys []string) *Verifier {
+	client := NewClient(hc, WithAPIBaseURL(apiBaseURL), WithAuthBaseURL(authBaseURL))
+	return NewVerifier(client, NewIDTokenVerifier(hc, client.AuthBaseURL(), "", appKeys), appID)
 }
 
 // NewVerifier builds a Verifier for the Kakao app appID. idTokens may be nil

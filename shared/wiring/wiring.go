@@ -1,0 +1,86 @@
+// Package wiring builds every adapter of the stack from one configuration,
+// for the processes that run all of it: `kakaoauth local` and `kakaoauth
+// admin`. A Lambda wires only its own adapters in its main.go, so that its
+// binary links only the AWS clients it uses; this package links them all.
+package wiring
+
+import (
+	"time"
+
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awseb "github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/kakaoauth/kakaoauth/shared/bootstrap"
+	"github.com/kakaoauth/kakaoauth/shared/cognito"
+	"github.com/kakaoauth/kakaoauth/shared/eventbridge"
+	"github.com/kakaoauth/kakaoauth/shared/kakao"
+	"github.com/kakaoauth/kakaoauth/shared/sqs"
+	"github.com/kakaoauth/kakaoauth/shared/store"
+	"github.com/kakaoauth/kakaoauth/workflow"
+)
+
+// Stack is the configuration with every adapter it configures.
+type Stack struct {
+	*bootstrap.Deps
+}
+
+// New wires d.
+func New(d *bootstrap.Deps) *Stack { return &Stack{Deps: d} }
+
+// Kakao is the token verifier. One per process: it holds the JWKS cache.
+func (s *Stack) Kakao() *kakao.Verifier {
+	c := s.Config
+	return kakao.ForApp(s.HTTP, c.KakaoAPIBaseURL, c.KakaoAuthBaseURL, c.KakaoAppID, c.KakaoAppKeys)
+}
+
+// Users is the Cognito user pool.
+func (s *Stack) Users() *cognito.Directory {
+	return cognito.New(cip.NewFromConfig(s.AWS), s.Config.UserPoolID, s.Config.UserPoolClientID)
+}
+
+// Mappings is the mapping table.
+func (s *Stack) Mappings() *store.Mappings {
+	return store.NewMappings(dynamodb.NewFromConfig(s.AWS), s.Config.MappingTable)
+}
+
+// Audit is the audit table.
+func (s *Stack) Audit() *store.Audit {
+	return store.NewAudit(dynamodb.NewFromConfig(s.AWS), s.Config.AuditTable, s.Config.AuditRetention, time.Now)
+}
+
+// Events is the lifecycle event bus.
+func (s *Stack) Events() *eventbridge.Bus {
+	return eventbridge.New(awseb.NewFromConfig(s.AWS), s.Config.EventBusName)
+}
+
+// UnlinkQueue is the queue between the unlink webhook and its worker.
+func (s *Stack) UnlinkQueue() *sqs.Queue {
+	return sqs.New(awssqs.NewFromConfig(s.AWS), s.Config.UnlinkQueueURL)
+}
+
+// Steps wires the workflow with every adapter the configuration names.
+func (s *Stack) Steps() *workflow.Steps {
+	c := s.Config
+	var opts []workflow.Option
+	if c.KakaoAppID != 0 {
+		opts = append(opts, workflow.WithKakao(s.Kakao()))
+	}
+	if c.UserPoolID != "" {
+		opts = append(opts, workflow.WithUsers(s.Users()))
+	}
+	if c.MappingTable != "" {
+		opts = append(opts, workflow.WithMappings(s.Mappings()))
+	}
+	if c.AuditTable != "" {
+		opts = append(opts, workflow.WithAudit(s.Audit()))
+	}
+	if c.EventBusName != "" {
+		opts = append(opts, workflow.WithEvents(s.Events()))
+	}
+	if c.UnlinkQueueURL != "" {
+		opts = append(opts, workflow.WithUnlinkQueue(s.UnlinkQueue()))
+	}
+	return s.Deps.Steps(opts...)
+}
