@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -86,6 +87,9 @@ func Start(target string) (*Proxy, error) {
 	}
 	p := &Proxy{target: u, ln: ln, counts: map[string]int{}, faults: map[string]*Fault{}, hits: map[string]int{}}
 	p.rp = httputil.NewSingleHostReverseProxy(u)
+	// A client that gave up (a stall past its timeout) is expected here,
+	// not worth a line on stderr.
+	p.rp.ErrorLog = log.New(io.Discard, "", 0)
 	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = p.srv.Serve(ln) }()
 	return p, nil

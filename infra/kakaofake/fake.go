@@ -76,6 +76,8 @@ type Fault struct {
 	Msg     string `json:"msg,omitempty"`
 	Count   int    `json:"count"`
 	DelayMS int    `json:"delay_ms"`
+	// Reset closes the connection without an answer (after DelayMS).
+	Reset bool `json:"reset,omitempty"`
 }
 
 // TokenRequest asks for tokens of a known user (POST /_fake/tokens).
@@ -267,8 +269,11 @@ func (f *Fake) SetFault(ft Fault) error {
 	if ft.Status != 0 && (ft.Status < 400 || ft.Status > 599) {
 		return errors.New("status must be 0 (delay only) or 4xx/5xx")
 	}
-	if ft.Status == 0 && ft.DelayMS == 0 && ft.Count > 0 {
-		return errors.New("a fault needs a status or a delay")
+	if ft.Status == 0 && ft.DelayMS == 0 && !ft.Reset && ft.Count > 0 {
+		return errors.New("a fault needs a status, a delay or a reset")
+	}
+	if ft.Reset && ft.Status != 0 {
+		return errors.New("a reset answers nothing: no status with it")
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -487,7 +487,23 @@ func TestFaults(t *testing.T) {
 		t.Fatalf("delay-only fault: %d", r.status)
 	}
 
+	// A reset: the connection drops with no answer.
+	_ = f.SetFault(Fault{Path: "/v2/user/me", Count: 1, Reset: true})
+	req, _ = http.NewRequest(http.MethodGet, me, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	// A fresh connection: on a reused one Go's transport would quietly
+	// retry a GET that got no answer.
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	if resp, err := fresh.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("reset fault answered %d", resp.StatusCode)
+	}
+	if r := do(t, http.MethodGet, me, tok, nil, ""); r.status != 200 {
+		t.Fatalf("after the reset: %d", r.status)
+	}
+
 	for _, bad := range []map[string]any{
+		{"path": "/v2/user/me", "status": 500, "reset": true, "count": 1},
 		{"path": "/_fake/users", "status": 500, "count": 1},
 		{"path": "v2/user/me", "status": 500, "count": 1},
 		{"path": "/v2/user/me", "status": 302, "count": 1},

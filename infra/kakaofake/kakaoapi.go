@@ -2,6 +2,7 @@ package kakaofake
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -56,6 +57,15 @@ func (f *Fake) countAndFault(next http.Handler) http.Handler {
 					t.Stop()
 					return
 				}
+			}
+			if ft.Reset {
+				if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+					if tcp, ok := conn.(*net.TCPConn); ok {
+						_ = tcp.SetLinger(0) // RST, not FIN: a reset, as a dropped connection looks
+					}
+					conn.Close()
+				}
+				return
 			}
 			if ft.Status != 0 {
 				writeKakaoError(w, ft.Status, ft.Code, ft.Msg)

@@ -284,13 +284,16 @@ func (s *testStack) verifyIDToken(t testing.TB, raw string) map[string]any {
 
 func (s *testStack) listUsers(t testing.TB) []string {
 	t.Helper()
-	out, err := cip.NewFromConfig(s.Deps().AWS).ListUsers(context.Background(), &cip.ListUsersInput{UserPoolId: aws.String(s.Stack().UserPoolID)})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var names []string
-	for _, u := range out.Users {
-		names = append(names, aws.ToString(u.Username))
+	pages := cip.NewListUsersPaginator(cip.NewFromConfig(s.direct()), &cip.ListUsersInput{UserPoolId: aws.String(s.Stack().UserPoolID)})
+	for pages.HasMorePages() {
+		out, err := pages.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range out.Users {
+			names = append(names, aws.ToString(u.Username))
+		}
 	}
 	return names
 }

@@ -59,6 +59,10 @@ type Config struct {
 	// moto (tests put infra/faultproxy there); provisioning and the queue's
 	// event source still use moto directly.
 	AWSEndpoint string
+	// AWSCallTimeout bounds each of the steps' AWS calls, retries included
+	// (default bootstrap.AWSCallTimeout, as in Lambda); fault tests shorten
+	// it so that a stall costs them less time.
+	AWSCallTimeout time.Duration
 	// KakaoAddr is where the Kakao double listens (default 127.0.0.1:8081).
 	KakaoAddr string
 	// KakaoAPIBaseURL and KakaoAuthBaseURL, when set, point at a real Kakao
@@ -119,6 +123,9 @@ func (c *Config) defaults() {
 	if c.TemplatePath == "" {
 		c.TemplatePath = "template.yaml"
 	}
+	if c.AWSCallTimeout <= 0 {
+		c.AWSCallTimeout = bootstrap.AWSCallTimeout
+	}
 	if c.QueueVisibility <= 0 {
 		c.QueueVisibility = DefaultQueueVisibility
 	}
@@ -136,6 +143,7 @@ type Main struct {
 	stack   provision.Stack
 	deps    *wiring.Stack
 	machine *asl.Machine
+	steps   *workflow.Steps
 
 	kakaoURL string
 	apiURL   string
@@ -196,6 +204,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.cfg.AWSEndpoint != "" {
 		stepsCfg = moto.AWSConfig(ctx, m.cfg.AWSEndpoint)
 	}
+	// Bounded as a Lambda's clients are.
+	stepsCfg = bootstrap.BoundCalls(stepsCfg, m.cfg.AWSCallTimeout)
 	// The operator's step before a deploy: the admin key's secret.
 	adminKeyARN, err := provision.PutSecret(ctx, awssm.NewFromConfig(awsCfg), AdminKeySecretName(m.cfg.Prefix), m.cfg.AdminKey)
 	if err != nil {
@@ -234,6 +244,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// configuration the Lambdas load (the webhook's admin key comes from
 	// the secret stored above).
 	steps := m.deps.Steps()
+	m.steps = steps
 	if m.machine, err = workflow.NewMachine(steps); err != nil {
 		apiLn.Close()
 		return err

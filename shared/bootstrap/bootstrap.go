@@ -22,13 +22,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/kakaoauth/kakaoauth/shared/config"
 	"github.com/kakaoauth/kakaoauth/workflow"
 )
 
-// AWSCallTimeout bounds every AWS API call, retries included; the state
-// machine's own task timeouts are longer.
+// AWSCallTimeout bounds every AWS API call, retries included (see
+// BoundCalls); the state machine's own task timeouts are longer.
 const AWSCallTimeout = 5 * time.Second
 
 // KakaoHTTPTimeout is the outer bound of one Kakao request (the client
@@ -105,13 +106,54 @@ func LambdaAWSConfig(getenv func(string) string) (aws.Config, error) {
 	cfg := aws.Config{
 		Region:      region,
 		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(key, secret, getenv("AWS_SESSION_TOKEN"))),
-		HTTPClient:  awshttp.NewBuildableClient().WithTimeout(AWSCallTimeout),
 	}
 	if ep := getenv("AWS_ENDPOINT_URL"); ep != "" {
 		cfg.BaseEndpoint = aws.String(ep)
 	}
-	return cfg, nil
+	return BoundCalls(cfg, AWSCallTimeout), nil
 }
+
+// BoundCalls makes every API call of clients built from cfg end within d,
+// its retries and their backoff included, and each HTTP attempt too. An
+// HTTP client timeout alone bounds one attempt: the SDK's three attempts
+// against a stalled endpoint would outlive the function's 10 s. When the
+// bound cuts a retry's backoff short, the call's error keeps the last
+// attempt's error beside the cancellation, so that a call throttled to the
+// end still reads as throttled (429), not as an internal error.
+func BoundCalls(cfg aws.Config, d time.Duration) aws.Config {
+	cfg.HTTPClient = awshttp.NewBuildableClient().WithTimeout(d)
+	cfg.APIOptions = append(append([]func(*middleware.Stack) error(nil), cfg.APIOptions...), func(st *middleware.Stack) error {
+		if err := st.Initialize.Add(middleware.InitializeMiddlewareFunc("kakaoauthCallTimeout",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				ctx, cancel := context.WithTimeout(ctx, d)
+				defer cancel()
+				last := &lastAttempt{}
+				out, md, err := next.HandleInitialize(context.WithValue(ctx, lastAttemptKey{}, last), in)
+				if err != nil && ctx.Err() != nil && last.err != nil && !errors.Is(last.err, ctx.Err()) {
+					err = fmt.Errorf("%w, after %w", err, last.err)
+				}
+				return out, md, err
+			}), middleware.Before); err != nil {
+			return err
+		}
+		// After the retry middleware: once per attempt.
+		return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("kakaoauthLastAttempt",
+			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				out, md, err := next.HandleFinalize(ctx, in)
+				if last, ok := ctx.Value(lastAttemptKey{}).(*lastAttempt); ok && err != nil {
+					last.err = err
+				}
+				return out, md, err
+			}), middleware.After)
+	})
+	return cfg
+}
+
+type lastAttemptKey struct{}
+
+// lastAttempt is the error of a call's latest attempt (attempts of one
+// call run one after another).
+type lastAttempt struct{ err error }
 
 func newHTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()

@@ -2,10 +2,18 @@ package bootstrap
 
 import (
 	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/kakaoauth/kakaoauth/shared/config"
 )
@@ -90,3 +98,61 @@ func TestLoadReadsDeclaredSecrets(t *testing.T) {
 type secretFunc func(id string) (string, error)
 
 func (f secretFunc) GetSecret(_ context.Context, id string) (string, error) { return f(id) }
+
+// A stalled endpoint costs a call one attempt at most: the bound covers
+// the SDK's retries, where an HTTP timeout alone would let it try three
+// times, each as long.
+func TestBoundCallsEndsStalledCallsWithinTheBound(t *testing.T) {
+	stall := make(chan struct{})
+	var attempts atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		attempts.Add(1)
+		select {
+		case <-stall:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(stall)
+	cfg, err := LambdaAWSConfig(env(map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_ENDPOINT_URL": srv.URL}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = BoundCalls(cfg, 200*time.Millisecond)
+	_, err = dynamodb.NewFromConfig(cfg).GetItem(context.Background(), &dynamodb.GetItemInput{
+		TableName: aws.String("t"), Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "k"}},
+	})
+	if err == nil {
+		t.Fatal("a stalled call answered")
+	}
+	if n := attempts.Load(); n != 1 {
+		t.Fatalf("%d attempts against a stalled endpoint (%v), want 1: the bound does not cover retries", n, err)
+	}
+}
+
+// A call throttled until the bound cuts its backoff short still reads as
+// throttled: the last attempt's error stays in the chain.
+func TestBoundCallsKeepsTheLastAttemptsError(t *testing.T) {
+	var attempts atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		attempts.Add(1)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate exceeded"}`))
+	}))
+	defer srv.Close()
+	cfg, err := LambdaAWSConfig(env(map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_ENDPOINT_URL": srv.URL}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Shorter than the SDK's backoff after a throttle, so the bound ends
+	// the call in its sleep.
+	cfg = BoundCalls(cfg, 30*time.Millisecond)
+	_, err = dynamodb.NewFromConfig(cfg).GetItem(context.Background(), &dynamodb.GetItemInput{
+		TableName: aws.String("t"), Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "k"}},
+	})
+	var api smithy.APIError
+	if !errors.As(err, &api) || api.ErrorCode() != "ThrottlingException" {
+		t.Fatalf("after %d attempts: %v, want the throttling error in the chain", attempts.Load(), err)
+	}
+}

@@ -1,0 +1,163 @@
+package localstack
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+)
+
+// kakaoPaths are the double's Kakao API endpoints a login may call.
+var kakaoPaths = []string{"/v1/user/access_token_info", "/v2/user/me", "/.well-known/openid-configuration", "/.well-known/jwks.json", "/cert"}
+
+// loginCalls is what one login cost: AWS operations on the wire (the
+// faultproxy between the steps and moto: every attempt, retries included,
+// as AWS meters and throttles them) and calls to Kakao (the double's
+// counters).
+type loginCalls struct {
+	AWS   map[string]int
+	Kakao map[string]int
+}
+
+func (c loginCalls) String() string {
+	return fmt.Sprintf("AWS %s; Kakao %s", countsText(c.AWS), countsText(c.Kakao))
+}
+
+func countsText(m map[string]int) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// measure runs one login and returns its status, body and calls.
+func (s *testStack) measure(t *testing.T, body any) (int, map[string]any, loginCalls) {
+	t.Helper()
+	before := map[string]int{}
+	for _, p := range kakaoPaths {
+		before[p] = s.fake.Hits(p)
+	}
+	s.proxy.Reset()
+	status, out := s.login(t, body)
+	calls := loginCalls{AWS: s.proxy.Counts(), Kakao: map[string]int{}}
+	for _, p := range kakaoPaths {
+		if n := s.fake.Hits(p) - before[p]; n > 0 {
+			calls.Kakao[p] = n
+		}
+	}
+	return status, out, calls
+}
+
+// The calls each kind of login makes, exactly: the README's table of calls
+// per login and the Cognito quota ceiling each implies come from here.
+// Counts are deterministic (no concurrency, no time-dependent rotation),
+// so any change to them is a change to the README's figures.
+func TestCallsPerLoginKind(t *testing.T) {
+	s := startStack(t, withProxy)
+	ctx := context.Background()
+	for _, id := range []int64{701, 702, 703, 704, 705} {
+		s.verifiedUser(t, id)
+	}
+	s.secNativeUser(t, "native-706", emailOf(706))
+	s.verifiedUser(t, 706)
+
+	type kind struct {
+		name   string
+		setup  func(t *testing.T) any // the login body
+		status int
+		code   string
+		aws    map[string]int
+		kakao  map[string]int
+	}
+	// What every login writes: its one terminal audit event.
+	const audit = "PutItem"
+	kakaoToken := map[string]int{"/v1/user/access_token_info": 1, "/v2/user/me": 1}
+	kinds := []kind{
+		{"new user (access token)", func(t *testing.T) any { return map[string]string{"access_token": s.accessToken(t, 701)} }, 200, "",
+			// The mapping (PutItem), its outbox published and cleared
+			// (PutEvents, UpdateItem), the first sign-in answering
+			// NEW_PASSWORD_REQUIRED, RecordLogin (UpdateItem); audit
+			// user_created and login_succeeded.
+			map[string]int{"ListUsers": 1, "AdminCreateUser": 1, "AdminInitiateAuth": 1, "AdminRespondToAuthChallenge": 1,
+				"GetItem": 1, "PutItem": 3, "UpdateItem": 2, "PutEvents": 1}, kakaoToken},
+		{"returning user (access token)", func(t *testing.T) any { return map[string]string{"access_token": s.accessToken(t, 701)} }, 200, "",
+			// One mapping read, one Cognito call, RecordLogin, the audit.
+			map[string]int{"AdminInitiateAuth": 1, "GetItem": 1, "UpdateItem": 1, audit: 1}, kakaoToken},
+		{"returning user (ID token)", func(t *testing.T) any {
+			idToken := func() map[string]string {
+				tok := s.tokens(t, map[string]any{"user_id": 701, "openid": true, "nonce": "n-0123456789"})
+				return map[string]string{"id_token": tok["id_token"].(string), "nonce": "n-0123456789"}
+			}
+			// A warm container: the first ID token fetched Kakao's keys.
+			if status, _ := s.login(t, idToken()); status != 200 {
+				t.Fatalf("warm-up ID-token login: %d", status)
+			}
+			return idToken()
+		}, 200, "",
+			// Verified offline against the cached JWKS: no Kakao call.
+			map[string]int{"AdminInitiateAuth": 1, "GetItem": 1, "UpdateItem": 1, audit: 1}, nil},
+		{"InvalidRequest (no token)", func(t *testing.T) any { return `{}` }, 400, "InvalidRequest", map[string]int{audit: 1}, nil},
+		{"InvalidKakaoToken (access token)", func(t *testing.T) any { return map[string]string{"access_token": "garbage"} }, 401, "InvalidKakaoToken",
+			map[string]int{audit: 1}, map[string]int{"/v1/user/access_token_info": 1}},
+		{"InvalidKakaoToken (ID token)", func(t *testing.T) any { return map[string]string{"id_token": "not.a.jwt"} }, 401, "InvalidKakaoToken",
+			map[string]int{audit: 1}, nil},
+		{"WrongKakaoApp", func(t *testing.T) any {
+			return map[string]string{"access_token": s.tokens(t, map[string]any{"user_id": 702, "app_id": 9999})["access_token"].(string)}
+		}, 401, "WrongKakaoApp", map[string]int{audit: 1}, map[string]int{"/v1/user/access_token_info": 1}},
+		{"KakaoUnavailable", func(t *testing.T) any {
+			tok := s.accessToken(t, 702)
+			s.fault(t, map[string]any{"path": "/v2/user/me", "status": 500, "count": 100})
+			return map[string]string{"access_token": tok}
+		}, 502, "KakaoUnavailable",
+			// The client tries /v2/user/me 3 times; the state machine's
+			// Retry runs ValidateToken once more: 8 Kakao calls at most.
+			map[string]int{audit: 1}, map[string]int{"/v1/user/access_token_info": 2, "/v2/user/me": 6}},
+		{"AccountConflict (new user, email taken)", func(t *testing.T) any { return map[string]string{"access_token": s.accessToken(t, 706)} }, 409, "AccountConflict",
+			map[string]int{"GetItem": 1, "ListUsers": 1, audit: 1}, kakaoToken},
+		{"AccountDisabled", func(t *testing.T) any {
+			if status, _ := s.login(t, map[string]string{"access_token": s.accessToken(t, 703)}); status != 200 {
+				t.Fatalf("first login of 703: %d", status)
+			}
+			if _, err := cip.NewFromConfig(s.direct()).AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: aws.String(s.Stack().UserPoolID), Username: aws.String("kakao_703")}); err != nil {
+				t.Fatal(err)
+			}
+			return map[string]string{"access_token": s.accessToken(t, 703)}
+		}, 403, "AccountDisabled",
+			// The sign-in says disabled; IssueTokens reads the mapping to
+			// tell an unlink from an administrator's disable.
+			map[string]int{"AdminInitiateAuth": 1, "GetItem": 2, audit: 1}, kakaoToken},
+		{"AccountUnlinked (ID token from before the unlink)", func(t *testing.T) any {
+			if status, _ := s.login(t, map[string]string{"access_token": s.accessToken(t, 704)}); status != 200 {
+				t.Fatalf("first login of 704: %d", status)
+			}
+			tok := s.tokens(t, map[string]any{"user_id": 704, "openid": true})["id_token"].(string)
+			if got := s.secFakeUnlink(t, 704, "UNLINK_FROM_APPS"); got != http.StatusOK {
+				t.Fatalf("unlink callback: %d", got)
+			}
+			s.waitStatus(t, 704, "unlinked")
+			return map[string]string{"id_token": tok}
+		}, 403, "AccountUnlinked", map[string]int{"GetItem": 1, audit: 1}, nil},
+	}
+	for _, k := range kinds {
+		body := k.setup(t)
+		status, out, calls := s.measure(t, body)
+		s.fault(t, map[string]any{"path": "/v2/user/me", "count": 0})
+		if status != k.status || (k.code != "" && out["error"] != k.code) {
+			t.Fatalf("%s: %d %v, want %d %s", k.name, status, out, k.status, k.code)
+		}
+		t.Logf("%-50s %s", k.name, calls)
+		if want := (loginCalls{AWS: k.aws, Kakao: k.kakao}); countsText(calls.AWS) != countsText(want.AWS) || countsText(calls.Kakao) != countsText(want.Kakao) {
+			t.Errorf("%s:\n got %s\nwant %s", k.name, calls, want)
+		}
+	}
+}
