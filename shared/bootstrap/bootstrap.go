@@ -166,7 +166,28 @@ func (d *Deps) Steps() *workflow.Steps {
 	if c.KakaoAdminKey != "" {
 		opts = append(opts, workflow.WithUnlinkAuth(c.KakaoAppID, c.KakaoAdminKey))
 	}
+	if c.HostedUI {
+		opts = append(opts, workflow.WithHostedUI(d.HostedUI()))
+	}
 	return workflow.New(opts...)
+}
+
+// HostedUI is the hosted-UI flow's wiring (HOSTED_UI=enabled): the pool's
+// app clients, its links (with a pool id) and Kakao's admin lookup (with
+// the admin key). The lookup runs inside a Cognito trigger, which has 5 s
+// in all: each attempt gets 1 s.
+func (d *Deps) HostedUI() workflow.HostedUI {
+	c := d.Config
+	api := cip.NewFromConfig(d.AWS)
+	h := workflow.HostedUI{UserPoolID: c.UserPoolID, Clients: cognito.NewAppClients(api, 0, nil)}
+	if c.UserPoolID != "" {
+		h.Links = cognito.NewFederation(api, c.UserPoolID)
+	}
+	if c.KakaoAdminKey != "" {
+		client := kakao.NewClient(d.HTTP, kakao.WithAPIBaseURL(c.KakaoAPIBaseURL), kakao.WithAuthBaseURL(c.KakaoAuthBaseURL), kakao.WithTimeout(time.Second))
+		h.Accounts = kakao.NewAccounts(client, c.KakaoAdminKey)
+	}
+	return h
 }
 
 // Needs says what a Lambda requires at cold start.

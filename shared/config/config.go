@@ -24,6 +24,10 @@ const (
 	ParamKakaoAppKeys  = "kakao-app-keys"  // StringList: app keys accepted as ID-token aud
 	ParamKakaoAdminKey = "kakao-admin-key" // SecureString: checks unlink callbacks
 	ParamPepper        = "pepper"          // SecureString: derives passwords and sign-in proofs
+	// ParamUserPoolID is the pool, for the PreSignUp trigger, which the
+	// template cannot give it in the environment: the pool names the
+	// trigger, so the trigger naming the pool would be a cycle.
+	ParamUserPoolID = "user-pool-id" // String
 )
 
 // Defaults documented in the README.
@@ -52,6 +56,8 @@ type Config struct {
 	EventBusName   string
 	UnlinkQueueURL string
 	UnlinkPolicy   string
+	// HostedUI: the stack's hosted-UI flow is on (HOSTED_UI=enabled).
+	HostedUI bool
 
 	KakaoAppID    int64
 	KakaoAppKeys  []string
@@ -84,6 +90,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		UnlinkQueueURL:   getenv("UNLINK_QUEUE_URL"),
 		UnlinkPolicy:     orDefault(getenv("UNLINK_POLICY"), DefaultUnlinkPolicy),
 	}
+	switch v := getenv("HOSTED_UI"); v {
+	case "enabled":
+		c.HostedUI = true
+	case "", "disabled":
+	default:
+		return c, fmt.Errorf("HOSTED_UI %q: want enabled or disabled", v)
+	}
 	if c.UnlinkPolicy != "disable" && c.UnlinkPolicy != "delete" {
 		return c, fmt.Errorf("UNLINK_POLICY %q: want disable or delete", c.UnlinkPolicy)
 	}
@@ -114,6 +127,7 @@ func (c Config) Require(names ...string) error {
 		"AUDIT_TABLE":         c.AuditTable,
 		"EVENT_BUS_NAME":      c.EventBusName,
 		"UNLINK_QUEUE_URL":    c.UnlinkQueueURL,
+		"HOSTED_UI":           map[bool]string{true: "enabled"}[c.HostedUI],
 	}
 	for _, n := range names {
 		v, known := values[n]
@@ -180,6 +194,11 @@ func (c *Config) set(name, value string) error {
 			return fmt.Errorf("config: %s is empty", name)
 		}
 		c.KakaoAdminKey = value
+	case ParamUserPoolID:
+		if strings.TrimSpace(value) == "" {
+			return fmt.Errorf("config: %s is empty", name)
+		}
+		c.UserPoolID = strings.TrimSpace(value)
 	case ParamPepper:
 		// A short pepper would let anyone compute passwords and proofs. The
 		// value itself never appears in an error.
