@@ -80,8 +80,10 @@ func (w *wire) ops() []string {
 func newWire(answers map[string][]answer) (*wire, *cip.Client) {
 	w := &wire{answers: answers}
 	c := cip.New(cip.Options{
-		Region:           "ap-northeast-2",
-		Credentials:      aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return aws.Credentials{AccessKeyID: "AKID", SecretAccessKey: "secret"}, nil }),
+		Region: "ap-northeast-2",
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "AKID", SecretAccessKey: "secret"}, nil
+		}),
 		HTTPClient:       &http.Client{Transport: w},
 		RetryMaxAttempts: 1,
 	})
@@ -269,4 +271,3 @@ func TestAppClientsCache(t *testing.T) {
 		t.Fatalf("request %v", w.calls[1].Body)
 	}
 }
-

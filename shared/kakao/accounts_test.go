@@ -66,7 +66,9 @@ func TestAccountsLookupErrors(t *testing.T) {
 		{401, "error_-401.json", func(err error) bool {
 			return err != nil && kakaoauth.OutcomeOf(kakaoauth.ErrorName(err)).Code == kakaoauth.CodeInternal && strings.Contains(err.Error(), "kakao-admin-key")
 		}, 1},
-		{400, "error_-2.json", func(err error) bool { return kakaoauth.OutcomeOf(kakaoauth.ErrorName(err)).Code == kakaoauth.CodeInternal }, 1},
+		{400, "error_-2.json", func(err error) bool {
+			return kakaoauth.OutcomeOf(kakaoauth.ErrorName(err)).Code == kakaoauth.CodeInternal
+		}, 1},
 		// Outages: retried, then KakaoUnavailable.
 		{503, "error_-9798.json", func(err error) bool { var e *kakaoauth.KakaoUnavailable; return errors.As(err, &e) }, 3},
 		{500, "error_500.html", func(err error) bool { var e *kakaoauth.KakaoUnavailable; return errors.As(err, &e) }, 3},
