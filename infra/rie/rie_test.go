@@ -100,6 +100,7 @@ func newStack(t *testing.T) *stack {
 		name(config.ParamKakaoAppKeys):  {Value: kakaofake.DefaultAppKey},
 		name(config.ParamKakaoAdminKey): {Value: kakaofake.DefaultAdminKey, Secure: true},
 		name(config.ParamPepper):        {Value: string(s.pepper), Secure: true},
+		name(config.ParamUserPoolID):    {Value: s.res.UserPoolID}, // the stack writes it with the hosted UI on
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +368,7 @@ func TestEventsUnderRIE(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	for _, id := range []string{"ValidateTokenFunction", "UpsertUserFunction", "SetPasswordFunction", "IssueTokensFunction", "RecordFailureFunction", "PreAuthFunction", "UnlinkFunction", "UnlinkWorkerFunction"} {
+	for _, id := range []string{"ValidateTokenFunction", "UpsertUserFunction", "SetPasswordFunction", "IssueTokensFunction", "RecordFailureFunction", "PreAuthFunction", "UnlinkFunction", "UnlinkWorkerFunction", "PreSignUpFunction"} {
 		if emu[id] == nil {
 			t.Fatalf("no %s in the Makefile's FUNCTIONS", id)
 		}
