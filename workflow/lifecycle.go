@@ -27,6 +27,9 @@ import (
 // sign-out revokes; one after it is refused), and its email is released so
 // that it blocks no other account; the mapping keeps the last verified
 // email and gives it back on re-link if nobody else took it meanwhile.
+// With the hosted UI, the Kakao identity's link to the user goes too (and
+// before a deletion), so a hosted-UI sign-in comes back only through the
+// PreSignUp trigger, under the same rules as a broker login.
 // Deleted: the Cognito user is deleted and the mapping scrubbed of the
 // email and the password nonce; the Kakao id, the subs and the times stay
 // for auditors.
@@ -213,7 +216,11 @@ func (s *Steps) UnlinkAccount(ctx context.Context, r kakaoauth.UnlinkRequest) (U
 		if m.Status == kakaoauth.StatusDeleted {
 			return UnlinkAlready, nil
 		}
+		// The hosted UI's link first, so that it cannot outlive the user;
 		// DeleteUser treats a missing user as done.
+		if err := s.unlinkFederated(ctx, m); err != nil {
+			return "", err
+		}
 		if err := s.users.DeleteUser(ctx, m.Username); err != nil {
 			return "", err
 		}
@@ -255,6 +262,10 @@ func (s *Steps) disable(ctx context.Context, m kakaoauth.Mapping) error {
 			}
 			return s.users.UpdateProfile(ctx, m.Username, "", "")
 		},
+		// Then the hosted UI's link: the next hosted-UI sign-in is a
+		// sign-up again, which only a fresh Kakao authorization turns into
+		// a re-link (federation.go), as a broker login would.
+		func() error { return s.unlinkFederated(ctx, m) },
 	} {
 		if err := step(); errors.As(err, &notFound) {
 			return nil
@@ -263,6 +274,16 @@ func (s *Steps) disable(ctx context.Context, m kakaoauth.Mapping) error {
 		}
 	}
 	return nil
+}
+
+// unlinkFederated removes the link between the pool's Kakao identity
+// provider and the account's user, with the hosted UI on; a missing link
+// or user is done already.
+func (s *Steps) unlinkFederated(ctx context.Context, m kakaoauth.Mapping) error {
+	if s.hosted.Links == nil {
+		return nil
+	}
+	return s.hosted.Links.Unlink(ctx, m.KakaoID, m.Username)
 }
 
 // errUserGone says a re-link found no Cognito user to re-enable.

@@ -45,6 +45,9 @@ func (s *Steps) PreAuthentication(ctx context.Context, ev events.CognitoEventUse
 		}
 		reason = proofFailure(err)
 	}
+	if s.federatedSignIn(ctx, ev) { // the hosted UI's client (federation.go)
+		return ev, nil
+	}
 	sub := ev.Request.UserAttributes["sub"]
 	s.log.WarnContext(ctx, "password sign-in blocked", "trigger", "PreAuthentication", "kakaoId", kakaoID, "sub", sub,
 		"triggerSource", ev.TriggerSource, "clientId", ev.CallerContext.ClientID, "proof", reason)

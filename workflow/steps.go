@@ -59,6 +59,7 @@ type Steps struct {
 	unlinks          kakaoauth.UnlinkQueue
 	unlinkPolicy     string
 	unlinkAuth       *unlinkAuth // see WithUnlinkAuth
+	hosted           HostedUI    // see WithHostedUI (federation.go)
 	applyGrace       time.Duration
 	now              func() time.Time
 	sleep            func(context.Context, time.Duration) error

@@ -181,6 +181,8 @@ func (m *AdminMain) connect(ctx context.Context, target *awsTarget) (*wiring.Sta
 		AuditRetention: sharedconfig.DefaultAuditRetention,
 		UnlinkPolicy:   sharedconfig.DefaultUnlinkPolicy,
 	}
+	// With the hosted UI, an unlink or a deletion removes its link too.
+	c.HostedUI = params["HostedUi"] == "enabled"
 	if days, err := strconv.Atoi(params["AuditRetentionDays"]); err == nil && days > 0 {
 		c.AuditRetention = time.Duration(days) * 24 * time.Hour
 	}

@@ -243,7 +243,8 @@ type filterFlags struct{ f store.EventFilter }
 
 var eventTypes = []string{
 	kakaoauth.EventLoginSucceeded, kakaoauth.EventLoginFailed, kakaoauth.EventUserCreated,
-	kakaoauth.EventPasswordLoginBlocked, kakaoauth.EventUnlinked,
+	kakaoauth.EventPasswordLoginBlocked, kakaoauth.EventUnlinked, kakaoauth.EventRelinked, kakaoauth.EventDeleted, kakaoauth.EventRecreated,
+	kakaoauth.EventFederatedLinked, kakaoauth.EventFederatedRefused,
 }
 
 func (ff *filterFlags) register(fs *flag.FlagSet) {

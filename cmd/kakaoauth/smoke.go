@@ -28,7 +28,7 @@ import (
 )
 
 func init() {
-	commands["smoke"] = command{summary: "check a deployed stack: 400 for a bad body, 401 for a garbage token, and a real login given a Kakao token", run: runSmoke}
+	commands["smoke"] = command{summary: "check a deployed stack: 400 for a bad body, 401 for a garbage token, a real login given a Kakao token; --hosted-ui: its Cognito hosted UI", run: runSmoke}
 }
 
 // SyncStarter is the part of the Step Functions client smoke uses.
@@ -51,11 +51,17 @@ type SmokeMain struct {
 	// on the state machine directly, bypassing API Gateway).
 	AccessToken string
 	Via         string
+	// Hosted, when Enabled, also checks the stack's hosted UI
+	// (smoke_hosted.go).
+	Hosted HostedUISmoke
 
 	HTTP   *http.Client
 	Stacks StackDescriber // needed with Stack
 	SFN    SyncStarter    // needed with Via "sfn"
 	Out    io.Writer
+
+	outputs, params map[string]string // the stack's, with Stack
+	brokerSub       string            // what the login with AccessToken answered
 }
 
 func runSmoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -68,6 +74,13 @@ func runSmoke(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&m.AccessToken, "access-token", os.Getenv("KAKAO_ACCESS_TOKEN"), "a real Kakao access token to log in with (env KAKAO_ACCESS_TOKEN, which keeps it out of the process list)")
 	fs.StringVar(&m.Via, "via", "api", "how to log in with -access-token: api (POST /auth/kakao) or sfn (StartSyncExecution)")
 	region := fs.String("region", "", "AWS region of the stack (default: the AWS CLI's configuration)")
+	fs.BoolVar(&m.Hosted.Enabled, "hosted-ui", false, "also check the stack's Cognito hosted UI (HostedUi=enabled)")
+	fs.StringVar(&m.Hosted.Callback, "callback", "", "with -hosted-ui: the address the browser landed on after signing in through the printed authorize URL")
+	fs.StringVar(&m.Hosted.DomainURL, "hosted-ui-domain", "", "with -hosted-ui: the Cognito domain (default: output HostedUiDomainUrl)")
+	fs.StringVar(&m.Hosted.ClientID, "hosted-ui-client-id", "", "with -hosted-ui: its app client (default: output HostedUiClientId)")
+	fs.StringVar(&m.Hosted.RedirectURI, "redirect-uri", "", "with -hosted-ui: a callback URL of the hosted UI's client (default: the first of HostedUiCallbackUrls)")
+	fs.StringVar(&m.Hosted.KakaoClientID, "kakao-client-id", "", "with -hosted-ui: the Kakao REST API key the redirect must carry (default: parameter KakaoRestApiKey)")
+	fs.StringVar(&m.Hosted.UserPoolID, "user-pool-id", "", "with -hosted-ui: the pool whose JWKS signs the tokens (default: output UserPoolId)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -141,6 +154,10 @@ func (m *SmokeMain) Run(ctx context.Context) error {
 	} else {
 		fmt.Fprintln(m.Out, "skip  login (give -access-token or KAKAO_ACCESS_TOKEN with a real Kakao access token)")
 	}
+	if m.Hosted.Enabled {
+		m.Hosted.fill(m.outputs, m.params)
+		failed = append(failed, m.hostedUIChecks(ctx, m.brokerSub)...)
+	}
 	if len(failed) > 0 {
 		return fmt.Errorf("smoke failed: %s", strings.Join(failed, ", "))
 	}
@@ -151,10 +168,11 @@ func (m *SmokeMain) fromStack(ctx context.Context) error {
 	if m.Stacks == nil {
 		return errors.New("smoke: no CloudFormation client")
 	}
-	outputs, err := stackOutputs(ctx, m.Stacks, m.Stack)
+	outputs, params, err := describeStack(ctx, m.Stacks, m.Stack)
 	if err != nil {
 		return err
 	}
+	m.outputs, m.params = outputs, params
 	if m.APIURL == "" {
 		m.APIURL = outputs["ApiUrl"]
 	}
@@ -177,6 +195,7 @@ func (m *SmokeMain) loginViaAPI(ctx context.Context, base string) error {
 	}
 	fmt.Fprintf(m.Out, "ok    %-28s %d sub=%v username=%v new_user=%v expires_in=%v\n",
 		"login via api", status, resp["sub"], resp["username"], resp["new_user"], resp["expires_in"])
+	m.brokerSub, _ = resp["sub"].(string)
 	m.printTokens(resp)
 	return nil
 }
@@ -206,6 +225,7 @@ func (m *SmokeMain) loginViaSFN(ctx context.Context) error {
 		}
 		fmt.Fprintf(m.Out, "ok    %-28s %s sub=%v username=%v new_user=%v expires_in=%v\n",
 			"login via sfn", out.Status, resp["sub"], resp["username"], resp["new_user"], resp["expires_in"])
+		m.brokerSub, _ = resp["sub"].(string)
 		m.printTokens(resp)
 		return nil
 	case sfntypes.SyncExecutionStatusTimedOut:

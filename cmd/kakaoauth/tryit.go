@@ -51,6 +51,11 @@ type TryItMain struct {
 	UserPoolClientID string
 	// CognitoEndpoint replaces Cognito's (moto, in tests).
 	CognitoEndpoint string
+	// HostedUIDomain and HostedUIClientID are the stack's hosted UI
+	// (outputs HostedUiDomainUrl, HostedUiClientId), when it has one: the
+	// page then offers a sign-in through it too.
+	HostedUIDomain   string
+	HostedUIClientID string
 
 	KakaoAuthURL      string
 	KakaoClientID     string // the Kakao app's REST API key
@@ -82,6 +87,8 @@ func runTryIt(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&m.UserPoolID, "user-pool-id", "", "the user pool (output UserPoolId)")
 	fs.StringVar(&m.UserPoolClientID, "user-pool-client-id", "", "the pool's public app client (output UserPoolClientId)")
 	fs.StringVar(&m.CognitoEndpoint, "cognito-endpoint", "", "Cognito endpoint URL, for a local pool (moto); default: AWS")
+	fs.StringVar(&m.HostedUIDomain, "hosted-ui-domain", "", "the stack's hosted UI domain (output HostedUiDomainUrl), if it has one")
+	fs.StringVar(&m.HostedUIClientID, "hosted-ui-client-id", "", "the hosted UI's app client (output HostedUiClientId)")
 	fs.StringVar(&m.KakaoAuthURL, "kakao-auth-url", envOr("KAKAO_AUTH_BASE_URL", DefaultKakaoAuthURL), "Kakao auth server (env KAKAO_AUTH_BASE_URL)")
 	fs.StringVar(&m.KakaoClientID, "kakao-client-id", os.Getenv("KAKAO_REST_API_KEY"), "the Kakao app's REST API key (env KAKAO_REST_API_KEY)")
 	fs.StringVar(&m.Addr, "addr", envOr("KAKAOAUTH_TRYIT_ADDR", DefaultTryItAddr), "listen address (env KAKAOAUTH_TRYIT_ADDR)")
@@ -145,12 +152,16 @@ func (m *TryItMain) Run(ctx context.Context) error {
 		m.APIURL = orDefault(m.APIURL, outs["ApiUrl"])
 		m.UserPoolID = orDefault(m.UserPoolID, outs["UserPoolId"])
 		m.UserPoolClientID = orDefault(m.UserPoolClientID, outs["UserPoolClientId"])
+		m.HostedUIDomain = orDefault(m.HostedUIDomain, outs["HostedUiDomainUrl"])
+		m.HostedUIClientID = orDefault(m.HostedUIClientID, outs["HostedUiClientId"])
 	}
 	switch {
 	case m.APIURL == "" || m.UserPoolID == "" || m.UserPoolClientID == "":
 		return errors.New("tryit: give -stack, or -api-url, -user-pool-id and -user-pool-client-id")
 	case m.KakaoClientID == "":
 		return errors.New("tryit: give the Kakao app's REST API key (-kakao-client-id or KAKAO_REST_API_KEY)")
+	case (m.HostedUIDomain == "") != (m.HostedUIClientID == ""):
+		return errors.New("tryit: the hosted UI needs both -hosted-ui-domain and -hosted-ui-client-id")
 	}
 	if m.Region == "" {
 		// Pool ids are <region>_<id>.
@@ -174,11 +185,17 @@ func (m *TryItMain) Run(ctx context.Context) error {
 	if target == "" {
 		target = m.APIURL
 	}
+	opts := []tryit.Option{
+		tryit.WithAPIURL(m.APIURL), tryit.WithPublicURL(m.PublicURL), tryit.WithTarget(target),
+		tryit.WithHTTPClient(m.HTTP), tryit.WithLogger(m.Log),
+	}
+	if m.HostedUIDomain != "" {
+		opts = append(opts, tryit.WithHostedUI(tryit.HostedUI{DomainURL: m.HostedUIDomain, ClientID: m.HostedUIClientID}))
+	}
 	page, err := tryit.New(
 		tryit.Kakao{AuthURL: m.KakaoAuthURL, ClientID: m.KakaoClientID, ClientSecret: m.KakaoClientSecret},
 		tryit.NewPool(api, m.Region, m.UserPoolID, m.UserPoolClientID, m.CognitoEndpoint),
-		tryit.WithAPIURL(m.APIURL), tryit.WithPublicURL(m.PublicURL), tryit.WithTarget(target),
-		tryit.WithHTTPClient(m.HTTP), tryit.WithLogger(m.Log),
+		opts...,
 	)
 	if err != nil {
 		ln.Close()
@@ -212,9 +229,14 @@ func (m *TryItMain) printWelcome(ctx context.Context) {
 In the Kakao Developers console, for this app:
   Platform > Web > Site domain   %[1]s
   Kakao Login > Redirect URI     %[1]s%[9]s
-The stack must allow this origin: CorsAllowedOrigins=%[1]s
 `, m.PublicURL, strings.TrimRight(m.APIURL, "/"), m.UserPoolID, m.UserPoolClientID, m.Region, m.KakaoClientID, m.KakaoAuthURL,
 		map[bool]string{true: " (with client secret)", false: ""}[m.KakaoClientSecret != ""], tryit.CallbackPath)
+	if m.HostedUIDomain != "" {
+		fmt.Fprintf(m.Out, `The stack's hosted UI   %[1]s (app client %[2]s)
+  its HostedUiCallbackUrls must include %[3]s%[4]s
+`, strings.TrimRight(m.HostedUIDomain, "/"), m.HostedUIClientID, m.PublicURL, tryit.CallbackPath)
+	}
+	fmt.Fprintf(m.Out, "The stack must allow this origin: CorsAllowedOrigins=%s\n", m.PublicURL)
 	if ok, err := m.corsAllows(ctx); err != nil {
 		fmt.Fprintf(m.Out, "warning: could not ask the API about CORS: %v\n", err)
 	} else if !ok {

@@ -134,6 +134,7 @@ type Fake struct {
 	codes     map[string]grant
 	pending   map[string]authRequest // requests waiting at the consent page
 	refresh   map[string]grant
+	unlinked  map[int64]bool // unlinked the app and not logged in since
 	faults    map[string]*Fault
 	hits      map[string]int
 	keys      []signingKey // keys[0] signs; the previous key stays published
@@ -163,13 +164,14 @@ func New(cfg Config) (*Fake, error) {
 			Timeout:       3 * time.Second,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		users:   map[int64]User{},
-		tokens:  map[string]accessToken{},
-		codes:   map[string]grant{},
-		pending: map[string]authRequest{},
-		refresh: map[string]grant{},
-		faults:  map[string]*Fault{},
-		hits:    map[string]int{},
+		users:    map[int64]User{},
+		tokens:   map[string]accessToken{},
+		codes:    map[string]grant{},
+		pending:  map[string]authRequest{},
+		refresh:  map[string]grant{},
+		unlinked: map[int64]bool{},
+		faults:   map[string]*Fault{},
+		hits:     map[string]int{},
 	}
 	if _, err := f.RotateKey(); err != nil {
 		return nil, err
@@ -247,6 +249,9 @@ func (f *Fake) mintTokens(req TokenRequest, issuer string) (Tokens, error) {
 	}
 	at := randomToken()
 	f.tokens[at] = accessToken{userID: u.ID, appID: req.AppID, expiresAt: expiresAt}
+	if req.AppID == f.cfg.AppID {
+		delete(f.unlinked, u.ID) // logging in links the app again
+	}
 	out := Tokens{AccessToken: at, ExpiresIn: lifetime}
 	if req.OpenID {
 		idt, err := f.signIDTokenLocked(f.issuerLocked(issuer), req.Aud, u, req.Nonce, now, expiresAt)

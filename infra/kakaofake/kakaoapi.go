@@ -124,6 +124,31 @@ func (f *Fake) lookupToken(w http.ResponseWriter, r *http.Request) (accessToken,
 	return at, u, true
 }
 
+// lookupTarget resolves an admin-key request's target_id_type=user_id and
+// target_id, or writes Kakao's answer: -401 for a wrong key, -2 for a bad
+// target, -101 for a user who is not linked to the app (unknown, or
+// unlinked and not logged in since).
+func (f *Fake) lookupTarget(w http.ResponseWriter, r *http.Request) (User, bool) {
+	_, key, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if strings.TrimSpace(key) != f.cfg.AdminKey {
+		writeKakaoError(w, http.StatusUnauthorized, -401, "wrong admin key")
+		return User{}, false
+	}
+	var id int64
+	if r.FormValue("target_id_type") != "user_id" || json.Unmarshal([]byte(r.FormValue("target_id")), &id) != nil || id <= 0 {
+		writeKakaoError(w, http.StatusBadRequest, -2, "target_id_type must be user_id and target_id a user id")
+		return User{}, false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u, known := f.users[id]
+	if !known || f.unlinked[id] {
+		writeKakaoError(w, http.StatusBadRequest, -101, "NotRegisteredUserException")
+		return User{}, false
+	}
+	return u, true
+}
+
 func (f *Fake) accessTokenInfo(w http.ResponseWriter, r *http.Request) {
 	at, u, ok := f.lookupToken(w, r)
 	if !ok {
@@ -134,9 +159,16 @@ func (f *Fake) accessTokenInfo(w http.ResponseWriter, r *http.Request) {
 }
 
 // me answers /v2/user/me. Without property_keys it returns every field the
-// user consented to; with them, only the listed groups.
+// user consented to; with them, only the listed groups. With the admin key
+// (Authorization: KakaoAK) it answers about target_id, a user of the app.
 func (f *Fake) me(w http.ResponseWriter, r *http.Request) {
-	_, u, ok := f.lookupToken(w, r)
+	var u User
+	var ok bool
+	if scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "KakaoAK") {
+		u, ok = f.lookupTarget(w, r)
+	} else {
+		_, u, ok = f.lookupToken(w, r)
+	}
 	if !ok {
 		return
 	}
@@ -189,6 +221,9 @@ func (f *Fake) unlinkByToken(w http.ResponseWriter, r *http.Request) {
 
 // revokeLocked drops every token of the user for the app, as an unlink does.
 func (f *Fake) revokeLocked(userID, appID int64) {
+	if appID == f.cfg.AppID {
+		f.unlinked[userID] = true
+	}
 	for k, t := range f.tokens {
 		if t.userID == userID && t.appID == appID {
 			delete(f.tokens, k)
@@ -307,8 +342,10 @@ func (f *Fake) authorize(w http.ResponseWriter, r *http.Request) {
 	redirectWithCode(w, r, redirect, code, q.Get("state"))
 }
 
-// issueCodeLocked records a single-use authorization code for the user.
+// issueCodeLocked records a single-use authorization code for the user,
+// who consented to the app: linked to it again after an unlink.
 func (f *Fake) issueCodeLocked(userID int64, clientID, redirectURI, scope, nonce string) string {
+	delete(f.unlinked, userID)
 	code := randomToken()
 	f.codes[code] = grant{
 		userID:      userID,

@@ -369,7 +369,7 @@ func TestEventsUnderRIE(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	for _, id := range []string{"ValidateTokenFunction", "UpsertUserFunction", "SetPasswordFunction", "IssueTokensFunction", "RecordFailureFunction", "PreAuthFunction", "UnlinkFunction", "UnlinkWorkerFunction"} {
+	for _, id := range []string{"ValidateTokenFunction", "UpsertUserFunction", "SetPasswordFunction", "IssueTokensFunction", "RecordFailureFunction", "PreAuthFunction", "UnlinkFunction", "UnlinkWorkerFunction", "PreSignUpFunction"} {
 		if emu[id] == nil {
 			t.Fatalf("no %s in the Makefile's FUNCTIONS", id)
 		}

@@ -307,8 +307,10 @@ func TestFunctionsAsDeployed(t *testing.T) {
 		}
 	}
 	// Cognito waits at most 5 s for a trigger.
-	if to := tpl.Resources["PreAuthFunction"].Properties["Timeout"]; to != 5.0 {
-		t.Errorf("PreAuthFunction timeout %v, want 5", to)
+	for _, trigger := range []string{"PreAuthFunction", "PreSignUpFunction"} {
+		if to := tpl.Resources[trigger].Properties["Timeout"]; to != 5.0 {
+			t.Errorf("%s timeout %v, want 5", trigger, to)
+		}
 	}
 }
 
@@ -383,7 +385,11 @@ func TestStateMachineSubstitutions(t *testing.T) {
 }
 
 // grants lists what a role allows as "action@target" (see name), with
-// "?" appended to statements that apply only under a template condition.
+// "?" appended to statements that apply only under a template condition
+// the role itself does not have. Its inline policies count, and the
+// policies attached to it as resources of their own (AWS::IAM::Policy:
+// what a Cognito trigger's role gets on the pool, which the role itself
+// cannot name without a dependency cycle).
 func grants(t *testing.T, tpl cfn, role string) []string {
 	t.Helper()
 	r, ok := tpl.Resources[role]
@@ -393,34 +399,59 @@ func grants(t *testing.T, tpl cfn, role string) []string {
 	var out []string
 	policies, _ := r.Properties["Policies"].([]any)
 	for _, pol := range policies {
-		stmts, _ := at(pol, "PolicyDocument", "Statement").([]any)
-		for _, st := range stmts {
-			suffix := ""
-			if branches, ok := at(st, "Fn::If").([]any); ok {
-				if len(branches) != 3 || name(branches[2]) != "AWS::NoValue" {
-					t.Fatalf("%s: conditional statement %v", role, st)
-				}
-				st, suffix = branches[1], "?"
+		out = append(out, statementGrants(t, role, at(pol, "PolicyDocument", "Statement"), "")...)
+	}
+	for id, p := range tpl.Resources {
+		if p.Type != "AWS::IAM::Policy" || !slices.ContainsFunc(asList(p.Properties["Roles"]), func(v any) bool { return name(v) == role }) {
+			continue
+		}
+		suffix := ""
+		if p.Condition != r.Condition {
+			suffix = "?"
+		}
+		out = append(out, statementGrants(t, role+" ("+id+")", at(p.Properties, "PolicyDocument", "Statement"), suffix)...)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func asList(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	return []any{v}
+}
+
+// statementGrants lists what a policy's statements allow (see grants).
+func statementGrants(t *testing.T, role string, statements any, condSuffix string) []string {
+	t.Helper()
+	var out []string
+	stmts, _ := statements.([]any)
+	for _, st := range stmts {
+		suffix := condSuffix
+		if branches, ok := at(st, "Fn::If").([]any); ok {
+			if len(branches) != 3 || name(branches[2]) != "AWS::NoValue" {
+				t.Fatalf("%s: conditional statement %v", role, st)
 			}
-			if at(st, "Effect") != "Allow" {
-				t.Fatalf("%s: statement %v is not an Allow", role, st)
-			}
-			actions := at(st, "Action")
-			if s, ok := actions.(string); ok {
-				actions = []any{s}
-			}
-			resources := at(st, "Resource")
-			if _, ok := resources.([]any); !ok {
-				resources = []any{resources}
-			}
-			for _, a := range actions.([]any) {
-				for _, res := range resources.([]any) {
-					out = append(out, fmt.Sprint(a)+"@"+name(res)+suffix)
-				}
+			st, suffix = branches[1], "?"
+		}
+		if at(st, "Effect") != "Allow" {
+			t.Fatalf("%s: statement %v is not an Allow", role, st)
+		}
+		actions := at(st, "Action")
+		if s, ok := actions.(string); ok {
+			actions = []any{s}
+		}
+		resources := at(st, "Resource")
+		if _, ok := resources.([]any); !ok {
+			resources = []any{resources}
+		}
+		for _, a := range actions.([]any) {
+			for _, res := range resources.([]any) {
+				out = append(out, fmt.Sprint(a)+"@"+name(res)+suffix)
 			}
 		}
 	}
-	slices.Sort(out)
 	return out
 }
 
@@ -445,13 +476,25 @@ var wantCalls = map[string][]string{
 		"dynamodb:GetItem@MappingTable", "dynamodb:UpdateItem@MappingTable", "dynamodb:PutItem@AuditTable",
 	},
 	"RecordFailureFunction": {"dynamodb:PutItem@AuditTable"},
-	"PreAuthFunction":       {"dynamodb:PutItem@AuditTable"},
-	"UnlinkFunction":        {"sqs:SendMessage@UnlinkQueue"},
+	// With the hosted UI: is the sign-in's client federated-only.
+	"PreAuthFunction": {"dynamodb:PutItem@AuditTable", "cognito-idp:DescribeUserPoolClient@UserPool?"},
+	"UnlinkFunction":  {"sqs:SendMessage@UnlinkQueue"},
 	"UnlinkWorkerFunction": {
 		"sqs:ReceiveMessage@UnlinkQueue", "sqs:DeleteMessage@UnlinkQueue", "sqs:GetQueueAttributes@UnlinkQueue", "sqs:ChangeMessageVisibility@UnlinkQueue",
 		"cognito-idp:AdminDisableUser@UserPool", "cognito-idp:AdminUserGlobalSignOut@UserPool", "cognito-idp:AdminGetUser@UserPool",
 		"cognito-idp:AdminDeleteUserAttributes@UserPool", "cognito-idp:AdminDeleteUser@UserPool",
+		"cognito-idp:AdminDisableProviderForUser@UserPool?", // the hosted UI's link
 		"dynamodb:GetItem@MappingTable", "dynamodb:UpdateItem@MappingTable", "dynamodb:PutItem@AuditTable",
+		"events:PutEvents@" + eventBus,
+	},
+	// The hosted UI's PreSignUp: UpsertUser's calls, the permanent
+	// password of a user about to be linked, the link.
+	"PreSignUpFunction": {
+		"cognito-idp:AdminCreateUser@UserPool", "cognito-idp:AdminGetUser@UserPool", "cognito-idp:ListUsers@UserPool",
+		"cognito-idp:AdminUpdateUserAttributes@UserPool", "cognito-idp:AdminDeleteUserAttributes@UserPool",
+		"cognito-idp:AdminDeleteUser@UserPool", "cognito-idp:AdminEnableUser@UserPool", "cognito-idp:AdminUserGlobalSignOut@UserPool",
+		"cognito-idp:AdminSetUserPassword@UserPool", "cognito-idp:AdminLinkProviderForUser@UserPool",
+		"dynamodb:GetItem@MappingTable", "dynamodb:PutItem@MappingTable", "dynamodb:UpdateItem@MappingTable", "dynamodb:PutItem@AuditTable",
 		"events:PutEvents@" + eventBus,
 	},
 }
@@ -560,6 +603,7 @@ func TestEnvironment(t *testing.T) {
 		"KAKAO_AUTH_BASE_URL": "KakaoAuthBaseUrl", "PASSWORD_ROTATION": "PasswordRotation",
 		"AUDIT_RETENTION_DAYS": "AuditRetentionDays", "AWS_ENDPOINT_URL": "",
 		"EVENT_BUS_NAME": "EventBus|EventBusName", "UNLINK_QUEUE_URL": "UnlinkQueue", "UNLINK_POLICY": "UnlinkPolicy",
+		"HOSTED_UI": "HostedUi",
 	}
 	fns := makefileFunctions(t)
 	entries := map[string]bool{"Parameters": true}
@@ -608,6 +652,7 @@ func TestEventsAreHandlerInputs(t *testing.T) {
 		"preauth":       func() any { return new(events.CognitoEventUserPoolsPreAuthentication) },
 		"unlink":        func() any { return new(events.APIGatewayProxyRequest) },
 		"unlinkworker":  func() any { return new(events.SQSEvent) },
+		"presignup":     func() any { return new(events.CognitoEventUserPoolsPreSignup) },
 	}
 	files, err := filepath.Glob(filepath.Join(root, "events", "*.json"))
 	if err != nil {
@@ -698,7 +743,8 @@ func TestPepperSecretIsGeneratedAsConfigReadsIt(t *testing.T) {
 
 func TestOutputs(t *testing.T) {
 	out := transformed(t).Outputs
-	want := []string{"ApiUrl", "AuditTableName", "EventBusName", "LoginUrl", "MappingTableName", "PepperSecretArn", "StateMachineArn",
+	want := []string{"ApiUrl", "AuditTableName", "EventBusName", "HostedUiClientId", "HostedUiDomainUrl", "HostedUiKakaoRedirectUri", "LoginUrl",
+		"MappingTableName", "PepperSecretArn", "StateMachineArn",
 		"UnlinkCallbackUrl", "UnlinkDeadLetterQueueUrl", "UnlinkQueueUrl", "UserPoolClientId", "UserPoolId"}
 	if got := slices.Sorted(maps.Keys(out)); !slices.Equal(got, want) {
 		t.Fatalf("outputs %v, want %v", got, want)

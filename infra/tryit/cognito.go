@@ -96,7 +96,8 @@ func (p *Page) verify(w http.ResponseWriter, r *http.Request) {
 		problem string
 	}{
 		{claims["iss"] == p.pool.Issuer, fmt.Sprintf("iss is %v, not the pool's %s", claims["iss"], p.pool.Issuer)},
-		{claims["aud"] == p.pool.ClientID, fmt.Sprintf("aud is %v, not the app client %s", claims["aud"], p.pool.ClientID)},
+		{claims["aud"] == p.pool.ClientID || p.hosted.ClientID != "" && claims["aud"] == p.hosted.ClientID,
+			fmt.Sprintf("aud is %v, not an app client of the stack", claims["aud"])},
 		{claims["token_use"] == "id", fmt.Sprintf("token_use is %v, not id", claims["token_use"])},
 		{float64(p.now().Unix()) < exp, "the token has expired"},
 	}
@@ -112,6 +113,8 @@ func (p *Page) verify(w http.ResponseWriter, r *http.Request) {
 
 type refreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
+	// Client is "hosted" for tokens of the hosted UI's client.
+	Client string `json:"client,omitempty"`
 }
 
 type refreshAnswer struct {
@@ -138,7 +141,7 @@ func (p *Page) refresh(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel, elapsed := p.upstream(r.Context())
 	defer cancel()
-	out, err := p.refreshTokens(ctx, req.RefreshToken)
+	out, err := p.refreshTokens(ctx, req.RefreshToken, p.clientID(req.Client))
 	ms := elapsed()
 	if err != nil {
 		p.hop(ctx, "cognito refresh", errorCode(err), ms)
@@ -153,10 +156,10 @@ func (p *Page) refresh(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (p *Page) refreshTokens(ctx context.Context, refreshToken string) (*cip.InitiateAuthOutput, error) {
+func (p *Page) refreshTokens(ctx context.Context, refreshToken, clientID string) (*cip.InitiateAuthOutput, error) {
 	out, err := p.pool.API.InitiateAuth(ctx, &cip.InitiateAuthInput{
 		AuthFlow:       types.AuthFlowTypeRefreshTokenAuth,
-		ClientId:       aws.String(p.pool.ClientID),
+		ClientId:       aws.String(clientID),
 		AuthParameters: map[string]string{"REFRESH_TOKEN": refreshToken},
 	})
 	if err == nil && (out.AuthenticationResult == nil || aws.ToString(out.AuthenticationResult.IdToken) == "") {
@@ -168,6 +171,7 @@ func (p *Page) refreshTokens(ctx context.Context, refreshToken string) (*cip.Ini
 type signOutRequest struct {
 	AccessToken  string `json:"access_token"`
 	RefreshToken string `json:"refresh_token"`
+	Client       string `json:"client,omitempty"` // as refreshRequest's
 }
 
 type signOutAnswer struct {
@@ -205,7 +209,7 @@ func (p *Page) signOut(w http.ResponseWriter, r *http.Request) {
 	p.hop(ctx, "cognito sign-out", "ok", ms)
 	ans := signOutAnswer{SignedOut: true, CognitoMS: ms}
 	if required(req.RefreshToken) {
-		_, err := p.refreshTokens(ctx, req.RefreshToken)
+		_, err := p.refreshTokens(ctx, req.RefreshToken, p.clientID(req.Client))
 		var api smithy.APIError
 		if errors.As(err, &api) && api.ErrorCode() == "NotAuthorizedException" {
 			ans.RefreshRefused, ans.RefreshError = true, api.ErrorCode()

@@ -66,6 +66,7 @@ type Page struct {
 	target    string
 	double    string
 	accounts  Accounts
+	hosted    HostedUI // see WithHostedUI (hosted.go)
 	http      *http.Client
 	log       *slog.Logger
 	now       func() time.Time
@@ -148,6 +149,7 @@ func (p *Page) routes() *http.ServeMux {
 	mux.HandleFunc("POST /tryit/api/signout", p.signOut)
 	mux.HandleFunc("POST /tryit/api/unlink", p.unlink)
 	mux.HandleFunc("GET /tryit/api/account", p.account)
+	mux.HandleFunc("POST /tryit/api/hosted/token", p.hostedToken)
 	mux.HandleFunc("/tryit/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NotFound", "No such route.")
 	})
@@ -187,6 +189,8 @@ type pageConfig struct {
 	UserPoolID   string `json:"userPoolID"`
 	Unlink       bool   `json:"unlink"`
 	Accounts     bool   `json:"accounts"`
+	// HostedUI is set when the stack has Cognito's hosted UI.
+	HostedUI *hostedConfig `json:"hostedUI,omitempty"`
 }
 
 // origin is the page's origin as the browser sees it.
@@ -213,7 +217,7 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 	cfg, err := json.Marshal(pageConfig{
 		APIURL: p.apiURL, AuthorizeURL: p.kakao.AuthURL + "/oauth/authorize", ClientID: p.kakao.ClientID,
 		RedirectURI: p.redirectURI(r), Target: p.target, UserPoolID: p.pool.ID,
-		Unlink: p.double != "", Accounts: p.accounts != nil,
+		Unlink: p.double != "", Accounts: p.accounts != nil, HostedUI: p.hostedConfig(),
 	})
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "internal", "Internal error.")

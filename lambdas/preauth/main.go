@@ -6,9 +6,11 @@ package main
 import (
 	"time"
 
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/kakaoauth/kakaoauth/shared/bootstrap"
+	"github.com/kakaoauth/kakaoauth/shared/cognito"
 	"github.com/kakaoauth/kakaoauth/shared/config"
 	"github.com/kakaoauth/kakaoauth/shared/secretsmanager"
 	"github.com/kakaoauth/kakaoauth/shared/store"
@@ -22,6 +24,12 @@ func main() {
 		SecretStore: secretsmanager.FromConfig,
 	}, func(d *bootstrap.Deps) any {
 		audit := store.NewAudit(dynamodb.NewFromConfig(d.AWS), d.Config.AuditTable, d.Config.AuditRetention, time.Now)
-		return d.Steps(workflow.WithAudit(audit)).PreAuthentication
+		opts := []workflow.Option{workflow.WithAudit(audit)}
+		if d.Config.HostedUI {
+			// A sign-in through a federated-only client (the hosted UI's)
+			// needs no broker proof; the pool comes with each event.
+			opts = append(opts, workflow.WithHostedUI(workflow.HostedUI{Clients: cognito.NewAppClients(cip.NewFromConfig(d.AWS), 0, nil)}))
+		}
+		return d.Steps(opts...).PreAuthentication
 	})
 }

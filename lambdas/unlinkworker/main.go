@@ -20,12 +20,17 @@ import (
 
 func main() {
 	bootstrap.Start(bootstrap.Needs{Env: []string{"USER_POOL_ID", "MAPPING_TABLE", "AUDIT_TABLE", "EVENT_BUS_NAME"}}, func(d *bootstrap.Deps) any {
-		c, db := d.Config, dynamodb.NewFromConfig(d.AWS)
-		return d.Steps(
-			workflow.WithUsers(cognito.New(cip.NewFromConfig(d.AWS), c.UserPoolID, "")),
+		c, db, idp := d.Config, dynamodb.NewFromConfig(d.AWS), cip.NewFromConfig(d.AWS)
+		opts := []workflow.Option{
+			workflow.WithUsers(cognito.New(idp, c.UserPoolID, "")),
 			workflow.WithMappings(store.NewMappings(db, c.MappingTable)),
 			workflow.WithAudit(store.NewAudit(db, c.AuditTable, c.AuditRetention, time.Now)),
 			workflow.WithEvents(eventbridge.New(awseb.NewFromConfig(d.AWS), c.EventBusName)),
-		).UnlinkWorker
+		}
+		if c.HostedUI {
+			// An unlink or a deletion also removes the hosted UI's link.
+			opts = append(opts, workflow.WithHostedUI(workflow.HostedUI{UserPoolID: c.UserPoolID, Links: cognito.NewFederation(idp, c.UserPoolID)}))
+		}
+		return d.Steps(opts...).UnlinkWorker
 	})
 }

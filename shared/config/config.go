@@ -56,6 +56,8 @@ type Config struct {
 	EventBusName   string
 	UnlinkQueueURL string
 	UnlinkPolicy   string
+	// HostedUI: the stack's hosted-UI flow is on (HOSTED_UI=enabled).
+	HostedUI bool
 
 	KakaoAppID   int64
 	KakaoAppKeys []string
@@ -117,6 +119,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("KAKAO_APP_KEYS %q lists no app key", v)
 		}
 	}
+	switch v := getenv("HOSTED_UI"); v {
+	case "enabled":
+		c.HostedUI = true
+	case "", "disabled":
+	default:
+		return c, fmt.Errorf("HOSTED_UI %q: want enabled or disabled", v)
+	}
 	if c.UnlinkPolicy != "disable" && c.UnlinkPolicy != "delete" {
 		return c, fmt.Errorf("UNLINK_POLICY %q: want disable or delete", c.UnlinkPolicy)
 	}
@@ -148,6 +157,7 @@ func (c Config) Require(names ...string) error {
 		"EVENT_BUS_NAME":      c.EventBusName,
 		"UNLINK_QUEUE_URL":    c.UnlinkQueueURL,
 		"KAKAO_APP_KEYS":      strings.Join(c.KakaoAppKeys, ","),
+		"HOSTED_UI":           map[bool]string{true: "enabled"}[c.HostedUI],
 	}
 	if c.KakaoAppID != 0 {
 		values["KAKAO_APP_ID"] = strconv.FormatInt(c.KakaoAppID, 10)

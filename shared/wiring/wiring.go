@@ -60,6 +60,13 @@ func (s *Stack) UnlinkQueue() *sqs.Queue {
 	return sqs.New(awssqs.NewFromConfig(s.AWS), s.Config.UnlinkQueueURL)
 }
 
+// HostedUI is the hosted-UI flow's Cognito side (HOSTED_UI=enabled): the
+// pool's links, which unlinks and deletions remove, and its app clients.
+func (s *Stack) HostedUI() workflow.HostedUI {
+	idp := cip.NewFromConfig(s.AWS)
+	return workflow.HostedUI{UserPoolID: s.Config.UserPoolID, Links: cognito.NewFederation(idp, s.Config.UserPoolID), Clients: cognito.NewAppClients(idp, 0, nil)}
+}
+
 // Steps wires the workflow with every adapter the configuration names.
 func (s *Stack) Steps() *workflow.Steps {
 	c := s.Config
@@ -81,6 +88,9 @@ func (s *Stack) Steps() *workflow.Steps {
 	}
 	if c.UnlinkQueueURL != "" {
 		opts = append(opts, workflow.WithUnlinkQueue(s.UnlinkQueue()))
+	}
+	if c.HostedUI && c.UserPoolID != "" {
+		opts = append(opts, workflow.WithHostedUI(s.HostedUI()))
 	}
 	return s.Deps.Steps(opts...)
 }

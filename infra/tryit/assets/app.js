@@ -2,14 +2,23 @@
 // tokens (by this page's backend, as a web app's backend does), then the
 // Kakao token posted to the broker, and what came back.
 //
-// Test hooks (stable): #kakao-login starts a login, #sub holds the Cognito
-// sub once logged in, #error the error code of whatever failed last.
+// With the stack's hosted UI, #hosted-ui-login signs in through it instead:
+// Cognito's authorize page (which goes on to Kakao), the code exchanged
+// for Cognito tokens (PKCE), and the first sign-in of a Kakao account,
+// which the stack ends on purpose once it has linked the account
+// (KakaoAccountLinked), restarted once without asking the person anything.
+//
+// Test hooks (stable): #kakao-login starts a login, #hosted-ui-login one
+// through the hosted UI, #sub holds the Cognito sub once logged in, #error
+// the error code of whatever failed last, #same-user whether the broker
+// and the hosted UI signed in the same Cognito user.
 "use strict";
 (() => {
   const cfg = JSON.parse(document.getElementById("config").textContent);
   const $ = (id) => document.getElementById(id);
   const PENDING = "kakaoauth.tryit.pending";
   const LANG = "kakaoauth.tryit.lang";
+  const SUBS = "kakaoauth.tryit.subs"; // the last sub of each flow, in this tab
 
   const messages = {
     en: {
@@ -21,10 +30,13 @@
       "login.kakao": "Log in with Kakao",
       "login.again": "Log in again",
       "login.idtoken": "Log in with an ID token (OpenID Connect)",
+      "login.hosted": "Sign in through Cognito's hosted UI",
+      "login.hostedExplain": "The stack also has Cognito's hosted UI: a web app's browser redirect (Amplify signInWithRedirect) to Cognito, which signs in with Kakao as an OpenID Connect provider. One Kakao account is one Cognito user in both flows.",
       "flow.authorize": "Kakao: authorize and consent",
       "flow.exchange": "code → Kakao tokens",
       "flow.cognito": "Cognito tokens, checked against the pool's JWKS",
       "result.title": "The broker's answer",
+      "result.titleHosted": "The hosted UI's answer",
       "user.sub": "Cognito sub",
       "user.username": "Username",
       "user.kind": "User",
@@ -32,9 +44,14 @@
       "user.session": "Session",
       "user.account": "Mapping status",
       "user.new": "new user (created by this login)",
+      "user.hosted": "signed in through the hosted UI",
+      "user.same": "Same user as the other flow",
+      "same.yes": "yes: the broker and the hosted UI signed in the same Cognito user",
+      "same.no": "NO: the other flow signed in sub {0}",
       "user.returning": "returning user",
       "mode.access": "Kakao access token",
       "mode.id": "Kakao ID token (OIDC, with nonce)",
+      "mode.hosted": "Cognito's hosted UI (Kakao as OpenID Connect provider)",
       "session.active": "active",
       "session.signedOut": "signed out",
       "tokens.title": "Cognito tokens (shortened)",
@@ -65,6 +82,11 @@
       "hop.unlink": "Kakao: unlink → webhook",
       "hop.unlinkLanded": "Unlink visible in the mapping",
       "hop.upstream": "{0} ms upstream",
+      "hop.hosted": "Cognito hosted UI → Kakao → Cognito (includes you)",
+      "hop.hostedLinked": "First sign-in: Kakao account linked, signing in again",
+      "hop.hostedToken": "Cognito: code → tokens (/oauth2/token)",
+      "result.linkedRestart": "Your Kakao account is now linked to its Cognito user; signing in again…",
+      "err.linkedTwice": "The hosted UI still reports the link after signing in again; try once more.",
       "err.state": "The state that came back is not the one this page sent: the answer is refused.",
       "err.noCode": "Kakao sent no authorization code.",
       "err.noIDToken": "Kakao returned no ID token: enable OpenID Connect for the Kakao app.",
@@ -84,10 +106,13 @@
       "login.kakao": "카카오 로그인",
       "login.again": "다시 로그인",
       "login.idtoken": "ID 토큰으로 로그인 (OpenID Connect)",
+      "login.hosted": "Cognito 호스팅 UI로 로그인",
+      "login.hostedExplain": "이 스택에는 Cognito 호스팅 UI도 있습니다: 웹 앱이 브라우저를 Cognito로 보내고(Amplify signInWithRedirect), Cognito는 카카오를 OpenID Connect 공급자로 써서 로그인합니다. 두 방식 모두 카카오 계정 하나에 Cognito 사용자 하나입니다.",
       "flow.authorize": "카카오: 인가와 동의",
       "flow.exchange": "인가 코드 → 카카오 토큰",
       "flow.cognito": "Cognito 토큰, 사용자 풀 JWKS로 서명 확인",
       "result.title": "브로커의 응답",
+      "result.titleHosted": "호스팅 UI의 응답",
       "user.sub": "Cognito sub",
       "user.username": "사용자 이름",
       "user.kind": "사용자",
@@ -95,9 +120,14 @@
       "user.session": "세션",
       "user.account": "연결 상태",
       "user.new": "새 사용자 (이번 로그인에서 생성)",
+      "user.hosted": "호스팅 UI로 로그인",
+      "user.same": "다른 방식과 같은 사용자",
+      "same.yes": "예: 브로커와 호스팅 UI가 같은 Cognito 사용자로 로그인했습니다",
+      "same.no": "아니오: 다른 방식은 sub {0}로 로그인했습니다",
       "user.returning": "돌아온 사용자",
       "mode.access": "카카오 액세스 토큰",
       "mode.id": "카카오 ID 토큰 (OIDC, nonce 포함)",
+      "mode.hosted": "Cognito 호스팅 UI (카카오 OpenID Connect 공급자)",
       "session.active": "활성",
       "session.signedOut": "로그아웃됨",
       "tokens.title": "Cognito 토큰 (줄임)",
@@ -128,6 +158,11 @@
       "hop.unlink": "카카오: 연결 끊기 → 웹훅",
       "hop.unlinkLanded": "연결 끊기가 매핑에 반영됨",
       "hop.upstream": "상위 호출 {0} ms",
+      "hop.hosted": "Cognito 호스팅 UI → 카카오 → Cognito (사용자 시간 포함)",
+      "hop.hostedLinked": "첫 로그인: 카카오 계정 연결됨, 다시 로그인",
+      "hop.hostedToken": "Cognito: 인가 코드 → 토큰 (/oauth2/token)",
+      "result.linkedRestart": "카카오 계정이 Cognito 사용자와 연결되었습니다. 다시 로그인하는 중…",
+      "err.linkedTwice": "다시 로그인한 뒤에도 호스팅 UI가 연결을 알려 왔습니다. 한 번 더 시도해 주세요.",
       "err.state": "돌아온 state가 이 페이지가 보낸 값과 다릅니다: 응답을 거부합니다.",
       "err.noCode": "카카오가 인가 코드를 보내지 않았습니다.",
       "err.noIDToken": "카카오가 ID 토큰을 주지 않았습니다: 카카오 앱에서 OpenID Connect를 켜 주세요.",
@@ -169,8 +204,11 @@
 
   // ---------------------------------------------------------------- state
 
-  const session = { tokens: null, kakaoId: null, mode: null };
+  const session = { tokens: null, kakaoId: null, mode: null, client: "broker" };
   let busy = false;
+  // navigating: the page is on its way to another (an authorize page);
+  // it stays busy until it is gone.
+  let navigating = false;
 
   function randomString() {
     const b = new Uint8Array(18);
@@ -242,9 +280,16 @@
   }
 
   function setBusy(b) {
+    if (!b && navigating) return;
     busy = b;
     document.body.setAttribute("aria-busy", String(b));
-    for (const id of ["kakao-login", "login-id-token", "refresh", "signout", "unlink"]) $(id).disabled = b;
+    for (const id of ["kakao-login", "login-id-token", "hosted-ui-login", "refresh", "signout", "unlink"]) $(id).disabled = b;
+  }
+
+  function goTo(url) {
+    navigating = true;
+    setBusy(true);
+    location.assign(url);
   }
 
   function showTokens() {
@@ -303,8 +348,63 @@
       q.set("scope", "openid");
       q.set("nonce", pending.nonce);
     }
+    goTo(`${cfg.authorizeURL}?${q}`);
+  }
+
+  // pkceChallenge is S256 of the verifier, base64url.
+  async function pkceChallenge(verifier) {
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
+    return btoa(String.fromCharCode(...new Uint8Array(digest))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  // startHosted sends the browser to the hosted UI's authorize page, with
+  // identity_provider naming Kakao (Cognito goes straight on to Kakao), as
+  // Amplify's signInWithRedirect({provider: {custom: "Kakao"}}) does.
+  // linked: this is the one automatic restart after the first sign-in
+  // linked the account, which took linked.ms.
+  async function startHosted(linked) {
+    if (busy && !linked) return;
     setBusy(true);
-    location.assign(`${cfg.authorizeURL}?${q}`);
+    const h = cfg.hostedUI;
+    const pending = { state: randomString(), verifier: randomString() + randomString(), mode: "hosted", linked: linked || null, started: Date.now() };
+    sessionStorage.setItem(PENDING, JSON.stringify(pending));
+    const q = new URLSearchParams({
+      identity_provider: h.provider,
+      client_id: h.clientID,
+      response_type: "code",
+      scope: h.scopes,
+      redirect_uri: cfg.redirectURI,
+      state: pending.state,
+      code_challenge: await pkceChallenge(pending.verifier),
+      code_challenge_method: "S256",
+    });
+    goTo(`${h.authorizeURL}?${q}`);
+  }
+
+  // The stack's PreSignUp trigger ends the first hosted-UI sign-in of a
+  // Kakao account on purpose once it has linked it ("PreSignUp failed with
+  // error KakaoAccountLinked: ..."); Cognito's own text for the same case
+  // is "Already found an entry for username ...".
+  function linkedRestart(description) {
+    return description.includes(cfg.hostedUI.linkedCode) || description.includes("Already found an entry for username");
+  }
+
+  // triggerCode is the error code a trigger's refusal starts with
+  // ("PreSignUp failed with error AccountConflict: ...").
+  function triggerCode(description) {
+    const m = /failed with error ([A-Za-z]+):/.exec(description);
+    return m ? m[1] : "";
+  }
+
+  // noteSub remembers the sub each flow signed in last and shows whether
+  // the other flow's was the same Cognito user.
+  function noteSub(flow, sub) {
+    const subs = JSON.parse(sessionStorage.getItem(SUBS) || "{}");
+    subs[flow] = sub;
+    sessionStorage.setItem(SUBS, JSON.stringify(subs));
+    const other = subs[flow === "hosted" ? "broker" : "hosted"];
+    for (const el of document.querySelectorAll(".same-user")) el.hidden = !other;
+    if (other) setT($("same-user"), other === sub ? "same.yes" : "same.no", other);
   }
 
   // handleCallback finishes the login Kakao sent the browser back from.
@@ -331,6 +431,10 @@
     if (!pending || !params.get("state") || params.get("state") !== pending.state) {
       addHop("hop.authorize", "state mismatch", null);
       setErrorT("StateMismatch", "err.state");
+      return;
+    }
+    if (pending.mode === "hosted") {
+      await finishHosted(params, pending);
       return;
     }
     addHop("hop.authorize", params.get("error") || "code", Date.now() - pending.started);
@@ -362,6 +466,57 @@
     await callBroker(body, pending.mode);
   }
 
+  // finishHosted finishes a sign-in the hosted UI sent the browser back
+  // from: restart once after the link, or exchange the code (with the
+  // PKCE verifier) for the pool's tokens.
+  async function finishHosted(params, pending) {
+    const error = params.get("error");
+    const description = params.get("error_description") || "";
+    // The first sign-in, which linked the account, happened on the page
+    // before this load: shown first.
+    if (pending.linked) addHop("hop.hostedLinked", cfg.hostedUI.linkedCode, pending.linked.ms);
+    addHop("hop.hosted", error || "code", Date.now() - pending.started);
+    if (error && linkedRestart(description)) {
+      if (pending.linked) {
+        setErrorT(cfg.hostedUI.linkedCode, "err.linkedTwice");
+        return;
+      }
+      setT($("action-result"), "result.linkedRestart");
+      await startHosted({ ms: Date.now() - pending.started });
+      return;
+    }
+    if (error) {
+      setError(triggerCode(description) || error, description);
+      return;
+    }
+    const ex = await backend("POST", "/tryit/api/hosted/token", { code: params.get("code") || "", code_verifier: pending.verifier });
+    addHop("hop.hostedToken", ex.ok ? "200" : `${ex.status} ${ex.body.error}`, ex.ms, ex.body.cognito_ms);
+    setStatus(ex.ok ? 200 : ex.status);
+    if (!ex.ok) {
+      setError(ex.body.error, ex.body.message);
+      return;
+    }
+    clearError();
+    session.tokens = { id: ex.body.id_token, access: ex.body.access_token, refresh: ex.body.refresh_token };
+    session.mode = "hosted";
+    session.client = "hosted";
+    setT(document.querySelector("#result h2"), "result.titleHosted");
+    $("user").hidden = false;
+    setT($("user-kind"), "user.hosted");
+    setT($("mode"), "mode.hosted");
+    setT($("session-state"), "session.active");
+    setT(document.querySelector("#kakao-login span"), "login.again");
+    $("action-result").textContent = "";
+    showTokens();
+    const claims = await verify();
+    if (claims) {
+      $("sub").textContent = claims.sub || "";
+      $("username").textContent = claims["cognito:username"] || "";
+      if (claims.sub) noteSub("hosted", claims.sub);
+    }
+    await showAccount();
+  }
+
   async function callBroker(body, mode) {
     const started = performance.now();
     let resp;
@@ -387,6 +542,8 @@
     clearError();
     session.tokens = { id: json.id_token, access: json.access_token, refresh: json.refresh_token };
     session.mode = mode;
+    session.client = "broker";
+    setT(document.querySelector("#result h2"), "result.title");
     $("user").hidden = false;
     $("sub").textContent = json.sub;
     $("username").textContent = json.username;
@@ -397,6 +554,7 @@
     $("action-result").textContent = "";
     showTokens();
     await verify();
+    noteSub("broker", json.sub);
     await showAccount();
   }
 
@@ -405,11 +563,12 @@
     addHop("hop.jwks", v.ok ? (v.body.verified ? "verified" : "NOT verified") : `${v.status} ${v.body.error}`, v.ms, v.body.jwks_ms);
     if (!v.ok) {
       setError(v.body.error, v.body.message);
-      return;
+      return null;
     }
     showClaims(v.body);
     const id = v.body.claims && v.body.claims["custom:kakao_id"];
     if (id) session.kakaoId = Number(id);
+    return v.body.claims || {};
   }
 
   async function readAccount() {
@@ -429,7 +588,7 @@
     if (!session.tokens || busy) return;
     setBusy(true);
     try {
-      const r = await backend("POST", "/tryit/api/refresh", { refresh_token: session.tokens.refresh });
+      const r = await backend("POST", "/tryit/api/refresh", { refresh_token: session.tokens.refresh, client: session.client });
       addHop("hop.refresh", r.ok ? "200" : `${r.status} ${r.body.error}`, r.ms, r.body.cognito_ms);
       if (!r.ok) {
         setError(r.body.error, r.body.message);
@@ -452,7 +611,7 @@
     if (!session.tokens || busy) return;
     setBusy(true);
     try {
-      const r = await backend("POST", "/tryit/api/signout", { access_token: session.tokens.access, refresh_token: session.tokens.refresh });
+      const r = await backend("POST", "/tryit/api/signout", { access_token: session.tokens.access, refresh_token: session.tokens.refresh, client: session.client });
       addHop("hop.signout", r.ok ? "200" : `${r.status} ${r.body.error}`, r.ms, r.body.cognito_ms);
       if (!r.ok) {
         setError(r.body.error, r.body.message);
@@ -525,6 +684,11 @@
     });
     $("kakao-login").addEventListener("click", () => startLogin("access"));
     $("login-id-token").addEventListener("click", () => startLogin("id"));
+    if (cfg.hostedUI) {
+      $("hosted-ui-login").hidden = false;
+      $("hosted-ui-explain").hidden = false;
+      $("hosted-ui-login").addEventListener("click", () => startHosted(false));
+    }
     $("refresh").addEventListener("click", refresh);
     $("signout").addEventListener("click", signOut);
     $("unlink").addEventListener("click", unlink);

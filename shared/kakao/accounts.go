@@ -1,0 +1,103 @@
+package kakao
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/kakaoauth/kakaoauth"
+)
+
+var _ kakaoauth.KakaoAccounts = (*Accounts)(nil)
+
+// Accounts is kakaoauth.KakaoAccounts: /v2/user/me about a Kakao user id,
+// asked with the app's admin key (Authorization: KakaoAK, target_id_type
+// user_id), as Kakao documents for server-side lookups. The hosted-UI
+// flow's PreSignUp trigger uses it: Cognito has verified Kakao's ID token
+// by then, but the trigger sees neither Kakao's tokens nor whether the
+// email is valid and verified; this asks Kakao, and Kakao answers only for
+// an account linked to the app now, which is what makes a hosted-UI
+// sign-in after an unlink a fresh one.
+type Accounts struct {
+	client   *Client
+	adminKey string
+}
+
+// NewAccounts asks Kakao through client with adminKey (a secret: it never
+// appears in an error).
+func NewAccounts(client *Client, adminKey string) *Accounts {
+	return &Accounts{client: client, adminKey: adminKey}
+}
+
+const pathUserMe = "/v2/user/me"
+
+// Lookup returns the account's identity: the email only when Kakao says
+// it is valid and verified (the broker's one rule), EmailChecked always.
+// An account Kakao does not know as this app's user (-101) is
+// *AccountUnlinked; a refused admin key is an internal error (the stack's
+// configuration), never the user's; outages are *KakaoUnavailable, retried
+// as the Client retries.
+func (a *Accounts) Lookup(ctx context.Context, kakaoID int64) (kakaoauth.KakaoIdentity, error) {
+	if a.adminKey == "" {
+		return kakaoauth.KakaoIdentity{}, errors.New("kakao: no admin key to look accounts up with")
+	}
+	if kakaoID <= 0 {
+		return kakaoauth.KakaoIdentity{}, fmt.Errorf("kakao: invalid kakao id %d", kakaoID)
+	}
+	q := url.Values{}
+	for k, v := range meKeys {
+		q[k] = v
+	}
+	q.Set("target_id_type", "user_id")
+	q.Set("target_id", strconv.FormatInt(kakaoID, 10))
+	u := a.client.apiBase + pathUserMe + "?" + q.Encode()
+	header := http.Header{"Authorization": {"KakaoAK " + a.adminKey}}
+	var b meBody
+	err := retry(ctx, a.client.retries, a.client.backoff, func() (bool, error) {
+		return a.once(ctx, kakaoID, u, header, &b)
+	})
+	if err != nil {
+		return kakaoauth.KakaoIdentity{}, err
+	}
+	if b.ID != kakaoID {
+		return kakaoauth.KakaoIdentity{}, &kakaoauth.KakaoUnavailable{Reason: "user/me: answered for another user"}
+	}
+	acc := b.KakaoAccount
+	id := kakaoauth.KakaoIdentity{KakaoID: b.ID, Nickname: acc.Profile.Nickname, EmailChecked: true}
+	if acc.Email != "" && acc.IsEmailValid && acc.IsEmailVerified {
+		id.Email = acc.Email
+	}
+	return id, nil
+}
+
+// once is one attempt; the admin key is what sanitize keeps out of errors.
+func (a *Accounts) once(ctx context.Context, kakaoID int64, u string, header http.Header, out *meBody) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, a.client.timeout)
+	defer cancel()
+	body, status, err := fetch(ctx, a.client.http, u, header)
+	if err != nil {
+		return true, &kakaoauth.KakaoUnavailable{Reason: pathUserMe + ": " + transportReason(ctx, err)}
+	}
+	if status == http.StatusOK {
+		if err := json.Unmarshal(body, out); err != nil {
+			return false, &kakaoauth.KakaoUnavailable{Reason: pathUserMe + ": malformed answer"}
+		}
+		return false, nil
+	}
+	var ae apiError
+	if json.Unmarshal(body, &ae) == nil && ae.Code != nil && *ae.Code == codeNotRegistered {
+		return false, &kakaoauth.AccountUnlinked{KakaoID: kakaoID}
+	}
+	retryable, err := classify(pathUserMe, status, body, a.adminKey)
+	var invalid *kakaoauth.InvalidKakaoToken
+	if errors.As(err, &invalid) {
+		// With an admin key, "invalid token" is the key or this request:
+		// the stack's configuration, not the person signing in.
+		return false, fmt.Errorf("kakao admin lookup refused: %s (check the parameter kakao-admin-key)", invalid.Reason)
+	}
+	return retryable, err
+}
