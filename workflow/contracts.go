@@ -24,7 +24,11 @@ type RequestContext struct {
 // template builds it) plus the execution id from the context object.
 type ValidateTokenInput struct {
 	// Body is the raw request body, decoded strictly by ValidateToken.
-	Body        string         `json:"body"`
+	Body string `json:"body"`
+	// Oversized says the body was longer than MaxBodyBytes characters and
+	// is not carried (the request template's choice: escaped twice, it
+	// could pass StartSyncExecution's input limit).
+	Oversized   bool           `json:"oversized,omitempty"`
 	Context     RequestContext `json:"context"`
 	ExecutionID string         `json:"executionId,omitempty"`
 }

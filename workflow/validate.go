@@ -78,6 +78,9 @@ func (s *Steps) ValidateToken(ctx context.Context, in ValidateTokenInput) (Login
 		rc.ExecutionID = in.ExecutionID
 	}
 	req, err := ParseLoginRequest(in.Body)
+	if in.Oversized {
+		err = &kakaoauth.InvalidRequest{Reason: "body too large"}
+	}
 	if err != nil {
 		s.log.InfoContext(ctx, "login request rejected", "step", "ValidateToken", "error", kakaoauth.ErrorName(err), "reason", err.Error(), "executionId", rc.ExecutionID)
 		return LoginState{}, err
