@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kakaoauth/kakaoauth"
@@ -18,11 +19,13 @@ import (
 // middle of a step (an unlink between a sign-in and its RecordLogin).
 
 type memKakao struct {
-	ids map[string]kakaoauth.KakaoIdentity // by access token or ID token
-	err error
+	ids   map[string]kakaoauth.KakaoIdentity // by access token or ID token
+	err   error
+	calls atomic.Int32 // Verify calls: what would reach Kakao
 }
 
 func (k *memKakao) Verify(_ context.Context, t kakaoauth.KakaoTokens) (kakaoauth.KakaoIdentity, error) {
+	k.calls.Add(1)
 	if k.err != nil {
 		return kakaoauth.KakaoIdentity{}, k.err
 	}

@@ -57,8 +57,8 @@ func TestMachineFailurePaths(t *testing.T) {
 		{"bad token", `{"access_token":"nope"}`, nil, pathRejected, "InvalidKakaoToken", 401},
 		{"wrong app", `{"access_token":"tok-1"}`, func(r *rig) { r.kakao.err = &kakaoauth.WrongKakaoApp{AppID: 7} }, pathRejected, "WrongKakaoApp", 401},
 		{"kakao down", `{"access_token":"tok-1"}`, func(r *rig) { r.kakao.err = &kakaoauth.KakaoUnavailable{Reason: "-1"} }, pathRejected, "KakaoUnavailable", 502},
-		{"unlinked, old ID token", `{"id_token":"old"}`, func(r *rig) {
-			r.kakao.ids["old"] = kakaoauth.KakaoIdentity{KakaoID: 2, IDTokenIssuedAt: t0.Add(-1)}
+		{"unlinked, old ID token", `{"id_token":"old.id.token"}`, func(r *rig) {
+			r.kakao.ids["old.id.token"] = kakaoauth.KakaoIdentity{KakaoID: 2, IDTokenIssuedAt: t0.Add(-1)}
 			r.mappings.put(kakaoauth.Mapping{KakaoID: 2, Sub: "s2", Username: "kakao_2", Status: kakaoauth.StatusUnlinked, UnlinkedAt: t0})
 		}, pathUpsertErr, "AccountUnlinked", 403},
 		{"conflict", `{"access_token":"tok-1"}`, func(r *rig) { r.users.addNative("alice", "one@example.com") }, pathUpsertErr, "AccountConflict", 409},
