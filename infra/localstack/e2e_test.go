@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -296,24 +297,36 @@ func (s *testStack) listUsers(t testing.TB) []string {
 }
 
 // auditTypes lists the audit events of a Kakao id in time order as
-// "type" or "type:error"; id 0 lists today's anonymous events.
+// "type" or "type:error"; id 0 lists today's anonymous events (every
+// shard).
 func (s *testStack) auditTypes(t testing.TB, kakaoID int64) []string {
 	t.Helper()
-	pk := store.UserPK(kakaoID)
+	pks := []string{store.UserPK(kakaoID)}
 	if kakaoID == 0 {
-		pk = store.AnonPK(store.Day(timeNow()))
+		pks = nil
+		for shard := range store.AnonShards {
+			pks = append(pks, store.AnonPK(store.Day(timeNow()), shard))
+		}
 	}
-	out, err := dynamodb.NewFromConfig(s.Deps().AWS).Query(context.Background(), &dynamodb.QueryInput{
-		TableName:                 aws.String(s.Stack().AuditTable),
-		KeyConditionExpression:    aws.String("#pk = :pk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": store.AttrPK},
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":pk": &ddbtypes.AttributeValueMemberS{Value: pk}},
-	})
-	if err != nil {
-		t.Fatal(err)
+	var items []map[string]ddbtypes.AttributeValue
+	for _, pk := range pks {
+		out, err := dynamodb.NewFromConfig(s.Deps().AWS).Query(context.Background(), &dynamodb.QueryInput{
+			TableName:                 aws.String(s.Stack().AuditTable),
+			KeyConditionExpression:    aws.String("#pk = :pk"),
+			ExpressionAttributeNames:  map[string]string{"#pk": store.AttrPK},
+			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":pk": &ddbtypes.AttributeValueMemberS{Value: pk}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, out.Items...)
 	}
+	sk := func(item map[string]ddbtypes.AttributeValue) string {
+		return item[store.AttrSK].(*ddbtypes.AttributeValueMemberS).Value
+	}
+	slices.SortFunc(items, func(a, b map[string]ddbtypes.AttributeValue) int { return strings.Compare(sk(a), sk(b)) })
 	var got []string
-	for _, item := range out.Items {
+	for _, item := range items {
 		v := item[store.AttrType].(*ddbtypes.AttributeValueMemberS).Value
 		if e, ok := item[store.AttrError].(*ddbtypes.AttributeValueMemberS); ok && e.Value != "" {
 			v += ":" + e.Value

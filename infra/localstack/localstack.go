@@ -214,9 +214,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		"AUDIT_TABLE":              m.stack.AuditTable,
 		"KAKAO_API_BASE_URL":       apiBase,
 		"KAKAO_AUTH_BASE_URL":      authBase,
-		"EVENT_BUS_NAME":           m.stack.EventBusName,
-		"UNLINK_QUEUE_URL":         m.stack.UnlinkQueueURL,
-		"UNLINK_POLICY":            m.cfg.UnlinkPolicy,
+		// Not production: the double (or whatever Kakao -kakao-api-url names).
+		"ALLOW_NON_KAKAO_HOSTS": "true",
+		"EVENT_BUS_NAME":        m.stack.EventBusName,
+		"UNLINK_QUEUE_URL":      m.stack.UnlinkQueueURL,
+		"UNLINK_POLICY":         m.cfg.UnlinkPolicy,
 	}
 	if m.cfg.PasswordRotation > 0 {
 		env["PASSWORD_ROTATION"] = m.cfg.PasswordRotation.String()

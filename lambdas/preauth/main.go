@@ -21,7 +21,8 @@ func main() {
 		Env:         []string{"AUDIT_TABLE"},
 		SecretStore: secretsmanager.FromConfig,
 	}, func(d *bootstrap.Deps) any {
-		audit := store.NewAudit(dynamodb.NewFromConfig(d.AWS), d.Config.AuditTable, d.Config.AuditRetention, time.Now)
+		audit := store.NewAudit(dynamodb.NewFromConfig(d.AWS), d.Config.AuditTable, d.Config.AuditRetention, time.Now,
+			store.WithAnonymousRetention(d.Config.AnonAuditRetention))
 		return d.Steps(workflow.WithAudit(audit)).PreAuthentication
 	})
 }

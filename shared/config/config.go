@@ -36,7 +36,10 @@ const (
 	DefaultKakaoAuthBaseURL = "https://kauth.kakao.com"
 	DefaultPasswordRotation = 24 * time.Hour
 	DefaultAuditRetention   = 400 * 24 * time.Hour
-	DefaultUnlinkPolicy     = "disable"
+	// DefaultAnonAuditRetention keeps the events of logins whose Kakao
+	// account is unknown (anyone can make them) for a shorter time.
+	DefaultAnonAuditRetention = 30 * 24 * time.Hour
+	DefaultUnlinkPolicy       = "disable"
 )
 
 // Config is everything a Lambda of the stack may need. Each Lambda reads
@@ -48,8 +51,15 @@ type Config struct {
 	AuditTable       string
 	KakaoAPIBaseURL  string
 	KakaoAuthBaseURL string
-	PasswordRotation time.Duration
-	AuditRetention   time.Duration
+	// AllowNonKakaoHosts lets the Kakao base URLs name hosts other than
+	// Kakao's (ALLOW_NON_KAKAO_HOSTS=true): only for a stack pointed at a
+	// Kakao double, which would log anyone in.
+	AllowNonKakaoHosts bool
+	PasswordRotation   time.Duration
+	AuditRetention     time.Duration
+	// AnonAuditRetention is the retention of audit events whose Kakao
+	// account is unknown.
+	AnonAuditRetention time.Duration
 	// EventBusName receives the lifecycle events; UnlinkQueueURL carries
 	// unlink callbacks from the webhook to the worker; UnlinkPolicy is
 	// "disable" (default) or "delete".
@@ -93,12 +103,31 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		KakaoAuthBaseURL: orDefault(getenv("KAKAO_AUTH_BASE_URL"), DefaultKakaoAuthBaseURL),
 		PasswordRotation: DefaultPasswordRotation,
 		AuditRetention:   DefaultAuditRetention,
-		EventBusName:     getenv("EVENT_BUS_NAME"),
-		UnlinkQueueURL:   getenv("UNLINK_QUEUE_URL"),
-		UnlinkPolicy:     orDefault(getenv("UNLINK_POLICY"), DefaultUnlinkPolicy),
+
+		AnonAuditRetention: DefaultAnonAuditRetention,
+		EventBusName:       getenv("EVENT_BUS_NAME"),
+		UnlinkQueueURL:     getenv("UNLINK_QUEUE_URL"),
+		UnlinkPolicy:       orDefault(getenv("UNLINK_POLICY"), DefaultUnlinkPolicy),
 
 		PepperSecretID:        getenv(SecretPepper),
 		KakaoAdminKeySecretID: getenv(SecretKakaoAdminKey),
+	}
+	if v := getenv("ALLOW_NON_KAKAO_HOSTS"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("ALLOW_NON_KAKAO_HOSTS %q: want true or false", v)
+		}
+		c.AllowNonKakaoHosts = b
+	}
+	if !c.AllowNonKakaoHosts {
+		for _, u := range []struct{ name, value, kakao string }{
+			{"KAKAO_API_BASE_URL", c.KakaoAPIBaseURL, DefaultKakaoAPIBaseURL},
+			{"KAKAO_AUTH_BASE_URL", c.KakaoAuthBaseURL, DefaultKakaoAuthBaseURL},
+		} {
+			if strings.TrimRight(u.value, "/") != u.kakao {
+				return c, fmt.Errorf("%s %q: only Kakao's %s, unless ALLOW_NON_KAKAO_HOSTS=true (a non-production stack pointed at a Kakao double)", u.name, u.value, u.kakao)
+			}
+		}
 	}
 	if v := getenv("KAKAO_APP_ID"); v != "" {
 		id, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
@@ -127,12 +156,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.PasswordRotation = d
 	}
-	if v := getenv("AUDIT_RETENTION_DAYS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return c, fmt.Errorf("AUDIT_RETENTION_DAYS %q: want a positive whole number", v)
+	for name, dst := range map[string]*time.Duration{"AUDIT_RETENTION_DAYS": &c.AuditRetention, "ANON_AUDIT_RETENTION_DAYS": &c.AnonAuditRetention} {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				return c, fmt.Errorf("%s %q: want a positive whole number", name, v)
+			}
+			*dst = time.Duration(n) * 24 * time.Hour
 		}
-		c.AuditRetention = time.Duration(n) * 24 * time.Hour
 	}
 	return c, nil
 }

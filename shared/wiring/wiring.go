@@ -47,7 +47,8 @@ func (s *Stack) Mappings() *store.Mappings {
 
 // Audit is the audit table.
 func (s *Stack) Audit() *store.Audit {
-	return store.NewAudit(dynamodb.NewFromConfig(s.AWS), s.Config.AuditTable, s.Config.AuditRetention, time.Now)
+	return store.NewAudit(dynamodb.NewFromConfig(s.AWS), s.Config.AuditTable, s.Config.AuditRetention, time.Now,
+		store.WithAnonymousRetention(s.Config.AnonAuditRetention))
 }
 
 // Events is the lifecycle event bus.
