@@ -81,6 +81,9 @@ type Config struct {
 	// UnlinkPolicy is the stack's UnlinkPolicy: "disable" (default) or
 	// "delete".
 	UnlinkPolicy string
+	// AllowIDTokenWithoutNonce is the stack's AllowIdTokenWithoutNonce:
+	// by default an ID token presented without a nonce is refused.
+	AllowIDTokenWithoutNonce bool
 	// QueueVisibility is the unlink queue's visibility timeout here
 	// (default DefaultQueueVisibility; the template's is 360 s): how soon a
 	// failed unlink is retried.
@@ -215,10 +218,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		"KAKAO_API_BASE_URL":       apiBase,
 		"KAKAO_AUTH_BASE_URL":      authBase,
 		// Not production: the double (or whatever Kakao -kakao-api-url names).
-		"ALLOW_NON_KAKAO_HOSTS": "true",
-		"EVENT_BUS_NAME":        m.stack.EventBusName,
-		"UNLINK_QUEUE_URL":      m.stack.UnlinkQueueURL,
-		"UNLINK_POLICY":         m.cfg.UnlinkPolicy,
+		"ALLOW_NON_KAKAO_HOSTS":        "true",
+		"EVENT_BUS_NAME":               m.stack.EventBusName,
+		"UNLINK_QUEUE_URL":             m.stack.UnlinkQueueURL,
+		"UNLINK_POLICY":                m.cfg.UnlinkPolicy,
+		"ALLOW_ID_TOKEN_WITHOUT_NONCE": strconv.FormatBool(m.cfg.AllowIDTokenWithoutNonce),
 	}
 	if m.cfg.PasswordRotation > 0 {
 		env["PASSWORD_ROTATION"] = m.cfg.PasswordRotation.String()

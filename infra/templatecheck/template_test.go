@@ -565,6 +565,7 @@ func TestEnvironment(t *testing.T) {
 		"AUDIT_RETENTION_DAYS": "AuditRetentionDays", "AWS_ENDPOINT_URL": "",
 		"EVENT_BUS_NAME": "EventBus|EventBusName", "UNLINK_QUEUE_URL": "UnlinkQueue", "UNLINK_POLICY": "UnlinkPolicy",
 		"ALLOW_NON_KAKAO_HOSTS": "AllowNonKakaoHosts", "ANON_AUDIT_RETENTION_DAYS": "AnonymousAuditRetentionDays",
+		"ALLOW_ID_TOKEN_WITHOUT_NONCE": "AllowIdTokenWithoutNonce",
 	}
 	fns := makefileFunctions(t)
 	entries := map[string]bool{"Parameters": true}

@@ -40,7 +40,7 @@ type Deps struct {
 	Config config.Config
 	AWS    aws.Config
 	Log    *slog.Logger
-	// HTTP is the client for Kakao: bounded, no cookies.
+	// HTTP is the client for Kakao: bounded, no cookies, no redirects.
 	HTTP *http.Client
 }
 
@@ -119,7 +119,13 @@ func newHTTPClient() *http.Client {
 	t.TLSHandshakeTimeout = 2 * time.Second
 	t.ResponseHeaderTimeout = 3 * time.Second
 	t.MaxIdleConnsPerHost = 16
-	return &http.Client{Timeout: KakaoHTTPTimeout, Transport: t}
+	return &http.Client{
+		Timeout: KakaoHTTPTimeout, Transport: t,
+		// Kakao answers its API calls itself: a redirect (a misconfigured
+		// base URL, a hijacked DNS name, a proxy) is not followed to whatever
+		// host it names; the 3xx is the answer (KakaoUnavailable).
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
 // Options are the workflow settings the configuration implies (no

@@ -55,8 +55,12 @@ type Config struct {
 	// Kakao's (ALLOW_NON_KAKAO_HOSTS=true): only for a stack pointed at a
 	// Kakao double, which would log anyone in.
 	AllowNonKakaoHosts bool
-	PasswordRotation   time.Duration
-	AuditRetention     time.Duration
+	// AllowIDTokenWithoutNonce accepts an ID token presented without a
+	// nonce (ALLOW_ID_TOKEN_WITHOUT_NONCE=true); by default it is refused,
+	// since nothing tells it from a replay.
+	AllowIDTokenWithoutNonce bool
+	PasswordRotation         time.Duration
+	AuditRetention           time.Duration
 	// AnonAuditRetention is the retention of audit events whose Kakao
 	// account is unknown.
 	AnonAuditRetention time.Duration
@@ -112,12 +116,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		PepperSecretID:        getenv(SecretPepper),
 		KakaoAdminKeySecretID: getenv(SecretKakaoAdminKey),
 	}
-	if v := getenv("ALLOW_NON_KAKAO_HOSTS"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return c, fmt.Errorf("ALLOW_NON_KAKAO_HOSTS %q: want true or false", v)
+	for name, dst := range map[string]*bool{"ALLOW_NON_KAKAO_HOSTS": &c.AllowNonKakaoHosts, "ALLOW_ID_TOKEN_WITHOUT_NONCE": &c.AllowIDTokenWithoutNonce} {
+		if v := getenv(name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return c, fmt.Errorf("%s %q: want true or false", name, v)
+			}
+			*dst = b
 		}
-		c.AllowNonKakaoHosts = b
 	}
 	if !c.AllowNonKakaoHosts {
 		for _, u := range []struct{ name, value, kakao string }{
