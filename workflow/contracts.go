@@ -72,6 +72,9 @@ type Profile struct {
 // mapping said Cognito holds for it, and whether IssueTokens may go ahead.
 type PasswordState struct {
 	Nonce string `json:"nonce"`
+	// PepperVersion is the version of the pepper Nonce derives with (a
+	// version number, not the pepper; 0 is version 1, see pepperVersion).
+	PepperVersion int `json:"pepperVersion,omitempty"`
 	// State and SetAt are the mapping's pwState and pwSetAt as last read.
 	State string    `json:"state,omitempty"`
 	SetAt time.Time `json:"setAt,omitzero"`

@@ -511,3 +511,61 @@ func TestRecordFailureAudits(t *testing.T) {
 		t.Fatalf("event %+v", e)
 	}
 }
+
+// Pepper rotation, as an operator does it: add version 2 to the secret
+// and make it current. Passwords derive with the version their nonce was
+// made with, so nothing changes until an account's next nonce rotation,
+// which makes the new nonce with version 2 (one AdminSetUserPassword, as
+// any rotation). Retiring version 1 afterwards repairs the accounts still
+// on it like a password changed behind the broker's back: one set, one
+// sign-in.
+func TestPepperRotationTakesOverAtTheNextNonceRotation(t *testing.T) {
+	pepper2 := []byte("0123456789abcdef0123456789abcdef-pepper-two")
+	r := newRig(t)
+	r.login(t, `{"access_token":"tok-1"}`)
+	r.login(t, `{"access_token":"tok-2"}`)
+	if m := r.mappings.row(2); m.PepperVersion != 1 {
+		t.Fatalf("new account's pepper version %d", m.PepperVersion)
+	}
+
+	WithPeppers(2, map[int][]byte{1: testPepper, 2: pepper2})(r.steps) // the functions' next cold start
+	r.resetCalls()
+	assertPath(t, r.run(t, `{"access_token":"tok-2"}`), pathReady...)
+	assertCalls(t, "before the rotation is due", r.cognito(), map[string]int{"AdminInitiateAuth": 1})
+	if m := r.mappings.row(2); m.PepperVersion != 1 {
+		t.Fatalf("pepper version %d before the nonce rotated", m.PepperVersion)
+	}
+
+	r.advance(2 * time.Hour)
+	r.resetCalls()
+	assertPath(t, r.run(t, `{"access_token":"tok-2"}`), pathSetFirst...)
+	assertCalls(t, "the nonce rotation", r.cognito(), map[string]int{"AdminSetUserPassword": 1, "AdminInitiateAuth": 1})
+	m := r.mappings.row(2)
+	if u, _ := r.users.user("kakao_2"); m.PepperVersion != 2 || u.password != password.Derive(pepper2, u.Sub, m.PasswordNonce) {
+		t.Fatalf("after the rotation: version %d, password of version 2 %v", m.PepperVersion, u.password == password.Derive(pepper2, u.Sub, m.PasswordNonce))
+	}
+
+	// Version 1 retired: kakao_1 (still on it) is repaired at its next login.
+	WithPeppers(2, map[int][]byte{2: pepper2})(r.steps)
+	r.resetCalls()
+	assertPath(t, r.run(t, `{"access_token":"tok-1"}`), pathSetFirst...)
+	assertCalls(t, "a retired version", r.cognito(), map[string]int{"AdminSetUserPassword": 1, "AdminInitiateAuth": 1})
+	if m := r.mappings.row(1); m.PepperVersion != 2 {
+		t.Fatalf("kakao_1 after version 1 was retired: version %d", m.PepperVersion)
+	}
+}
+
+// A function whose configuration lacks the nonce's pepper version (its
+// containers started before the operator changed the secret) spends no
+// sign-in on it: PasswordRotated sends the login back to SetPassword.
+func TestIssueTokensWithoutTheNoncesPepperSignsNobodyIn(t *testing.T) {
+	r := newRig(t)
+	first := r.login(t, `{"access_token":"tok-1"}`)
+	r.resetCalls()
+	st := LoginState{Subject: Subject{KakaoID: 1, Sub: first.Sub, Username: first.Username},
+		Password: PasswordState{Nonce: r.mappings.row(1).PasswordNonce, PepperVersion: 7, Ready: true}}
+	_, err := r.steps.IssueTokens(context.Background(), st)
+	if kakaoauth.ErrorName(err) != "PasswordRotated" || len(r.cognito()) != 0 {
+		t.Fatalf("IssueTokens without pepper version 7: %v, Cognito calls %v", err, r.cognito())
+	}
+}

@@ -211,6 +211,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		"KAKAO_APP_KEYS":           strings.Join(m.cfg.AppKeys, ","),
 		config.SecretPepper:        m.stack.PepperSecretARN,
 		config.SecretKakaoAdminKey: adminKeyARN,
+		config.SecretProofKey:      m.stack.ProofKeySecretARN,
 		"USER_POOL_ID":             m.stack.UserPoolID,
 		"USER_POOL_CLIENT_ID":      m.stack.UserPoolClientID,
 		"MAPPING_TABLE":            m.stack.MappingTable,
@@ -229,7 +230,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	cfg, err := config.FromEnv(func(k string) string { return env[k] })
 	if err == nil {
-		err = cfg.LoadSecrets(ctx, secretsmanager.FromConfig(awsCfg), config.SecretPepper, config.SecretKakaoAdminKey)
+		err = cfg.LoadSecrets(ctx, secretsmanager.FromConfig(awsCfg), config.SecretPepper, config.SecretKakaoAdminKey, config.SecretProofKey)
 	}
 	if err != nil {
 		apiLn.Close()

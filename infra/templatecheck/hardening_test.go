@@ -1,6 +1,7 @@
 package templatecheck
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -260,3 +261,45 @@ func TestAnonymousAuditRetention(t *testing.T) {
 		}
 	}
 }
+
+// The PreAuthentication trigger, which Cognito invokes for any sign-in
+// attempt, reads the proof key and never the pepper; IssueTokens, which
+// signs the proofs and derives the passwords, reads both. The proof key is
+// generated in the pepper's versioned format, which shared/config reads.
+func TestPreAuthCannotReadThePepper(t *testing.T) {
+	tpl := transformed(t)
+	pre := grants(t, tpl, "PreAuthRole")
+	issue := grants(t, tpl, "IssueTokensRole")
+	if slices.Contains(pre, "secretsmanager:GetSecretValue@PepperSecret") || !slices.Contains(pre, "secretsmanager:GetSecretValue@ProofKeySecret") {
+		t.Errorf("PreAuthRole grants %v: want the proof key and not the pepper", pre)
+	}
+	for _, want := range []string{"secretsmanager:GetSecretValue@PepperSecret", "secretsmanager:GetSecretValue@ProofKeySecret"} {
+		if !slices.Contains(issue, want) {
+			t.Errorf("IssueTokensRole lacks %s", want)
+		}
+	}
+	vars, _ := at(tpl.Resources["PreAuthFunction"].Properties, "Environment", "Variables").(map[string]any)
+	if _, ok := vars[config.SecretPepper]; ok {
+		t.Error("PreAuthFunction is told where the pepper is")
+	}
+	r := tpl.Resources["ProofKeySecret"]
+	gen, _ := r.Properties["GenerateSecretString"].(map[string]any)
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(fmt.Sprint(gen["SecretStringTemplate"])), &doc); err != nil || r.Type != "AWS::SecretsManager::Secret" {
+		t.Fatalf("ProofKeySecret %v: %v", r, err)
+	}
+	doc[fmt.Sprint(gen["GenerateStringKey"])] = strings.Repeat("a", int(gen["PasswordLength"].(float64)))
+	value, _ := json.Marshal(doc)
+	c := config.Config{ProofKeySecretID: "proof"}
+	if err := c.LoadSecrets(t.Context(), secretValue(string(value)), config.SecretProofKey); err != nil || len(c.ProofKey) < 64 {
+		t.Errorf("the generated proof key would not load: %v", err)
+	}
+	if kms := name(r.Properties["KmsKeyId"]); kms != "SecretsKmsKeyArn|AWS::NoValue" {
+		t.Errorf("ProofKeySecret KmsKeyId %s", kms)
+	}
+}
+
+// secretValue is a config.SecretGetter with one value for every id.
+type secretValue string
+
+func (v secretValue) GetSecret(context.Context, string) (string, error) { return string(v), nil }

@@ -252,7 +252,8 @@ func secretConstants(t *testing.T) map[string]string {
 
 // secretResources is the resource each secret's environment variable
 // points at: the stack's generated pepper, the operator's admin key.
-var secretResources = map[string]string{"PEPPER_SECRET_ID": "PepperSecret", "KAKAO_ADMIN_KEY_SECRET_ID": "secret:KakaoAdminKeySecretName"}
+var secretResources = map[string]string{"PEPPER_SECRET_ID": "PepperSecret", "KAKAO_ADMIN_KEY_SECRET_ID": "secret:KakaoAdminKeySecretName",
+	"PROOF_KEY_SECRET_ID": "ProofKeySecret"}
 
 // Every function sam build builds is in the template as the SAM translator
 // sees it, with the runtime, architecture, handler, logging and tracing
@@ -565,7 +566,7 @@ func TestEnvironment(t *testing.T) {
 		"AUDIT_RETENTION_DAYS": "AuditRetentionDays", "AWS_ENDPOINT_URL": "",
 		"EVENT_BUS_NAME": "EventBus|EventBusName", "UNLINK_QUEUE_URL": "UnlinkQueue", "UNLINK_POLICY": "UnlinkPolicy",
 		"ALLOW_NON_KAKAO_HOSTS": "AllowNonKakaoHosts", "ANON_AUDIT_RETENTION_DAYS": "AnonymousAuditRetentionDays",
-		"ALLOW_ID_TOKEN_WITHOUT_NONCE": "AllowIdTokenWithoutNonce",
+		"ALLOW_ID_TOKEN_WITHOUT_NONCE": "AllowIdTokenWithoutNonce", "PROOF_KEY_SECRET_ID": "ProofKeySecret",
 	}
 	fns := makefileFunctions(t)
 	entries := map[string]bool{"Parameters": true}

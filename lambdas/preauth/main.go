@@ -17,7 +17,9 @@ import (
 
 func main() {
 	bootstrap.Start(bootstrap.Needs{
-		Secrets:     []string{config.SecretPepper},
+		// The proof key only: the trigger checks proofs, it never derives
+		// a password.
+		Secrets:     []string{config.SecretProofKey},
 		Env:         []string{"AUDIT_TABLE"},
 		SecretStore: secretsmanager.FromConfig,
 	}, func(d *bootstrap.Deps) any {

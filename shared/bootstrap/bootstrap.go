@@ -138,7 +138,10 @@ func (d *Deps) Options() []workflow.Option {
 		workflow.WithUnlinkPolicy(c.UnlinkPolicy),
 	}
 	if len(c.Pepper) > 0 {
-		opts = append(opts, workflow.WithPepper(c.Pepper))
+		opts = append(opts, workflow.WithPeppers(c.PepperVersion, c.Peppers))
+	}
+	if len(c.ProofKey) > 0 {
+		opts = append(opts, workflow.WithProofKeys(c.ProofKeyVersion, c.ProofKeys))
 	}
 	if c.KakaoAdminKey != "" {
 		opts = append(opts, workflow.WithUnlinkAuth(c.KakaoAppID, c.KakaoAdminKey))

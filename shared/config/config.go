@@ -28,6 +28,11 @@ const (
 	// SecretKakaoAdminKey is the Kakao app's admin key as plain text: it
 	// checks unlink callbacks. The operator stores it before deploying.
 	SecretKakaoAdminKey = "KAKAO_ADMIN_KEY_SECRET_ID"
+	// SecretProofKey is JSON like the pepper's: the key of the sign-in
+	// proofs IssueTokens makes and the PreAuthentication trigger checks,
+	// apart from the pepper so that the trigger cannot derive passwords.
+	// The template generates it.
+	SecretProofKey = "PROOF_KEY_SECRET_ID"
 )
 
 // Defaults documented in the README.
@@ -77,6 +82,7 @@ type Config struct {
 	// Secret ids from the environment; LoadSecrets fills the values below.
 	PepperSecretID        string
 	KakaoAdminKeySecretID string
+	ProofKeySecretID      string
 
 	KakaoAdminKey string // secret
 	// Pepper is the current pepper, PepperVersion its version; Peppers
@@ -84,6 +90,11 @@ type Config struct {
 	Pepper        []byte // secret
 	PepperVersion int
 	Peppers       map[int][]byte // secret
+	// ProofKey is the current proof key, ProofKeyVersion its version;
+	// ProofKeys holds every version (a proof of any of them is accepted).
+	ProofKey        []byte // secret
+	ProofKeyVersion int
+	ProofKeys       map[int][]byte // secret
 }
 
 // SecretGetter reads a secret's current value by id (shared/secretsmanager
@@ -115,6 +126,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 
 		PepperSecretID:        getenv(SecretPepper),
 		KakaoAdminKeySecretID: getenv(SecretKakaoAdminKey),
+		ProofKeySecretID:      getenv(SecretProofKey),
 	}
 	for name, dst := range map[string]*bool{"ALLOW_NON_KAKAO_HOSTS": &c.AllowNonKakaoHosts, "ALLOW_ID_TOKEN_WITHOUT_NONCE": &c.AllowIDTokenWithoutNonce} {
 		if v := getenv(name); v != "" {
@@ -213,6 +225,8 @@ func (c *Config) LoadSecrets(ctx context.Context, secrets SecretGetter, names ..
 			id = c.PepperSecretID
 		case SecretKakaoAdminKey:
 			id = c.KakaoAdminKeySecretID
+		case SecretProofKey:
+			id = c.ProofKeySecretID
 		default:
 			return fmt.Errorf("config: unknown secret %s", name)
 		}
@@ -243,6 +257,12 @@ func (c *Config) setSecret(name, value string) error {
 			return err
 		}
 		c.PepperVersion, c.Peppers, c.Pepper = version, peppers, peppers[version]
+	case SecretProofKey:
+		version, keys, err := parseVersioned(value, "proof key")
+		if err != nil {
+			return err
+		}
+		c.ProofKeyVersion, c.ProofKeys, c.ProofKey = version, keys, keys[version]
 	}
 	return nil
 }
@@ -252,9 +272,15 @@ func (c *Config) setSecret(name, value string) error {
 // enough: a short one would let anyone compute passwords and proofs.
 // Errors name versions, never values.
 func ParsePeppers(secret string) (current int, peppers map[int][]byte, err error) {
+	return parseVersioned(secret, "pepper")
+}
+
+// parseVersioned reads a versioned secret (the pepper, the proof key):
+// {"current":"<n>","<n>":"<key>",...}; what names the key in errors.
+func parseVersioned(secret, what string) (current int, peppers map[int][]byte, err error) {
 	var fields map[string]string
 	if err := json.Unmarshal([]byte(secret), &fields); err != nil {
-		return 0, nil, fmt.Errorf(`want JSON {"current":"1","1":"<pepper>"}`)
+		return 0, nil, fmt.Errorf(`want JSON {"current":"1","1":"<%s>"}`, what)
 	}
 	peppers = make(map[int][]byte, len(fields))
 	var versions []string
@@ -268,16 +294,16 @@ func ParsePeppers(secret string) (current int, peppers map[int][]byte, err error
 		}
 		v, err := strconv.Atoi(k)
 		if err != nil || v < 1 || strconv.Itoa(v) != k {
-			return 0, nil, fmt.Errorf("pepper version %q: want a whole number from 1", k)
+			return 0, nil, fmt.Errorf("%s version %q: want a whole number from 1", what, k)
 		}
 		if err := password.CheckPepper([]byte(fields[k])); err != nil {
-			return 0, nil, fmt.Errorf("pepper version %d: %w", v, err)
+			return 0, nil, fmt.Errorf("%s version %d: %w", what, v, err)
 		}
 		peppers[v] = []byte(fields[k])
 	}
 	current, err = strconv.Atoi(fields["current"])
 	if err != nil || peppers[current] == nil {
-		return 0, nil, fmt.Errorf(`"current" must name one of the secret's pepper versions`)
+		return 0, nil, fmt.Errorf(`"current" must name one of the secret's %s versions`, what)
 	}
 	return current, peppers, nil
 }

@@ -32,6 +32,7 @@ const (
 	AttrPwNonce     = "pwNonce"
 	AttrPwState     = "pwState" // temporary | pending | applied | failed
 	AttrPwSetAt     = "pwSetAt"
+	AttrPwPepper    = "pwPepper"   // N: the pepper version pwNonce derives with; absent: 1
 	AttrUnlinkedAt  = "unlinkedAt" // when Kakao reported the last unlink or deletion
 	AttrRelinkedAt  = "relinkedAt"
 	AttrDeletedAt   = "deletedAt"

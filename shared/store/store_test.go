@@ -244,26 +244,26 @@ func TestClaimPassword(t *testing.T) {
 	}
 	at := t0.Add(time.Minute)
 	// A row from before nonces had states: no nonce, no state.
-	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{}, "n1", at); err != nil {
+	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{}, "n1", 1, at); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := m.Get(ctx, 9)
-	if got.PasswordNonce != "n1" || got.PasswordState != kakaoauth.PasswordPending || !got.PasswordSetAt.Equal(at.Truncate(time.Millisecond)) {
+	if got.PasswordNonce != "n1" || got.PasswordState != kakaoauth.PasswordPending || !got.PasswordSetAt.Equal(at.Truncate(time.Millisecond)) || got.PepperVersion != 1 {
 		t.Fatalf("after first claim %+v", got)
 	}
 
 	var changed *kakaoauth.NonceChanged
-	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{}, "n2", at); !errors.As(err, &changed) || kakaoauth.ErrorName(err) != "NonceChanged" {
+	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{}, "n2", 1, at); !errors.As(err, &changed) || kakaoauth.ErrorName(err) != "NonceChanged" {
 		t.Fatalf("claim from none when set: %T %v", err, err)
 	}
-	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{Nonce: "n1", State: kakaoauth.PasswordApplied}, "n2", at); !errors.As(err, &changed) {
+	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{Nonce: "n1", State: kakaoauth.PasswordApplied}, "n2", 1, at); !errors.As(err, &changed) {
 		t.Fatalf("claim expecting another state: %v", err)
 	}
 	var nf *kakaoauth.NotFound
-	if err := m.ClaimPassword(ctx, 404, kakaoauth.PasswordClaim{}, "n1", at); !errors.As(err, &nf) {
+	if err := m.ClaimPassword(ctx, 404, kakaoauth.PasswordClaim{}, "n1", 1, at); !errors.As(err, &nf) {
 		t.Fatalf("missing row: %T %v", err, err)
 	}
-	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{Nonce: "n1"}, "", at); err == nil {
+	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{Nonce: "n1"}, "", 1, at); err == nil {
 		t.Fatal("accepted an empty next nonce")
 	}
 	if err := m.SetPasswordState(ctx, 9, "n1", kakaoauth.PasswordFailed); err != nil {
@@ -279,7 +279,7 @@ func TestClaimPassword(t *testing.T) {
 	errs := make([]error, racers)
 	var wg sync.WaitGroup
 	for i := range racers {
-		wg.Go(func() { errs[i] = m.ClaimPassword(ctx, 9, prev, "r"+strconv.Itoa(i), at.Add(time.Second)) })
+		wg.Go(func() { errs[i] = m.ClaimPassword(ctx, 9, prev, "r"+strconv.Itoa(i), 1, at.Add(time.Second)) })
 	}
 	wg.Wait()
 	winner := -1
@@ -301,13 +301,22 @@ func TestClaimPassword(t *testing.T) {
 	if got, _ := m.Get(ctx, 9); got.PasswordNonce != "r"+strconv.Itoa(winner) {
 		t.Fatalf("stored nonce %s, winner r%d", got.PasswordNonce, winner)
 	}
+	// A claim records the pepper version its nonce derives with: after an
+	// operator's rotation, the current one.
+	cur, _ := m.Get(ctx, 9)
+	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{Nonce: cur.PasswordNonce, State: cur.PasswordState}, "v2", 2, at); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := m.Get(ctx, 9); got.PasswordNonce != "v2" || got.PepperVersion != 2 {
+		t.Fatalf("after a claim with version 2: %+v", got)
+	}
 	// No claim on a mapping that is not active.
 	if _, err := m.MarkUnlinked(ctx, 9, at.Add(time.Hour), event("e", kakaoauth.EventUnlinked)); err != nil {
 		t.Fatal(err)
 	}
-	cur, _ := m.Get(ctx, 9)
+	cur, _ = m.Get(ctx, 9)
 	var notActive *kakaoauth.NotActive
-	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{Nonce: cur.PasswordNonce, State: cur.PasswordState}, "z", at); !errors.As(err, &notActive) {
+	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{Nonce: cur.PasswordNonce, State: cur.PasswordState}, "z", 1, at); !errors.As(err, &notActive) {
 		t.Fatalf("claim on an unlinked mapping: %T %v", err, err)
 	}
 }
