@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -489,4 +490,59 @@ func str(item map[string]types.AttributeValue, name string) string {
 		return v.Value
 	}
 	return ""
+}
+
+// ScanAPI is the Scan of *dynamodb.Client: only CountPepperVersions uses
+// it, so the login path's adapters cannot scan.
+type ScanAPI interface {
+	Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+}
+
+var _ ScanAPI = (*dynamodb.Client)(nil)
+
+// PepperUsage is how many accounts' passwords derive with one pepper
+// version.
+type PepperUsage struct {
+	Version  int `json:"pepperVersion"`
+	Accounts int `json:"accounts"`
+}
+
+// CountPepperVersions counts, per pepper version, the accounts whose
+// password nonce derives with it (an operator's question while rotating
+// the pepper: how many still use the old version). Accounts without a
+// nonce (deleted) are not counted; a nonce stored before versions were
+// recorded counts as version 1. It reads the whole mapping table, two
+// attributes of each row, with a Scan: an occasional operator's report,
+// which no index would answer for rows written before versions existed.
+func CountPepperVersions(ctx context.Context, api ScanAPI, table string) ([]PepperUsage, error) {
+	counts := map[int]int{}
+	pages := dynamodb.NewScanPaginator(api, &dynamodb.ScanInput{
+		TableName:                &table,
+		ProjectionExpression:     aws.String("#n, #v"),
+		ExpressionAttributeNames: map[string]string{"#n": AttrPwNonce, "#v": AttrPwPepper},
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, classify("count pepper versions", err)
+		}
+		for _, item := range page.Items {
+			if str(item, AttrPwNonce) == "" {
+				continue
+			}
+			v := 1
+			if nv, ok := item[AttrPwPepper].(*types.AttributeValueMemberN); ok {
+				if v, err = strconv.Atoi(nv.Value); err != nil {
+					return nil, fmt.Errorf("store: %s %q: %w", AttrPwPepper, nv.Value, err)
+				}
+			}
+			counts[v]++
+		}
+	}
+	out := make([]PepperUsage, 0, len(counts))
+	for v, n := range counts {
+		out = append(out, PepperUsage{Version: v, Accounts: n})
+	}
+	slices.SortFunc(out, func(a, b PepperUsage) int { return a.Version - b.Version })
+	return out, nil
 }
