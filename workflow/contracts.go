@@ -27,8 +27,9 @@ type ValidateTokenInput struct {
 	Body string `json:"body"`
 	// Oversized says the body was longer than MaxBodyBytes characters and
 	// is not carried (the request template's choice: escaped twice, it
-	// could pass StartSyncExecution's input limit).
-	Oversized   bool           `json:"oversized,omitempty"`
+	// could pass StartSyncExecution's input limit). Always present in an
+	// execution input: statemachine.asl.json passes it on by path.
+	Oversized   bool           `json:"oversized"`
 	Context     RequestContext `json:"context"`
 	ExecutionID string         `json:"executionId,omitempty"`
 }

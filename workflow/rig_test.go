@@ -95,7 +95,7 @@ func (r *rig) advance(d time.Duration) {
 // run executes one login through the state machine.
 func (r *rig) run(t testing.TB, body string) *asl.Execution {
 	t.Helper()
-	in, _ := json.Marshal(map[string]any{"body": body, "context": map[string]string{"sourceIp": "198.51.100.7", "userAgent": "machine-test", "requestId": "req-1"}})
+	in, _ := json.Marshal(map[string]any{"body": body, "oversized": false, "context": map[string]string{"sourceIp": "198.51.100.7", "userAgent": "machine-test", "requestId": "req-1"}})
 	// Retry delays take no time; timeouts stay real, so a slow run (-race,
 	// 20 at once) is never mistaken for a hung one.
 	exec, err := r.m.Run(context.Background(), in, asl.WithSleeper(func(context.Context, time.Duration) error { return nil }))

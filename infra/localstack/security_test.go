@@ -444,6 +444,10 @@ func TestSecurityBodyCap(t *testing.T) {
 	if len(anon)-anonBefore != 3 || secCount(anon, "login_failed:InvalidRequest") != 3 {
 		t.Fatalf("anonymous audit events %v: want one login_failed:InvalidRequest per oversized body", anon)
 	}
+	// Refused for what it is: flagged by the endpoint, not carried.
+	if n := strings.Count(s.logs.String(), `"reason":"invalid request: body too large"`); n != 3 {
+		t.Fatalf("%d refusals logged as too large, want 3:\n%s", n, s.secExecutionPaths())
+	}
 }
 
 // Error answers do not tell causes apart beyond the documented codes:
