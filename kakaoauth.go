@@ -172,6 +172,11 @@ type Mapping struct {
 	PasswordNonce string
 	PasswordState string
 	PasswordSetAt time.Time
+	// PepperVersion is the version of the pepper the nonce derives with
+	// (0: a nonce stored before versions were recorded, version 1's); a new
+	// nonce takes the current version, so a rotated pepper takes over as
+	// nonces rotate.
+	PepperVersion int
 	// Outbox: the last lifecycle transition and whether its audit event and
 	// bus event are still to be written (see workflow/lifecycle.go).
 	LastEvent LifecycleEvent
@@ -216,8 +221,10 @@ type Repoint struct {
 	User    CognitoUser
 	Email   string
 	Nonce   string // the new user's password nonce (temporary password)
-	At      time.Time
-	Event   LifecycleEvent
+	// PepperVersion is the pepper the temporary password derives with.
+	PepperVersion int
+	At            time.Time
+	Event         LifecycleEvent
 }
 
 // MappingStore keeps mappings in DynamoDB. Every lifecycle write is
@@ -234,10 +241,11 @@ type MappingStore interface {
 	// RecordLogin updates an active mapping after a sign-in; *NotActive
 	// when it is no longer active, *NotFound when it is gone.
 	RecordLogin(ctx context.Context, r LoginRecord) error
-	// ClaimPassword installs nonce next (state pending) only if the
-	// mapping is active and its nonce and state are still prev;
-	// *NonceChanged when another login got there first.
-	ClaimPassword(ctx context.Context, kakaoID int64, prev PasswordClaim, next string, at time.Time) error
+	// ClaimPassword installs nonce next (state pending), deriving with
+	// pepper version pepperVersion, only if the mapping is active and its
+	// nonce and state are still prev; *NonceChanged when another login got
+	// there first.
+	ClaimPassword(ctx context.Context, kakaoID int64, prev PasswordClaim, next string, pepperVersion int, at time.Time) error
 	// SetPasswordState records what Cognito holds for nonce, only if nonce
 	// is still current; *NonceChanged otherwise.
 	SetPasswordState(ctx context.Context, kakaoID int64, nonce, state string) error

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the tests need beyond Go, when missing:
-# moto_server (Python package "moto[server]"), cfn-lint, and Debian's
-# chromium (with a Hangul font) for the browser tests. Idempotent.
+# moto_server (Python package "moto[server]"), cfn-lint, Debian's chromium
+# (with a Hangul font) for the browser tests, and Node with the Velocity
+# engine (velocityjs, from infra/templatecheck/vtl/package-lock.json) that
+# renders the API's mapping templates in tests. Idempotent.
 set -euo pipefail
 
 need_pip() {
@@ -56,4 +58,20 @@ if command -v dpkg-query >/dev/null 2>&1 &&
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   apt_install "${missing[@]}"
+fi
+
+# Node and the Velocity engine infra/templatecheck renders the API's
+# mapping templates with: exactly the versions package-lock.json pins,
+# in the project (node_modules is not committed).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  apt_install nodejs npm
+fi
+vtl_dir="$(cd "$(dirname "$0")" && pwd)/templatecheck/vtl"
+# The lock file installed last is kept beside node_modules: a changed lock
+# installs again.
+if [ ! -f "$vtl_dir/node_modules/velocityjs/package.json" ] ||
+  ! cmp -s "$vtl_dir/package-lock.json" "$vtl_dir/node_modules/.installed-lock.json"; then
+  echo "install-tools: installing velocityjs with npm ci in infra/templatecheck/vtl"
+  (cd "$vtl_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null &&
+    cp package-lock.json node_modules/.installed-lock.json)
 fi

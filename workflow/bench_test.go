@@ -18,7 +18,7 @@ func BenchmarkMachineReturningLogin(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	in, _ := json.Marshal(map[string]any{"body": `{"access_token":"tok-1"}`, "context": map[string]string{"sourceIp": "198.51.100.7"}})
+	in, _ := json.Marshal(map[string]any{"body": `{"access_token":"tok-1"}`, "oversized": false, "context": map[string]string{"sourceIp": "198.51.100.7"}})
 	if exec, err := m.Run(context.Background(), in); err != nil || exec.Status != asl.StatusSucceeded {
 		b.Fatalf("first login: %v %+v", err, exec)
 	}

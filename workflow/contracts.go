@@ -24,7 +24,12 @@ type RequestContext struct {
 // template builds it) plus the execution id from the context object.
 type ValidateTokenInput struct {
 	// Body is the raw request body, decoded strictly by ValidateToken.
-	Body        string         `json:"body"`
+	Body string `json:"body"`
+	// Oversized says the body was longer than MaxBodyBytes characters and
+	// is not carried (the request template's choice: escaped twice, it
+	// could pass StartSyncExecution's input limit). Always present in an
+	// execution input: statemachine.asl.json passes it on by path.
+	Oversized   bool           `json:"oversized"`
 	Context     RequestContext `json:"context"`
 	ExecutionID string         `json:"executionId,omitempty"`
 }
@@ -68,6 +73,9 @@ type Profile struct {
 // mapping said Cognito holds for it, and whether IssueTokens may go ahead.
 type PasswordState struct {
 	Nonce string `json:"nonce"`
+	// PepperVersion is the version of the pepper Nonce derives with (a
+	// version number, not the pepper; 0 is version 1, see pepperVersion).
+	PepperVersion int `json:"pepperVersion,omitempty"`
 	// State and SetAt are the mapping's pwState and pwSetAt as last read.
 	State string    `json:"state,omitempty"`
 	SetAt time.Time `json:"setAt,omitzero"`

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kakaoauth/kakaoauth"
@@ -18,11 +19,13 @@ import (
 // middle of a step (an unlink between a sign-in and its RecordLogin).
 
 type memKakao struct {
-	ids map[string]kakaoauth.KakaoIdentity // by access token or ID token
-	err error
+	ids   map[string]kakaoauth.KakaoIdentity // by access token or ID token
+	err   error
+	calls atomic.Int32 // Verify calls: what would reach Kakao
 }
 
 func (k *memKakao) Verify(_ context.Context, t kakaoauth.KakaoTokens) (kakaoauth.KakaoIdentity, error) {
+	k.calls.Add(1)
 	if k.err != nil {
 		return kakaoauth.KakaoIdentity{}, k.err
 	}
@@ -474,7 +477,7 @@ func (s *memMappings) RecordLogin(_ context.Context, r kakaoauth.LoginRecord) er
 	})
 }
 
-func (s *memMappings) ClaimPassword(_ context.Context, id int64, prev kakaoauth.PasswordClaim, next string, at time.Time) error {
+func (s *memMappings) ClaimPassword(_ context.Context, id int64, prev kakaoauth.PasswordClaim, next string, pepperVersion int, at time.Time) error {
 	return s.update(id, func(m *kakaoauth.Mapping) error {
 		if m.Status != kakaoauth.StatusActive {
 			return &kakaoauth.NotActive{KakaoID: id, Status: m.Status}
@@ -482,7 +485,7 @@ func (s *memMappings) ClaimPassword(_ context.Context, id int64, prev kakaoauth.
 		if m.PasswordNonce != prev.Nonce || m.PasswordState != prev.State {
 			return &kakaoauth.NonceChanged{KakaoID: id}
 		}
-		m.PasswordNonce, m.PasswordState, m.PasswordSetAt = next, kakaoauth.PasswordPending, at
+		m.PasswordNonce, m.PasswordState, m.PasswordSetAt, m.PepperVersion = next, kakaoauth.PasswordPending, at, pepperVersion
 		return nil
 	})
 }
@@ -534,7 +537,7 @@ func (s *memMappings) MarkDeleted(_ context.Context, id int64, receivedAt time.T
 			return errConditionFailed
 		}
 		m.Status, m.UnlinkedAt, m.DeletedAt = kakaoauth.StatusDeleted, receivedAt, e.Time
-		m.Email, m.PasswordNonce, m.PasswordState, m.PasswordSetAt = "", "", "", time.Time{}
+		m.Email, m.PasswordNonce, m.PasswordState, m.PasswordSetAt, m.PepperVersion = "", "", "", time.Time{}, 0
 		m.LastEvent, m.EventPending = e, true
 		return nil
 	}))
@@ -547,7 +550,7 @@ func (s *memMappings) Repoint(_ context.Context, r kakaoauth.Repoint) error {
 		}
 		m.PreviousSubs = append(slices.Clone(m.PreviousSubs), m.Sub)
 		m.Sub, m.Username, m.Status, m.ActiveSince, m.Email = r.User.Sub, r.User.Username, kakaoauth.StatusActive, r.At, r.Email
-		m.PasswordNonce, m.PasswordState, m.PasswordSetAt = r.Nonce, kakaoauth.PasswordTemporary, r.At
+		m.PasswordNonce, m.PasswordState, m.PasswordSetAt, m.PepperVersion = r.Nonce, kakaoauth.PasswordTemporary, r.At, r.PepperVersion
 		m.DeletedAt, m.LastEvent, m.EventPending = time.Time{}, r.Event, true
 		return nil
 	})

@@ -26,15 +26,27 @@ func (s *Steps) IssueTokens(ctx context.Context, in LoginState) (LoginResponse, 
 		return LoginResponse{}, fmt.Errorf("IssueTokens: no password nonce in state")
 	}
 	subj := in.Subject
+	pepper, held := s.pepperOf(p.PepperVersion)
+	if !held {
+		// Another function's configuration holds a pepper version this one
+		// does not (while an operator rotates the secret): no sign-in is
+		// spent; SetPassword makes a nonce this stack can use.
+		s.log.WarnContext(ctx, "password derives with a pepper version this function does not hold", "step", "IssueTokens",
+			"kakaoId", subj.KakaoID, "pepperVersion", pepperVersion(p.PepperVersion))
+		return LoginResponse{}, &kakaoauth.PasswordRotated{Username: subj.Username}
+	}
+	if len(s.proofKey) == 0 {
+		return LoginResponse{}, fmt.Errorf("IssueTokens: no proof key configured")
+	}
 	now := s.now()
-	derived := password.Derive(s.pepper, subj.Sub, p.Nonce)
+	derived := password.Derive(pepper, subj.Sub, p.Nonce)
 	req := kakaoauth.SignIn{
 		Username: subj.Username,
 		Password: derived,
-		Metadata: map[string]string{ProofMetadataKey: password.Proof(s.pepper, subj.Username, now.Add(s.proofTTL))},
+		Metadata: map[string]string{ProofMetadataKey: password.Proof(s.proofKey, subj.Username, now.Add(s.proofTTL))},
 	}
 	if p.Temporary {
-		req.Password, req.NewPassword = password.Temporary(s.pepper, subj.Username), derived
+		req.Password, req.NewPassword = password.Temporary(pepper, subj.Username), derived
 	}
 	tokens, err := s.users.SignIn(ctx, req)
 	var notFound *kakaoauth.NotFound

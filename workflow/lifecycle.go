@@ -383,7 +383,8 @@ func (s *Steps) recreate(ctx context.Context, in LoginState, m kakaoauth.Mapping
 	}
 	ev := s.newEvent(in.Context.ExecutionID, kakaoauth.EventRecreated, m, "login")
 	ev.Sub, ev.PreviousSub = user.Sub, m.Sub
-	err = s.mappings.Repoint(ctx, kakaoauth.Repoint{KakaoID: m.KakaoID, FromSub: m.Sub, User: user, Email: email, Nonce: nonce, At: ev.Time, Event: ev})
+	err = s.mappings.Repoint(ctx, kakaoauth.Repoint{KakaoID: m.KakaoID, FromSub: m.Sub, User: user, Email: email, Nonce: nonce,
+		PepperVersion: s.pepperVersion, At: ev.Time, Event: ev})
 	var stale *kakaoauth.StaleTransition
 	switch {
 	case errors.As(err, &stale):
@@ -406,7 +407,7 @@ func (s *Steps) recreate(ctx context.Context, in LoginState, m kakaoauth.Mapping
 	}
 	cur := m
 	cur.Sub, cur.Username, cur.Status = user.Sub, user.Username, kakaoauth.StatusActive
-	cur.PasswordNonce, cur.PasswordState, cur.PasswordSetAt = nonce, kakaoauth.PasswordTemporary, ev.Time
+	cur.PasswordNonce, cur.PasswordState, cur.PasswordSetAt, cur.PepperVersion = nonce, kakaoauth.PasswordTemporary, ev.Time, s.pepperVersion
 	out = s.signInAs(ctx, in, cur, true)
 	out.Subject.Recreated = true
 	return out, nil

@@ -148,17 +148,17 @@ func TestReturnAfterUnlinkWithoutTheTakenEmail(t *testing.T) {
 func TestReturnByIDTokenNeedsOneIssuedAfterTheUnlink(t *testing.T) {
 	r := newRig(t)
 	first := r.login(t, `{"access_token":"tok-1"}`)
-	r.kakao.ids["old-id-token"] = kakaoauth.KakaoIdentity{KakaoID: 1, IDTokenIssuedAt: r.clock().Truncate(time.Second)}
+	r.kakao.ids["old.id.token"] = kakaoauth.KakaoIdentity{KakaoID: 1, IDTokenIssuedAt: r.clock().Truncate(time.Second)}
 	r.advance(time.Minute)
 	r.worker(t, r.unlinkRequest(1, 1, "UNLINK_FROM_APPS"))
-	exec := r.fails(t, `{"id_token":"old-id-token"}`, "AccountUnlinked")
+	exec := r.fails(t, `{"id_token":"old.id.token"}`, "AccountUnlinked")
 	assertPath(t, exec, pathUpsertErr...)
 	// Issued in the same second as the unlink: not provably after it.
-	r.kakao.ids["same-second"] = kakaoauth.KakaoIdentity{KakaoID: 1, IDTokenIssuedAt: r.mappings.row(1).UnlinkedAt.Truncate(time.Second)}
-	r.fails(t, `{"id_token":"same-second"}`, "AccountUnlinked")
+	r.kakao.ids["same.second.token"] = kakaoauth.KakaoIdentity{KakaoID: 1, IDTokenIssuedAt: r.mappings.row(1).UnlinkedAt.Truncate(time.Second)}
+	r.fails(t, `{"id_token":"same.second.token"}`, "AccountUnlinked")
 	r.advance(2 * time.Second)
-	r.kakao.ids["new-id-token"] = kakaoauth.KakaoIdentity{KakaoID: 1, IDTokenIssuedAt: r.clock().Truncate(time.Second)}
-	back := r.login(t, `{"id_token":"new-id-token"}`)
+	r.kakao.ids["new.id.token"] = kakaoauth.KakaoIdentity{KakaoID: 1, IDTokenIssuedAt: r.clock().Truncate(time.Second)}
+	back := r.login(t, `{"id_token":"new.id.token"}`)
 	if back.Sub != first.Sub {
 		t.Fatalf("return by ID token: %+v", back)
 	}

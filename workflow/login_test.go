@@ -24,7 +24,10 @@ func TestParseLoginRequest(t *testing.T) {
 		{"malformed", `{"access_token":`, "empty or truncated"},
 		{"syntax", `{"access_token" "a"}`, "malformed JSON"},
 		{"not an object", `["a"]`, "body is not a JSON object"},
-		{"unknown field", `{"access_token":"a","email":"x@y.z"}`, `unknown field "email"`},
+		{"unknown field", `{"access_token":"a","email":"x@y.z"}`, "unknown field"},
+		{"key in another case", `{"ACCESS_TOKEN":"a"}`, "unknown field"},
+		{"key in another case beside the right one", `{"access_token":"a","Access_Token":"b"}`, "unknown field"},
+		{"null", `null`, "body is not a JSON object"},
 		{"wrong type", `{"access_token":5}`, "field access_token must be a string"},
 		{"trailing", `{"access_token":"a"}{"x":1}`, "trailing data"},
 		{"nonce alone", `{"access_token":"a","nonce":"n"}`, "nonce given without id_token"},
@@ -58,10 +61,79 @@ func TestParseLoginRequestNeverEchoesTheBody(t *testing.T) {
 		`{"access_token":"` + secret + `"`,
 		`{"access_token":"` + secret + `"} trailing ` + secret,
 		`{"access_token":"` + secret + `","nonce":"` + secret + `"}`,
+		// A member's name is the client's text too.
+		`{"access_token":"a","` + secret + `":1}`,
+		`{"access_token":"a","` + secret + `\n":1}`,
+		`{"` + secret + `":"a"}`,
+		`{"access_token":{"` + secret + `":1}}`,
 	} {
 		_, err := ParseLoginRequest(body)
 		if err == nil || strings.Contains(err.Error(), secret) {
 			t.Fatalf("error %v for %q leaks or is missing", err, body)
+		}
+	}
+}
+
+// Tokens that cannot be Kakao's are InvalidKakaoToken before Kakao is
+// asked: control characters (which used to fail the HTTP request and read
+// as a Kakao outage), other characters a bearer token or a JWS cannot
+// have, an access token far longer than Kakao's, an ID token that is not
+// three segments. Kakao-shaped tokens pass.
+func TestCheckTokenShapes(t *testing.T) {
+	good := []LoginRequest{
+		{AccessToken: "h-lyIH_iJwUpC1oXlq_GwMZrYVEa1sC3AAAAAQo9dNsAAAGL"},
+		{AccessToken: "a.b~c+d/e=="},
+		{AccessToken: strings.Repeat("a", accessTokenMaxBytes)},
+		{IDToken: "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", Nonce: "n"},
+		{AccessToken: "tok-1", IDToken: "x.y.z"},
+	}
+	for _, r := range good {
+		if err := CheckTokenShapes(r); err != nil {
+			t.Errorf("%+.40v: %v", r, err)
+		}
+	}
+	bad := []LoginRequest{
+		{AccessToken: "tok\r\nX-Injected: 1"},
+		{AccessToken: "tok\x00"},
+		{AccessToken: "tok\n"},
+		{AccessToken: "tok en"},
+		{AccessToken: "tok\"en"},
+		{AccessToken: "토큰"},
+		{AccessToken: "=="},
+		{AccessToken: "a=b"},
+		{AccessToken: strings.Repeat("a", accessTokenMaxBytes+1)},
+		{IDToken: "x.y"},
+		{IDToken: "x.y.z.w.v"},
+		{IDToken: "x..z"},
+		{IDToken: "x.y.z\r"},
+		{IDToken: "x.y+.z"},
+		{IDToken: "x.y.z="},
+		{AccessToken: "fine", IDToken: "not-a-jws"},
+	}
+	for _, r := range bad {
+		err := CheckTokenShapes(r)
+		if kakaoauth.ErrorName(err) != "InvalidKakaoToken" {
+			t.Errorf("%q: %v, want InvalidKakaoToken", r, err)
+		}
+		if err != nil && err.Error() != "invalid kakao token: access token is not a bearer token" &&
+			err.Error() != "invalid kakao token: id token is not a JWS compact serialization" {
+			t.Errorf("%q: the error %q is not fixed text", r, err)
+		}
+	}
+}
+
+// A token with CR, LF or NUL is an invalid token, refused without a Kakao
+// call or a retry, and audited as such, not as a Kakao outage.
+func TestControlCharactersInTokensAreInvalidNotAnOutage(t *testing.T) {
+	for _, body := range []string{`{"access_token":"tok-1\r\n"}`, `{"access_token":"tok\u0000"}`, `{"id_token":"a.b.c\n"}`} {
+		r := newRig(t)
+		exec := r.run(t, body)
+		assertPath(t, exec, pathRejected...)
+		if exec.Error != "InvalidKakaoToken" || exec.Attempts["ValidateToken"] != 1 || r.kakao.calls.Load() != 0 {
+			t.Fatalf("%s: error %s, attempts %v, Kakao calls %d", body, exec.Error, exec.Attempts, r.kakao.calls.Load())
+		}
+		if got := r.audit.types(); len(got) != 1 || got[0] != "login_failed:InvalidKakaoToken" {
+			t.Fatalf("%s: audit %v", body, got)
 		}
 	}
 }
@@ -123,9 +195,9 @@ func TestFirstAndReturningLoginBudgets(t *testing.T) {
 func TestReturningIDTokenLoginMakesOneCognitoCall(t *testing.T) {
 	r := newRig(t)
 	r.login(t, `{"access_token":"tok-1"}`)
-	r.kakao.ids["idtoken-1"] = kakaoauth.KakaoIdentity{KakaoID: 1, Nickname: "one", IDTokenIssuedAt: t0}
+	r.kakao.ids["id.token.1"] = kakaoauth.KakaoIdentity{KakaoID: 1, Nickname: "one", IDTokenIssuedAt: t0}
 	r.resetCalls()
-	r.login(t, `{"id_token":"idtoken-1"}`)
+	r.login(t, `{"id_token":"id.token.1"}`)
 	assertCalls(t, "ID-token login", r.cognito(), map[string]int{"AdminInitiateAuth": 1})
 	if u, _ := r.users.user("kakao_1"); u.Email != "one@example.com" || !u.EmailVerified {
 		t.Fatalf("user after ID-token login: %+v", u)
@@ -437,5 +509,63 @@ func TestRecordFailureAudits(t *testing.T) {
 	e := r.audit.all()[0]
 	if e.Type != kakaoauth.EventLoginFailed || e.Error != "AccountUnlinked" || e.KakaoID != 9 || e.Sub != "s-9" || e.ExecutionID != "arn:exec" || e.SourceIP != "203.0.113.1" || e.Outcome != "failure" {
 		t.Fatalf("event %+v", e)
+	}
+}
+
+// Pepper rotation, as an operator does it: add version 2 to the secret
+// and make it current. Passwords derive with the version their nonce was
+// made with, so nothing changes until an account's next nonce rotation,
+// which makes the new nonce with version 2 (one AdminSetUserPassword, as
+// any rotation). Retiring version 1 afterwards repairs the accounts still
+// on it like a password changed behind the broker's back: one set, one
+// sign-in.
+func TestPepperRotationTakesOverAtTheNextNonceRotation(t *testing.T) {
+	pepper2 := []byte("0123456789abcdef0123456789abcdef-pepper-two")
+	r := newRig(t)
+	r.login(t, `{"access_token":"tok-1"}`)
+	r.login(t, `{"access_token":"tok-2"}`)
+	if m := r.mappings.row(2); m.PepperVersion != 1 {
+		t.Fatalf("new account's pepper version %d", m.PepperVersion)
+	}
+
+	WithPeppers(2, map[int][]byte{1: testPepper, 2: pepper2})(r.steps) // the functions' next cold start
+	r.resetCalls()
+	assertPath(t, r.run(t, `{"access_token":"tok-2"}`), pathReady...)
+	assertCalls(t, "before the rotation is due", r.cognito(), map[string]int{"AdminInitiateAuth": 1})
+	if m := r.mappings.row(2); m.PepperVersion != 1 {
+		t.Fatalf("pepper version %d before the nonce rotated", m.PepperVersion)
+	}
+
+	r.advance(2 * time.Hour)
+	r.resetCalls()
+	assertPath(t, r.run(t, `{"access_token":"tok-2"}`), pathSetFirst...)
+	assertCalls(t, "the nonce rotation", r.cognito(), map[string]int{"AdminSetUserPassword": 1, "AdminInitiateAuth": 1})
+	m := r.mappings.row(2)
+	if u, _ := r.users.user("kakao_2"); m.PepperVersion != 2 || u.password != password.Derive(pepper2, u.Sub, m.PasswordNonce) {
+		t.Fatalf("after the rotation: version %d, password of version 2 %v", m.PepperVersion, u.password == password.Derive(pepper2, u.Sub, m.PasswordNonce))
+	}
+
+	// Version 1 retired: kakao_1 (still on it) is repaired at its next login.
+	WithPeppers(2, map[int][]byte{2: pepper2})(r.steps)
+	r.resetCalls()
+	assertPath(t, r.run(t, `{"access_token":"tok-1"}`), pathSetFirst...)
+	assertCalls(t, "a retired version", r.cognito(), map[string]int{"AdminSetUserPassword": 1, "AdminInitiateAuth": 1})
+	if m := r.mappings.row(1); m.PepperVersion != 2 {
+		t.Fatalf("kakao_1 after version 1 was retired: version %d", m.PepperVersion)
+	}
+}
+
+// A function whose configuration lacks the nonce's pepper version (its
+// containers started before the operator changed the secret) spends no
+// sign-in on it: PasswordRotated sends the login back to SetPassword.
+func TestIssueTokensWithoutTheNoncesPepperSignsNobodyIn(t *testing.T) {
+	r := newRig(t)
+	first := r.login(t, `{"access_token":"tok-1"}`)
+	r.resetCalls()
+	st := LoginState{Subject: Subject{KakaoID: 1, Sub: first.Sub, Username: first.Username},
+		Password: PasswordState{Nonce: r.mappings.row(1).PasswordNonce, PepperVersion: 7, Ready: true}}
+	_, err := r.steps.IssueTokens(context.Background(), st)
+	if kakaoauth.ErrorName(err) != "PasswordRotated" || len(r.cognito()) != 0 {
+		t.Fatalf("IssueTokens without pepper version 7: %v, Cognito calls %v", err, r.cognito())
 	}
 }

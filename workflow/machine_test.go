@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -57,8 +58,8 @@ func TestMachineFailurePaths(t *testing.T) {
 		{"bad token", `{"access_token":"nope"}`, nil, pathRejected, "InvalidKakaoToken", 401},
 		{"wrong app", `{"access_token":"tok-1"}`, func(r *rig) { r.kakao.err = &kakaoauth.WrongKakaoApp{AppID: 7} }, pathRejected, "WrongKakaoApp", 401},
 		{"kakao down", `{"access_token":"tok-1"}`, func(r *rig) { r.kakao.err = &kakaoauth.KakaoUnavailable{Reason: "-1"} }, pathRejected, "KakaoUnavailable", 502},
-		{"unlinked, old ID token", `{"id_token":"old"}`, func(r *rig) {
-			r.kakao.ids["old"] = kakaoauth.KakaoIdentity{KakaoID: 2, IDTokenIssuedAt: t0.Add(-1)}
+		{"unlinked, old ID token", `{"id_token":"old.id.token"}`, func(r *rig) {
+			r.kakao.ids["old.id.token"] = kakaoauth.KakaoIdentity{KakaoID: 2, IDTokenIssuedAt: t0.Add(-1)}
 			r.mappings.put(kakaoauth.Mapping{KakaoID: 2, Sub: "s2", Username: "kakao_2", Status: kakaoauth.StatusUnlinked, UnlinkedAt: t0})
 		}, pathUpsertErr, "AccountUnlinked", 403},
 		{"conflict", `{"access_token":"tok-1"}`, func(r *rig) { r.users.addNative("alice", "one@example.com") }, pathUpsertErr, "AccountConflict", 409},
@@ -88,6 +89,25 @@ func TestMachineFailurePaths(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A body the request template flagged as oversized (and did not carry)
+// reaches ValidateToken through the real definition's Parameters, and is
+// refused and audited like any invalid request, without a Kakao call.
+func TestMachineRefusesAnOversizedBody(t *testing.T) {
+	r := newRig(t)
+	in, _ := json.Marshal(map[string]any{"body": "", "oversized": true, "context": map[string]string{"sourceIp": "198.51.100.7", "requestId": "req-9"}})
+	exec, err := r.m.Run(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertPath(t, exec, pathRejected...)
+	if exec.Error != "InvalidRequest" || !strings.Contains(exec.Cause, "body too large") || r.kakao.calls.Load() != 0 {
+		t.Fatalf("error %s cause %q, Kakao calls %d", exec.Error, exec.Cause, r.kakao.calls.Load())
+	}
+	if got := r.audit.types(); len(got) != 1 || got[0] != "login_failed:InvalidRequest" {
+		t.Fatalf("audit %v", got)
 	}
 }
 

@@ -108,6 +108,7 @@ const (
 func (s *Steps) decide(p PasswordState, failed *PasswordState, repair bool) passwordPlan {
 	age := s.now().Sub(p.SetAt)
 	sameAsFailed := failed != nil && failed.Nonce == p.Nonce
+	_, held := s.pepperOf(p.PepperVersion)
 	switch {
 	case p.Nonce == "" || p.State == kakaoauth.PasswordFailed:
 		return planClaim
@@ -116,6 +117,10 @@ func (s *Steps) decide(p PasswordState, failed *PasswordState, repair bool) pass
 			return planWait
 		}
 		return planClaim // abandoned by a claimant that died
+	case !held:
+		// A pepper version this function does not hold (retired by an
+		// operator): nothing here can derive the password Cognito has.
+		return planClaim
 	case p.State == kakaoauth.PasswordTemporary:
 		if !sameAsFailed || !failed.Temporary {
 			return planUse
@@ -174,7 +179,9 @@ func (s *Steps) claimAndSet(ctx context.Context, subj Subject, p PasswordState) 
 		return p, err
 	}
 	now := millis(s.now())
-	err = s.mappings.ClaimPassword(ctx, subj.KakaoID, kakaoauth.PasswordClaim{Nonce: p.Nonce, State: p.State}, next, now)
+	// A fresh nonce derives with the current pepper: this is how a rotated
+	// pepper takes over, one nonce rotation at a time.
+	err = s.mappings.ClaimPassword(ctx, subj.KakaoID, kakaoauth.PasswordClaim{Nonce: p.Nonce, State: p.State}, next, s.pepperVersion, now)
 	var notActive *kakaoauth.NotActive
 	if errors.As(err, &notActive) {
 		return p, &kakaoauth.AccountUnlinked{KakaoID: subj.KakaoID}
@@ -182,7 +189,7 @@ func (s *Steps) claimAndSet(ctx context.Context, subj Subject, p PasswordState) 
 	if err != nil {
 		return p, err
 	}
-	claimed := PasswordState{Nonce: next, State: kakaoauth.PasswordPending, SetAt: now, Set: true}
+	claimed := PasswordState{Nonce: next, PepperVersion: s.pepperVersion, State: kakaoauth.PasswordPending, SetAt: now, Set: true}
 	if err := s.users.SetPassword(ctx, subj.Username, password.Derive(s.pepper, subj.Sub, next)); err != nil {
 		if merr := s.mappings.SetPasswordState(context.WithoutCancel(ctx), subj.KakaoID, next, kakaoauth.PasswordFailed); merr != nil {
 			s.log.WarnContext(ctx, "could not mark a failed password nonce", "step", "SetPassword", "kakaoId", subj.KakaoID, "error", merr.Error())

@@ -26,7 +26,8 @@ func (*PasswordSignInBlocked) Error() string { return "Sign in with Kakao." }
 // must still open nothing. So a Kakao-linked user is let through only when
 // the sign-in carries a proof from IssueTokens, which AdminInitiateAuth's
 // ClientMetadata delivers here as request.validationData: an HMAC with the
-// pepper, bound to the username and a short expiry (shared/password).
+// proof key (not the pepper: the trigger cannot derive passwords), bound
+// to the username and a short expiry (shared/password).
 // Native users (no custom:kakao_id) pass untouched.
 //
 // Every refusal is audited as password_login_blocked. An audit failure is
@@ -39,7 +40,7 @@ func (s *Steps) PreAuthentication(ctx context.Context, ev events.CognitoEventUse
 	proof := ev.Request.ValidationData[ProofMetadataKey]
 	reason := "missing"
 	if proof != "" {
-		err := password.VerifyProof(s.pepper, ev.UserName, proof, s.now())
+		err := s.verifyProof(ev.UserName, proof)
 		if err == nil {
 			return ev, nil
 		}
@@ -59,6 +60,25 @@ func (s *Steps) PreAuthentication(ctx context.Context, ev events.CognitoEventUse
 		s.log.ErrorContext(ctx, "could not audit a blocked sign-in", "trigger", "PreAuthentication", "kakaoId", kakaoID, "error", err.Error())
 	}
 	return ev, &PasswordSignInBlocked{}
+}
+
+// verifyProof accepts a proof made with any version of the proof key
+// (IssueTokens' containers may hold an older current version than this
+// one while an operator rotates it). Without a key it refuses.
+func (s *Steps) verifyProof(username, proof string) error {
+	err := password.ErrWeakPepper
+	for _, key := range s.proofKeys {
+		switch e := password.VerifyProof(key, username, proof, s.now()); {
+		case e == nil:
+			return nil
+		case errors.Is(e, password.ErrProofExpired), errors.Is(e, password.ErrProofMalformed):
+			// Genuine but late, or not a proof at all: no key changes that.
+			return e
+		default:
+			err = e
+		}
+	}
+	return err
 }
 
 // kakaoLinked says whether the user signing in is a Kakao user, and which.

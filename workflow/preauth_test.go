@@ -14,12 +14,14 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/kakaoauth/kakaoauth"
+	"github.com/kakaoauth/kakaoauth/shared/password"
 )
 
 // The fixtures are PreAuthentication events in the shape Cognito sends
-// and aws-lambda-go decodes. Their proofs were made with testPepper for
-// kakao_4242 (other-user: for kakao_777; forged: with another pepper),
-// expiring two minutes after newRig's clock (expired: one minute before).
+// and aws-lambda-go decodes. Their proofs were made with testProofKey for
+// kakao_4242 (other-user: for kakao_777; forged: with testPepper, the
+// pepper, which proves nothing now), expiring two minutes after newRig's
+// clock (expired: one minute before).
 
 func loadPreAuthEvent(t *testing.T, name string) events.CognitoEventUserPoolsPreAuthentication {
 	t.Helper()
@@ -162,18 +164,39 @@ func (failingAudit) Record(context.Context, kakaoauth.AuditEvent) error {
 	return errors.New("dynamodb down")
 }
 
-// The guard fails closed: no audit, no pepper, still refused.
+// The guard fails closed: no audit, no proof key (the pepper alone is no
+// key), still refused.
 func TestPreAuthenticationFailsClosed(t *testing.T) {
 	r := newRig(t)
-	noAudit := New(WithAudit(failingAudit{}), WithPepper(testPepper), WithClock(r.clock))
+	noAudit := New(WithAudit(failingAudit{}), WithProofKeys(1, map[int][]byte{1: testProofKey}), WithClock(r.clock))
 	if _, err := noAudit.PreAuthentication(context.Background(), loadPreAuthEvent(t, "missing")); err == nil {
 		t.Fatal("an audit failure let a blocked sign-in through")
 	}
-	noPepper := New(WithAudit(r.audit), WithClock(r.clock))
-	if _, err := noPepper.PreAuthentication(context.Background(), loadPreAuthEvent(t, "valid")); err == nil {
-		t.Fatal("a trigger without a pepper let a Kakao user through")
+	noKey := New(WithAudit(r.audit), WithPepper(testPepper), WithClock(r.clock))
+	if _, err := noKey.PreAuthentication(context.Background(), loadPreAuthEvent(t, "valid")); err == nil {
+		t.Fatal("a trigger without a proof key let a Kakao user through")
 	}
-	if _, err := noPepper.PreAuthentication(context.Background(), loadPreAuthEvent(t, "native-user")); err != nil {
-		t.Fatalf("native users must not depend on the pepper: %v", err)
+	if _, err := noKey.PreAuthentication(context.Background(), loadPreAuthEvent(t, "native-user")); err != nil {
+		t.Fatalf("native users must not depend on the proof key: %v", err)
+	}
+}
+
+// While an operator rotates the proof key, IssueTokens' containers may
+// still sign with the old version: the trigger accepts a proof of any
+// version the secret holds, and only those.
+func TestPreAuthenticationAcceptsEveryProofKeyVersion(t *testing.T) {
+	newKey := []byte("0123456789abcdef0123456789abcdef-second-proof-key")
+	r := newRig(t, WithProofKeys(2, map[int][]byte{1: testProofKey, 2: newKey}))
+	if _, err := r.steps.PreAuthentication(context.Background(), loadPreAuthEvent(t, "valid")); err != nil {
+		t.Fatalf("a proof of version 1, version 2 current: %v", err)
+	}
+	ev := loadPreAuthEvent(t, "valid")
+	ev.Request.ValidationData[ProofMetadataKey] = password.Proof(newKey, ev.UserName, r.clock().Add(time.Minute))
+	if _, err := r.steps.PreAuthentication(context.Background(), ev); err != nil {
+		t.Fatalf("a proof of version 2: %v", err)
+	}
+	retired := newRig(t, WithProofKeys(2, map[int][]byte{2: newKey}))
+	if _, err := retired.steps.PreAuthentication(context.Background(), loadPreAuthEvent(t, "valid")); err == nil {
+		t.Fatal("a proof of a version the secret no longer holds was accepted")
 	}
 }

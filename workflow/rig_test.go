@@ -14,6 +14,9 @@ import (
 
 var testPepper = []byte("0123456789abcdef0123456789abcdef-test-pepper")
 
+// testProofKey signs and checks the sign-in proofs: not the pepper.
+var testProofKey = []byte("fedcba9876543210fedcba9876543210-test-proof-key")
+
 // rig runs the real statemachine.asl.json through the local executor with
 // the steps bound to in-memory ports, on a fake clock that the steps'
 // waits move forward. It records every task's input so tests can check
@@ -50,7 +53,7 @@ func newRig(t testing.TB, opts ...Option) *rig {
 	r.steps = New(append([]Option{
 		WithKakao(r.kakao), WithUsers(r.users), WithMappings(r.mappings), WithAudit(r.audit), WithEvents(r.events),
 		WithUnlinkQueue(r.queue), WithUnlinkAuth(1001, "admin-key"),
-		WithPepper(testPepper), WithPasswordRotation(time.Hour), WithClock(r.clock),
+		WithPepper(testPepper), WithProofKeys(1, map[int][]byte{1: testProofKey}), WithPasswordRotation(time.Hour), WithClock(r.clock),
 		WithSleep(func(context.Context, time.Duration) error { r.advance(pollInterval); return nil }),
 	}, opts...)...)
 	m, err := NewMachine(r.steps)
@@ -92,7 +95,7 @@ func (r *rig) advance(d time.Duration) {
 // run executes one login through the state machine.
 func (r *rig) run(t testing.TB, body string) *asl.Execution {
 	t.Helper()
-	in, _ := json.Marshal(map[string]any{"body": body, "context": map[string]string{"sourceIp": "198.51.100.7", "userAgent": "machine-test", "requestId": "req-1"}})
+	in, _ := json.Marshal(map[string]any{"body": body, "oversized": false, "context": map[string]string{"sourceIp": "198.51.100.7", "userAgent": "machine-test", "requestId": "req-1"}})
 	// Retry delays take no time; timeouts stay real, so a slow run (-race,
 	// 20 at once) is never mistaken for a hung one.
 	exec, err := r.m.Run(context.Background(), in, asl.WithSleeper(func(context.Context, time.Duration) error { return nil }))

@@ -9,6 +9,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/kakaoauth/kakaoauth"
@@ -52,7 +54,11 @@ type Steps struct {
 	users            kakaoauth.UserDirectory
 	mappings         kakaoauth.MappingStore
 	audit            kakaoauth.AuditLog
-	pepper           []byte
+	pepper           []byte         // the current pepper: new nonces derive with it
+	pepperVersion    int            // its version, recorded with each nonce
+	peppers          map[int][]byte // every version the secret holds
+	proofKey         []byte         // signs IssueTokens' proofs
+	proofKeys        [][]byte       // the PreAuthentication trigger accepts a proof of any
 	passwordRotation time.Duration
 	proofTTL         time.Duration
 	events           kakaoauth.EventPublisher
@@ -90,11 +96,31 @@ func WithKakao(v kakaoauth.KakaoVerifier) Option   { return func(s *Steps) { s.k
 func WithUsers(d kakaoauth.UserDirectory) Option   { return func(s *Steps) { s.users = d } }
 func WithMappings(m kakaoauth.MappingStore) Option { return func(s *Steps) { s.mappings = m } }
 func WithAudit(a kakaoauth.AuditLog) Option        { return func(s *Steps) { s.audit = a } }
-func WithPepper(p []byte) Option                   { return func(s *Steps) { s.pepper = p } }
 func WithPasswordRotation(d time.Duration) Option  { return func(s *Steps) { s.passwordRotation = d } }
 func WithProofTTL(d time.Duration) Option          { return func(s *Steps) { s.proofTTL = d } }
 func WithClock(now func() time.Time) Option        { return func(s *Steps) { s.now = now } }
 func WithLogger(l *slog.Logger) Option             { return func(s *Steps) { s.log = l } }
+
+// WithPeppers gives the pepper secret's versions: passwords derive with
+// the version their nonce was made with, new nonces with current's.
+func WithPeppers(current int, peppers map[int][]byte) Option {
+	return func(s *Steps) { s.pepperVersion, s.peppers, s.pepper = current, peppers, peppers[current] }
+}
+
+// WithPepper is WithPeppers with one pepper, version 1.
+func WithPepper(p []byte) Option { return WithPeppers(1, map[int][]byte{1: p}) }
+
+// WithProofKeys gives the proof key secret's versions: IssueTokens signs
+// with current's, the PreAuthentication trigger accepts any. Not the
+// pepper: the trigger must not be able to derive passwords.
+func WithProofKeys(current int, keys map[int][]byte) Option {
+	return func(s *Steps) {
+		s.proofKey, s.proofKeys = keys[current], nil
+		for _, v := range slices.Sorted(maps.Keys(keys)) {
+			s.proofKeys = append(s.proofKeys, keys[v])
+		}
+	}
+}
 
 // WithEvents publishes lifecycle events (user_created, relinked, ...).
 func WithEvents(p kakaoauth.EventPublisher) Option { return func(s *Steps) { s.events = p } }
@@ -114,6 +140,18 @@ func WithPasswordApplyGrace(d time.Duration) Option { return func(s *Steps) { s.
 func WithSleep(sleep func(context.Context, time.Duration) error) Option {
 	return func(s *Steps) { s.sleep = sleep }
 }
+
+// pepperOf is the pepper of version v (0: a nonce stored before versions
+// were recorded, which version 1, the template's first, derived), and
+// whether this function holds it.
+func (s *Steps) pepperOf(v int) ([]byte, bool) {
+	p, ok := s.peppers[pepperVersion(v)]
+	return p, ok
+}
+
+// pepperVersion reads a stored version: 0 is a nonce from before versions
+// were recorded, derived with version 1.
+func pepperVersion(v int) int { return max(v, 1) }
 
 func sleepContext(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)

@@ -132,7 +132,7 @@ func (s *Steps) firstLogin(ctx context.Context, in LoginState) (LoginState, erro
 	m := kakaoauth.Mapping{
 		KakaoID: subj.KakaoID, Sub: user.Sub, Username: user.Username, Email: email,
 		Status: kakaoauth.StatusActive, CreatedAt: now, ActiveSince: now, LastLoginAt: now,
-		PasswordNonce: nonce, PasswordState: kakaoauth.PasswordTemporary, PasswordSetAt: now,
+		PasswordNonce: nonce, PasswordState: kakaoauth.PasswordTemporary, PasswordSetAt: now, PepperVersion: s.pepperVersion,
 	}
 	m.LastEvent = s.newEvent(in.Context.ExecutionID, kakaoauth.EventUserCreated, m, "login")
 	m.EventPending = true
@@ -199,11 +199,14 @@ func (s *Steps) signInAs(ctx context.Context, in LoginState, m kakaoauth.Mapping
 
 // passwordOf reads the mapping's password fields: a nonce Cognito holds
 // that is not due for rotation, or a temporary password still to be
-// replaced, is ready; anything else goes through SetPassword.
+// replaced, is ready; anything else goes through SetPassword, and so does
+// a nonce of a pepper version this function no longer holds (an operator
+// retired it: repaired like a password changed behind the broker's back).
 func (s *Steps) passwordOf(m kakaoauth.Mapping) PasswordState {
-	p := PasswordState{Nonce: m.PasswordNonce, State: m.PasswordState, SetAt: m.PasswordSetAt}
+	p := PasswordState{Nonce: m.PasswordNonce, State: m.PasswordState, SetAt: m.PasswordSetAt, PepperVersion: m.PepperVersion}
+	_, held := s.pepperOf(p.PepperVersion)
 	switch {
-	case p.Nonce == "":
+	case p.Nonce == "", !held:
 	case p.State == kakaoauth.PasswordTemporary:
 		p.Ready, p.Temporary = true, true
 	case applied(p.State):

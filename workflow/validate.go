@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/kakaoauth/kakaoauth"
@@ -18,21 +20,46 @@ const (
 	maxNonceBytes = 256
 )
 
+// loginFields are the members a login body may have, matched exactly:
+// API Gateway's request model compares names case-sensitively, and so
+// must the local endpoint (encoding/json alone would take ACCESS_TOKEN).
+var loginFields = map[string]func(*LoginRequest) *string{
+	"access_token": func(r *LoginRequest) *string { return &r.AccessToken },
+	"id_token":     func(r *LoginRequest) *string { return &r.IDToken },
+	"nonce":        func(r *LoginRequest) *string { return &r.Nonce },
+}
+
 // ParseLoginRequest decodes a POST /auth/kakao body strictly: one JSON
-// object, known fields only, at least one token. Errors are
-// *kakaoauth.InvalidRequest and never quote the body.
+// object, known fields only (names matched exactly), at least one token.
+// Errors are *kakaoauth.InvalidRequest with fixed reasons: they never
+// quote the body, not even a member's name a client chose, since they
+// reach logs and the execution's cause.
 func ParseLoginRequest(body string) (LoginRequest, error) {
 	var req LoginRequest
 	if len(body) > MaxBodyBytes {
 		return req, &kakaoauth.InvalidRequest{Reason: "body too large"}
 	}
+	var members map[string]json.RawMessage
 	dec := json.NewDecoder(strings.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := dec.Decode(&members); err != nil {
 		return req, &kakaoauth.InvalidRequest{Reason: describeDecodeError(err)}
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return req, &kakaoauth.InvalidRequest{Reason: "trailing data after the JSON object"}
+	}
+	if members == nil { // the body is null
+		return req, &kakaoauth.InvalidRequest{Reason: "body is not a JSON object"}
+	}
+	// In name order, so that a body with two faults always gets one reason.
+	for _, name := range slices.Sorted(maps.Keys(members)) {
+		field, known := loginFields[name]
+		if !known {
+			return req, &kakaoauth.InvalidRequest{Reason: "unknown field"}
+		}
+		if err := json.Unmarshal(members[name], field(&req)); err != nil {
+			// name is one of loginFields, not the client's text.
+			return req, &kakaoauth.InvalidRequest{Reason: "field " + name + " must be a string"}
+		}
 	}
 	if req.AccessToken == "" && req.IDToken == "" {
 		return req, &kakaoauth.InvalidRequest{Reason: "neither access_token nor id_token given"}
@@ -46,28 +73,78 @@ func ParseLoginRequest(body string) (LoginRequest, error) {
 	return req, nil
 }
 
-// describeDecodeError keeps the decoder's reason but never a value from the
-// body: encoding/json's messages name fields and types, not contents, except
-// for syntax errors, which are summarised.
+// describeDecodeError names why a body is not a JSON object, in fixed
+// text: encoding/json's own messages can quote the body.
 func describeDecodeError(err error) string {
 	var syntax *json.SyntaxError
-	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syntax):
 		return "malformed JSON"
-	case errors.As(err, &typ) && typ.Field == "":
-		// The body itself has the wrong type ([], "x", 1): naming the Go
-		// type it missed would only confuse.
-		return "body is not a JSON object"
-	case errors.As(err, &typ):
-		return "field " + typ.Field + " must be a " + typ.Type.String()
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "empty or truncated body"
-	case strings.HasPrefix(err.Error(), "json: unknown field"):
-		return strings.TrimPrefix(err.Error(), "json: ")
 	default:
+		// The body is JSON of another type ([], "x", 1).
 		return "body is not a JSON object"
 	}
+}
+
+// accessTokenMaxBytes bounds an access token far above Kakao's (under 100
+// bytes) and far below the request model's 8192.
+const accessTokenMaxBytes = 1024
+
+// CheckTokenShapes refuses, as *kakaoauth.InvalidKakaoToken and before
+// Kakao is called, tokens that cannot be Kakao's: an access token is an
+// OAuth bearer token (RFC 6750's b64token: letters, digits, -._~+/ then
+// any =) of at most accessTokenMaxBytes, an ID token a JWS compact
+// serialization (three base64url segments). A control character (CR, LF,
+// NUL) could not even be sent in the Authorization header: without this
+// check it read as a Kakao outage (502, retried, audited as such).
+func CheckTokenShapes(req LoginRequest) error {
+	if req.AccessToken != "" && !bearerToken(req.AccessToken) {
+		return &kakaoauth.InvalidKakaoToken{Reason: "access token is not a bearer token"}
+	}
+	if req.IDToken != "" && !compactJWS(req.IDToken) {
+		return &kakaoauth.InvalidKakaoToken{Reason: "id token is not a JWS compact serialization"}
+	}
+	return nil
+}
+
+func bearerToken(s string) bool {
+	if len(s) > accessTokenMaxBytes {
+		return false
+	}
+	body := strings.TrimRight(s, "=")
+	if body == "" {
+		return false
+	}
+	for i := 0; i < len(body); i++ {
+		if !base64URLChar(body[i]) && !strings.ContainsRune(".~+/", rune(body[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+func compactJWS(s string) bool {
+	segments := strings.Split(s, ".")
+	if len(segments) != 3 {
+		return false
+	}
+	for _, seg := range segments {
+		if seg == "" {
+			return false
+		}
+		for i := 0; i < len(seg); i++ {
+			if !base64URLChar(seg[i]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func base64URLChar(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_'
 }
 
 // ValidateToken is the first state: it checks the request and the Kakao
@@ -78,6 +155,12 @@ func (s *Steps) ValidateToken(ctx context.Context, in ValidateTokenInput) (Login
 		rc.ExecutionID = in.ExecutionID
 	}
 	req, err := ParseLoginRequest(in.Body)
+	if in.Oversized {
+		err = &kakaoauth.InvalidRequest{Reason: "body too large"}
+	}
+	if err == nil {
+		err = CheckTokenShapes(req)
+	}
 	if err != nil {
 		s.log.InfoContext(ctx, "login request rejected", "step", "ValidateToken", "error", kakaoauth.ErrorName(err), "reason", err.Error(), "executionId", rc.ExecutionID)
 		return LoginState{}, err

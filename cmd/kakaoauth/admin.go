@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/google/uuid"
 
@@ -23,12 +24,13 @@ import (
 	"github.com/kakaoauth/kakaoauth/infra/provision"
 	"github.com/kakaoauth/kakaoauth/shared/bootstrap"
 	sharedconfig "github.com/kakaoauth/kakaoauth/shared/config"
+	"github.com/kakaoauth/kakaoauth/shared/store"
 	"github.com/kakaoauth/kakaoauth/shared/wiring"
 	"github.com/kakaoauth/kakaoauth/workflow"
 )
 
 func init() {
-	commands["admin"] = command{summary: "operators: show an account's state; unlink, re-link or delete it (audited)", run: runAdmin}
+	commands["admin"] = command{summary: "operators: show an account's state; unlink, re-link or delete it (audited); pepper versions in use", run: runAdmin}
 }
 
 // Stack outputs (template.yaml) admin reads besides the tables.
@@ -53,6 +55,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 const adminUsage = `usage: kakaoauth admin <action> -kakao-id N [flags]
+       kakaoauth admin peppers [flags]
 
 actions:
   show    the account's mapping and its Cognito user (reads only)
@@ -60,6 +63,9 @@ actions:
           the person's next Kakao login brings the same user back
   relink  bring an unlinked account back now, without a Kakao login
   delete  delete the Cognito user and scrub the mapping (needs -yes)
+  peppers how many accounts' passwords derive with each pepper version (while
+          rotating the pepper: how many still use the old one); reads the
+          whole mapping table (a Scan of two attributes)
 
 Where: -stack NAME (its outputs; the usual AWS credentials, -region, -profile),
 or -endpoint URL for the local stack (kakaoauth local).
@@ -76,7 +82,7 @@ func (m *AdminMain) Run(ctx context.Context, args []string) error {
 	}
 	action := args[0]
 	switch action {
-	case "show", "unlink", "relink", "delete":
+	case "show", "unlink", "relink", "delete", "peppers":
 	default:
 		fmt.Fprint(m.Err, adminUsage)
 		return fmt.Errorf("admin: unknown action %q", action)
@@ -86,7 +92,7 @@ func (m *AdminMain) Run(ctx context.Context, args []string) error {
 	target := awsTarget{command: "admin", HTTP: m.HTTPClient}
 	target.register(fs, "the pool, the tables and the bus")
 	kakaoID := fs.Int64("kakao-id", 0, "the Kakao account (user id)")
-	output := fs.String("output", "table", "table|json (show)")
+	output := fs.String("output", "table", "table|json (show, peppers)")
 	yes := fs.Bool("yes", false, "confirm a deletion (it cannot be undone)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -94,8 +100,10 @@ func (m *AdminMain) Run(ctx context.Context, args []string) error {
 	switch {
 	case fs.NArg() > 0:
 		return fmt.Errorf("admin %s: unexpected argument %q", action, fs.Arg(0))
-	case *kakaoID <= 0:
+	case *kakaoID <= 0 && action != "peppers":
 		return fmt.Errorf("admin %s: give -kakao-id", action)
+	case *kakaoID != 0 && action == "peppers":
+		return errors.New("admin peppers: counts every account; -kakao-id does not apply")
 	case *output != "table" && *output != "json":
 		return fmt.Errorf("admin %s: -output %q: want table or json", action, *output)
 	case action == "delete" && !*yes:
@@ -111,8 +119,11 @@ func (m *AdminMain) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if action == "show" {
+	switch action {
+	case "show":
 		return m.show(ctx, deps, *kakaoID, *output)
+	case "peppers":
+		return m.peppers(ctx, deps, *output)
 	}
 	actor, err := callerIdentity(ctx, deps.AWS)
 	if err != nil {
@@ -208,6 +219,30 @@ func callerIdentity(ctx context.Context, cfg aws.Config) (string, error) {
 	return aws.ToString(out.Arn), nil
 }
 
+// peppers prints how many accounts' passwords derive with each pepper
+// version.
+func (m *AdminMain) peppers(ctx context.Context, deps *wiring.Stack, output string) error {
+	usage, err := store.CountPepperVersions(ctx, dynamodb.NewFromConfig(deps.AWS), deps.Config.MappingTable)
+	if err != nil {
+		return fmt.Errorf("admin peppers: %w", err)
+	}
+	if output == "json" {
+		enc := json.NewEncoder(m.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(usage)
+	}
+	w := tabwriter.NewWriter(m.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "PEPPER VERSION\tACCOUNTS")
+	for _, u := range usage {
+		fmt.Fprintf(w, "%d\t%d\n", u.Version, u.Accounts)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(m.Out, "(deleted accounts hold no password and are not counted; a nonce from before versions were recorded counts as version 1)")
+	return err
+}
+
 // accountState is what `admin show` prints: never the password nonce.
 type accountState struct {
 	KakaoID       int64    `json:"kakaoId"`
@@ -223,6 +258,7 @@ type accountState struct {
 	DeletedAt     string   `json:"deletedAt,omitempty"`
 	PreviousSubs  []string `json:"previousSubs,omitempty"`
 	PasswordState string   `json:"passwordState,omitempty"`
+	PepperVersion int      `json:"pepperVersion,omitempty"`
 	LastEvent     string   `json:"lastEvent,omitempty"`
 	EventPending  bool     `json:"eventPending,omitempty"`
 	Cognito       string   `json:"cognitoUser"`
@@ -240,6 +276,9 @@ func (m *AdminMain) show(ctx context.Context, deps *wiring.Stack, kakaoID int64,
 	st := accountState{
 		KakaoID: mp.KakaoID, Status: mp.Status, Sub: mp.Sub, Username: mp.Username, Email: mp.Email,
 		CreatedAt: timeText(mp.CreatedAt), PreviousSubs: mp.PreviousSubs, PasswordState: mp.PasswordState, EventPending: mp.EventPending,
+	}
+	if mp.PasswordNonce != "" {
+		st.PepperVersion = max(mp.PepperVersion, 1) // 0: from before versions were recorded
 	}
 	for dst, t := range map[*string]time.Time{&st.ActiveSince: mp.ActiveSince, &st.LastLoginAt: mp.LastLoginAt, &st.UnlinkedAt: mp.UnlinkedAt,
 		&st.RelinkedAt: mp.RelinkedAt, &st.DeletedAt: mp.DeletedAt} {
@@ -297,6 +336,9 @@ func (m *AdminMain) show(ctx context.Context, deps *wiring.Stack, kakaoID int64,
 	row("deleted", st.DeletedAt)
 	row("previous subs", strings.Join(st.PreviousSubs, ", "))
 	row("password", st.PasswordState)
+	if st.PepperVersion != 0 {
+		row("pepper version", strconv.Itoa(st.PepperVersion))
+	}
 	pending := ""
 	if st.EventPending {
 		pending = " (pending: the next login or unlink sends it)"

@@ -149,3 +149,72 @@ func TestAdminThroughTheBinary(t *testing.T) {
 		t.Fatalf("show of an unknown account: exit %d %s", code, stderr)
 	}
 }
+
+// While an operator rotates the pepper, `admin peppers` (through the real
+// binary) says how many accounts' passwords still derive with each
+// version: the accounts the stack's logins made (the current version, 1),
+// accounts already on a newer one, accounts from before versions were
+// recorded (version 1), never a deleted account.
+func TestAdminPeppersThroughTheBinary(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	motoURL := moto.ForTest(t).URL()
+	stack := localstack.New(localstack.Config{MotoURL: motoURL, APIAddr: "127.0.0.1:0", KakaoAddr: "127.0.0.1:0", TemplatePath: "../../template.yaml"})
+	if err := stack.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer stack.Close()
+	count := func() map[int]int {
+		t.Helper()
+		out, stderr, code := runCLI(t, "admin", "peppers", "-endpoint", motoURL, "-output", "json")
+		if code != 0 {
+			t.Fatalf("admin peppers: exit %d\n%s%s", code, out, stderr)
+		}
+		var usage []store.PepperUsage
+		if err := json.Unmarshal([]byte(out), &usage); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		m := map[int]int{}
+		for _, u := range usage {
+			m[u.Version] = u.Accounts
+		}
+		return m
+	}
+	// Other tests of this package share the local stack's table: compare
+	// with what it held before.
+	before := count()
+
+	base := 7_000_000 + time.Now().UnixNano()%1_000_000
+	login := LoginMain{APIURL: stack.APIURL(), KakaoURL: stack.KakaoURL(), UserID: base, Out: io.Discard, HTTP: &http.Client{Timeout: 30 * time.Second}}
+	if err := login.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mappings := stack.Deps().Mappings()
+	at := time.Now().UTC()
+	for i, v := range []int{2, 2, 0} { // two on version 2, one from before versions
+		m := kakaoauth.Mapping{KakaoID: base + 1 + int64(i), Sub: fmt.Sprint("sub-", base+1+int64(i)), Username: kakaoauth.Username(base + 1 + int64(i)),
+			CreatedAt: at, PasswordNonce: "n", PasswordState: kakaoauth.PasswordApplied, PasswordSetAt: at, PepperVersion: v}
+		if err := mappings.Create(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deleted := kakaoauth.Mapping{KakaoID: base + 9, Sub: "sub-deleted", Username: kakaoauth.Username(base + 9), CreatedAt: at, Status: kakaoauth.StatusDeleted}
+	if err := mappings.Create(ctx, deleted); err != nil {
+		t.Fatal(err)
+	}
+	after := count()
+	if after[1]-before[1] != 2 || after[2]-before[2] != 2 || len(after) != 2 {
+		t.Fatalf("pepper versions %v, before %v: want 2 more on version 1 (a login, a row from before versions) and 2 more on version 2", after, before)
+	}
+	out, _, code := runCLI(t, "admin", "peppers", "-endpoint", motoURL)
+	if code != 0 || !strings.Contains(out, "PEPPER VERSION") || !strings.Contains(out, "not counted") {
+		t.Fatalf("admin peppers table: exit %d\n%s", code, out)
+	}
+	out, _, code = runCLI(t, "admin", "show", "-kakao-id", fmt.Sprint(base+1), "-endpoint", motoURL)
+	if code != 0 || !strings.Contains(out, "pepper version") {
+		t.Fatalf("admin show: exit %d\n%s", code, out)
+	}
+	if _, stderr, code := runCLI(t, "admin", "peppers", "-kakao-id", "1", "-endpoint", motoURL); code == 0 || !strings.Contains(stderr, "does not apply") {
+		t.Fatalf("admin peppers -kakao-id: exit %d %s", code, stderr)
+	}
+}

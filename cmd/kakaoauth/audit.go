@@ -564,12 +564,33 @@ func snakeUpper(name string) string {
 	return b.String()
 }
 
-// csvPrinter writes RFC 4180 CSV with a header line; cells are verbatim.
+// csvPrinter writes RFC 4180 CSV with a header line. Text cells are
+// verbatim but for csvCell: userAgent and detail are whatever clients
+// sent, and a spreadsheet would run a formula among them.
 type csvPrinter struct{ w *csv.Writer }
 
 func (p *csvPrinter) header(names []string) error { return p.w.Write(names) }
 
-func (p *csvPrinter) row(_ []string, _ []bool, cells []string) error { return p.w.Write(cells) }
+func (p *csvPrinter) row(_ []string, isNum []bool, cells []string) error {
+	out := make([]string, len(cells))
+	for i, c := range cells {
+		if !isNum[i] {
+			c = csvCell(c)
+		}
+		out[i] = c
+	}
+	return p.w.Write(out)
+}
+
+// csvCell neutralises a cell a spreadsheet would read as a formula (one
+// starting with = + - @, a tab or a CR) with a leading ', as OWASP
+// advises for CSV injection.
+func csvCell(c string) string {
+	if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+		return "'" + c
+	}
+	return c
+}
 
 func (p *csvPrinter) close() error {
 	p.w.Flush()

@@ -120,12 +120,15 @@ func newAuditFixture(t *testing.T) *auditFixture {
 	}
 	evil := anon
 	evil.UserAgent = "curl/8.0\x1b[31m\tred"
+	formula := anon
+	formula.UserAgent, formula.Detail = `=HYPERLINK("http://evil.example","x")`, "@SUM(1+1)"
 	unlinked := with(user(502), kakaoauth.EventUnlinked, "success", "", "")
 	unlinked.Detail, unlinked.SourceIP, unlinked.UserAgent, unlinked.AppID = "UNLINK_FROM_APPS", "", "", 0
 	for _, ev := range []struct {
 		at string
 		e  kakaoauth.AuditEvent
 	}{
+		{"2026-11-20T00:00:00Z", with(formula, kakaoauth.EventLoginFailed, "failure", "InvalidKakaoToken", "exec-0")},
 		{"2026-11-24T23:30:00Z", with(user(501), kakaoauth.EventUserCreated, "success", "", "exec-1")},
 		{"2026-11-24T23:30:00.120Z", with(user(501), kakaoauth.EventLoginSucceeded, "success", "", "exec-1")},
 		{"2026-11-25T03:00:00Z", with(evil, kakaoauth.EventLoginFailed, "failure", "InvalidKakaoToken", "exec-2")},
@@ -225,6 +228,36 @@ func TestAuditOutputs(t *testing.T) {
 		}
 		if len(rows) != 5 || rows[0][0] != "time" || rows[4][3] != "AccountUnlinked" {
 			t.Fatalf("csv rows %q", rows)
+		}
+	})
+
+	// A spreadsheet opening the CSV must not run what a client sent: a
+	// cell starting with = + - @, a tab or a CR gets a leading '. JSON keeps
+	// the text as sent.
+	t.Run("csv neutralises formulas", func(t *testing.T) {
+		rows, err := csv.NewReader(strings.NewReader(f.mustAudit(t, "events", "--since", "2026-11-20", "--until", "2026-11-21", "--output", "csv"))).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		col := map[string]int{}
+		for i, name := range rows[0] {
+			col[name] = i
+		}
+		if len(rows) != 2 || rows[1][col["userAgent"]] != `'=HYPERLINK("http://evil.example","x")` || rows[1][col["detail"]] != "'@SUM(1+1)" ||
+			rows[1][col["error"]] != "InvalidKakaoToken" {
+			t.Fatalf("csv rows %q", rows)
+		}
+		var events []map[string]any
+		if err := json.Unmarshal([]byte(f.mustAudit(t, "events", "--since", "2026-11-20", "--until", "2026-11-21", "--output", "json")), &events); err != nil {
+			t.Fatal(err)
+		}
+		if len(events) != 1 || events[0]["userAgent"] != `=HYPERLINK("http://evil.example","x")` {
+			t.Fatalf("json events %v", events)
+		}
+		for cell, want := range map[string]string{"+1": "'+1", "-1": "'-1", "\tx": "'\tx", "\rx": "'\rx", "a=b": "a=b", "": ""} {
+			if got := csvCell(cell); got != want {
+				t.Errorf("csvCell(%q) = %q, want %q", cell, got, want)
+			}
 		}
 	})
 

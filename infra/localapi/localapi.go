@@ -10,12 +10,15 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"slices"
+	"unicode/utf16"
 
 	"github.com/google/uuid"
 	"github.com/kakaoauth/kakaoauth"
+	"github.com/kakaoauth/kakaoauth/workflow"
 )
 
 // Execution statuses, as StartSyncExecution reports them.
@@ -45,9 +48,9 @@ func (f ExecutorFunc) Execute(ctx context.Context, input json.RawMessage) (Resul
 	return f(ctx, input)
 }
 
-// maxReadBytes caps what the server reads at all; the workflow enforces
-// the contract's smaller body limit itself, as it does behind API Gateway.
-const maxReadBytes = 1 << 20
+// MaxPayloadBytes is API Gateway's payload limit (10 MB): a bigger body is
+// refused before any template runs (its REQUEST_TOO_LARGE answer).
+const MaxPayloadBytes = 10 << 20
 
 // LoginPath is the route of the login endpoint.
 const LoginPath = "/auth/kakao"
@@ -89,10 +92,37 @@ func Mux(login http.Handler, extra map[string]http.Handler) *http.ServeMux {
 	for p, h := range extra {
 		mux.Handle(p, h)
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, errorBody{Error: "NotFound", Message: "No such route."})
-	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeNotFound(w) })
 	return mux
+}
+
+// writeNotFound is the API's answer to a route or method it does not have
+// (MISSING_AUTHENTICATION_TOKEN, which template.yaml makes a 404).
+func writeNotFound(w http.ResponseWriter) {
+	writeJSON(w, http.StatusNotFound, errorBody{Error: "NotFound", Message: "No such route."})
+}
+
+// JSONContentType says whether API Gateway runs the login's
+// application/json template for a request with this Content-Type: no
+// header (API Gateway takes it for application/json) or application/json
+// with any parameters, such as charset.
+func JSONContentType(header string) bool {
+	if header == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(header)
+	return err == nil && mt == "application/json"
+}
+
+// javaLength is the length of body as the API's template sees it
+// ($input.body.length(), a Java string): UTF-16 units, an invalid byte
+// counting as one.
+func javaLength(body string) int {
+	n := 0
+	for _, r := range body {
+		n += utf16.RuneLen(r)
+	}
+	return n
 }
 
 type errorBody struct {
@@ -100,10 +130,13 @@ type errorBody struct {
 	Message string `json:"message"`
 }
 
-// executionInput mirrors the API's request template.
+// executionInput mirrors the API's request template: a body longer than
+// the contract's limit is not carried, only flagged (the workflow refuses
+// it), so that the input stays far below StartSyncExecution's 256 KiB.
 type executionInput struct {
-	Body    string         `json:"body"`
-	Context requestContext `json:"context"`
+	Body      string         `json:"body"`
+	Oversized bool           `json:"oversized"`
+	Context   requestContext `json:"context"`
 }
 
 type requestContext struct {
@@ -113,24 +146,35 @@ type requestContext struct {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodOptions && h.cors.Enabled() {
+	// The API's OPTIONS method always answers 204 (the CORS preflight);
+	// the headers say more only for an allowed origin.
+	if r.Method == http.MethodOptions {
 		h.cors.preflight(w, r)
 		return
 	}
 	h.cors.apply(w, r)
 	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "MethodNotAllowed", Message: "Use POST."})
+		// API Gateway answers a method the route lacks as an unknown route.
+		writeNotFound(w)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxReadBytes))
-	if err != nil {
+	if !JSONContentType(r.Header.Get("Content-Type")) {
+		// API Gateway has no template for it (UNSUPPORTED_MEDIA_TYPE).
+		writeOutcome(w, kakaoauth.OutcomeOf("InvalidRequest"))
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxPayloadBytes+1))
+	if err != nil || len(body) > MaxPayloadBytes {
+		// API Gateway's REQUEST_TOO_LARGE, or a body that did not arrive.
 		writeOutcome(w, kakaoauth.OutcomeOf("InvalidRequest"))
 		return
 	}
 	in := executionInput{Body: string(body), Context: requestContext{
 		SourceIP: sourceIP(r), UserAgent: r.UserAgent(), RequestID: uuid.NewString(),
 	}}
+	if javaLength(in.Body) > workflow.MaxBodyBytes {
+		in.Body, in.Oversized = "", true
+	}
 	raw, err := json.Marshal(in)
 	if err != nil {
 		writeOutcome(w, kakaoauth.OutcomeOf(""))

@@ -94,7 +94,8 @@ func TestRoutes(t *testing.T) {
 		method, path string
 		status       int
 	}{
-		{http.MethodGet, LoginPath, 405},
+		{http.MethodGet, LoginPath, 404}, // as API Gateway: a method the route lacks
+		{http.MethodOptions, LoginPath, 204},
 		{http.MethodPost, "/nope", 404},
 		{http.MethodGet, "/extra", 299},
 		{http.MethodPost, LoginPath, 200},
@@ -108,6 +109,62 @@ func TestRoutes(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != c.status {
 			t.Fatalf("%s %s: %d, want %d", c.method, c.path, resp.StatusCode, c.status)
+		}
+	}
+}
+
+// What API Gateway refuses before its template runs is refused here too,
+// without running the workflow: a body that is not application/json, a
+// body past API Gateway's 10 MB. A body past the contract's 16 KiB (in
+// characters, as the template counts) reaches the workflow flagged, not
+// carried.
+func TestRequestsBeforeTheWorkflow(t *testing.T) {
+	var got *executionInput
+	h := New(ExecutorFunc(func(_ context.Context, in json.RawMessage) (Result, error) {
+		got = new(executionInput)
+		if err := json.Unmarshal(in, got); err != nil {
+			t.Fatal(err)
+		}
+		return Result{Status: StatusFailed, Error: "InvalidRequest"}, nil
+	}), nil)
+	post := func(contentType, body string) *httptest.ResponseRecorder {
+		got = nil
+		req := httptest.NewRequest(http.MethodPost, LoginPath, strings.NewReader(body))
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	for _, c := range []struct {
+		contentType, body string
+		ran               bool
+	}{
+		{"text/plain", `{"access_token":"x"}`, false},
+		{"application/x-www-form-urlencoded", "access_token=x", false},
+		{"multipart/form-data; boundary=x", "--x--", false},
+		{"application/json; charset=utf-8", `{"access_token":"x"}`, true},
+		{"", `{"access_token":"x"}`, true},
+		{"application/json", strings.Repeat(" ", MaxPayloadBytes+1), false},
+	} {
+		rec := post(c.contentType, c.body)
+		if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"error":"InvalidRequest"`) || (got != nil) != c.ran {
+			t.Errorf("%q (%d bytes): %d %s, workflow ran %v, want 400 InvalidRequest and ran %v", c.contentType, len(c.body), rec.Code, rec.Body, got != nil, c.ran)
+		}
+	}
+	for _, c := range []struct {
+		body      string
+		oversized bool
+	}{
+		{strings.Repeat(" ", 16384), false},
+		{strings.Repeat(" ", 16385), true},
+		{strings.Repeat("한", 16384), false}, // 16384 characters, 49152 bytes: the workflow judges it
+		{strings.Repeat("😀", 8193), true},   // 16386 UTF-16 units
+	} {
+		post("application/json", c.body)
+		if got == nil || got.Oversized != c.oversized || (got.Body == c.body) == c.oversized || c.oversized && got.Body != "" {
+			t.Errorf("%d bytes: input %+.60v, want oversized %v", len(c.body), got, c.oversized)
 		}
 	}
 }

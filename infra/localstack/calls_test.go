@@ -140,12 +140,12 @@ func TestCallsPerLoginKind(t *testing.T) {
 			if status, _ := s.login(t, map[string]string{"access_token": s.accessToken(t, 704)}); status != 200 {
 				t.Fatalf("first login of 704: %d", status)
 			}
-			tok := s.tokens(t, map[string]any{"user_id": 704, "openid": true})["id_token"].(string)
+			tok := s.tokens(t, map[string]any{"user_id": 704, "openid": true, "nonce": "n-0123456789"})["id_token"].(string)
 			if got := s.secFakeUnlink(t, 704, "UNLINK_FROM_APPS"); got != http.StatusOK {
 				t.Fatalf("unlink callback: %d", got)
 			}
 			s.waitStatus(t, 704, "unlinked")
-			return map[string]string{"id_token": tok}
+			return map[string]string{"id_token": tok, "nonce": "n-0123456789"}
 		}, 403, "AccountUnlinked", map[string]int{"GetItem": 1, audit: 1}, nil},
 	}
 	for _, k := range kinds {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -75,8 +76,8 @@ func TestLoginWithIDToken(t *testing.T) {
 	}
 	// A later ID-token-only login keeps the verified email the access-token
 	// login stored: an ID token does not say whether its email is verified.
-	tok2 := s.tokens(t, map[string]any{"user_id": 102, "openid": true})
-	if status, body := s.login(t, map[string]string{"id_token": tok2["id_token"].(string)}); status != http.StatusOK {
+	tok2 := s.tokens(t, map[string]any{"user_id": 102, "openid": true, "nonce": "n-2"})
+	if status, body := s.login(t, map[string]string{"id_token": tok2["id_token"].(string), "nonce": "n-2"}); status != http.StatusOK {
 		t.Fatalf("second ID-token login: %d %v", status, body)
 	}
 	if u, err := s.Deps().Users().GetUser(context.Background(), "kakao_102"); err != nil || u.Email != emailOf(102) || !u.EmailVerified {
@@ -85,6 +86,22 @@ func TestLoginWithIDToken(t *testing.T) {
 	// A replayed ID token with another nonce is refused.
 	status, bad := s.login(t, map[string]string{"id_token": tok["id_token"].(string), "nonce": "other"})
 	wantError(t, status, bad, http.StatusUnauthorized, "InvalidKakaoToken")
+	// An ID token without a nonce is refused (AllowIdTokenWithoutNonce is
+	// false by default), before any Cognito call.
+	bare := s.tokens(t, map[string]any{"user_id": 102, "openid": true})["id_token"].(string)
+	status, bad = s.login(t, map[string]string{"id_token": bare})
+	wantError(t, status, bad, http.StatusUnauthorized, "InvalidKakaoToken")
+}
+
+// A stack deployed with AllowIdTokenWithoutNonce=true takes an ID token
+// without a nonce.
+func TestLoginWithIDTokenWithoutNonceWhenAllowed(t *testing.T) {
+	s := startStack(t, func(c *Config) { c.AllowIDTokenWithoutNonce = true })
+	s.verifiedUser(t, 104)
+	bare := s.tokens(t, map[string]any{"user_id": 104, "openid": true})["id_token"].(string)
+	if status, body := s.login(t, map[string]string{"id_token": bare}); status != http.StatusOK || body["username"] != "kakao_104" {
+		t.Fatalf("ID token without a nonce, allowed: %d %v", status, body)
+	}
 }
 
 func TestLoginRejectsBadTokens(t *testing.T) {
@@ -299,24 +316,36 @@ func (s *testStack) listUsers(t testing.TB) []string {
 }
 
 // auditTypes lists the audit events of a Kakao id in time order as
-// "type" or "type:error"; id 0 lists today's anonymous events.
+// "type" or "type:error"; id 0 lists today's anonymous events (every
+// shard).
 func (s *testStack) auditTypes(t testing.TB, kakaoID int64) []string {
 	t.Helper()
-	pk := store.UserPK(kakaoID)
+	pks := []string{store.UserPK(kakaoID)}
 	if kakaoID == 0 {
-		pk = store.AnonPK(store.Day(timeNow()))
+		pks = nil
+		for shard := range store.AnonShards {
+			pks = append(pks, store.AnonPK(store.Day(timeNow()), shard))
+		}
 	}
-	out, err := dynamodb.NewFromConfig(s.Deps().AWS).Query(context.Background(), &dynamodb.QueryInput{
-		TableName:                 aws.String(s.Stack().AuditTable),
-		KeyConditionExpression:    aws.String("#pk = :pk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": store.AttrPK},
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":pk": &ddbtypes.AttributeValueMemberS{Value: pk}},
-	})
-	if err != nil {
-		t.Fatal(err)
+	var items []map[string]ddbtypes.AttributeValue
+	for _, pk := range pks {
+		out, err := dynamodb.NewFromConfig(s.Deps().AWS).Query(context.Background(), &dynamodb.QueryInput{
+			TableName:                 aws.String(s.Stack().AuditTable),
+			KeyConditionExpression:    aws.String("#pk = :pk"),
+			ExpressionAttributeNames:  map[string]string{"#pk": store.AttrPK},
+			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":pk": &ddbtypes.AttributeValueMemberS{Value: pk}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, out.Items...)
 	}
+	sk := func(item map[string]ddbtypes.AttributeValue) string {
+		return item[store.AttrSK].(*ddbtypes.AttributeValueMemberS).Value
+	}
+	slices.SortFunc(items, func(a, b map[string]ddbtypes.AttributeValue) int { return strings.Compare(sk(a), sk(b)) })
 	var got []string
-	for _, item := range out.Items {
+	for _, item := range items {
 		v := item[store.AttrType].(*ddbtypes.AttributeValueMemberS).Value
 		if e, ok := item[store.AttrError].(*ddbtypes.AttributeValueMemberS); ok && e.Value != "" {
 			v += ":" + e.Value

@@ -33,7 +33,7 @@ func TestLifecycleUnlinkThenReturn(t *testing.T) {
 	s := startStack(t)
 	app := s.subscribe(t)
 	s.verifiedUser(t, 601)
-	oldID := s.tokens(t, map[string]any{"user_id": 601, "openid": true})["id_token"].(string)
+	oldID := s.tokens(t, map[string]any{"user_id": 601, "openid": true, "nonce": "n-601"})["id_token"].(string)
 	status, first := s.login(t, map[string]string{"access_token": s.accessToken(t, 601)})
 	if status != http.StatusOK {
 		t.Fatalf("login: %d %v", status, first)
@@ -59,7 +59,7 @@ func TestLifecycleUnlinkThenReturn(t *testing.T) {
 	// before it cannot bring the account back.
 	status, body := s.login(t, map[string]string{"access_token": stale})
 	wantError(t, status, body, http.StatusUnauthorized, "InvalidKakaoToken")
-	status, body = s.login(t, map[string]string{"id_token": oldID})
+	status, body = s.login(t, map[string]string{"id_token": oldID, "nonce": "n-601"})
 	wantError(t, status, body, http.StatusForbidden, "AccountUnlinked")
 
 	// The return: a fresh access token.

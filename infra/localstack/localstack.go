@@ -85,6 +85,9 @@ type Config struct {
 	// UnlinkPolicy is the stack's UnlinkPolicy: "disable" (default) or
 	// "delete".
 	UnlinkPolicy string
+	// AllowIDTokenWithoutNonce is the stack's AllowIdTokenWithoutNonce:
+	// by default an ID token presented without a nonce is refused.
+	AllowIDTokenWithoutNonce bool
 	// QueueVisibility is the unlink queue's visibility timeout here
 	// (default DefaultQueueVisibility; the template's is 360 s): how soon a
 	// failed unlink is retried.
@@ -218,22 +221,26 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		"KAKAO_APP_KEYS":           strings.Join(m.cfg.AppKeys, ","),
 		config.SecretPepper:        m.stack.PepperSecretARN,
 		config.SecretKakaoAdminKey: adminKeyARN,
+		config.SecretProofKey:      m.stack.ProofKeySecretARN,
 		"USER_POOL_ID":             m.stack.UserPoolID,
 		"USER_POOL_CLIENT_ID":      m.stack.UserPoolClientID,
 		"MAPPING_TABLE":            m.stack.MappingTable,
 		"AUDIT_TABLE":              m.stack.AuditTable,
 		"KAKAO_API_BASE_URL":       apiBase,
 		"KAKAO_AUTH_BASE_URL":      authBase,
-		"EVENT_BUS_NAME":           m.stack.EventBusName,
-		"UNLINK_QUEUE_URL":         m.stack.UnlinkQueueURL,
-		"UNLINK_POLICY":            m.cfg.UnlinkPolicy,
+		// Not production: the double (or whatever Kakao -kakao-api-url names).
+		"ALLOW_NON_KAKAO_HOSTS":        "true",
+		"EVENT_BUS_NAME":               m.stack.EventBusName,
+		"UNLINK_QUEUE_URL":             m.stack.UnlinkQueueURL,
+		"UNLINK_POLICY":                m.cfg.UnlinkPolicy,
+		"ALLOW_ID_TOKEN_WITHOUT_NONCE": strconv.FormatBool(m.cfg.AllowIDTokenWithoutNonce),
 	}
 	if m.cfg.PasswordRotation > 0 {
 		env["PASSWORD_ROTATION"] = m.cfg.PasswordRotation.String()
 	}
 	cfg, err := config.FromEnv(func(k string) string { return env[k] })
 	if err == nil {
-		err = cfg.LoadSecrets(ctx, secretsmanager.FromConfig(awsCfg), config.SecretPepper, config.SecretKakaoAdminKey)
+		err = cfg.LoadSecrets(ctx, secretsmanager.FromConfig(awsCfg), config.SecretPepper, config.SecretKakaoAdminKey, config.SecretProofKey)
 	}
 	if err != nil {
 		apiLn.Close()

@@ -428,13 +428,25 @@ func TestSecurityBodyCap(t *testing.T) {
 	if status, body := s.login(t, pad(s.accessToken(t, 561), workflow.MaxBodyBytes)); status != http.StatusOK {
 		t.Fatalf("body of exactly the cap: %d %v", status, body)
 	}
-	before := s.secKakaoCalls()
+	before, anonBefore := s.secKakaoCalls(), len(s.auditTypes(t, 0))
 	status, body := s.login(t, pad(s.accessToken(t, 561), workflow.MaxBodyBytes+1))
+	wantError(t, status, body, http.StatusBadRequest, "InvalidRequest")
+	// A valid body padded with whitespace far past what StartSyncExecution
+	// takes once escaped (256 KiB): refused the same way, and audited.
+	status, body = s.login(t, pad(s.accessToken(t, 561), 150<<10))
 	wantError(t, status, body, http.StatusBadRequest, "InvalidRequest")
 	status, body = s.login(t, pad(s.accessToken(t, 561), 3<<20))
 	wantError(t, status, body, http.StatusBadRequest, "InvalidRequest")
 	if after := s.secKakaoCalls(); after != before {
 		t.Fatalf("Kakao was called %d times for oversized bodies", after-before)
+	}
+	anon := s.auditTypes(t, 0)
+	if len(anon)-anonBefore != 3 || secCount(anon, "login_failed:InvalidRequest") != 3 {
+		t.Fatalf("anonymous audit events %v: want one login_failed:InvalidRequest per oversized body", anon)
+	}
+	// Refused for what it is: flagged by the endpoint, not carried.
+	if n := strings.Count(s.logs.String(), `"reason":"invalid request: body too large"`); n != 3 {
+		t.Fatalf("%d refusals logged as too large, want 3:\n%s", n, s.secExecutionPaths())
 	}
 }
 

@@ -51,6 +51,7 @@ const (
 	LogicalUnlinkDLQ      = "UnlinkDeadLetterQueue"
 	LogicalEventBus       = "EventBus"
 	LogicalPepperSecret   = "PepperSecret"
+	LogicalProofKeySecret = "ProofKeySecret"
 )
 
 // Names are the physical names to give the resources. In the cloud
@@ -64,6 +65,7 @@ type Names struct {
 	UnlinkDLQ      string
 	EventBus       string
 	PepperSecret   string
+	ProofKeySecret string
 }
 
 // NamesFor derives every name from one prefix, e.g. "kakaoauth-local".
@@ -77,6 +79,7 @@ func NamesFor(prefix string) Names {
 		UnlinkDLQ:      prefix + "-unlink-dlq",
 		EventBus:       prefix + "-events",
 		PepperSecret:   prefix + "/pepper",
+		ProofKeySecret: prefix + "/proof-key",
 	}
 }
 
@@ -92,6 +95,8 @@ type Stack struct {
 	EventBusName     string
 	// PepperSecretARN is the generated pepper (Secrets Manager).
 	PepperSecretARN string
+	// ProofKeySecretARN is the generated key of the sign-in proofs.
+	ProofKeySecretARN string
 }
 
 // Option adjusts what Provision creates.
@@ -115,7 +120,7 @@ func WithQueueVisibility(d time.Duration) Option {
 // the template is an error (reset moto after changing the template).
 func Provision(ctx context.Context, cfg aws.Config, templatePath string, names Names, opts ...Option) (Stack, error) {
 	if names.UserPool == "" || names.UserPoolClient == "" || names.MappingTable == "" || names.AuditTable == "" ||
-		names.UnlinkQueue == "" || names.UnlinkDLQ == "" || names.EventBus == "" || names.PepperSecret == "" {
+		names.UnlinkQueue == "" || names.UnlinkDLQ == "" || names.EventBus == "" || names.PepperSecret == "" || names.ProofKeySecret == "" {
 		return Stack{}, errors.New("provision: every name must be set (see NamesFor)")
 	}
 	var o options
@@ -159,15 +164,20 @@ func Provision(ctx context.Context, cfg aws.Config, templatePath string, names N
 	if err != nil {
 		return Stack{}, err
 	}
+	proofKeyARN, err := ensureGeneratedSecret(ctx, sm.NewFromConfig(cfg), names.ProofKeySecret, res.proofKey.GenerateSecretString)
+	if err != nil {
+		return Stack{}, err
+	}
 	return Stack{
-		PepperSecretARN:  pepperARN,
-		UserPoolID:       poolID,
-		UserPoolClientID: clientID,
-		MappingTable:     names.MappingTable,
-		AuditTable:       names.AuditTable,
-		UnlinkQueueURL:   queueURL,
-		UnlinkDLQURL:     dlqURL,
-		EventBusName:     names.EventBus,
+		PepperSecretARN:   pepperARN,
+		ProofKeySecretARN: proofKeyARN,
+		UserPoolID:        poolID,
+		UserPoolClientID:  clientID,
+		MappingTable:      names.MappingTable,
+		AuditTable:        names.AuditTable,
+		UnlinkQueueURL:    queueURL,
+		UnlinkDLQURL:      dlqURL,
+		EventBusName:      names.EventBus,
 	}, nil
 }
 
@@ -177,6 +187,7 @@ type resources struct {
 	mapping, audit *cfnddb.Table
 	queue, dlq     *cfnsqs.Queue
 	pepper         *cfnsm.Secret
+	proofKey       *cfnsm.Secret
 }
 
 func load(path string) (resources, error) {
@@ -209,7 +220,7 @@ func shapesOnly(data []byte) ([]byte, error) {
 		return nil, errors.New("not a YAML mapping")
 	}
 	keepResources := map[string]bool{LogicalUserPool: true, LogicalUserPoolClient: true, LogicalMappingTable: true, LogicalAuditTable: true,
-		LogicalUnlinkQueue: true, LogicalUnlinkDLQ: true, LogicalPepperSecret: true}
+		LogicalUnlinkQueue: true, LogicalUnlinkDLQ: true, LogicalPepperSecret: true, LogicalProofKeySecret: true}
 	// The event bus is conditional (an operator may name their own), which
 	// goformation cannot read; only its presence is checked, by name.
 	busFound := false
@@ -260,6 +271,9 @@ func pick(tpl *cloudformation.Template) (r resources, err error) {
 		return r, fmt.Errorf("provision: template: %w", err)
 	}
 	if r.pepper, err = tpl.GetSecretsManagerSecretWithName(LogicalPepperSecret); err != nil {
+		return r, fmt.Errorf("provision: template: %w", err)
+	}
+	if r.proofKey, err = tpl.GetSecretsManagerSecretWithName(LogicalProofKeySecret); err != nil {
 		return r, fmt.Errorf("provision: template: %w", err)
 	}
 	return r, nil

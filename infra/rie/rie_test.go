@@ -56,7 +56,7 @@ type stack struct {
 	aws         aws.Config
 	res         provision.Stack
 	adminKeyARN string
-	pepper      []byte
+	proofKey    []byte
 	fake        *kakaofake.Fake
 	kakaoURL    string
 	env         map[string]map[string]string // env.json, per function
@@ -88,17 +88,18 @@ func newStack(t testing.TB) *stack {
 		t.Fatal(err)
 	}
 
-	// The pepper provisioning generated, as CloudFormation would; the
-	// admin key's secret, as the operator stores it before deploying.
-	pepperSecret, err := secretsmanager.FromConfig(s.aws).GetSecret(ctx, s.res.PepperSecretARN)
+	// The proof key provisioning generated, as CloudFormation would (the
+	// test signs PreAuthentication's proof with it); the admin key's
+	// secret, as the operator stores it before deploying.
+	proofSecret, err := secretsmanager.FromConfig(s.aws).GetSecret(ctx, s.res.ProofKeySecretARN)
 	if err != nil {
 		t.Fatal(err)
 	}
-	current, peppers, err := config.ParsePeppers(pepperSecret)
+	current, proofKeys, err := config.ParsePeppers(proofSecret) // the pepper's versioned shape
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.pepper = peppers[current]
+	s.proofKey = proofKeys[current]
 	if s.adminKeyARN, err = provision.PutSecret(ctx, awssm.NewFromConfig(s.aws), names.PepperSecret+"-admin-key", kakaofake.DefaultAdminKey); err != nil {
 		t.Fatal(err)
 	}
@@ -130,6 +131,7 @@ func (s *stack) environment(t testing.TB, logicalID string) []string {
 		"KAKAO_APP_KEYS":           kakaofake.DefaultAppKey,
 		config.SecretPepper:        s.res.PepperSecretARN,
 		config.SecretKakaoAdminKey: s.adminKeyARN,
+		config.SecretProofKey:      s.res.ProofKeySecretARN,
 		"USER_POOL_ID":             s.res.UserPoolID,
 		"USER_POOL_CLIENT_ID":      s.res.UserPoolClientID,
 		"MAPPING_TABLE":            s.res.MappingTable,
@@ -487,7 +489,7 @@ func TestEventsUnderRIE(t *testing.T) {
 	// PreAuth: a sign-in without IssueTokens' proof is refused; with a
 	// fresh proof it passes and the event comes back unchanged.
 	wantError(t, "preauth as committed", invoke(t, emu["PreAuthFunction"], event(t, "preauth", vars)), "PasswordSignInBlocked")
-	vars["PREAUTH_PROOF"] = password.Proof(s.pepper, subj.Username, time.Now().Add(time.Minute))
+	vars["PREAUTH_PROOF"] = password.Proof(s.proofKey, subj.Username, time.Now().Add(time.Minute))
 	preIn := event(t, "preauth", vars)
 	var pre events.CognitoEventUserPoolsPreAuthentication
 	decodeStrict(t, "preauth with a proof", invoke(t, emu["PreAuthFunction"], preIn), &pre)
@@ -553,6 +555,10 @@ func TestColdStartFailsWithoutSettings(t *testing.T) {
 	for _, c := range []struct{ function, override, logged string }{
 		{"ValidateTokenFunction", "KAKAO_APP_ID=", "KAKAO_APP_ID is not set"},
 		{"UpsertUserFunction", config.SecretPepper + "=kakaoauth/none/pepper", "ResourceNotFoundException"},
+		{"PreAuthFunction", config.SecretProofKey + "=", config.SecretProofKey + " is not set"},
+		// The production guard: a Kakao base URL that is not Kakao's,
+		// without the non-production switch.
+		{"ValidateTokenFunction", "ALLOW_NON_KAKAO_HOSTS=false", "ALLOW_NON_KAKAO_HOSTS=true"},
 	} {
 		t.Run(c.function, func(t *testing.T) {
 			e, log := fns.start(t, c.function, append(s.environment(t, c.function), c.override))

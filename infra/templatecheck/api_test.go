@@ -3,12 +3,14 @@ package templatecheck
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/kakaoauth/kakaoauth"
 	"github.com/kakaoauth/kakaoauth/infra/localapi"
@@ -100,28 +102,61 @@ func localInput(t *testing.T, body, userAgent, sourceIP string) map[string]any {
 	return m
 }
 
+// maxExecutionInput is StartSyncExecution's limit on its input (256 KiB).
+const maxExecutionInput = 256 << 10
+
 // The request template builds exactly the execution input the local
 // endpoint builds, for bodies that break naive escaping: quotes of both
-// kinds (escapeJavaScript's \' is not JSON), backslashes, slashes, control
-// characters, non-ASCII, and text that is not JSON at all (the workflow,
-// not the template, judges the body).
+// kinds (escapeJavaScript's \' is not JSON), backslashes, slashes, every
+// control character, Korean, emoji, text that is not JSON at all (the
+// workflow, not the template, judges the body), the empty body, and bodies
+// around the contract's 16 KiB: up to 16384 characters the body is
+// carried (the workflow counts bytes and refuses what is over 16 KiB),
+// beyond it only flagged, so that no body makes StartSyncExecution's input
+// pass 256 KiB (the issue's case: a valid body padded with whitespace).
 func TestRequestTemplateBuildsTheLocalInput(t *testing.T) {
 	tpl := requestTemplate(t)
+	var controls strings.Builder
+	for c := rune(0); c < 0x20; c++ {
+		controls.WriteRune(c)
+	}
+	controls.WriteString("\x7f\u0085\u2028\u2029")
+	padded := func(n int, pad string) string {
+		head := `{"access_token":"abc"}`
+		return head + strings.Repeat(pad, (n-len(head))/len(pad))
+	}
 	bodies := []string{
 		`{"access_token":"abc"}`,
 		`{"access_token":"a'b\"c\\d/e"}`,
 		`{"id_token":"x.y.z","nonce":"n'\u0027\\'"}`,
 		"{\"access_token\":\"line\nbreak\ttab\r\u0001\"}",
 		`{"access_token":"토큰 😀 é"}`,
+		"{\"access_token\":\"" + controls.String() + "\"}",
+		controls.String(),
 		`'single quoted'`,
 		`\'`,
 		`\\'`,
 		`</script><script>alert(1)</script>`,
+		`$input.body #set($x = 1) ${x}`,
 		``,
+		padded(workflow.MaxBodyBytes, " "),           // carried: the limit itself
+		padded(workflow.MaxBodyBytes+1, " "),         // flagged
+		strings.Repeat("한", workflow.MaxBodyBytes),   // carried (the workflow refuses its 49152 bytes)
+		strings.Repeat("한", workflow.MaxBodyBytes+1), // flagged
+		strings.Repeat(`"`, workflow.MaxBodyBytes),   // carried: the longest escaping of all
+		strings.Repeat("😀", workflow.MaxBodyBytes/2), // carried: two UTF-16 units each
+		strings.Repeat("😀", workflow.MaxBodyBytes/2+1),
+		padded(150<<10, " \n\t"), // the issue's: past 256 KiB once escaped twice
+		padded(2<<20, " "),
 	}
-	agents := []string{"KakaoDemo/1.0", `Mozilla/5.0 ("quoted") it's \ odd`, ""}
+	agents := []string{"KakaoDemo/1.0", `Mozilla/5.0 ("quoted") it's \ odd`, "", "앱/1.0 😀 \x01\t"}
+	steps := workflow.New()
 	for i, body := range bodies {
 		ua := agents[i%len(agents)]
+		name := body
+		if len(name) > 40 {
+			name = fmt.Sprintf("%.40q… (%d bytes)", body, len(body))
+		}
 		v := &vtl{body: body, context: map[string]any{
 			"requestId": "7f1e1c1a-0000-4000-8000-000000000001",
 			"identity":  map[string]any{"sourceIp": "198.51.100.7", "userAgent": nilIfEmpty(ua)},
@@ -135,14 +170,17 @@ func TestRequestTemplateBuildsTheLocalInput(t *testing.T) {
 			Input           string `json:"input"`
 		}
 		if err := json.Unmarshal([]byte(out), &req); err != nil {
-			t.Fatalf("body %q: the StartSyncExecution request is not JSON: %v\n%s", body, err, out)
+			t.Fatalf("body %s: the StartSyncExecution request is not JSON: %v\n%.300s", name, err, out)
 		}
 		if req.StateMachineArn != testStateMachineARN {
 			t.Fatalf("stateMachineArn %q", req.StateMachineArn)
 		}
+		if len(req.Input) > maxExecutionInput {
+			t.Errorf("body %s: execution input of %d bytes, StartSyncExecution takes at most %d", name, len(req.Input), maxExecutionInput)
+		}
 		var input map[string]any
 		if err := json.Unmarshal([]byte(req.Input), &input); err != nil {
-			t.Fatalf("body %q: the execution input is not JSON: %v\n%s", body, err, req.Input)
+			t.Fatalf("body %s: the execution input is not JSON: %v\n%.300s", name, err, req.Input)
 		}
 		want := localInput(t, body, ua, "198.51.100.7")
 		if rid := at(input, "context", "requestId"); rid != "7f1e1c1a-0000-4000-8000-000000000001" {
@@ -154,14 +192,36 @@ func TestRequestTemplateBuildsTheLocalInput(t *testing.T) {
 		gotJSON, _ := json.Marshal(input)
 		wantJSON, _ := json.Marshal(want)
 		if string(gotJSON) != string(wantJSON) {
-			t.Fatalf("body %q, user agent %q:\n API input %s\nlocal input %s", body, ua, gotJSON, wantJSON)
+			t.Fatalf("body %s, user agent %q:\n API input %.600s\nlocal input %.600s", name, ua, gotJSON, wantJSON)
 		}
-		// And the input decodes into what ValidateToken reads.
+		// And the input decodes into what ValidateToken reads: the body
+		// itself up to 16384 characters, a flag beyond, which ValidateToken
+		// refuses as an invalid request before anything else.
 		var vin workflow.ValidateTokenInput
-		if err := json.Unmarshal([]byte(req.Input), &vin); err != nil || vin.Body != body {
-			t.Fatalf("ValidateToken would read body %q (%v), want %q", vin.Body, err, body)
+		if err := json.Unmarshal([]byte(req.Input), &vin); err != nil {
+			t.Fatal(err)
+		}
+		carried := javaLength(body) <= workflow.MaxBodyBytes
+		if carried && (vin.Body != body || vin.Oversized) || !carried && (vin.Body != "" || !vin.Oversized) {
+			t.Fatalf("body %s: ValidateToken would read body %.40q, oversized %v", name, vin.Body, vin.Oversized)
+		}
+		if len(body) > workflow.MaxBodyBytes {
+			_, err := steps.ValidateToken(context.Background(), vin)
+			if kakaoauth.ErrorName(err) != "InvalidRequest" {
+				t.Errorf("body %s: ValidateToken answers %v, want InvalidRequest", name, err)
+			}
 		}
 	}
+}
+
+// javaLength is a body's length as the template's $input.body.length()
+// counts it: UTF-16 units.
+func javaLength(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
 }
 
 // API Gateway gives $context.identity.userAgent as null when there is no
@@ -194,7 +254,8 @@ func localAnswer(t *testing.T, res localapi.Result) httpAnswer {
 // response body.
 func apiAnswer(t *testing.T, tpl string, sfnResponse map[string]any) (httpAnswer, string) {
 	t.Helper()
-	v := &vtl{payload: sfnResponse, context: map[string]any{}}
+	raw, _ := json.Marshal(sfnResponse)
+	v := &vtl{body: string(raw), context: map[string]any{}}
 	out, err := v.render(tpl)
 	if err != nil {
 		t.Fatal(err)
@@ -275,45 +336,49 @@ func TestResponseTemplateMirrorsLocalAPI(t *testing.T) {
 }
 
 // The answers API Gateway gives itself (before or instead of the
-// workflow) have the contract's error shape and, where the contract has
-// the case, its status and message; an unknown route answers as the local
-// endpoint's does.
+// workflow), rendered by the engine: each has the contract's error shape
+// and its status for its error code (InvalidRequest 400, Throttled 429,
+// Timeout 504, internal 500, and NotFound 404 for a route or method the API
+// lacks), the defaults included, whatever status API Gateway would have
+// chosen; and the ones the local endpoint can meet (a non-JSON body, a
+// body past API Gateway's 10 MB, a method or route the API lacks) it
+// answers the same.
 func TestGatewayResponses(t *testing.T) {
 	responses, _ := openAPI(t)["x-amazon-apigateway-gateway-responses"].(map[string]any)
-	notFound := func() httpAnswer {
-		rec := httptest.NewRecorder()
-		localapi.Mux(http.NotFoundHandler(), nil).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/nope", nil))
-		var body map[string]any
-		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
-			t.Fatal(err)
-		}
-		return httpAnswer{rec.Code, body}
-	}()
 	outcome := func(name string) httpAnswer {
 		o := kakaoauth.OutcomeOf(name)
 		return httpAnswer{o.Status, map[string]any{"error": o.Code, "message": o.Message}}
 	}
 	invalid := outcome("InvalidRequest")
+	notFound := httpAnswer{http.StatusNotFound, map[string]any{"error": "NotFound", "message": "No such route."}}
 	want := map[string]httpAnswer{
 		// Request model validation fails here: same answer as the workflow's.
 		"BAD_REQUEST_BODY":             invalid,
 		"BAD_REQUEST_PARAMETERS":       invalid,
 		"REQUEST_TOO_LARGE":            invalid,
-		"UNSUPPORTED_MEDIA_TYPE":       {http.StatusUnsupportedMediaType, invalid.body},
+		"UNSUPPORTED_MEDIA_TYPE":       invalid,
 		"THROTTLED":                    outcome("Throttled"),
 		"QUOTA_EXCEEDED":               outcome("Throttled"),
 		"INTEGRATION_TIMEOUT":          outcome(kakaoauth.ErrorTimeout),
+		"INTEGRATION_FAILURE":          outcome(""),
 		"MISSING_AUTHENTICATION_TOKEN": notFound,
-		"DEFAULT_4XX":                  {0, invalid.body}, // status as API Gateway chose
-		"DEFAULT_5XX":                  {0, outcome("").body},
+		"DEFAULT_4XX":                  invalid,
+		"DEFAULT_5XX":                  outcome(""),
 	}
 	if got := slices.Sorted(maps.Keys(responses)); !slices.Equal(got, slices.Sorted(maps.Keys(want))) {
 		t.Errorf("gateway responses %v, want %v", got, slices.Sorted(maps.Keys(want)))
 	}
+	api := make(map[string]httpAnswer, len(responses))
 	for name, w := range want {
 		r := responses[name]
+		tpl, _ := at(r, "responseTemplates", "application/json").(string)
+		out, err := (&vtl{context: map[string]any{}}).render(tpl)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
 		var body map[string]any
-		if err := json.Unmarshal([]byte(at(r, "responseTemplates", "application/json").(string)), &body); err != nil {
+		if err := json.Unmarshal([]byte(out), &body); err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
@@ -321,10 +386,50 @@ func TestGatewayResponses(t *testing.T) {
 		if s, ok := at(r, "statusCode").(string); ok {
 			status = atoi(s)
 		}
+		api[name] = httpAnswer{status, body}
 		gotJSON, _ := json.Marshal(body)
 		wantJSON, _ := json.Marshal(w.body)
 		if status != w.status || string(gotJSON) != string(wantJSON) {
 			t.Errorf("%s: %d %s, want %d %s", name, status, gotJSON, w.status, wantJSON)
+		}
+	}
+
+	exec := localapi.ExecutorFunc(func(context.Context, json.RawMessage) (localapi.Result, error) {
+		t.Error("the local endpoint ran the workflow for a request API Gateway refuses itself")
+		return localapi.Result{}, nil
+	})
+	mux := localapi.Mux(localapi.New(exec, nil), nil)
+	huge := `{"access_token":"x"}` + strings.Repeat(" ", localapi.MaxPayloadBytes)
+	for _, c := range []struct {
+		response, method, path, contentType, body string
+	}{
+		{"UNSUPPORTED_MEDIA_TYPE", http.MethodPost, localapi.LoginPath, "text/plain", `{"access_token":"x"}`},
+		{"UNSUPPORTED_MEDIA_TYPE", http.MethodPost, localapi.LoginPath, "application/x-www-form-urlencoded", "access_token=x"},
+		{"UNSUPPORTED_MEDIA_TYPE", http.MethodPost, localapi.LoginPath, "application/jsonp", `{"access_token":"x"}`},
+		{"REQUEST_TOO_LARGE", http.MethodPost, localapi.LoginPath, "application/json", huge},
+		{"MISSING_AUTHENTICATION_TOKEN", http.MethodGet, localapi.LoginPath, "", ""},
+		{"MISSING_AUTHENTICATION_TOKEN", http.MethodPut, localapi.LoginPath, "application/json", `{}`},
+		{"MISSING_AUTHENTICATION_TOKEN", http.MethodPost, "/auth/kakao/extra", "application/json", `{}`},
+	} {
+		req := httptest.NewRequest(c.method, c.path, strings.NewReader(c.body))
+		if c.contentType != "" {
+			req.Header.Set("Content-Type", c.contentType)
+		}
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		var body map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatalf("local answer %s: %v", rec.Body, err)
+		}
+		got, _ := json.Marshal(httpAnswer{rec.Code, body}.body)
+		w, _ := json.Marshal(api[c.response].body)
+		if rec.Code != api[c.response].status || string(got) != string(w) {
+			t.Errorf("%s %s %s: local endpoint %d %s, API Gateway (%s) %d %s", c.method, c.path, c.contentType, rec.Code, got, c.response, api[c.response].status, w)
+		}
+	}
+	for _, ct := range []string{"", "application/json", "application/json; charset=utf-8", "Application/JSON"} {
+		if !localapi.JSONContentType(ct) {
+			t.Errorf("Content-Type %q: the local endpoint refuses what API Gateway's application/json template takes", ct)
 		}
 	}
 }

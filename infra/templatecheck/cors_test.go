@@ -78,7 +78,8 @@ func apiCORS(t *testing.T, tpl, headerKey, origin string, sfnResponse map[string
 	if origin != "" {
 		header[headerKey] = origin
 	}
-	v := &vtl{payload: sfnResponse, context: map[string]any{},
+	raw, _ := json.Marshal(sfnResponse)
+	v := &vtl{body: string(raw), context: map[string]any{},
 		params: map[string]any{"header": header, "querystring": map[string]any{}, "path": map[string]any{}}}
 	out, err := v.render(tpl)
 	if err != nil {

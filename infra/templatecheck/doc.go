@@ -4,5 +4,7 @@
 // grants exactly what its Lambda calls, env.json and events/ match the
 // functions, and the API's mapping templates answer exactly as the local
 // endpoint (infra/localapi) and errors.go's outcome table do. The mapping
-// templates are run by a small evaluator of the Velocity subset they use.
+// templates are rendered by a real Velocity engine, velocityjs under Node
+// (vtl/render.js adds API Gateway's $input, $util and $context), which
+// `make tools` installs from vtl/package-lock.json.
 package templatecheck

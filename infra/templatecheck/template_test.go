@@ -32,6 +32,7 @@ const root = "../.."
 
 // cfn is the CloudFormation template the SAM translator produces.
 type cfn struct {
+	Rules      map[string]any
 	Resources  map[string]resource
 	Outputs    map[string]map[string]any
 	Parameters map[string]map[string]any
@@ -39,12 +40,15 @@ type cfn struct {
 }
 
 type resource struct {
-	Type           string
-	DeletionPolicy string
-	Properties     map[string]any
-	Metadata       map[string]any
-	DependsOn      any
-	Condition      string
+	Type string
+	// DeletionPolicy and UpdateReplacePolicy: a policy, or {"Ref": a
+	// parameter} (see name).
+	DeletionPolicy      any
+	UpdateReplacePolicy any
+	Properties          map[string]any
+	Metadata            map[string]any
+	DependsOn           any
+	Condition           string
 }
 
 var translated struct {
@@ -248,7 +252,8 @@ func secretConstants(t *testing.T) map[string]string {
 
 // secretResources is the resource each secret's environment variable
 // points at: the stack's generated pepper, the operator's admin key.
-var secretResources = map[string]string{"PEPPER_SECRET_ID": "PepperSecret", "KAKAO_ADMIN_KEY_SECRET_ID": "secret:KakaoAdminKeySecretName"}
+var secretResources = map[string]string{"PEPPER_SECRET_ID": "PepperSecret", "KAKAO_ADMIN_KEY_SECRET_ID": "secret:KakaoAdminKeySecretName",
+	"PROOF_KEY_SECRET_ID": "ProofKeySecret"}
 
 // Every function sam build builds is in the template as the SAM translator
 // sees it, with the runtime, architecture, handler, logging and tracing
@@ -379,7 +384,7 @@ func TestStateMachineSubstitutions(t *testing.T) {
 		}
 	}
 	lg := tpl.Resources["StateMachineLogGroup"].Properties
-	if s, _ := at(lg, "LogGroupName", "Fn::Sub").(string); !strings.HasPrefix(s, "/aws/vendedlogs/states/") || name(lg["RetentionInDays"]) != "LogRetentionDays" {
+	if s, _ := at(lg, "LogGroupName", "Fn::Sub", 0).(string); !strings.HasPrefix(s, "/aws/vendedlogs/states/") || name(lg["RetentionInDays"]) != "LogRetentionDays" {
 		t.Errorf("state machine log group %v", lg)
 	}
 }
@@ -603,7 +608,9 @@ func TestEnvironment(t *testing.T) {
 		"KAKAO_AUTH_BASE_URL": "KakaoAuthBaseUrl", "PASSWORD_ROTATION": "PasswordRotation",
 		"AUDIT_RETENTION_DAYS": "AuditRetentionDays", "AWS_ENDPOINT_URL": "",
 		"EVENT_BUS_NAME": "EventBus|EventBusName", "UNLINK_QUEUE_URL": "UnlinkQueue", "UNLINK_POLICY": "UnlinkPolicy",
-		"HOSTED_UI": "HostedUi",
+		"HOSTED_UI":             "HostedUi",
+		"ALLOW_NON_KAKAO_HOSTS": "AllowNonKakaoHosts", "ANON_AUDIT_RETENTION_DAYS": "AnonymousAuditRetentionDays",
+		"ALLOW_ID_TOKEN_WITHOUT_NONCE": "AllowIdTokenWithoutNonce", "PROOF_KEY_SECRET_ID": "ProofKeySecret",
 	}
 	fns := makefileFunctions(t)
 	entries := map[string]bool{"Parameters": true}
@@ -715,8 +722,8 @@ func TestPreAuthenticationTrigger(t *testing.T) {
 // stack: without it every account's next login pays a password reset.
 func TestPepperSecretIsGeneratedAsConfigReadsIt(t *testing.T) {
 	r := transformed(t).Resources["PepperSecret"]
-	if r.Type != "AWS::SecretsManager::Secret" || r.DeletionPolicy != "Retain" {
-		t.Fatalf("PepperSecret: %s, deletion policy %q", r.Type, r.DeletionPolicy)
+	if r.Type != "AWS::SecretsManager::Secret" || name(r.DeletionPolicy) != "Retain" {
+		t.Fatalf("PepperSecret: %s, deletion policy %v", r.Type, r.DeletionPolicy)
 	}
 	gen, _ := r.Properties["GenerateSecretString"].(map[string]any)
 	length, _ := gen["PasswordLength"].(float64)
@@ -787,11 +794,26 @@ func apiStage(t *testing.T) string {
 		t.Errorf("stage throttling: %v", p["MethodSettings"])
 	}
 	// The access log is JSON and holds nothing of the body: not even the
-	// validation error, which can quote it.
+	// validation error, which can quote it. API Gateway escapes nothing it
+	// puts in, so only values a client cannot put a quote or a backslash
+	// into may appear: not the user agent (a quote in it forged fields).
 	format, _ := at(p, "AccessLogSetting", "Format").(string)
-	filled := regexp.MustCompile(`\$context\.[A-Za-z.]+`).ReplaceAllString(format, "x")
+	vars := regexp.MustCompile(`\$context\.[A-Za-z.]+`)
+	filled := vars.ReplaceAllString(format, "x")
 	if !json.Valid([]byte(filled)) || strings.Contains(format, "$input") || strings.Contains(format, "validationErrorString") || strings.Contains(format, "requestOverride") {
 		t.Errorf("access log format %q", format)
+	}
+	// API Gateway's own values: ids, times, numbers, the method, the
+	// resource template (not the client's path), enum names, the source IP.
+	unforgeable := map[string]bool{
+		"$context.requestId": true, "$context.requestTime": true, "$context.identity.sourceIp": true, "$context.httpMethod": true,
+		"$context.resourcePath": true, "$context.status": true, "$context.responseLength": true, "$context.responseLatency": true,
+		"$context.integration.status": true, "$context.integration.latency": true, "$context.error.responseType": true,
+	}
+	for _, v := range vars.FindAllString(format, -1) {
+		if !unforgeable[v] {
+			t.Errorf("access log format has %s, which a client can fill with a quote (API Gateway does not escape it)", v)
+		}
 	}
 	if !strings.Contains(fmt.Sprint(at(p, "AccessLogSetting", "DestinationArn")), "${ApiAccessLogGroup}") {
 		t.Errorf("access log destination %v", at(p, "AccessLogSetting", "DestinationArn"))

@@ -17,7 +17,7 @@ import (
 
 func main() {
 	bootstrap.Start(bootstrap.Needs{
-		Secrets:     []string{config.SecretPepper},
+		Secrets:     []string{config.SecretPepper, config.SecretProofKey},
 		Env:         []string{"USER_POOL_ID", "USER_POOL_CLIENT_ID", "MAPPING_TABLE", "AUDIT_TABLE"},
 		SecretStore: secretsmanager.FromConfig,
 	}, func(d *bootstrap.Deps) any {

@@ -19,11 +19,14 @@ import (
 
 func main() {
 	bootstrap.Start(bootstrap.Needs{
-		Secrets:     []string{config.SecretPepper},
+		// The proof key only: the trigger checks proofs, it never derives
+		// a password.
+		Secrets:     []string{config.SecretProofKey},
 		Env:         []string{"AUDIT_TABLE"},
 		SecretStore: secretsmanager.FromConfig,
 	}, func(d *bootstrap.Deps) any {
-		audit := store.NewAudit(dynamodb.NewFromConfig(d.AWS), d.Config.AuditTable, d.Config.AuditRetention, time.Now)
+		audit := store.NewAudit(dynamodb.NewFromConfig(d.AWS), d.Config.AuditTable, d.Config.AuditRetention, time.Now,
+			store.WithAnonymousRetention(d.Config.AnonAuditRetention))
 		opts := []workflow.Option{workflow.WithAudit(audit)}
 		if d.Config.HostedUI {
 			// A sign-in through a federated-only client (the hosted UI's)

@@ -13,7 +13,8 @@ import (
 
 func main() {
 	bootstrap.Start(bootstrap.Needs{Env: []string{"AUDIT_TABLE"}}, func(d *bootstrap.Deps) any {
-		audit := store.NewAudit(dynamodb.NewFromConfig(d.AWS), d.Config.AuditTable, d.Config.AuditRetention, time.Now)
+		audit := store.NewAudit(dynamodb.NewFromConfig(d.AWS), d.Config.AuditTable, d.Config.AuditRetention, time.Now,
+			store.WithAnonymousRetention(d.Config.AnonAuditRetention))
 		return d.Steps(workflow.WithAudit(audit)).RecordFailure
 	})
 }

@@ -12,7 +12,8 @@ func main() {
 		Env: []string{"KAKAO_APP_ID", "KAKAO_APP_KEYS"},
 	}, func(d *bootstrap.Deps) any {
 		c := d.Config
-		verifier := kakao.ForApp(d.HTTP, c.KakaoAPIBaseURL, c.KakaoAuthBaseURL, c.KakaoAppID, c.KakaoAppKeys)
+		verifier := kakao.ForApp(d.HTTP, c.KakaoAPIBaseURL, c.KakaoAuthBaseURL, c.KakaoAppID, c.KakaoAppKeys,
+			kakao.WithNonceRequired(!c.AllowIDTokenWithoutNonce))
 		return d.Steps(workflow.WithKakao(verifier)).ValidateToken
 	})
 }

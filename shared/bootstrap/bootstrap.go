@@ -41,7 +41,7 @@ type Deps struct {
 	Config config.Config
 	AWS    aws.Config
 	Log    *slog.Logger
-	// HTTP is the client for Kakao: bounded, no cookies.
+	// HTTP is the client for Kakao: bounded, no cookies, no redirects.
 	HTTP *http.Client
 }
 
@@ -161,7 +161,13 @@ func newHTTPClient() *http.Client {
 	t.TLSHandshakeTimeout = 2 * time.Second
 	t.ResponseHeaderTimeout = 3 * time.Second
 	t.MaxIdleConnsPerHost = 16
-	return &http.Client{Timeout: KakaoHTTPTimeout, Transport: t}
+	return &http.Client{
+		Timeout: KakaoHTTPTimeout, Transport: t,
+		// Kakao answers its API calls itself: a redirect (a misconfigured
+		// base URL, a hijacked DNS name, a proxy) is not followed to whatever
+		// host it names; the 3xx is the answer (KakaoUnavailable).
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
 // Options are the workflow settings the configuration implies (no
@@ -174,7 +180,10 @@ func (d *Deps) Options() []workflow.Option {
 		workflow.WithUnlinkPolicy(c.UnlinkPolicy),
 	}
 	if len(c.Pepper) > 0 {
-		opts = append(opts, workflow.WithPepper(c.Pepper))
+		opts = append(opts, workflow.WithPeppers(c.PepperVersion, c.Peppers))
+	}
+	if len(c.ProofKey) > 0 {
+		opts = append(opts, workflow.WithProofKeys(c.ProofKeyVersion, c.ProofKeys))
 	}
 	if c.KakaoAdminKey != "" {
 		opts = append(opts, workflow.WithUnlinkAuth(c.KakaoAppID, c.KakaoAdminKey))

@@ -56,9 +56,11 @@ func TestLambdaAWSConfig(t *testing.T) {
 // admin key, no unlink authentication.
 func TestOptionsFollowTheConfiguration(t *testing.T) {
 	bare := New(config.Config{UnlinkPolicy: "disable"}, aws.Config{}, nil)
-	full := New(config.Config{UnlinkPolicy: "disable", Pepper: []byte(strings.Repeat("p", 32)), KakaoAppID: 1, KakaoAdminKey: "k"}, aws.Config{}, nil)
-	if got, want := len(full.Options())-len(bare.Options()), 2; got != want {
-		t.Fatalf("a pepper and an admin key add %d options, want %d", got, want)
+	pepper, proofKey := []byte(strings.Repeat("p", 32)), []byte(strings.Repeat("k", 32))
+	full := New(config.Config{UnlinkPolicy: "disable", Pepper: pepper, PepperVersion: 1, Peppers: map[int][]byte{1: pepper},
+		ProofKey: proofKey, ProofKeyVersion: 1, ProofKeys: map[int][]byte{1: proofKey}, KakaoAppID: 1, KakaoAdminKey: "k"}, aws.Config{}, nil)
+	if got, want := len(full.Options())-len(bare.Options()), 3; got != want {
+		t.Fatalf("a pepper, a proof key and an admin key add %d options, want %d", got, want)
 	}
 	if bare.HTTP == nil || bare.HTTP.Timeout != KakaoHTTPTimeout {
 		t.Fatal("Kakao's HTTP client is unbounded")

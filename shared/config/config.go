@@ -28,6 +28,11 @@ const (
 	// SecretKakaoAdminKey is the Kakao app's admin key as plain text: it
 	// checks unlink callbacks. The operator stores it before deploying.
 	SecretKakaoAdminKey = "KAKAO_ADMIN_KEY_SECRET_ID"
+	// SecretProofKey is JSON like the pepper's: the key of the sign-in
+	// proofs IssueTokens makes and the PreAuthentication trigger checks,
+	// apart from the pepper so that the trigger cannot derive passwords.
+	// The template generates it.
+	SecretProofKey = "PROOF_KEY_SECRET_ID"
 )
 
 // Defaults documented in the README.
@@ -36,7 +41,10 @@ const (
 	DefaultKakaoAuthBaseURL = "https://kauth.kakao.com"
 	DefaultPasswordRotation = 24 * time.Hour
 	DefaultAuditRetention   = 400 * 24 * time.Hour
-	DefaultUnlinkPolicy     = "disable"
+	// DefaultAnonAuditRetention keeps the events of logins whose Kakao
+	// account is unknown (anyone can make them) for a shorter time.
+	DefaultAnonAuditRetention = 30 * 24 * time.Hour
+	DefaultUnlinkPolicy       = "disable"
 )
 
 // Config is everything a Lambda of the stack may need. Each Lambda reads
@@ -48,8 +56,19 @@ type Config struct {
 	AuditTable       string
 	KakaoAPIBaseURL  string
 	KakaoAuthBaseURL string
-	PasswordRotation time.Duration
-	AuditRetention   time.Duration
+	// AllowNonKakaoHosts lets the Kakao base URLs name hosts other than
+	// Kakao's (ALLOW_NON_KAKAO_HOSTS=true): only for a stack pointed at a
+	// Kakao double, which would log anyone in.
+	AllowNonKakaoHosts bool
+	// AllowIDTokenWithoutNonce accepts an ID token presented without a
+	// nonce (ALLOW_ID_TOKEN_WITHOUT_NONCE=true); by default it is refused,
+	// since nothing tells it from a replay.
+	AllowIDTokenWithoutNonce bool
+	PasswordRotation         time.Duration
+	AuditRetention           time.Duration
+	// AnonAuditRetention is the retention of audit events whose Kakao
+	// account is unknown.
+	AnonAuditRetention time.Duration
 	// EventBusName receives the lifecycle events; UnlinkQueueURL carries
 	// unlink callbacks from the webhook to the worker; UnlinkPolicy is
 	// "disable" (default) or "delete".
@@ -65,6 +84,7 @@ type Config struct {
 	// Secret ids from the environment; LoadSecrets fills the values below.
 	PepperSecretID        string
 	KakaoAdminKeySecretID string
+	ProofKeySecretID      string
 
 	KakaoAdminKey string // secret
 	// Pepper is the current pepper, PepperVersion its version; Peppers
@@ -72,6 +92,11 @@ type Config struct {
 	Pepper        []byte // secret
 	PepperVersion int
 	Peppers       map[int][]byte // secret
+	// ProofKey is the current proof key, ProofKeyVersion its version;
+	// ProofKeys holds every version (a proof of any of them is accepted).
+	ProofKey        []byte // secret
+	ProofKeyVersion int
+	ProofKeys       map[int][]byte // secret
 }
 
 // SecretGetter reads a secret's current value by id (shared/secretsmanager
@@ -95,12 +120,34 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		KakaoAuthBaseURL: orDefault(getenv("KAKAO_AUTH_BASE_URL"), DefaultKakaoAuthBaseURL),
 		PasswordRotation: DefaultPasswordRotation,
 		AuditRetention:   DefaultAuditRetention,
-		EventBusName:     getenv("EVENT_BUS_NAME"),
-		UnlinkQueueURL:   getenv("UNLINK_QUEUE_URL"),
-		UnlinkPolicy:     orDefault(getenv("UNLINK_POLICY"), DefaultUnlinkPolicy),
+
+		AnonAuditRetention: DefaultAnonAuditRetention,
+		EventBusName:       getenv("EVENT_BUS_NAME"),
+		UnlinkQueueURL:     getenv("UNLINK_QUEUE_URL"),
+		UnlinkPolicy:       orDefault(getenv("UNLINK_POLICY"), DefaultUnlinkPolicy),
 
 		PepperSecretID:        getenv(SecretPepper),
 		KakaoAdminKeySecretID: getenv(SecretKakaoAdminKey),
+		ProofKeySecretID:      getenv(SecretProofKey),
+	}
+	for name, dst := range map[string]*bool{"ALLOW_NON_KAKAO_HOSTS": &c.AllowNonKakaoHosts, "ALLOW_ID_TOKEN_WITHOUT_NONCE": &c.AllowIDTokenWithoutNonce} {
+		if v := getenv(name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return c, fmt.Errorf("%s %q: want true or false", name, v)
+			}
+			*dst = b
+		}
+	}
+	if !c.AllowNonKakaoHosts {
+		for _, u := range []struct{ name, value, kakao string }{
+			{"KAKAO_API_BASE_URL", c.KakaoAPIBaseURL, DefaultKakaoAPIBaseURL},
+			{"KAKAO_AUTH_BASE_URL", c.KakaoAuthBaseURL, DefaultKakaoAuthBaseURL},
+		} {
+			if strings.TrimRight(u.value, "/") != u.kakao {
+				return c, fmt.Errorf("%s %q: only Kakao's %s, unless ALLOW_NON_KAKAO_HOSTS=true (a non-production stack pointed at a Kakao double)", u.name, u.value, u.kakao)
+			}
+		}
 	}
 	if v := getenv("KAKAO_APP_ID"); v != "" {
 		id, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
@@ -136,12 +183,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.PasswordRotation = d
 	}
-	if v := getenv("AUDIT_RETENTION_DAYS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return c, fmt.Errorf("AUDIT_RETENTION_DAYS %q: want a positive whole number", v)
+	for name, dst := range map[string]*time.Duration{"AUDIT_RETENTION_DAYS": &c.AuditRetention, "ANON_AUDIT_RETENTION_DAYS": &c.AnonAuditRetention} {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				return c, fmt.Errorf("%s %q: want a positive whole number", name, v)
+			}
+			*dst = time.Duration(n) * 24 * time.Hour
 		}
-		c.AuditRetention = time.Duration(n) * 24 * time.Hour
 	}
 	return c, nil
 }
@@ -186,6 +235,8 @@ func (c *Config) LoadSecrets(ctx context.Context, secrets SecretGetter, names ..
 			id = c.PepperSecretID
 		case SecretKakaoAdminKey:
 			id = c.KakaoAdminKeySecretID
+		case SecretProofKey:
+			id = c.ProofKeySecretID
 		default:
 			return fmt.Errorf("config: unknown secret %s", name)
 		}
@@ -216,6 +267,12 @@ func (c *Config) setSecret(name, value string) error {
 			return err
 		}
 		c.PepperVersion, c.Peppers, c.Pepper = version, peppers, peppers[version]
+	case SecretProofKey:
+		version, keys, err := parseVersioned(value, "proof key")
+		if err != nil {
+			return err
+		}
+		c.ProofKeyVersion, c.ProofKeys, c.ProofKey = version, keys, keys[version]
 	}
 	return nil
 }
@@ -225,9 +282,15 @@ func (c *Config) setSecret(name, value string) error {
 // enough: a short one would let anyone compute passwords and proofs.
 // Errors name versions, never values.
 func ParsePeppers(secret string) (current int, peppers map[int][]byte, err error) {
+	return parseVersioned(secret, "pepper")
+}
+
+// parseVersioned reads a versioned secret (the pepper, the proof key):
+// {"current":"<n>","<n>":"<key>",...}; what names the key in errors.
+func parseVersioned(secret, what string) (current int, peppers map[int][]byte, err error) {
 	var fields map[string]string
 	if err := json.Unmarshal([]byte(secret), &fields); err != nil {
-		return 0, nil, fmt.Errorf(`want JSON {"current":"1","1":"<pepper>"}`)
+		return 0, nil, fmt.Errorf(`want JSON {"current":"1","1":"<%s>"}`, what)
 	}
 	peppers = make(map[int][]byte, len(fields))
 	var versions []string
@@ -241,16 +304,16 @@ func ParsePeppers(secret string) (current int, peppers map[int][]byte, err error
 		}
 		v, err := strconv.Atoi(k)
 		if err != nil || v < 1 || strconv.Itoa(v) != k {
-			return 0, nil, fmt.Errorf("pepper version %q: want a whole number from 1", k)
+			return 0, nil, fmt.Errorf("%s version %q: want a whole number from 1", what, k)
 		}
 		if err := password.CheckPepper([]byte(fields[k])); err != nil {
-			return 0, nil, fmt.Errorf("pepper version %d: %w", v, err)
+			return 0, nil, fmt.Errorf("%s version %d: %w", what, v, err)
 		}
 		peppers[v] = []byte(fields[k])
 	}
 	current, err = strconv.Atoi(fields["current"])
 	if err != nil || peppers[current] == nil {
-		return 0, nil, fmt.Errorf(`"current" must name one of the secret's pepper versions`)
+		return 0, nil, fmt.Errorf(`"current" must name one of the secret's %s versions`, what)
 	}
 	return current, peppers, nil
 }

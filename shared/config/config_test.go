@@ -15,16 +15,47 @@ func TestFromEnvDefaultsAndOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.KakaoAPIBaseURL != DefaultKakaoAPIBaseURL || c.KakaoAuthBaseURL != DefaultKakaoAuthBaseURL || c.PasswordRotation != DefaultPasswordRotation || c.AuditRetention != DefaultAuditRetention {
+	if c.KakaoAPIBaseURL != DefaultKakaoAPIBaseURL || c.KakaoAuthBaseURL != DefaultKakaoAuthBaseURL || c.PasswordRotation != DefaultPasswordRotation ||
+		c.AuditRetention != DefaultAuditRetention || c.AnonAuditRetention != DefaultAnonAuditRetention || c.AllowNonKakaoHosts {
 		t.Fatalf("defaults %+v", c)
 	}
-	c, err = FromEnv(env(map[string]string{"PASSWORD_ROTATION": "90m", "AUDIT_RETENTION_DAYS": "30", "KAKAO_API_BASE_URL": "http://k"}))
-	if err != nil || c.PasswordRotation != 90*time.Minute || c.AuditRetention != 30*24*time.Hour || c.KakaoAPIBaseURL != "http://k" {
+	c, err = FromEnv(env(map[string]string{"PASSWORD_ROTATION": "90m", "AUDIT_RETENTION_DAYS": "30", "ANON_AUDIT_RETENTION_DAYS": "7",
+		"KAKAO_API_BASE_URL": "http://k", "ALLOW_NON_KAKAO_HOSTS": "true"}))
+	if err != nil || c.PasswordRotation != 90*time.Minute || c.AuditRetention != 30*24*time.Hour || c.AnonAuditRetention != 7*24*time.Hour || c.KakaoAPIBaseURL != "http://k" {
 		t.Fatalf("overrides %+v %v", c, err)
 	}
-	for _, bad := range []map[string]string{{"PASSWORD_ROTATION": "soon"}, {"PASSWORD_ROTATION": "-1h"}, {"AUDIT_RETENTION_DAYS": "0"}, {"AUDIT_RETENTION_DAYS": "x"}} {
+	for _, bad := range []map[string]string{{"PASSWORD_ROTATION": "soon"}, {"PASSWORD_ROTATION": "-1h"}, {"AUDIT_RETENTION_DAYS": "0"}, {"AUDIT_RETENTION_DAYS": "x"},
+		{"ANON_AUDIT_RETENTION_DAYS": "-3"}, {"ALLOW_NON_KAKAO_HOSTS": "yes please"}} {
 		if _, err := FromEnv(env(bad)); err == nil {
 			t.Fatalf("%v accepted", bad)
+		}
+	}
+}
+
+// A production stack pointed at a test double would log anyone in: the
+// Kakao base URLs name Kakao's hosts exactly unless ALLOW_NON_KAKAO_HOSTS
+// says this is not production. The error names the setting and the way out.
+func TestKakaoHostsOnlyUnlessAllowed(t *testing.T) {
+	for _, ok := range []map[string]string{
+		{"KAKAO_API_BASE_URL": "https://kapi.kakao.com", "KAKAO_AUTH_BASE_URL": "https://kauth.kakao.com"},
+		{"KAKAO_API_BASE_URL": "https://kapi.kakao.com/", "KAKAO_AUTH_BASE_URL": "https://kauth.kakao.com/"},
+		{"KAKAO_API_BASE_URL": "http://127.0.0.1:8081", "KAKAO_AUTH_BASE_URL": "http://127.0.0.1:8081", "ALLOW_NON_KAKAO_HOSTS": "true"},
+	} {
+		if _, err := FromEnv(env(ok)); err != nil {
+			t.Errorf("%v: %v", ok, err)
+		}
+	}
+	for _, bad := range []map[string]string{
+		{"KAKAO_API_BASE_URL": "http://127.0.0.1:8081"},
+		{"KAKAO_AUTH_BASE_URL": "https://kauth.kakao.com.evil.example"},
+		{"KAKAO_API_BASE_URL": "http://kapi.kakao.com"},
+		{"KAKAO_API_BASE_URL": "https://kapi.kakao.com/v2"},
+		{"KAKAO_AUTH_BASE_URL": "https://KAUTH.kakao.com"},
+		{"KAKAO_API_BASE_URL": "https://staging.example", "ALLOW_NON_KAKAO_HOSTS": "false"},
+	} {
+		_, err := FromEnv(env(bad))
+		if err == nil || !strings.Contains(err.Error(), "ALLOW_NON_KAKAO_HOSTS") {
+			t.Errorf("%v: %v, want a refusal that names ALLOW_NON_KAKAO_HOSTS", bad, err)
 		}
 	}
 }

@@ -26,6 +26,9 @@ const (
 	// defaultRefetchInterval bounds JWKS re-fetches triggered by unknown
 	// kids, so forged kids cannot turn every request into a Kakao call.
 	defaultRefetchInterval = 30 * time.Second
+	// DefaultJWKSMaxAge bounds how long a fetched key set is trusted: a key
+	// Kakao withdraws stops verifying tokens in warm containers after it.
+	DefaultJWKSMaxAge = 15 * time.Minute
 )
 
 // IDClaims is what a verified Kakao ID token says. Email is whatever the
@@ -54,6 +57,19 @@ func WithRefetchInterval(d time.Duration) IDTokenOption {
 	return func(v *IDTokenVerifier) { v.refetchInterval = d }
 }
 
+// WithJWKSMaxAge sets how long a fetched key set is used before it is
+// fetched again (default DefaultJWKSMaxAge; never below the re-fetch
+// interval).
+func WithJWKSMaxAge(d time.Duration) IDTokenOption {
+	return func(v *IDTokenVerifier) { v.maxAge = d }
+}
+
+// WithNonceRequired refuses an ID token presented without a nonce (a
+// token that carries none cannot be told from a replay of it).
+func WithNonceRequired(required bool) IDTokenOption {
+	return func(v *IDTokenVerifier) { v.nonceRequired = required }
+}
+
 // WithJWKSTimeout bounds each JWKS fetch attempt (default 3 s).
 func WithJWKSTimeout(d time.Duration) IDTokenOption {
 	return func(v *IDTokenVerifier) { v.timeout = d }
@@ -61,7 +77,8 @@ func WithJWKSTimeout(d time.Duration) IDTokenOption {
 
 // IDTokenVerifier checks Kakao OIDC ID tokens against Kakao's published
 // keys. Build one per process: it holds the JWKS cache, which is fetched on
-// first use, kept, and re-fetched only for a kid it does not know.
+// first use, kept for at most its max age, and re-fetched sooner only for
+// a kid it does not know.
 type IDTokenVerifier struct {
 	http            *http.Client
 	issuer          string
@@ -69,13 +86,21 @@ type IDTokenVerifier struct {
 	audiences       []string
 	now             func() time.Time
 	refetchInterval time.Duration
+	maxAge          time.Duration
 	timeout         time.Duration
+	nonceRequired   bool
 
-	keys atomic.Pointer[map[string]*rsa.PublicKey] // nil until the first fetch
+	keys atomic.Pointer[keySet] // nil until the first fetch
 
 	mu        sync.Mutex
 	inflight  *jwksFetch
 	lastFetch time.Time // start of the last fetch, successful or not
+}
+
+// keySet is a fetched JWKS and when it was fetched.
+type keySet struct {
+	keys    map[string]*rsa.PublicKey
+	fetched time.Time
 }
 
 // jwksFetch is one in-flight JWKS fetch that concurrent callers share.
@@ -104,11 +129,13 @@ func NewIDTokenVerifier(httpClient *http.Client, issuer, jwksURL string, audienc
 		audiences:       slices.Clone(audiences),
 		now:             time.Now,
 		refetchInterval: defaultRefetchInterval,
+		maxAge:          DefaultJWKSMaxAge,
 		timeout:         defaultTimeout,
 	}
 	for _, o := range opts {
 		o(v)
 	}
+	v.maxAge = max(v.maxAge, v.refetchInterval)
 	return v
 }
 
@@ -122,7 +149,8 @@ func invalid(reason string) error { return &kakaoauth.InvalidKakaoToken{Reason: 
 
 // Verify checks rawIDToken's RS256 signature, iss, aud, exp and nonce. A
 // non-empty nonce must equal the token's; an empty one requires the token
-// to carry none, so a nonce-bound token cannot be replayed without it.
+// to carry none, so a nonce-bound token cannot be replayed without it, and
+// is refused outright under WithNonceRequired.
 func (v *IDTokenVerifier) Verify(ctx context.Context, rawIDToken, nonce string) (IDClaims, error) {
 	// Only RS256 parses: "none", HS256 (keyed with the public key) and
 	// every other algorithm are refused before any key is looked at. And
@@ -168,6 +196,8 @@ func (v *IDTokenVerifier) Verify(ctx context.Context, rawIDToken, nonce string) 
 		return IDClaims{}, invalid("nonce mismatch")
 	case nonce == "" && extra.Nonce != "":
 		return IDClaims{}, invalid("nonce required")
+	case nonce == "" && v.nonceRequired:
+		return IDClaims{}, invalid("no nonce")
 	}
 	id, err := strconv.ParseInt(std.Subject, 10, 64)
 	if err != nil || id <= 0 {
@@ -200,7 +230,9 @@ func compactJWS(s string) bool {
 }
 
 // key returns the RSA key for kid, fetching the JWKS on first use and
-// re-fetching it (rate-limited, de-duplicated) when kid is unknown.
+// when the set is past its max age, and re-fetching it (rate-limited,
+// de-duplicated) when kid is unknown. A set past its max age is not used:
+// if it cannot be fetched again, the token cannot be verified.
 func (v *IDTokenVerifier) key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
 	if k := v.cached(kid); k != nil {
 		return k, nil
@@ -213,7 +245,7 @@ func (v *IDTokenVerifier) key(ctx context.Context, kid string) (*rsa.PublicKey, 
 	}
 	f := v.inflight
 	if f == nil {
-		if v.keys.Load() != nil && v.now().Sub(v.lastFetch) < v.refetchInterval {
+		if set := v.keys.Load(); v.fresh(set) && v.now().Sub(v.lastFetch) < v.refetchInterval {
 			v.mu.Unlock()
 			return nil, invalid("unknown key id")
 		}
@@ -239,18 +271,24 @@ func (v *IDTokenVerifier) key(ctx context.Context, kid string) (*rsa.PublicKey, 
 	return nil, invalid("unknown key id")
 }
 
+// cached is kid's key in a set that is not past its max age.
 func (v *IDTokenVerifier) cached(kid string) *rsa.PublicKey {
-	if keys := v.keys.Load(); keys != nil {
-		return (*keys)[kid]
+	if set := v.keys.Load(); v.fresh(set) {
+		return set.keys[kid]
 	}
 	return nil
+}
+
+func (v *IDTokenVerifier) fresh(set *keySet) bool {
+	return set != nil && v.now().Sub(set.fetched) < v.maxAge
 }
 
 func (v *IDTokenVerifier) fetch(ctx context.Context, f *jwksFetch) {
 	keys, err := v.download(ctx)
 	v.mu.Lock()
 	if err == nil {
-		v.keys.Store(&keys)
+		// The new set replaces the old one whole: a withdrawn kid is gone.
+		v.keys.Store(&keySet{keys: keys, fetched: v.now()})
 	}
 	f.err = err
 	v.inflight = nil

@@ -366,7 +366,71 @@ func TestCraftedTokens(t *testing.T) {
 
 func TestIDTokenDefaults(t *testing.T) {
 	v := NewIDTokenVerifier(nil, "", "", nil)
-	if v.issuer != DefaultAuthBaseURL || v.jwksURL != DefaultAuthBaseURL+"/.well-known/jwks.json" || v.refetchInterval != 30*time.Second {
+	if v.issuer != DefaultAuthBaseURL || v.jwksURL != DefaultAuthBaseURL+"/.well-known/jwks.json" || v.refetchInterval != 30*time.Second ||
+		v.maxAge != DefaultJWKSMaxAge || v.nonceRequired {
 		t.Fatalf("defaults %+v", v)
 	}
+}
+
+// A warm verifier trusts a key set for its max age only: a key Kakao
+// withdraws (here: rotated out of the double's JWKS) verifies tokens until
+// then, and not after; a set past its max age that cannot be fetched again
+// is not used (the token cannot be verified: KakaoUnavailable).
+func TestJWKSMaxAgeDropsWithdrawnKeys(t *testing.T) {
+	e := newIDEnv(t)
+	v := e.verifier(WithJWKSMaxAge(10 * time.Minute))
+	ctx := context.Background()
+	old := e.idToken(t, kakaofake.TokenRequest{})
+	if _, err := v.Verify(ctx, old, ""); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the double keeps two keys: the original is withdrawn
+		if _, err := e.fake.RotateKey(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.clk.Add(10*time.Minute - time.Second)
+	if _, err := v.Verify(ctx, old, ""); err != nil || e.jwksHits() != 1 {
+		t.Fatalf("within the max age: %v, %d fetches", err, e.jwksHits())
+	}
+	e.clk.Add(time.Second)
+	_, err := v.Verify(ctx, old, "")
+	wantInvalid(t, err, "unknown key id")
+	if got := e.jwksHits(); got != 2 {
+		t.Fatalf("JWKS fetched %d times, want 2 (once more at the max age)", got)
+	}
+	fresh := e.idToken(t, kakaofake.TokenRequest{})
+	if _, err := v.Verify(ctx, fresh, ""); err != nil {
+		t.Fatal(err)
+	}
+
+	e.clk.Add(10 * time.Minute)
+	if err := e.fake.SetFault(kakaofake.Fault{Path: "/.well-known/jwks.json", Status: 500, Count: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(ctx, fresh, ""); kakaoauth.ErrorName(err) != "KakaoUnavailable" {
+		t.Fatalf("a set past its max age was used when the refresh failed: %v", err)
+	}
+	if _, err := v.Verify(ctx, fresh, ""); err != nil {
+		t.Fatalf("after Kakao is back: %v", err)
+	}
+}
+
+// With WithNonceRequired (the stack's default), an ID token presented
+// without a nonce is refused, whether or not it carries one.
+func TestIDTokenNonceRequired(t *testing.T) {
+	e := newIDEnv(t)
+	v := e.verifier(WithNonceRequired(true))
+	ctx := context.Background()
+	withNonce := e.idToken(t, kakaofake.TokenRequest{Nonce: "n-1"})
+	without := e.idToken(t, kakaofake.TokenRequest{})
+	if _, err := v.Verify(ctx, withNonce, "n-1"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := v.Verify(ctx, without, "")
+	wantInvalid(t, err, "no nonce")
+	_, err = v.Verify(ctx, withNonce, "")
+	wantInvalid(t, err, "nonce required")
+	_, err = v.Verify(ctx, without, "n-1")
+	wantInvalid(t, err, "nonce mismatch")
 }

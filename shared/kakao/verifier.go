@@ -19,10 +19,11 @@ type Verifier struct {
 
 // ForApp is the Verifier of Kakao app appID at the given base URLs (the
 // auth base URL is also the ID tokens' issuer), accepting ID tokens whose
-// aud is one of appKeys. One per process: it holds the JWKS cache.
-func ForApp(hc *http.Client, apiBaseURL, authBaseURL string, appID int64, appKeys []string) *Verifier {
+// aud is one of appKeys, as idOpts say. One per process: it holds the JWKS
+// cache.
+func ForApp(hc *http.Client, apiBaseURL, authBaseURL string, appID int64, appKeys []string, idOpts ...IDTokenOption) *Verifier {
 	client := NewClient(hc, WithAPIBaseURL(apiBaseURL), WithAuthBaseURL(authBaseURL))
-	return NewVerifier(client, NewIDTokenVerifier(hc, client.AuthBaseURL(), "", appKeys), appID)
+	return NewVerifier(client, NewIDTokenVerifier(hc, client.AuthBaseURL(), "", appKeys, idOpts...), appID)
 }
 
 // NewVerifier builds a Verifier for the Kakao app appID. idTokens may be nil

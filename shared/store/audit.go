@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -22,22 +23,37 @@ const maxFreeText = 512
 
 // Audit is the audit table as a kakaoauth.AuditLog.
 type Audit struct {
-	api       API
-	table     string
-	retention time.Duration
-	now       func() time.Time
+	api           API
+	table         string
+	retention     time.Duration
+	anonRetention time.Duration
+	now           func() time.Time
 }
 
 var _ kakaoauth.AuditLog = (*Audit)(nil)
 
+// AuditOption configures an Audit.
+type AuditOption func(*Audit)
+
+// WithAnonymousRetention gives events whose Kakao account is unknown (a
+// bad token or body: anyone can make them, and they name nobody) their own
+// retention; without it they keep the events' retention.
+func WithAnonymousRetention(d time.Duration) AuditOption {
+	return func(a *Audit) { a.anonRetention = d }
+}
+
 // NewAudit returns the audit log in table. Each event expires (DynamoDB
 // TTL) retention after its time; retention <= 0 keeps events forever. now
 // stamps events that carry no time; nil means time.Now.
-func NewAudit(api API, table string, retention time.Duration, now func() time.Time) *Audit {
+func NewAudit(api API, table string, retention time.Duration, now func() time.Time, opts ...AuditOption) *Audit {
 	if now == nil {
 		now = time.Now
 	}
-	return &Audit{api: api, table: table, retention: retention, now: now}
+	a := &Audit{api: api, table: table, retention: retention, anonRetention: retention, now: now}
+	for _, o := range opts {
+		o(a)
+	}
+	return a
 }
 
 // Record appends e. An event is never overwritten: the write is
@@ -65,9 +81,9 @@ func (a *Audit) Record(ctx context.Context, e kakaoauth.AuditEvent) error {
 		id = v7.String()
 	}
 	ts, day := FormatTime(at), Day(at)
-	pk := AnonPK(day)
-	if e.KakaoID != 0 {
-		pk = UserPK(e.KakaoID)
+	pk, retention := UserPK(e.KakaoID), a.retention
+	if e.KakaoID == 0 {
+		pk, retention = AnonPK(day, anonShard(id)), a.anonRetention
 	}
 	item := map[string]types.AttributeValue{
 		AttrPK:      s(pk),
@@ -96,8 +112,8 @@ func (a *Audit) Record(ctx context.Context, e kakaoauth.AuditEvent) error {
 	if e.AppID != 0 {
 		item[AttrAppID] = n(e.AppID)
 	}
-	if a.retention > 0 {
-		item[AttrExpiresAt] = n(at.Add(a.retention).Unix())
+	if retention > 0 {
+		item[AttrExpiresAt] = n(at.Add(retention).Unix())
 	}
 	_, err := a.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                &a.table,
@@ -115,6 +131,14 @@ func (a *Audit) Record(ctx context.Context, e kakaoauth.AuditEvent) error {
 		return classify("record audit event", err)
 	}
 	return nil
+}
+
+// anonShard spreads anonymous events over AnonShards partitions by their
+// (random) event id.
+func anonShard(id string) int {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % AnonShards)
 }
 
 func truncate(v string) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -236,13 +237,13 @@ func (m *Mappings) RecordLogin(ctx context.Context, r kakaoauth.LoginRecord) err
 // ClaimPassword installs nonce next in state pending if the mapping is
 // active and still has prev's nonce and state: of concurrent logins one
 // wins, and only it calls AdminSetUserPassword.
-func (m *Mappings) ClaimPassword(ctx context.Context, kakaoID int64, prev kakaoauth.PasswordClaim, next string, at time.Time) error {
+func (m *Mappings) ClaimPassword(ctx context.Context, kakaoID int64, prev kakaoauth.PasswordClaim, next string, pepperVersion int, at time.Time) error {
 	if next == "" || next == prev.Nonce {
 		return errors.New("store: claim password: next must be a new nonce")
 	}
 	u := newUpdate().
 		setTo(AttrPwNonce, s(next)).setTo(AttrPwState, s(kakaoauth.PasswordPending)).setTo(AttrPwSetAt, s(FormatTime(at))).
-		statusIs(kakaoauth.StatusActive)
+		setPepperVersion(pepperVersion).statusIs(kakaoauth.StatusActive)
 	u.when(equalOrAbsent(u, AttrPwNonce, prev.Nonce)).when(equalOrAbsent(u, AttrPwState, prev.State))
 	held, old, err := m.apply(ctx, "claim password", kakaoID, u)
 	switch {
@@ -253,6 +254,15 @@ func (m *Mappings) ClaimPassword(ctx context.Context, kakaoID int64, prev kakaoa
 	default:
 		return &kakaoauth.NonceChanged{KakaoID: kakaoID}
 	}
+}
+
+// setPepperVersion records the pepper version of a nonce just written (0
+// removes it: version 1, as before versions were recorded).
+func (u *update) setPepperVersion(v int) *update {
+	if v == 0 {
+		return u.drop(AttrPwPepper)
+	}
+	return u.setTo(AttrPwPepper, n(int64(v)))
 }
 
 // equalOrAbsent is "attr = v", or "attr is absent" for v == "".
@@ -310,7 +320,7 @@ func (m *Mappings) MarkDeleted(ctx context.Context, kakaoID int64, receivedAt ti
 	u := newUpdate().
 		setTo(AttrStatus, s(kakaoauth.StatusDeleted)).setTo(AttrUnlinkedAt, s(FormatTime(receivedAt))).
 		setTo(AttrDeletedAt, s(FormatTime(e.Time))).
-		drop(AttrEmail, AttrPwNonce, AttrPwState, AttrPwSetAt).
+		drop(AttrEmail, AttrPwNonce, AttrPwState, AttrPwSetAt, AttrPwPepper).
 		recordEvent(e).activeNoLaterThan(receivedAt)
 	u.when(u.name(AttrStatus) + " <> " + u.value(s(kakaoauth.StatusDeleted)))
 	held, _, err := m.apply(ctx, "mark deleted", kakaoID, u)
@@ -326,7 +336,7 @@ func (m *Mappings) Repoint(ctx context.Context, r kakaoauth.Repoint) error {
 		setTo(AttrSub, s(r.User.Sub)).setTo(AttrUsername, s(r.User.Username)).
 		setTo(AttrStatus, s(kakaoauth.StatusActive)).setTo(AttrActiveSince, at).
 		setTo(AttrPwNonce, s(r.Nonce)).setTo(AttrPwState, s(kakaoauth.PasswordTemporary)).setTo(AttrPwSetAt, at).
-		setOrDrop(AttrEmail, r.Email).recordEvent(r.Event).drop(AttrDeletedAt)
+		setPepperVersion(r.PepperVersion).setOrDrop(AttrEmail, r.Email).recordEvent(r.Event).drop(AttrDeletedAt)
 	prev := u.name(AttrPrevSubs)
 	u.set = append(u.set, prev+" = list_append(if_not_exists("+prev+", "+u.value(&types.AttributeValueMemberL{})+"), "+
 		u.value(&types.AttributeValueMemberL{Value: []types.AttributeValue{s(r.FromSub)}})+")")
@@ -372,6 +382,9 @@ func encodeMapping(mp kakaoauth.Mapping) map[string]types.AttributeValue {
 		if !t.IsZero() {
 			item[name] = s(FormatTime(t))
 		}
+	}
+	if mp.PepperVersion != 0 {
+		item[AttrPwPepper] = n(int64(mp.PepperVersion))
 	}
 	if len(mp.PreviousSubs) > 0 {
 		l := &types.AttributeValueMemberL{}
@@ -419,6 +432,11 @@ func decodeMapping(item map[string]types.AttributeValue) (kakaoauth.Mapping, err
 	mp.Status = str(item, AttrStatus)
 	mp.PasswordNonce = str(item, AttrPwNonce)
 	mp.PasswordState = str(item, AttrPwState)
+	if v, ok := item[AttrPwPepper].(*types.AttributeValueMemberN); ok {
+		if mp.PepperVersion, err = strconv.Atoi(v.Value); err != nil {
+			return mp, fmt.Errorf("store: mapping %d: %s: %w", id, AttrPwPepper, err)
+		}
+	}
 	for name, dst := range map[string]*time.Time{
 		AttrCreatedAt:   &mp.CreatedAt,
 		AttrActiveSince: &mp.ActiveSince,
@@ -472,4 +490,59 @@ func str(item map[string]types.AttributeValue, name string) string {
 		return v.Value
 	}
 	return ""
+}
+
+// ScanAPI is the Scan of *dynamodb.Client: only CountPepperVersions uses
+// it, so the login path's adapters cannot scan.
+type ScanAPI interface {
+	Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+}
+
+var _ ScanAPI = (*dynamodb.Client)(nil)
+
+// PepperUsage is how many accounts' passwords derive with one pepper
+// version.
+type PepperUsage struct {
+	Version  int `json:"pepperVersion"`
+	Accounts int `json:"accounts"`
+}
+
+// CountPepperVersions counts, per pepper version, the accounts whose
+// password nonce derives with it (an operator's question while rotating
+// the pepper: how many still use the old version). Accounts without a
+// nonce (deleted) are not counted; a nonce stored before versions were
+// recorded counts as version 1. It reads the whole mapping table, two
+// attributes of each row, with a Scan: an occasional operator's report,
+// which no index would answer for rows written before versions existed.
+func CountPepperVersions(ctx context.Context, api ScanAPI, table string) ([]PepperUsage, error) {
+	counts := map[int]int{}
+	pages := dynamodb.NewScanPaginator(api, &dynamodb.ScanInput{
+		TableName:                &table,
+		ProjectionExpression:     aws.String("#n, #v"),
+		ExpressionAttributeNames: map[string]string{"#n": AttrPwNonce, "#v": AttrPwPepper},
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, classify("count pepper versions", err)
+		}
+		for _, item := range page.Items {
+			if str(item, AttrPwNonce) == "" {
+				continue
+			}
+			v := 1
+			if nv, ok := item[AttrPwPepper].(*types.AttributeValueMemberN); ok {
+				if v, err = strconv.Atoi(nv.Value); err != nil {
+					return nil, fmt.Errorf("store: %s %q: %w", AttrPwPepper, nv.Value, err)
+				}
+			}
+			counts[v]++
+		}
+	}
+	out := make([]PepperUsage, 0, len(counts))
+	for v, n := range counts {
+		out = append(out, PepperUsage{Version: v, Accounts: n})
+	}
+	slices.SortFunc(out, func(a, b PepperUsage) int { return a.Version - b.Version })
+	return out, nil
 }

@@ -32,6 +32,7 @@ const (
 	AttrPwNonce     = "pwNonce"
 	AttrPwState     = "pwState" // temporary | pending | applied | failed
 	AttrPwSetAt     = "pwSetAt"
+	AttrPwPepper    = "pwPepper"   // N: the pepper version pwNonce derives with; absent: 1
 	AttrUnlinkedAt  = "unlinkedAt" // when Kakao reported the last unlink or deletion
 	AttrRelinkedAt  = "relinkedAt"
 	AttrDeletedAt   = "deletedAt"
@@ -46,7 +47,7 @@ const (
 // Audit table attributes and indexes. kakaoId and sub reuse the mapping
 // names.
 const (
-	AttrPK          = "pk" // "kakao#<id>" or "anon#<yyyy-mm-dd>"
+	AttrPK          = "pk" // "kakao#<id>" or "anon#<yyyy-mm-dd>#<shard>"
 	AttrSK          = "sk" // "<time>#<event id>"
 	AttrDay         = "day"
 	AttrEventID     = "eventId"
@@ -83,9 +84,15 @@ func Day(t time.Time) string { return t.UTC().Format(DayLayout) }
 // UserPK is the audit partition of a Kakao account.
 func UserPK(kakaoID int64) string { return "kakao#" + strconv.FormatInt(kakaoID, 10) }
 
-// AnonPK is the audit partition of the events of day (yyyy-mm-dd) whose
-// Kakao account is unknown, e.g. logins with an invalid token.
-func AnonPK(day string) string { return "anon#" + day }
+// AnonShards is how many partitions the events of one day whose Kakao
+// account is unknown (logins with an invalid token, bad bodies) are spread
+// over: a flood of them would otherwise all write to one partition key,
+// whose write rate DynamoDB caps (1,000 writes/s).
+const AnonShards = 16
+
+// AnonPK is the audit partition of shard (0 to AnonShards-1) of the events
+// of day (yyyy-mm-dd) whose Kakao account is unknown.
+func AnonPK(day string, shard int) string { return fmt.Sprintf("anon#%s#%02d", day, shard) }
 
 // API is the part of *dynamodb.Client the store uses.
 type API interface {

@@ -244,26 +244,26 @@ func TestClaimPassword(t *testing.T) {
 	}
 	at := t0.Add(time.Minute)
 	// A row from before nonces had states: no nonce, no state.
-	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{}, "n1", at); err != nil {
+	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{}, "n1", 1, at); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := m.Get(ctx, 9)
-	if got.PasswordNonce != "n1" || got.PasswordState != kakaoauth.PasswordPending || !got.PasswordSetAt.Equal(at.Truncate(time.Millisecond)) {
+	if got.PasswordNonce != "n1" || got.PasswordState != kakaoauth.PasswordPending || !got.PasswordSetAt.Equal(at.Truncate(time.Millisecond)) || got.PepperVersion != 1 {
 		t.Fatalf("after first claim %+v", got)
 	}
 
 	var changed *kakaoauth.NonceChanged
-	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{}, "n2", at); !errors.As(err, &changed) || kakaoauth.ErrorName(err) != "NonceChanged" {
+	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{}, "n2", 1, at); !errors.As(err, &changed) || kakaoauth.ErrorName(err) != "NonceChanged" {
 		t.Fatalf("claim from none when set: %T %v", err, err)
 	}
-	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{Nonce: "n1", State: kakaoauth.PasswordApplied}, "n2", at); !errors.As(err, &changed) {
+	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{Nonce: "n1", State: kakaoauth.PasswordApplied}, "n2", 1, at); !errors.As(err, &changed) {
 		t.Fatalf("claim expecting another state: %v", err)
 	}
 	var nf *kakaoauth.NotFound
-	if err := m.ClaimPassword(ctx, 404, kakaoauth.PasswordClaim{}, "n1", at); !errors.As(err, &nf) {
+	if err := m.ClaimPassword(ctx, 404, kakaoauth.PasswordClaim{}, "n1", 1, at); !errors.As(err, &nf) {
 		t.Fatalf("missing row: %T %v", err, err)
 	}
-	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{Nonce: "n1"}, "", at); err == nil {
+	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{Nonce: "n1"}, "", 1, at); err == nil {
 		t.Fatal("accepted an empty next nonce")
 	}
 	if err := m.SetPasswordState(ctx, 9, "n1", kakaoauth.PasswordFailed); err != nil {
@@ -279,7 +279,7 @@ func TestClaimPassword(t *testing.T) {
 	errs := make([]error, racers)
 	var wg sync.WaitGroup
 	for i := range racers {
-		wg.Go(func() { errs[i] = m.ClaimPassword(ctx, 9, prev, "r"+strconv.Itoa(i), at.Add(time.Second)) })
+		wg.Go(func() { errs[i] = m.ClaimPassword(ctx, 9, prev, "r"+strconv.Itoa(i), 1, at.Add(time.Second)) })
 	}
 	wg.Wait()
 	winner := -1
@@ -301,13 +301,22 @@ func TestClaimPassword(t *testing.T) {
 	if got, _ := m.Get(ctx, 9); got.PasswordNonce != "r"+strconv.Itoa(winner) {
 		t.Fatalf("stored nonce %s, winner r%d", got.PasswordNonce, winner)
 	}
+	// A claim records the pepper version its nonce derives with: after an
+	// operator's rotation, the current one.
+	cur, _ := m.Get(ctx, 9)
+	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{Nonce: cur.PasswordNonce, State: cur.PasswordState}, "v2", 2, at); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := m.Get(ctx, 9); got.PasswordNonce != "v2" || got.PepperVersion != 2 {
+		t.Fatalf("after a claim with version 2: %+v", got)
+	}
 	// No claim on a mapping that is not active.
 	if _, err := m.MarkUnlinked(ctx, 9, at.Add(time.Hour), event("e", kakaoauth.EventUnlinked)); err != nil {
 		t.Fatal(err)
 	}
-	cur, _ := m.Get(ctx, 9)
+	cur, _ = m.Get(ctx, 9)
 	var notActive *kakaoauth.NotActive
-	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{Nonce: cur.PasswordNonce, State: cur.PasswordState}, "z", at); !errors.As(err, &notActive) {
+	if err := m.ClaimPassword(ctx, 9, kakaoauth.PasswordClaim{Nonce: cur.PasswordNonce, State: cur.PasswordState}, "z", 1, at); !errors.As(err, &notActive) {
 		t.Fatalf("claim on an unlinked mapping: %T %v", err, err)
 	}
 }
@@ -495,13 +504,8 @@ func TestAuditRecord(t *testing.T) {
 		t.Errorf("second event %s: not in time order", str(user[1], AttrType))
 	}
 
-	// An event without a Kakao id: the day's anon partition, stamped by the clock.
-	anon := query(t, db, &dynamodb.QueryInput{
-		TableName:                 &stack.AuditTable,
-		KeyConditionExpression:    aws.String("#pk = :pk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(AnonPK(Day(clock)))},
-	})
+	// An event without a Kakao id: one of the day's anon partitions, stamped by the clock.
+	anon := anonEvents(t, db, stack.AuditTable, Day(clock))
 	if len(anon) != 1 || str(anon[0], AttrTime) != FormatTime(clock) || str(anon[0], AttrError) != "InvalidKakaoToken" {
 		t.Fatalf("anon events %v", anon)
 	}
@@ -524,6 +528,101 @@ func TestAuditRecord(t *testing.T) {
 	})
 	if len(byDay) != 3 {
 		t.Fatalf("byDay found %d events, want 3", len(byDay))
+	}
+}
+
+// anonEvents reads every shard of day's anonymous partitions.
+func anonEvents(t *testing.T, db *dynamodb.Client, table, day string) []map[string]types.AttributeValue {
+	t.Helper()
+	var out []map[string]types.AttributeValue
+	for shard := range AnonShards {
+		out = append(out, query(t, db, &dynamodb.QueryInput{
+			TableName:                 &table,
+			KeyConditionExpression:    aws.String("#pk = :pk"),
+			ExpressionAttributeNames:  map[string]string{"#pk": AttrPK},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(AnonPK(day, shard))},
+		})...)
+	}
+	return out
+}
+
+// Anonymous events (logins whose Kakao account is unknown) spread over
+// the day's AnonShards partitions, not one hot key, and expire after their
+// own retention; the byDay index still finds them all. An account's events
+// keep theirs.
+func TestAuditAnonymousEventsAreShardedAndExpireSooner(t *testing.T) {
+	ctx := context.Background()
+	db, stack := tables(t)
+	a := NewAudit(db, stack.AuditTable, 400*24*time.Hour, nil, WithAnonymousRetention(30*24*time.Hour))
+	const n = 200
+	for range n {
+		if err := a.Record(ctx, kakaoauth.AuditEvent{Time: t0, Type: kakaoauth.EventLoginFailed, Outcome: "failure", Error: "InvalidKakaoToken"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Record(ctx, kakaoauth.AuditEvent{Time: t0, Type: kakaoauth.EventLoginSucceeded, Outcome: "success", KakaoID: 9}); err != nil {
+		t.Fatal(err)
+	}
+	anon := anonEvents(t, db, stack.AuditTable, Day(t0))
+	perShard := map[string]int{}
+	for _, e := range anon {
+		perShard[str(e, AttrPK)]++
+		if want := strconv.FormatInt(t0.Add(30*24*time.Hour).Unix(), 10); e[AttrExpiresAt].(*types.AttributeValueMemberN).Value != want {
+			t.Fatalf("anonymous event expires at %v, want %s", e[AttrExpiresAt], want)
+		}
+	}
+	if len(anon) != n || len(perShard) != AnonShards {
+		t.Fatalf("%d anonymous events over %d partitions, want %d over %d", len(anon), len(perShard), n, AnonShards)
+	}
+	for pk, c := range perShard {
+		if !strings.HasPrefix(pk, "anon#"+Day(t0)+"#") || c > n/AnonShards*3 {
+			t.Errorf("partition %s holds %d of %d events", pk, c, n)
+		}
+	}
+	user := query(t, db, &dynamodb.QueryInput{
+		TableName:                 &stack.AuditTable,
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(UserPK(9))},
+	})
+	if want := strconv.FormatInt(t0.Add(400*24*time.Hour).Unix(), 10); len(user) != 1 || user[0][AttrExpiresAt].(*types.AttributeValueMemberN).Value != want {
+		t.Fatalf("account event %v, want expiry %s", user, want)
+	}
+	var got []EventRecord
+	for e, err := range NewReader(db, stack.MappingTable, stack.AuditTable).Events(ctx, TimeRange{Since: t0.Add(-time.Second), Until: t0.Add(time.Second)}, EventFilter{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, e)
+	}
+	if len(got) != n+1 {
+		t.Fatalf("byDay finds %d events, want %d", len(got), n+1)
+	}
+}
+
+// An audit write never replaces an event: it is conditional on the key
+// being new (attribute_not_exists), so a second write of the same event
+// id, whatever it says, leaves the first one as it was.
+func TestAuditNeverOverwritesAnEvent(t *testing.T) {
+	ctx := context.Background()
+	db, stack := tables(t)
+	a := NewAudit(db, stack.AuditTable, 0, nil)
+	first := kakaoauth.AuditEvent{ID: "0b7c6c52-6f3e-5b1a-9d0e-6a8f3c2d1e01", Time: t0, Type: kakaoauth.EventUnlinked, Outcome: "success", KakaoID: 8, Detail: "UNLINK_FROM_APPS"}
+	forged := first
+	forged.Type, forged.Detail, forged.Sub = kakaoauth.EventRelinked, "admin by=someone-else", "sub-forged"
+	for _, e := range []kakaoauth.AuditEvent{first, forged} {
+		if err := a.Record(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items := query(t, db, &dynamodb.QueryInput{
+		TableName:                 &stack.AuditTable,
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(UserPK(8))},
+	})
+	if len(items) != 1 || str(items[0], AttrType) != kakaoauth.EventUnlinked || str(items[0], AttrDetail) != "UNLINK_FROM_APPS" || str(items[0], AttrSub) != "" {
+		t.Fatalf("items %v: the second write replaced the first", items)
 	}
 }
 

@@ -32,7 +32,8 @@ func New(d *bootstrap.Deps) *Stack { return &Stack{Deps: d} }
 // Kakao is the token verifier. One per process: it holds the JWKS cache.
 func (s *Stack) Kakao() *kakao.Verifier {
 	c := s.Config
-	return kakao.ForApp(s.HTTP, c.KakaoAPIBaseURL, c.KakaoAuthBaseURL, c.KakaoAppID, c.KakaoAppKeys)
+	return kakao.ForApp(s.HTTP, c.KakaoAPIBaseURL, c.KakaoAuthBaseURL, c.KakaoAppID, c.KakaoAppKeys,
+		kakao.WithNonceRequired(!c.AllowIDTokenWithoutNonce))
 }
 
 // Users is the Cognito user pool.
@@ -47,7 +48,8 @@ func (s *Stack) Mappings() *store.Mappings {
 
 // Audit is the audit table.
 func (s *Stack) Audit() *store.Audit {
-	return store.NewAudit(dynamodb.NewFromConfig(s.AWS), s.Config.AuditTable, s.Config.AuditRetention, time.Now)
+	return store.NewAudit(dynamodb.NewFromConfig(s.AWS), s.Config.AuditTable, s.Config.AuditRetention, time.Now,
+		store.WithAnonymousRetention(s.Config.AnonAuditRetention))
 }
 
 // Events is the lifecycle event bus.
