@@ -1,9 +1,7 @@
 package tryit
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -110,27 +108,17 @@ func (p *Page) hostedToken(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel, elapsed := p.upstream(r.Context())
 	defer cancel()
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.hosted.DomainURL+"/oauth2/token", strings.NewReader(form.Encode()))
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", "Internal error.")
-		return
-	}
-	hreq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := p.http.Do(hreq)
-	if err != nil {
-		p.hop(ctx, "hosted ui token", "unreachable", elapsed())
-		writeError(w, http.StatusBadGateway, "CognitoUnavailable", "The hosted UI's token endpoint did not answer.")
-		return
-	}
-	defer resp.Body.Close()
 	var tok cognitoTokenAnswer
-	decodeErr := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&tok)
+	status, decodeErr, err := p.postTokenForm(ctx, p.hosted.DomainURL+"/oauth2/token", "application/x-www-form-urlencoded", form, &tok)
 	ms := elapsed()
 	switch {
-	case resp.StatusCode >= 500 || decodeErr != nil:
+	case err != nil:
+		p.hop(ctx, "hosted ui token", "unreachable", ms)
+		writeError(w, http.StatusBadGateway, "CognitoUnavailable", "The hosted UI's token endpoint did not answer.")
+	case status >= 500 || decodeErr != nil:
 		p.hop(ctx, "hosted ui token", "unavailable", ms)
-		writeError(w, http.StatusBadGateway, "CognitoUnavailable", fmt.Sprintf("The hosted UI's token endpoint failed (HTTP %d).", resp.StatusCode))
-	case resp.StatusCode != http.StatusOK:
+		writeError(w, http.StatusBadGateway, "CognitoUnavailable", fmt.Sprintf("The hosted UI's token endpoint failed (HTTP %d).", status))
+	case status != http.StatusOK:
 		p.hop(ctx, "hosted ui token", "refused "+tok.Error, ms)
 		code := tok.Error
 		if code == "" {

@@ -1,6 +1,7 @@
 package tryit
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -59,27 +60,17 @@ func (p *Page) exchange(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel, elapsed := p.upstream(r.Context())
 	defer cancel()
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.kakao.AuthURL+"/oauth/token", strings.NewReader(form.Encode()))
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", "Internal error.")
-		return
-	}
-	hreq.Header.Set("Content-Type", "application/x-www-form-urlencoded;charset=utf-8")
-	resp, err := p.http.Do(hreq)
-	if err != nil {
-		p.hop(ctx, "kakao token", "unreachable", elapsed())
-		writeError(w, http.StatusBadGateway, "KakaoUnavailable", "Kakao's token endpoint did not answer.")
-		return
-	}
-	defer resp.Body.Close()
 	var tok kakaoTokens
-	decodeErr := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&tok)
+	status, decodeErr, err := p.postTokenForm(ctx, p.kakao.AuthURL+"/oauth/token", "application/x-www-form-urlencoded;charset=utf-8", form, &tok)
 	ms := elapsed()
 	switch {
-	case resp.StatusCode >= 500 || decodeErr != nil:
+	case err != nil:
+		p.hop(ctx, "kakao token", "unreachable", ms)
+		writeError(w, http.StatusBadGateway, "KakaoUnavailable", "Kakao's token endpoint did not answer.")
+	case status >= 500 || decodeErr != nil:
 		p.hop(ctx, "kakao token", "unavailable", ms)
-		writeError(w, http.StatusBadGateway, "KakaoUnavailable", fmt.Sprintf("Kakao's token endpoint failed (HTTP %d).", resp.StatusCode))
-	case resp.StatusCode != http.StatusOK:
+		writeError(w, http.StatusBadGateway, "KakaoUnavailable", fmt.Sprintf("Kakao's token endpoint failed (HTTP %d).", status))
+	case status != http.StatusOK:
 		p.hop(ctx, "kakao token", "refused "+tok.Error, ms)
 		code := tok.Error
 		if code == "" {
@@ -100,4 +91,21 @@ func (p *Page) exchange(w http.ResponseWriter, r *http.Request) {
 		p.hop(ctx, "kakao token", "ok", ms)
 		writeJSON(w, http.StatusOK, exchangeAnswer{AccessToken: tok.AccessToken, IDToken: tok.IDToken, Scope: tok.Scope, ExpiresIn: tok.ExpiresIn, KakaoMS: ms})
 	}
+}
+
+// postTokenForm posts an OAuth 2.0 token request (a form) to endpoint and
+// decodes the JSON answer, whatever its status, into out. err is a request
+// that got no answer; decodeErr an answer that is not the JSON expected.
+func (p *Page) postTokenForm(ctx context.Context, endpoint, contentType string, form url.Values, out any) (status int, decodeErr, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	resp, err := p.http.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	return resp.StatusCode, json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(out), nil
 }
