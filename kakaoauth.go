@@ -216,11 +216,13 @@ type Relink struct {
 // Repoint moves a mapping to a freshly created Cognito user.
 type Repoint struct {
 	KakaoID int64
-	// FromSub is the sub the caller saw: a concurrent recreation loses.
-	FromSub string
-	User    CognitoUser
-	Email   string
-	Nonce   string // the new user's password nonce (temporary password)
+	// FromSub and FromStatus are what the caller saw: a concurrent
+	// recreation, or an unlink or deletion that lands first, wins.
+	FromSub    string
+	FromStatus string
+	User       CognitoUser
+	Email      string
+	Nonce      string // the new user's password nonce (temporary password)
 	// PepperVersion is the pepper the temporary password derives with.
 	PepperVersion int
 	At            time.Time

@@ -545,7 +545,7 @@ func (s *memMappings) MarkDeleted(_ context.Context, id int64, receivedAt time.T
 
 func (s *memMappings) Repoint(_ context.Context, r kakaoauth.Repoint) error {
 	return s.update(r.KakaoID, func(m *kakaoauth.Mapping) error {
-		if m.Sub != r.FromSub {
+		if m.Sub != r.FromSub || m.Status != r.FromStatus {
 			return &kakaoauth.StaleTransition{KakaoID: r.KakaoID}
 		}
 		m.PreviousSubs = append(slices.Clone(m.PreviousSubs), m.Sub)

@@ -375,7 +375,7 @@ func (s *Steps) recreate(ctx context.Context, in LoginState, m kakaoauth.Mapping
 	if user.Sub == m.Sub && m.Status != kakaoauth.StatusDeleted {
 		// The user was there after all (the missing answer was stale):
 		// carry on as a returning login.
-		return s.returning(ctx, in, m)
+		return s.returning(ctx, in, m, false)
 	}
 	nonce, err := password.NewNonce()
 	if err != nil {
@@ -383,7 +383,7 @@ func (s *Steps) recreate(ctx context.Context, in LoginState, m kakaoauth.Mapping
 	}
 	ev := s.newEvent(in.Context.ExecutionID, kakaoauth.EventRecreated, m, "login")
 	ev.Sub, ev.PreviousSub = user.Sub, m.Sub
-	err = s.mappings.Repoint(ctx, kakaoauth.Repoint{KakaoID: m.KakaoID, FromSub: m.Sub, User: user, Email: email, Nonce: nonce,
+	err = s.mappings.Repoint(ctx, kakaoauth.Repoint{KakaoID: m.KakaoID, FromSub: m.Sub, FromStatus: m.Status, User: user, Email: email, Nonce: nonce,
 		PepperVersion: s.pepperVersion, At: ev.Time, Event: ev})
 	var stale *kakaoauth.StaleTransition
 	switch {

@@ -46,6 +46,12 @@ func TestUnlinkDisablesSignsOutAndReleasesTheEmail(t *testing.T) {
 	}
 	r.resetCalls()
 	r.advance(time.Minute)
+	// Disable before the sign-out: no login can slip in between.
+	signedOutEnabled := true
+	r.users.before("AdminUserGlobalSignOut", func() {
+		u, _ := r.users.user("kakao_1")
+		signedOutEnabled = u.Enabled
+	})
 	req := r.unlinkRequest(1, 1, "UNLINK_FROM_APPS")
 	if resp := r.worker(t, req); len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("failures %v", resp.BatchItemFailures)
@@ -60,7 +66,9 @@ func TestUnlinkDisablesSignsOutAndReleasesTheEmail(t *testing.T) {
 			t.Fatal("a refresh token issued before the unlink still works")
 		}
 	}
-	// Disable before the sign-out: no login can slip in between.
+	if signedOutEnabled {
+		t.Fatal("the user was signed out while still enabled: a login could slip in before the disable")
+	}
 	assertCalls(t, "unlink", r.cognito(), map[string]int{"AdminDisableUser": 1, "AdminUserGlobalSignOut": 1, "AdminUpdateUserAttributes": 1})
 	evs := r.events.all()
 	if len(evs) != 2 || evs[1].Type != kakaoauth.EventUnlinked || evs[1].KakaoID != 1 || evs[1].Sub != first.Sub || evs[1].Reason != "UNLINK_FROM_APPS" {
@@ -468,5 +476,52 @@ func TestOperatorActions(t *testing.T) {
 	}
 	if got := r.events.types(); strings.Join(got, ",") != "user_created,unlinked,relinked,deleted" {
 		t.Fatalf("events %v", got)
+	}
+}
+
+// An unlink that lands between a login's UserMissing and its RecreateUser
+// wins: the recreation is refused as the login's token was vouched for
+// before the unlink, and no user is created.
+func TestUnlinkBetweenUserMissingAndRecreation(t *testing.T) {
+	r := newRig(t)
+	r.login(t, `{"access_token":"tok-1"}`)
+	vouched := r.clock()
+	r.users.deleteBehindTheBrokersBack("kakao_1")
+	r.advance(time.Minute)
+	r.worker(t, r.unlinkRequest(1, 1, "UNLINK_FROM_APPS"))
+	if m := r.mappings.row(1); m.Status != kakaoauth.StatusUnlinked {
+		t.Fatalf("mapping %s after the unlink", m.Status)
+	}
+	r.resetCalls()
+	_, err := r.steps.UpsertUser(context.Background(), LoginState{Subject: Subject{KakaoID: 1, VouchedAt: vouched}, Recreate: true})
+	var unlinked *kakaoauth.AccountUnlinked
+	if !errors.As(err, &unlinked) {
+		t.Fatalf("recreation after the unlink: %v, want AccountUnlinked", err)
+	}
+	if calls := r.cognito(); calls["AdminCreateUser"] != 0 {
+		t.Fatalf("Cognito calls %v: a user was created", calls)
+	}
+	if m := r.mappings.row(1); m.Status != kakaoauth.StatusUnlinked {
+		t.Fatalf("mapping %s: the recreation reactivated it", m.Status)
+	}
+}
+
+// FORCED_ACCOUNT_DELETE (Kakao deleted the account itself) is a deletion
+// too, whatever the unlink policy, and says so in the event.
+func TestForcedAccountDeleteDeletes(t *testing.T) {
+	r := newRig(t)
+	r.login(t, `{"access_token":"tok-1"}`)
+	r.advance(time.Minute)
+	r.resetCalls()
+	r.worker(t, r.unlinkRequest(1, 1, "FORCED_ACCOUNT_DELETE"))
+	if _, ok := r.users.user("kakao_1"); ok {
+		t.Fatal("the Cognito user was not deleted")
+	}
+	if m := r.mappings.row(1); m.Status != kakaoauth.StatusDeleted || m.Email != "" {
+		t.Fatalf("mapping %+v", m)
+	}
+	evs := r.events.all()
+	if last := evs[len(evs)-1]; last.Type != kakaoauth.EventDeleted || last.Reason != "FORCED_ACCOUNT_DELETE" {
+		t.Fatalf("event %+v", last)
 	}
 }

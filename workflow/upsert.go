@@ -32,27 +32,32 @@ func (s *Steps) UpsertUser(ctx context.Context, in LoginState) (LoginState, erro
 		return in, err
 	}
 	s.finishPending(ctx, m, loginContext(in))
-	if in.Recreate {
-		return s.recreate(ctx, in, m)
-	}
 	switch m.Status {
 	case kakaoauth.StatusUnlinked, kakaoauth.StatusDeleted:
 		// Kakao revokes access tokens on unlink, so a token it vouched for
 		// after the unlink is the person coming back. An ID token cannot be
-		// revoked: one issued before the unlink is a replay.
+		// revoked: one issued before the unlink is a replay. This holds for
+		// RecreateUser too: an unlink may land between a login's UserMissing
+		// and its recreation.
 		if !in.Subject.VouchedAt.After(m.UnlinkedAt) {
 			return in, &kakaoauth.AccountUnlinked{KakaoID: m.KakaoID}
 		}
-		if m.Status == kakaoauth.StatusDeleted {
+		if m.Status == kakaoauth.StatusDeleted || in.Recreate {
 			return s.recreate(ctx, in, m)
 		}
 		return s.relinkAtLogin(ctx, in, m)
 	}
-	return s.returning(ctx, in, m)
+	if in.Recreate {
+		return s.recreate(ctx, in, m)
+	}
+	return s.returning(ctx, in, m, true)
 }
 
-// returning is the common case: an active account signing in again.
-func (s *Steps) returning(ctx context.Context, in LoginState, m kakaoauth.Mapping) (LoginState, error) {
+// returning is the common case: an active account signing in again. A
+// user found missing while its email is updated is recreated, unless
+// mayRecreate is false: recreate found that user after all, and the two
+// must not hand the login back and forth.
+func (s *Steps) returning(ctx context.Context, in LoginState, m kakaoauth.Mapping, mayRecreate bool) (LoginState, error) {
 	if in.Profile.EmailChecked && in.Profile.Email != m.Email {
 		// Kakao's verified email changed (or was withdrawn): follow it,
 		// unless the new one belongs to someone else.
@@ -63,7 +68,7 @@ func (s *Steps) returning(ctx context.Context, in LoginState, m kakaoauth.Mappin
 		}
 		err := s.users.UpdateProfile(ctx, m.Username, in.Profile.Email, in.Profile.Nickname)
 		var notFound *kakaoauth.NotFound
-		if errors.As(err, &notFound) {
+		if errors.As(err, &notFound) && mayRecreate {
 			return s.recreate(ctx, in, m)
 		}
 		if err != nil {

@@ -341,6 +341,7 @@ func (m *Mappings) Repoint(ctx context.Context, r kakaoauth.Repoint) error {
 	u.set = append(u.set, prev+" = list_append(if_not_exists("+prev+", "+u.value(&types.AttributeValueMemberL{})+"), "+
 		u.value(&types.AttributeValueMemberL{Value: []types.AttributeValue{s(r.FromSub)}})+")")
 	u.when(u.name(AttrSub) + " = " + u.value(s(r.FromSub)))
+	u.when(u.name(AttrStatus) + " = " + u.value(s(r.FromStatus)))
 	held, _, err := m.apply(ctx, "repoint mapping", r.KakaoID, u)
 	if err == nil && !held {
 		return &kakaoauth.StaleTransition{KakaoID: r.KakaoID}

@@ -414,7 +414,13 @@ func TestLifecycleWrites(t *testing.T) {
 	}
 
 	// Recreation: a new user, the old sub kept, a temporary password.
-	re := kakaoauth.Repoint{KakaoID: 8, FromSub: mp.Sub, User: kakaoauth.CognitoUser{Sub: "sub-new", Username: "kakao_8"},
+	// Seen as still active: the deletion that landed since wins.
+	raced := kakaoauth.Repoint{KakaoID: 8, FromSub: mp.Sub, FromStatus: kakaoauth.StatusActive, User: kakaoauth.CognitoUser{Sub: "sub-raced", Username: "kakao_8"},
+		Nonce: "n8", At: del.Time.Add(time.Minute), Event: event("c0", kakaoauth.EventRecreated)}
+	if err := m.Repoint(ctx, raced); !errors.As(err, &staleErr) {
+		t.Fatalf("repoint of a row deleted since it was read: %T %v", err, err)
+	}
+	re := kakaoauth.Repoint{KakaoID: 8, FromSub: mp.Sub, FromStatus: kakaoauth.StatusDeleted, User: kakaoauth.CognitoUser{Sub: "sub-new", Username: "kakao_8"},
 		Email: "again@example.com", Nonce: "n9", At: del.Time.Add(time.Hour), Event: event("c1", kakaoauth.EventRecreated)}
 	if err := m.Repoint(ctx, re); err != nil {
 		t.Fatal(err)
@@ -423,7 +429,7 @@ func TestLifecycleWrites(t *testing.T) {
 		t.Fatalf("second repoint from the old sub: %T %v", err, err)
 	}
 	re2 := re
-	re2.FromSub, re2.User.Sub, re2.Nonce = "sub-new", "sub-newer", "n10"
+	re2.FromSub, re2.FromStatus, re2.User.Sub, re2.Nonce = "sub-new", kakaoauth.StatusActive, "sub-newer", "n10"
 	if err := m.Repoint(ctx, re2); err != nil {
 		t.Fatal(err)
 	}
