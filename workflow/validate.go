@@ -100,51 +100,13 @@ const accessTokenMaxBytes = 1024
 // NUL) could not even be sent in the Authorization header: without this
 // check it read as a Kakao outage (502, retried, audited as such).
 func CheckTokenShapes(req LoginRequest) error {
-	if req.AccessToken != "" && !bearerToken(req.AccessToken) {
+	if req.AccessToken != "" && !kakaoauth.BearerToken(req.AccessToken, accessTokenMaxBytes) {
 		return &kakaoauth.InvalidKakaoToken{Reason: "access token is not a bearer token"}
 	}
-	if req.IDToken != "" && !compactJWS(req.IDToken) {
+	if req.IDToken != "" && !kakaoauth.CompactJWS(req.IDToken) {
 		return &kakaoauth.InvalidKakaoToken{Reason: "id token is not a JWS compact serialization"}
 	}
 	return nil
-}
-
-func bearerToken(s string) bool {
-	if len(s) > accessTokenMaxBytes {
-		return false
-	}
-	body := strings.TrimRight(s, "=")
-	if body == "" {
-		return false
-	}
-	for i := 0; i < len(body); i++ {
-		if !base64URLChar(body[i]) && !strings.ContainsRune(".~+/", rune(body[i])) {
-			return false
-		}
-	}
-	return true
-}
-
-func compactJWS(s string) bool {
-	segments := strings.Split(s, ".")
-	if len(segments) != 3 {
-		return false
-	}
-	for _, seg := range segments {
-		if seg == "" {
-			return false
-		}
-		for i := 0; i < len(seg); i++ {
-			if !base64URLChar(seg[i]) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func base64URLChar(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_'
 }
 
 // ValidateToken is the first state: it checks the request and the Kakao

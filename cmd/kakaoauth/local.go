@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	sharedconfig "github.com/kakaoauth/kakaoauth/shared/config"
+
 	"github.com/kakaoauth/kakaoauth/infra/kakaofake"
 	"github.com/kakaoauth/kakaoauth/infra/localapi"
 	"github.com/kakaoauth/kakaoauth/infra/localstack"
@@ -36,7 +38,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Int64Var(&cfg.AppID, "app-id", kakaofake.DefaultAppID, "Kakao app id tokens must belong to")
 	appKeys := fs.String("app-keys", kakaofake.DefaultAppKey, "comma-separated Kakao app keys accepted as ID-token aud")
 	fs.DurationVar(&cfg.PasswordRotation, "password-rotation", 0, "password nonce rotation interval (default 24h)")
-	fs.StringVar(&cfg.UnlinkPolicy, "unlink-policy", envOr("KAKAOAUTH_UNLINK_POLICY", "disable"), "what a Kakao unlink does: disable (the person can come back) or delete (env KAKAOAUTH_UNLINK_POLICY)")
+	fs.StringVar(&cfg.UnlinkPolicy, "unlink-policy", envOr("KAKAOAUTH_UNLINK_POLICY", sharedconfig.DefaultUnlinkPolicy), "what a Kakao unlink does: disable (the person can come back) or delete (env KAKAOAUTH_UNLINK_POLICY)")
 	fs.BoolVar(&cfg.AllowIDTokenWithoutNonce, "allow-id-token-without-nonce", false, "accept ID tokens presented without a nonce (the stack parameter AllowIdTokenWithoutNonce)")
 	corsOrigins := fs.String("cors-origins", os.Getenv("KAKAOAUTH_CORS_ORIGINS"), "comma-separated origins whose pages may call the login endpoint, e.g. http://localhost:8090 for kakaoauth tryit (env KAKAOAUTH_CORS_ORIGINS)")
 	logLevel := fs.String("log-level", envOr("KAKAOAUTH_LOG_LEVEL", "info"), "debug|info|warn|error (env KAKAOAUTH_LOG_LEVEL)")

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
@@ -85,13 +84,10 @@ func runSmoke(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if m.Stack != "" || (m.AccessToken != "" && m.Via == "sfn") {
-		var opts []func(*awsconfig.LoadOptions) error
-		if *region != "" {
-			opts = append(opts, awsconfig.WithRegion(*region))
-		}
-		cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+		target := awsTarget{command: "smoke", region: *region}
+		cfg, err := target.config(ctx)
 		if err != nil {
-			return fmt.Errorf("aws config: %w", err)
+			return err
 		}
 		m.Stacks = cloudformation.NewFromConfig(cfg)
 		m.SFN = sfn.NewFromConfig(cfg)

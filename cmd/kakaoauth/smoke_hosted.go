@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 
+	sharedconfig "github.com/kakaoauth/kakaoauth/shared/config"
+
 	"github.com/kakaoauth/kakaoauth"
 	"github.com/kakaoauth/kakaoauth/infra/jwks"
 	"github.com/kakaoauth/kakaoauth/workflow"
@@ -56,7 +58,7 @@ func (h *HostedUISmoke) fill(outputs, params map[string]string) {
 	first, _, _ := strings.Cut(params["HostedUiCallbackUrls"], ",")
 	h.RedirectURI = orDefault(h.RedirectURI, first)
 	h.KakaoClientID = orDefault(h.KakaoClientID, params["KakaoRestApiKey"])
-	h.KakaoAuthURL = strings.TrimRight(orDefault(h.KakaoAuthURL, orDefault(params["KakaoAuthBaseUrl"], DefaultKakaoAuthURL)), "/")
+	h.KakaoAuthURL = strings.TrimRight(orDefault(h.KakaoAuthURL, orDefault(params["KakaoAuthBaseUrl"], sharedconfig.DefaultKakaoAuthBaseURL)), "/")
 	h.KakaoScopes = orDefault(h.KakaoScopes, orDefault(params["HostedUiKakaoScopes"], "profile_nickname account_email"))
 }
 
@@ -186,7 +188,8 @@ func (m *SmokeMain) hostedSignIn(ctx context.Context) (map[string]any, error) {
 	h := &m.Hosted
 	cb, err := url.Parse(strings.TrimSpace(h.Callback))
 	if err != nil {
-		return nil, fmt.Errorf("-callback: %v", err)
+		// Not err itself: url.Parse quotes the whole input, code= included.
+		return nil, errors.New("-callback: not a URL")
 	}
 	q := cb.Query()
 	switch {

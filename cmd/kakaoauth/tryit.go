@@ -13,9 +13,9 @@ import (
 	"strings"
 	"time"
 
+	sharedconfig "github.com/kakaoauth/kakaoauth/shared/config"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
@@ -29,8 +29,7 @@ func init() {
 
 // Defaults of tryit.
 const (
-	DefaultTryItAddr    = "127.0.0.1:8090"
-	DefaultKakaoAuthURL = "https://kauth.kakao.com"
+	DefaultTryItAddr = "127.0.0.1:8090"
 )
 
 // TryItMain serves the try-it page on this machine against a deployed
@@ -89,7 +88,7 @@ func runTryIt(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&m.CognitoEndpoint, "cognito-endpoint", "", "Cognito endpoint URL, for a local pool (moto); default: AWS")
 	fs.StringVar(&m.HostedUIDomain, "hosted-ui-domain", "", "the stack's hosted UI domain (output HostedUiDomainUrl), if it has one")
 	fs.StringVar(&m.HostedUIClientID, "hosted-ui-client-id", "", "the hosted UI's app client (output HostedUiClientId)")
-	fs.StringVar(&m.KakaoAuthURL, "kakao-auth-url", envOr("KAKAO_AUTH_BASE_URL", DefaultKakaoAuthURL), "Kakao auth server (env KAKAO_AUTH_BASE_URL)")
+	fs.StringVar(&m.KakaoAuthURL, "kakao-auth-url", envOr("KAKAO_AUTH_BASE_URL", sharedconfig.DefaultKakaoAuthBaseURL), "Kakao auth server (env KAKAO_AUTH_BASE_URL)")
 	fs.StringVar(&m.KakaoClientID, "kakao-client-id", os.Getenv("KAKAO_REST_API_KEY"), "the Kakao app's REST API key (env KAKAO_REST_API_KEY)")
 	fs.StringVar(&m.Addr, "addr", envOr("KAKAOAUTH_TRYIT_ADDR", DefaultTryItAddr), "listen address (env KAKAOAUTH_TRYIT_ADDR)")
 	fs.StringVar(&m.PublicURL, "public-url", "", "the page's origin as registered at Kakao (default http://localhost:<port>)")
@@ -102,14 +101,8 @@ func runTryIt(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// A secret only from the environment: flags show in the process list.
 	m.KakaoClientSecret = os.Getenv("KAKAO_CLIENT_SECRET")
 	if m.Stack != "" {
-		var opts []func(*awsconfig.LoadOptions) error
-		if m.Region != "" {
-			opts = append(opts, awsconfig.WithRegion(m.Region))
-		}
-		if *profile != "" {
-			opts = append(opts, awsconfig.WithSharedConfigProfile(*profile))
-		}
-		cfg, err := awsconfig.LoadDefaultConfig(ctx, append(opts, awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(awsTimeout)))...)
+		target := awsTarget{command: "tryit", region: m.Region, profile: *profile}
+		cfg, err := target.config(ctx)
 		if err != nil {
 			return err
 		}

@@ -268,7 +268,7 @@ func TestNoSecretsInLogsOrAudit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secrets = append(secrets, string(pepper), password.Derive(pepper, m.Sub, m.PasswordNonce), s.adminKey(t))
+	secrets = append(secrets, string(pepper), password.Derive(pepper, m.Sub, m.PasswordNonce), s.adminKey(t), string(s.proofKey(t)))
 
 	logs := s.logs.String()
 	if !strings.Contains(logs, `"msg":"login succeeded"`) {
@@ -377,6 +377,16 @@ func (s *testStack) pepper(t testing.TB) []byte {
 		t.Fatal(err)
 	}
 	return peppers[current]
+}
+
+// proofKey is the current sign-in proof key as Secrets Manager holds it.
+func (s *testStack) proofKey(t testing.TB) []byte {
+	t.Helper()
+	current, keys, err := config.ParsePeppers(s.secret(t, s.Deps().Config.ProofKeySecretID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys[current]
 }
 
 // adminKey is the Kakao admin key as Secrets Manager holds it.

@@ -82,7 +82,7 @@ func TestAWSFaultMatrix(t *testing.T) {
 				s.proxy.Inject(op, faultproxy.Fault{Kind: kind, Times: times})
 				status, body := s.login(t, map[string]string{"access_token": tok})
 				s.proxy.Inject(op, faultproxy.Fault{})
-				calls := s.proxy.Count(op)
+				calls, faulted := s.proxy.Count(op), s.proxy.Faulted(op)
 				// A lost audit write loses that attempt's event, nothing else.
 				if !(op == "PutItem" && persistent) {
 					attempts[id]++
@@ -94,6 +94,9 @@ func TestAWSFaultMatrix(t *testing.T) {
 				wantStatus, wantCode := faultOutcome(op, kind, persistent)
 				if status != wantStatus || (wantCode != "" && body["error"] != wantCode) {
 					t.Errorf("%s %s %s: %d %v, want %d %s", op, kind, mode, status, body, wantStatus, wantCode)
+				}
+				if faulted == 0 {
+					t.Errorf("%s %s %s: the fault never fired: the row proves nothing", op, kind, mode)
 				}
 				if calls > maxCallsOfOneOp {
 					t.Errorf("%s %s %s: %d calls of %s, want at most %d", op, kind, mode, calls, op, maxCallsOfOneOp)

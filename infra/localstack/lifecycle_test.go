@@ -39,6 +39,10 @@ func TestLifecycleUnlinkThenReturn(t *testing.T) {
 		t.Fatalf("login: %d %v", status, first)
 	}
 	stale := s.accessToken(t, 601)
+	// The check below must be able to tell: a refresh works before.
+	if !s.refreshWorks(t, first["refresh_token"].(string)) {
+		t.Fatal("a fresh refresh token does not work: the revocation check below would prove nothing")
+	}
 
 	if got := s.secFakeUnlink(t, 601, "UNLINK_FROM_APPS"); got != http.StatusOK {
 		t.Fatalf("callback answered %d", got)

@@ -25,7 +25,6 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	awssm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/kakaoauth/kakaoauth/infra/eventsource"
 	"github.com/kakaoauth/kakaoauth/infra/kakaofake"
@@ -192,12 +191,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("login endpoint: %w", err)
 	}
+	defer func() {
+		if err != nil {
+			apiLn.Close()
+		}
+	}()
 	m.apiURL = "http://" + apiLn.Addr().String()
 
 	apiBase, authBase := m.cfg.KakaoAPIBaseURL, m.cfg.KakaoAuthBaseURL
 	if apiBase == "" || authBase == "" {
 		if err := m.startFake(bg); err != nil {
-			apiLn.Close()
 			return err
 		}
 		apiBase, authBase = m.kakaoURL, m.kakaoURL
@@ -212,7 +215,6 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// The operator's step before a deploy: the admin key's secret.
 	adminKeyARN, err := provision.PutSecret(ctx, awssm.NewFromConfig(awsCfg), AdminKeySecretName(m.cfg.Prefix), m.cfg.AdminKey)
 	if err != nil {
-		apiLn.Close()
 		return err
 	}
 	// The same path a Lambda's cold start takes: environment, then secrets.
@@ -243,7 +245,6 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		err = cfg.LoadSecrets(ctx, secretsmanager.FromConfig(awsCfg), config.SecretPepper, config.SecretKakaoAdminKey, config.SecretProofKey)
 	}
 	if err != nil {
-		apiLn.Close()
 		return err
 	}
 	m.deps = wiring.New(bootstrap.New(cfg, stepsCfg, m.cfg.Log))
@@ -253,24 +254,18 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	steps := m.deps.Steps()
 	m.steps = steps
 	if m.machine, err = workflow.NewMachine(steps); err != nil {
-		apiLn.Close()
 		return err
 	}
 	// The unlink worker, fed from the queue as Lambda's event source
 	// mapping feeds it (batch of 5, partial batch failures).
-	if err := m.startWorker(bg, awsCfg, steps); err != nil {
-		apiLn.Close()
-		return err
-	}
+	m.startWorker(bg, awsCfg, steps)
 	if err := m.startEventTap(bg, awsCfg); err != nil {
-		apiLn.Close()
 		return err
 	}
 	login := localapi.New(localapi.ExecutorFunc(m.execute), m.cfg.Log, localapi.WithAllowedOrigins(m.cfg.CORSOrigins...))
 	routes := map[string]http.Handler{workflow.UnlinkPath: ProxyHandler(steps.UnlinkWebhook, m.cfg.Log)}
 	page, err := m.tryItPage(awsCfg, motoURL, authBase)
 	if err != nil {
-		apiLn.Close()
 		return err
 	}
 	maps.Copy(routes, page.Routes())
@@ -329,22 +324,15 @@ func (m *Main) startFake(ctx context.Context) error {
 
 // startWorker polls the unlink queue for the worker, as the template's
 // SQS event (UnlinkWorkerFunction) does in AWS.
-func (m *Main) startWorker(ctx context.Context, awsCfg aws.Config, steps *workflow.Steps) error {
+func (m *Main) startWorker(ctx context.Context, awsCfg aws.Config, steps *workflow.Steps) {
 	q := sqs.NewFromConfig(awsCfg)
-	out, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl: &m.stack.UnlinkQueueURL, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
-	})
-	if err != nil {
-		return fmt.Errorf("unlink queue: %w", err)
-	}
-	poller := eventsource.New(q, m.stack.UnlinkQueueURL, out.Attributes[string(sqstypes.QueueAttributeNameQueueArn)], awsCfg.Region,
+	poller := eventsource.New(q, m.stack.UnlinkQueueURL, m.stack.UnlinkQueueARN, awsCfg.Region,
 		steps.UnlinkWorker, eventsource.WithBatchSize(5), eventsource.WithLogger(m.cfg.Log))
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
 		poller.Run(ctx)
 	}()
-	return nil
 }
 
 // startEventTap subscribes a queue of its own to the lifecycle bus and
@@ -363,7 +351,10 @@ func (m *Main) startEventTap(ctx context.Context, awsCfg aws.Config) error {
 			evs, err := tap.Receive(ctx)
 			if err != nil && ctx.Err() == nil {
 				m.cfg.Log.WarnContext(ctx, "event tap: receive failed", "error", err.Error())
-				time.Sleep(time.Second)
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
 			}
 			for _, e := range evs {
 				m.cfg.Log.InfoContext(ctx, "lifecycle event", "detailType", e.DetailType, "source", e.Source,

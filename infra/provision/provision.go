@@ -91,8 +91,10 @@ type Stack struct {
 	MappingTable     string
 	AuditTable       string
 	UnlinkQueueURL   string
-	UnlinkDLQURL     string
-	EventBusName     string
+	// UnlinkQueueARN is what the worker's event source names the queue by.
+	UnlinkQueueARN string
+	UnlinkDLQURL   string
+	EventBusName   string
 	// PepperSecretARN is the generated pepper (Secrets Manager).
 	PepperSecretARN string
 	// ProofKeySecretARN is the generated key of the sign-in proofs.
@@ -153,7 +155,7 @@ func Provision(ctx context.Context, cfg aws.Config, templatePath string, names N
 	if err != nil {
 		return Stack{}, err
 	}
-	queueURL, _, err := ensureQueue(ctx, q, names.UnlinkQueue, res.queue, dlqARN, o.queueVisibility)
+	queueURL, queueARN, err := ensureQueue(ctx, q, names.UnlinkQueue, res.queue, dlqARN, o.queueVisibility)
 	if err != nil {
 		return Stack{}, err
 	}
@@ -176,6 +178,7 @@ func Provision(ctx context.Context, cfg aws.Config, templatePath string, names N
 		MappingTable:      names.MappingTable,
 		AuditTable:        names.AuditTable,
 		UnlinkQueueURL:    queueURL,
+		UnlinkQueueARN:    queueARN,
 		UnlinkDLQURL:      dlqURL,
 		EventBusName:      names.EventBus,
 	}, nil

@@ -74,6 +74,10 @@ func Load(ctx context.Context, log *slog.Logger, needs Needs) (*Deps, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The environment first: it costs nothing, the secrets a network call.
+	if err := cfg.Require(needs.Env...); err != nil {
+		return nil, err
+	}
 	if len(needs.Secrets) > 0 {
 		if needs.SecretStore == nil {
 			return nil, errors.New("bootstrap: secrets named but no secret store wired")
@@ -81,9 +85,6 @@ func Load(ctx context.Context, log *slog.Logger, needs Needs) (*Deps, error) {
 		if err := cfg.LoadSecrets(ctx, needs.SecretStore(awsCfg), needs.Secrets...); err != nil {
 			return nil, err
 		}
-	}
-	if err := cfg.Require(needs.Env...); err != nil {
-		return nil, err
 	}
 	return New(cfg, awsCfg, log), nil
 }

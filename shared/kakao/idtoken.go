@@ -158,7 +158,7 @@ func (v *IDTokenVerifier) Verify(ctx context.Context, rawIDToken, nonce string) 
 	// CR and LF, so one signed token would otherwise verify in endless
 	// spellings (a fuzzing finding).
 	tok, err := jwt.ParseSigned(rawIDToken, []jose.SignatureAlgorithm{jose.RS256})
-	if err != nil || !compactJWS(rawIDToken) {
+	if err != nil || !kakaoauth.CompactJWS(rawIDToken) {
 		return IDClaims{}, invalid("malformed or not RS256")
 	}
 	if len(tok.Headers) != 1 || tok.Headers[0].KeyID == "" {
@@ -214,19 +214,6 @@ func (v *IDTokenVerifier) Verify(ctx context.Context, rawIDToken, nonce string) 
 		c.IssuedAt = std.IssuedAt.Time()
 	}
 	return c, nil
-}
-
-// compactJWS says whether s has only the characters of a JWS compact
-// serialization: base64url segments and the dots between them.
-func compactJWS(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_', c == '.':
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // key returns the RSA key for kid, fetching the JWKS on first use and
