@@ -48,12 +48,63 @@ type AccountDisabled struct{ Username string }
 func (e *AccountDisabled) Error() string { return "user " + e.Username + " is disabled" }
 
 // AccountConflict: the verified email belongs to a user not linked to this
-// Kakao account.
+// Kakao account (Cognito refused a second user with it: the pool's email
+// alias). The app offers linking: the person signs in to that user and
+// links Kakao (POST /auth/kakao/link).
 type AccountConflict struct{ KakaoID int64 }
 
 func (e *AccountConflict) Error() string {
 	return fmt.Sprintf("verified email of kakao account %d belongs to another user", e.KakaoID)
 }
+
+// AccountNotLinked: no user of the pool is linked to this Kakao account,
+// and the pool refused to create one: its usernames are email addresses
+// or phone numbers (UsernameAttributes), or it requires an attribute Kakao
+// does not give. The app offers linking instead.
+type AccountNotLinked struct {
+	KakaoID int64
+	Reason  string // Cognito's refusal, for the log
+}
+
+func (e *AccountNotLinked) Error() string {
+	return fmt.Sprintf("kakao account %d is linked to no user and the pool creates none: %s", e.KakaoID, e.Reason)
+}
+
+// InvalidCognitoToken: the Cognito access token a linking request
+// presents is malformed, not this pool's, not an access token, of an app
+// client that may not link, expired, or revoked (Cognito's GetUser refused
+// it).
+type InvalidCognitoToken struct{ Reason string }
+
+func (e *InvalidCognitoToken) Error() string { return "invalid cognito access token: " + e.Reason }
+
+// KakaoAccountInUse: the Kakao account is linked to another user of the
+// pool (one kakaoauth created for it, or another linked one).
+type KakaoAccountInUse struct{ KakaoID int64 }
+
+func (e *KakaoAccountInUse) Error() string {
+	return fmt.Sprintf("kakao account %d is linked to another user", e.KakaoID)
+}
+
+// UserAlreadyLinked: the signed-in user already has another Kakao account.
+type UserAlreadyLinked struct{ Sub string }
+
+func (e *UserAlreadyLinked) Error() string {
+	return "user " + e.Sub + " is linked to another kakao account"
+}
+
+// KakaoOnlyAccount: the user is one kakaoauth created for its Kakao
+// account, which is its only way in: its Kakao link cannot be removed.
+type KakaoOnlyAccount struct{ Username string }
+
+func (e *KakaoOnlyAccount) Error() string {
+	return "user " + e.Username + " signs in with kakao only"
+}
+
+// NotLinked: the signed-in user has no Kakao account to unlink.
+type NotLinked struct{ Sub string }
+
+func (e *NotLinked) Error() string { return "user " + e.Sub + " has no linked kakao account" }
 
 // KakaoUnavailable: Kakao failed (-1, -10, -9798, 5xx, timeout) after retries.
 type KakaoUnavailable struct{ Reason string }
@@ -123,6 +174,18 @@ func (e *NotActive) Error() string {
 	return fmt.Sprintf("mapping of %d is %s, not active", e.KakaoID, e.Status)
 }
 
+// UserClaimed: the pool user is reserved for another Kakao account
+// (MappingStore.ClaimUser). Internal: the caller decides whether that
+// holder is stale.
+type UserClaimed struct {
+	Sub     string
+	KakaoID int64 // the holder
+}
+
+func (e *UserClaimed) Error() string {
+	return fmt.Sprintf("user %s is claimed by kakao account %d", e.Sub, e.KakaoID)
+}
+
 // StaleTransition: a lifecycle write lost to a concurrent one (two
 // re-links, two recreations). Internal: the caller re-reads.
 type StaleTransition struct{ KakaoID int64 }
@@ -150,6 +213,8 @@ type Outcome struct {
 	Status  int
 	Code    string // the "error" field
 	Message string // the "message" field: human text, no internals
+	// MessageKo is Message in Korean, for apps that show it.
+	MessageKo string
 }
 
 // Error names that are not Go types: Step Functions' own.
@@ -161,22 +226,42 @@ const (
 // outcomes is the one place error names map to HTTP. template.yaml's
 // response template mirrors it; a test keeps the two in step.
 var outcomes = map[string]Outcome{
-	"InvalidRequest":    {http.StatusBadRequest, "InvalidRequest", "The request is not valid: send JSON with access_token or id_token."},
-	"InvalidKakaoToken": {http.StatusUnauthorized, "InvalidKakaoToken", "The Kakao token is invalid or expired."},
-	"WrongKakaoApp":     {http.StatusUnauthorized, "WrongKakaoApp", "The Kakao token was issued to another app."},
-	"AccountUnlinked":   {http.StatusForbidden, "AccountUnlinked", "This Kakao account is unlinked from the app."},
-	"AccountDisabled":   {http.StatusForbidden, "AccountDisabled", "This account is disabled."},
-	"AccountConflict":   {http.StatusConflict, "AccountConflict", "The email of this Kakao account belongs to another user."},
-	"Throttled":         {http.StatusTooManyRequests, "Throttled", "Too many requests; try again shortly."},
+	"InvalidRequest":    {Status: http.StatusBadRequest, Code: "InvalidRequest", Message: "The request is not valid: send JSON with access_token or id_token."},
+	"InvalidKakaoToken": {Status: http.StatusUnauthorized, Code: "InvalidKakaoToken", Message: "The Kakao token is invalid or expired."},
+	"WrongKakaoApp":     {Status: http.StatusUnauthorized, Code: "WrongKakaoApp", Message: "The Kakao token was issued to another app."},
+	"AccountUnlinked":   {Status: http.StatusForbidden, Code: "AccountUnlinked", Message: "This Kakao account is unlinked from the app."},
+	"AccountDisabled":   {Status: http.StatusForbidden, Code: "AccountDisabled", Message: "This account is disabled."},
+	"AccountConflict": {Status: http.StatusConflict, Code: "AccountConflict",
+		Message:   "The email of this Kakao account belongs to another user: sign in to that account and link Kakao.",
+		MessageKo: "이 카카오 계정의 이메일은 다른 사용자의 것입니다. 그 계정으로 로그인한 뒤 카카오를 연결하세요."},
+	"AccountNotLinked": {Status: http.StatusForbidden, Code: "AccountNotLinked",
+		Message:   "No account is linked to this Kakao account: sign in another way and link Kakao.",
+		MessageKo: "이 카카오 계정과 연결된 계정이 없습니다. 다른 방법으로 로그인한 뒤 카카오를 연결하세요."},
+	"InvalidCognitoToken": {Status: http.StatusUnauthorized, Code: "InvalidCognitoToken",
+		Message:   "The Cognito access token is invalid, expired or revoked.",
+		MessageKo: "Cognito 액세스 토큰이 유효하지 않거나 만료되었거나 취소되었습니다."},
+	"KakaoAccountInUse": {Status: http.StatusConflict, Code: "KakaoAccountInUse",
+		Message:   "This Kakao account is linked to another user.",
+		MessageKo: "이 카카오 계정은 이미 다른 사용자와 연결되어 있습니다."},
+	"UserAlreadyLinked": {Status: http.StatusConflict, Code: "UserAlreadyLinked",
+		Message:   "This user is already linked to another Kakao account.",
+		MessageKo: "이 사용자는 이미 다른 카카오 계정과 연결되어 있습니다."},
+	"KakaoOnlyAccount": {Status: http.StatusConflict, Code: "KakaoOnlyAccount",
+		Message:   "This account signs in with Kakao only: its Kakao link cannot be removed.",
+		MessageKo: "이 계정은 카카오로만 로그인하므로 카카오 연결을 해제할 수 없습니다."},
+	"NotLinked": {Status: http.StatusNotFound, Code: "NotLinked",
+		Message:   "This user has no linked Kakao account.",
+		MessageKo: "이 사용자와 연결된 카카오 계정이 없습니다."},
+	"Throttled": {Status: http.StatusTooManyRequests, Code: "Throttled", Message: "Too many requests; try again shortly."},
 	// Both mean "not now": concurrent logins of one account kept changing
 	// its password, or Cognito locked sign-in after failed attempts.
-	"PasswordRotated":          {http.StatusTooManyRequests, "Throttled", "Too many requests; try again shortly."},
-	"PasswordAttemptsExceeded": {http.StatusTooManyRequests, "Throttled", "Too many requests; try again shortly."},
-	"KakaoUnavailable":         {http.StatusBadGateway, "KakaoUnavailable", "Kakao is unavailable; try again shortly."},
-	ErrorTimeout:               {http.StatusGatewayTimeout, "Timeout", "The login took too long; try again."},
+	"PasswordRotated":          {Status: http.StatusTooManyRequests, Code: "Throttled", Message: "Too many requests; try again shortly."},
+	"PasswordAttemptsExceeded": {Status: http.StatusTooManyRequests, Code: "Throttled", Message: "Too many requests; try again shortly."},
+	"KakaoUnavailable":         {Status: http.StatusBadGateway, Code: "KakaoUnavailable", Message: "Kakao is unavailable; try again shortly."},
+	ErrorTimeout:               {Status: http.StatusGatewayTimeout, Code: "Timeout", Message: "The login took too long; try again."},
 }
 
-var internalOutcome = Outcome{http.StatusInternalServerError, CodeInternal, "Internal error."}
+var internalOutcome = Outcome{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "Internal error."}
 
 // OutcomeOf maps an error name to its HTTP answer; unknown names are 500.
 func OutcomeOf(errorName string) Outcome {

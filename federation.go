@@ -21,6 +21,10 @@ const HostedUIProvider = "Kakao"
 // since) is *AccountUnlinked.
 type KakaoAccounts interface {
 	Lookup(ctx context.Context, kakaoID int64) (KakaoIdentity, error)
+	// Unlink unlinks the account from the app at Kakao (Kakao's unlink
+	// API with the admin key), as Kakao asks of a service whose user
+	// leaves it. An account Kakao no longer has linked is no error.
+	Unlink(ctx context.Context, kakaoID int64) error
 }
 
 // FederatedLinks manages the link between the pool's Kakao identity
@@ -45,6 +49,10 @@ type AppClients interface {
 	// tokens. A sign-in through such a client cannot be a password or SRP
 	// sign-in.
 	FederatedOnly(ctx context.Context, userPoolID, clientID string) (bool, error)
+	// Name is the app client's name: the CUSTOM_AUTH triggers know the
+	// broker's client by it (the pool names its triggers, so a trigger's
+	// configuration cannot name the pool's clients without a cycle).
+	Name(ctx context.Context, userPoolID, clientID string) (string, error)
 }
 
 // Audit event types of the hosted-UI flow, written by its PreSignUp

@@ -11,6 +11,7 @@ package kakaoauth
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -55,6 +56,15 @@ type KakaoVerifier interface {
 // concurrent first logins converge on one Cognito user.
 func Username(kakaoID int64) string { return "kakao_" + strconv.FormatInt(kakaoID, 10) }
 
+// CreatedByKakaoauth says whether a pool user is one kakaoauth created
+// for a Kakao account (custom:kakao_id set, or the kakao_ username it gives
+// every such user): its only way in is Kakao, its password is the
+// broker's. Every other user of the pool is the team's own, which
+// kakaoauth may link to a Kakao account but never changes.
+func CreatedByKakaoauth(u CognitoUser) bool {
+	return u.KakaoID != 0 || strings.HasPrefix(strings.ToLower(u.Username), "kakao_")
+}
+
 // CognitoUser is a user of the pool as the broker sees it.
 type CognitoUser struct {
 	Username string
@@ -65,7 +75,15 @@ type CognitoUser struct {
 	EmailVerified bool
 	Nickname      string
 	Enabled       bool
+	// Status is Cognito's UserStatus (FORCE_CHANGE_PASSWORD, CONFIRMED,
+	// ...); "" when the answer did not say.
+	Status string
 }
+
+// UserStatusForceChangePassword is the status of a user created by
+// AdminCreateUser with a temporary password that never signed in: what a
+// broker login that died before writing its mapping leaves behind.
+const UserStatusForceChangePassword = "FORCE_CHANGE_PASSWORD"
 
 // NewCognitoUser is what the broker asks the directory to create.
 type NewCognitoUser struct {
@@ -98,6 +116,21 @@ type SignIn struct {
 	Metadata map[string]string
 }
 
+// ChallengeSignIn is one CUSTOM_AUTH sign-in of a user kakaoauth linked
+// (and did not create): AdminInitiateAuth, then AdminRespondToAuthChallenge
+// with the answer Answer makes from the challenge the pool's
+// CreateAuthChallenge trigger issued (the broker's proof; see
+// workflow/challenge.go). The user's own password is never involved.
+type ChallengeSignIn struct {
+	Username string
+	Answer   func(challenge string) (string, error)
+}
+
+// ChallengeParameter names the challenge in the CUSTOM_CHALLENGE's
+// parameters: a random value per sign-in that the CreateAuthChallenge
+// trigger issues and the answer must be bound to (single use).
+const ChallengeParameter = "kakaoauth_challenge"
+
 // UserDirectory is the Cognito user pool, through its Admin* APIs only.
 // Operations on a user that does not exist return *NotFound.
 type UserDirectory interface {
@@ -118,12 +151,37 @@ type UserDirectory interface {
 	// disabled user *AccountDisabled, Cognito's lockout
 	// *PasswordAttemptsExceeded, a missing user *NotFound.
 	SignIn(ctx context.Context, in SignIn) (CognitoTokens, error)
+	// SignInWithChallenge signs a linked user in through CUSTOM_AUTH: a
+	// disabled user is *AccountDisabled, a missing user *NotFound, a
+	// refused answer an internal error (never a password matter).
+	SignInWithChallenge(ctx context.Context, in ChallengeSignIn) (CognitoTokens, error)
 	// DisableUser and EnableUser flip whether the user may sign in.
 	DisableUser(ctx context.Context, username string) error
 	EnableUser(ctx context.Context, username string) error
 	// SignOut revokes every refresh token the user holds (global sign-out).
 	SignOut(ctx context.Context, username string) error
 }
+
+// AccessTokens checks a Cognito access token an app presents for a
+// signed-in user (the linking endpoints): issued by this pool to an
+// allowed app client, an access token, not expired, not revoked. It
+// returns the token's user; every refusal is *InvalidCognitoToken.
+type AccessTokens interface {
+	User(ctx context.Context, accessToken string) (CognitoUser, error)
+}
+
+// Account kinds (Mapping.Kind): how the mapping's Cognito user came to be.
+const (
+	// KindCreated: kakaoauth created the user (kakao_<id>) for the Kakao
+	// account; it owns the user's password and may disable or delete it.
+	KindCreated = "created"
+	// KindLinked: the user was the team's own (email and password, Apple,
+	// Google, ...) and was linked to the Kakao account by the signed-in
+	// user, an operator or the verified-email rule. kakaoauth never sets
+	// its password, never disables or deletes it; its Kakao login is
+	// CUSTOM_AUTH.
+	KindLinked = "linked"
+)
 
 // Mapping statuses: the account lifecycle (workflow/lifecycle.go).
 const (
@@ -153,8 +211,11 @@ type Mapping struct {
 	KakaoID  int64
 	Sub      string
 	Username string
-	Email    string // last verified email, if any; scrubbed on deletion
-	Status   string
+	// Kind is KindCreated or KindLinked; rows written before kinds existed
+	// read as KindCreated (kakaoauth created every user then).
+	Kind   string
+	Email  string // last verified email, if any; scrubbed on deletion
+	Status string
 	// CreatedAt is the first login. ActiveSince is when the mapping last
 	// became active (created, re-linked, recreated): an unlink request
 	// received before it is stale and changes nothing.
@@ -185,6 +246,10 @@ type Mapping struct {
 	EventPending bool
 }
 
+// Linked says whether the mapping's user is one kakaoauth linked rather
+// than created.
+func (m Mapping) Linked() bool { return m.Kind == KindLinked }
+
 // PasswordClaim names the nonce state a conditional password write expects.
 type PasswordClaim struct {
 	Nonce string // "" for a mapping with no nonce yet
@@ -213,7 +278,9 @@ type Relink struct {
 	Event      LifecycleEvent
 }
 
-// Repoint moves a mapping to a freshly created Cognito user.
+// Repoint moves a mapping to another Cognito user: a freshly created one
+// (Kind KindCreated, with its temporary password's nonce), or a user of
+// the pool being linked (Kind KindLinked, no nonce).
 type Repoint struct {
 	KakaoID int64
 	// FromSub and FromStatus are what the caller saw: a concurrent
@@ -221,8 +288,9 @@ type Repoint struct {
 	FromSub    string
 	FromStatus string
 	User       CognitoUser
+	Kind       string // KindCreated ("" too) or KindLinked
 	Email      string
-	Nonce      string // the new user's password nonce (temporary password)
+	Nonce      string // a created user's password nonce (temporary password)
 	// PepperVersion is the pepper the temporary password derives with.
 	PepperVersion int
 	At            time.Time
@@ -267,6 +335,19 @@ type MappingStore interface {
 	// EventDone clears the outbox flag once event id's audit and bus events
 	// are out; a no-op when a newer transition replaced it.
 	EventDone(ctx context.Context, kakaoID int64, eventID string) error
+
+	// ClaimUser reserves the pool user sub for Kakao account kakaoID: one
+	// Kakao account per user, whatever races. It succeeds when the user is
+	// free or already kakaoID's, or when its holder is stale (nonzero: the
+	// holder the caller found and judged stale, see workflow/link.go);
+	// otherwise it returns *UserClaimed with the holder.
+	ClaimUser(ctx context.Context, sub string, kakaoID, stale int64) error
+	// ReleaseUser frees sub if kakaoID holds it; nothing to free is no
+	// error.
+	ReleaseUser(ctx context.Context, sub string, kakaoID int64) error
+	// ClaimOf is the Kakao account holding sub (a strongly consistent
+	// read); *NotFound when none does.
+	ClaimOf(ctx context.Context, sub string) (int64, error)
 }
 
 // Audit event types. The lifecycle ones (LifecycleEvents) also go to the
@@ -280,10 +361,19 @@ const (
 	EventRelinked             = "relinked"
 	EventDeleted              = "deleted"
 	EventRecreated            = "recreated"
+	// EventLinked: a Kakao account was linked to a user of the pool that
+	// kakaoauth did not create (the user, an operator, the email rule).
+	EventLinked = "linked"
+	// EventLinkFailed is a refused linking request (error name), as
+	// login_failed is a refused login.
+	EventLinkFailed = "link_failed"
+	// EventChallengeRefused is a CUSTOM_AUTH answer the
+	// VerifyAuthChallenge trigger refused: not the broker's proof.
+	EventChallengeRefused = "challenge_refused"
 )
 
 // LifecycleEvents are the account transitions apps can subscribe to.
-var LifecycleEvents = []string{EventUserCreated, EventRelinked, EventUnlinked, EventDeleted, EventRecreated}
+var LifecycleEvents = []string{EventUserCreated, EventRelinked, EventUnlinked, EventDeleted, EventRecreated, EventLinked}
 
 // AuditEvent is one line of the audit trail. It never holds a secret.
 type AuditEvent struct {

@@ -63,8 +63,13 @@ func New(api API, userPoolID, clientID string) *Directory {
 
 // CreateUser creates kakao_<id> without sending any message, with the
 // given temporary password. The email, if given, must be one Kakao reports
-// valid and verified: it is marked verified here. *UserExists when the username is taken; *AccountConflict
-// when the pool already has that verified email (email is a sign-in alias).
+// valid and verified: it is marked verified here. *UserExists when the
+// username is taken; *AccountConflict when the pool already has a user
+// with that verified email (Cognito keeps verified emails unique when
+// email is a sign-in alias or the username: AliasExistsException);
+// *AccountNotLinked when the pool cannot take such a user at all (its
+// usernames are email addresses or phone numbers, or it requires an
+// attribute kakaoauth does not set: InvalidParameterException).
 func (d *Directory) CreateUser(ctx context.Context, u kakaoauth.NewCognitoUser) (kakaoauth.CognitoUser, error) {
 	if u.KakaoID <= 0 {
 		return kakaoauth.CognitoUser{}, fmt.Errorf("cognito: create user: invalid kakao id %d", u.KakaoID)
@@ -90,15 +95,19 @@ func (d *Directory) CreateUser(ctx context.Context, u kakaoauth.NewCognitoUser) 
 	if err != nil {
 		var exists *types.UsernameExistsException
 		var alias *types.AliasExistsException
+		var invalid *types.InvalidParameterException
 		switch {
 		case errors.As(err, &exists):
 			return kakaoauth.CognitoUser{}, &kakaoauth.UserExists{Username: username}
 		case errors.As(err, &alias):
 			return kakaoauth.CognitoUser{}, &kakaoauth.AccountConflict{KakaoID: u.KakaoID}
+		case errors.As(err, &invalid):
+			// Cognito's message says what the pool requires (no user data).
+			return kakaoauth.CognitoUser{}, &kakaoauth.AccountNotLinked{KakaoID: u.KakaoID, Reason: invalid.ErrorMessage()}
 		}
 		return kakaoauth.CognitoUser{}, classify("create user", err)
 	}
-	return toUser(aws.ToString(out.User.Username), out.User.Attributes, out.User.Enabled), nil
+	return toUser(aws.ToString(out.User.Username), out.User.Attributes, out.User.Enabled, out.User.UserStatus), nil
 }
 
 // GetUser returns *NotFound when the pool has no such user.
@@ -110,7 +119,7 @@ func (d *Directory) GetUser(ctx context.Context, username string) (kakaoauth.Cog
 		}
 		return kakaoauth.CognitoUser{}, classify("get user", err)
 	}
-	return toUser(aws.ToString(out.Username), out.UserAttributes, out.Enabled), nil
+	return toUser(aws.ToString(out.Username), out.UserAttributes, out.Enabled, out.UserStatus), nil
 }
 
 // FindByEmail lists the users whose email equals email, ignoring case
@@ -130,7 +139,7 @@ func (d *Directory) FindByEmail(ctx context.Context, email string) ([]kakaoauth.
 			return nil, classify("list users", err)
 		}
 		for _, u := range page.Users {
-			cu := toUser(aws.ToString(u.Username), u.Attributes, u.Enabled)
+			cu := toUser(aws.ToString(u.Username), u.Attributes, u.Enabled, u.UserStatus)
 			// The filter narrows; this decides, so the result never depends
 			// on how the service parses an escaped value.
 			if strings.EqualFold(cu.Email, email) {
@@ -277,8 +286,77 @@ func (d *Directory) SignIn(ctx context.Context, in kakaoauth.SignIn) (kakaoauth.
 	case out.ChallengeName != "":
 		return kakaoauth.CognitoTokens{}, fmt.Errorf("cognito: sign in: unexpected challenge %s", out.ChallengeName)
 	}
+	return tokensOf(result, "sign in")
+}
+
+// SignInWithChallenge runs CUSTOM_AUTH for a linked user: the pool's
+// DefineAuthChallenge trigger issues one CUSTOM_CHALLENGE, whose random
+// challenge in.Answer turns into the broker's proof, which the
+// VerifyAuthChallenge trigger checks. Two calls, each sent once; the
+// user's password is never involved.
+func (d *Directory) SignInWithChallenge(ctx context.Context, in kakaoauth.ChallengeSignIn) (kakaoauth.CognitoTokens, error) {
+	out, err := d.api.AdminInitiateAuth(ctx, &cip.AdminInitiateAuthInput{
+		UserPoolId:     &d.poolID,
+		ClientId:       &d.clientID,
+		AuthFlow:       types.AuthFlowTypeCustomAuth,
+		AuthParameters: map[string]string{"USERNAME": in.Username},
+	}, once)
+	if err != nil {
+		return kakaoauth.CognitoTokens{}, challengeError(in.Username, "custom auth", err)
+	}
+	challenge := out.ChallengeParameters[kakaoauth.ChallengeParameter]
+	if out.ChallengeName != types.ChallengeNameTypeCustomChallenge || challenge == "" {
+		return kakaoauth.CognitoTokens{}, fmt.Errorf("cognito: custom auth: challenge %q without kakaoauth's parameter (are the pool's custom auth triggers kakaoauth's?)", out.ChallengeName)
+	}
+	answer, err := in.Answer(challenge)
+	if err != nil {
+		return kakaoauth.CognitoTokens{}, err
+	}
+	username := in.Username
+	if u := out.ChallengeParameters["USERNAME"]; u != "" {
+		username = u // the canonical username, when the pool resolved an alias
+	}
+	resp, err := d.api.AdminRespondToAuthChallenge(ctx, &cip.AdminRespondToAuthChallengeInput{
+		UserPoolId:         &d.poolID,
+		ClientId:           &d.clientID,
+		ChallengeName:      types.ChallengeNameTypeCustomChallenge,
+		Session:            out.Session,
+		ChallengeResponses: map[string]string{"USERNAME": username, "ANSWER": answer},
+	}, once)
+	if err != nil {
+		return kakaoauth.CognitoTokens{}, challengeError(in.Username, "custom auth answer", err)
+	}
+	if resp.ChallengeName != "" {
+		return kakaoauth.CognitoTokens{}, fmt.Errorf("cognito: custom auth: unexpected challenge %s after the answer", resp.ChallengeName)
+	}
+	return tokensOf(resp.AuthenticationResult, "custom auth")
+}
+
+// challengeError names why Cognito refused a CUSTOM_AUTH sign-in. A
+// refused answer is never a password matter: it is an internal error
+// (the triggers' keys or clocks disagree), not *PasswordRotated.
+func challengeError(username, op string, err error) error {
+	var notAuth *types.NotAuthorizedException
+	switch {
+	case errors.As(err, &notAuth):
+		msg := strings.ToLower(notAuth.ErrorMessage())
+		switch {
+		case strings.Contains(msg, "disabled"):
+			return &kakaoauth.AccountDisabled{Username: username}
+		case strings.Contains(msg, "attempts exceeded"):
+			return &kakaoauth.PasswordAttemptsExceeded{Username: username}
+		}
+		return fmt.Errorf("cognito: %s refused: %s", op, notAuth.ErrorMessage())
+	case isUserNotFound(err):
+		return notFound(username)
+	}
+	return classify(op, err)
+}
+
+// tokensOf reads a sign-in's tokens.
+func tokensOf(result *types.AuthenticationResultType, op string) (kakaoauth.CognitoTokens, error) {
 	if result == nil || aws.ToString(result.IdToken) == "" || aws.ToString(result.AccessToken) == "" {
-		return kakaoauth.CognitoTokens{}, errors.New("cognito: sign in: no tokens in the response")
+		return kakaoauth.CognitoTokens{}, errors.New("cognito: " + op + ": no tokens in the response")
 	}
 	return kakaoauth.CognitoTokens{
 		IDToken:      aws.ToString(result.IdToken),
@@ -376,8 +454,8 @@ func attr(name, value string) types.AttributeType {
 	return types.AttributeType{Name: aws.String(name), Value: aws.String(value)}
 }
 
-func toUser(username string, attrs []types.AttributeType, enabled bool) kakaoauth.CognitoUser {
-	u := kakaoauth.CognitoUser{Username: username, Enabled: enabled}
+func toUser(username string, attrs []types.AttributeType, enabled bool, status types.UserStatusType) kakaoauth.CognitoUser {
+	u := kakaoauth.CognitoUser{Username: username, Enabled: enabled, Status: string(status)}
 	var verified bool
 	for _, a := range attrs {
 		v := aws.ToString(a.Value)

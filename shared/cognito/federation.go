@@ -175,6 +175,7 @@ type AppClients struct {
 
 type cachedClient struct {
 	federatedOnly bool
+	name          string
 	until         time.Time
 }
 
@@ -192,22 +193,36 @@ func NewAppClients(api ClientsAPI, ttl time.Duration, now func() time.Time) *App
 
 // FederatedOnly: see kakaoauth.AppClients. Errors are not cached.
 func (c *AppClients) FederatedOnly(ctx context.Context, userPoolID, clientID string) (bool, error) {
+	d, err := c.describe(ctx, userPoolID, clientID)
+	return d.federatedOnly, err
+}
+
+// Name: see kakaoauth.AppClients; one cached description answers both.
+func (c *AppClients) Name(ctx context.Context, userPoolID, clientID string) (string, error) {
+	d, err := c.describe(ctx, userPoolID, clientID)
+	return d.name, err
+}
+
+func (c *AppClients) describe(ctx context.Context, userPoolID, clientID string) (cachedClient, error) {
 	key := userPoolID + "/" + clientID
 	c.mu.Lock()
 	hit, ok := c.cache[key]
 	c.mu.Unlock()
 	if ok && c.now().Before(hit.until) {
-		return hit.federatedOnly, nil
+		return hit, nil
 	}
 	out, err := c.api.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: &userPoolID, ClientId: &clientID})
 	if err != nil {
-		return false, classify("describe user pool client", err)
+		return cachedClient{}, classify("describe user pool client", err)
 	}
-	ok = FederatedOnly(out.UserPoolClient)
+	d := cachedClient{federatedOnly: FederatedOnly(out.UserPoolClient), until: c.now().Add(c.ttl)}
+	if out.UserPoolClient != nil {
+		d.name = aws.ToString(out.UserPoolClient.ClientName)
+	}
 	c.mu.Lock()
-	c.cache[key] = cachedClient{federatedOnly: ok, until: c.now().Add(c.ttl)}
+	c.cache[key] = d
 	c.mu.Unlock()
-	return ok, nil
+	return d, nil
 }
 
 // FederatedOnly is the rule, an allow-list: the client names identity

@@ -78,7 +78,7 @@ func (a *Accounts) Lookup(ctx context.Context, kakaoID int64) (kakaoauth.KakaoId
 func (a *Accounts) once(ctx context.Context, kakaoID int64, u string, header http.Header, out *meBody) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, a.client.timeout)
 	defer cancel()
-	body, status, err := fetch(ctx, a.client.http, u, header)
+	body, status, err := fetch(ctx, a.client.http, http.MethodGet, u, header, "")
 	if err != nil {
 		return true, &kakaoauth.KakaoUnavailable{Reason: pathUserMe + ": " + transportReason(ctx, err)}
 	}
@@ -100,4 +100,49 @@ func (a *Accounts) once(ctx context.Context, kakaoID int64, u string, header htt
 		return false, fmt.Errorf("kakao admin lookup refused: %s (check the parameter kakao-admin-key)", invalid.Reason)
 	}
 	return retryable, err
+}
+
+const pathUnlink = "/v1/user/unlink"
+
+// Unlink is Kakao's unlink API for a user id, with the admin key
+// (POST /v1/user/unlink, target_id_type=user_id): Kakao revokes the
+// user's tokens for the app and forgets its consent, as it asks services
+// to do when their user leaves. Retried like a lookup (unlinking twice is
+// harmless); an account Kakao no longer has linked (-101) is done.
+func (a *Accounts) Unlink(ctx context.Context, kakaoID int64) error {
+	if a.adminKey == "" {
+		return errors.New("kakao: no admin key to unlink accounts with")
+	}
+	if kakaoID <= 0 {
+		return fmt.Errorf("kakao: invalid kakao id %d", kakaoID)
+	}
+	form := url.Values{"target_id_type": {"user_id"}, "target_id": {strconv.FormatInt(kakaoID, 10)}}.Encode()
+	header := http.Header{"Authorization": {"KakaoAK " + a.adminKey}}
+	return retry(ctx, a.client.retries, a.client.backoff, func() (bool, error) {
+		ctx, cancel := context.WithTimeout(ctx, a.client.timeout)
+		defer cancel()
+		body, status, err := fetch(ctx, a.client.http, http.MethodPost, a.client.apiBase+pathUnlink, header, form)
+		if err != nil {
+			return true, &kakaoauth.KakaoUnavailable{Reason: pathUnlink + ": " + transportReason(ctx, err)}
+		}
+		if status == http.StatusOK {
+			var b struct {
+				ID int64 `json:"id"`
+			}
+			if json.Unmarshal(body, &b) != nil || b.ID != kakaoID {
+				return false, &kakaoauth.KakaoUnavailable{Reason: pathUnlink + ": answered for another user"}
+			}
+			return false, nil
+		}
+		var ae apiError
+		if json.Unmarshal(body, &ae) == nil && ae.Code != nil && *ae.Code == codeNotRegistered {
+			return false, nil // not linked at Kakao (any more): done
+		}
+		retryable, err := classify(pathUnlink, status, body, a.adminKey)
+		var invalid *kakaoauth.InvalidKakaoToken
+		if errors.As(err, &invalid) {
+			return false, fmt.Errorf("kakao unlink refused: %s (check the Kakao admin key secret)", invalid.Reason)
+		}
+		return retryable, err
+	})
 }

@@ -214,7 +214,7 @@ func retry(ctx context.Context, retries int, backoff time.Duration, attempt func
 func (c *Client) once(ctx context.Context, path, u string, header http.Header, token string, out any) (retryable bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	body, status, err := fetch(ctx, c.http, u, header)
+	body, status, err := fetch(ctx, c.http, http.MethodGet, u, header, "")
 	if err != nil {
 		return true, &kakaoauth.KakaoUnavailable{Reason: path + ": " + transportReason(ctx, err)}
 	}
@@ -227,11 +227,18 @@ func (c *Client) once(ctx context.Context, path, u string, header http.Header, t
 	return classify(path, status, body, token)
 }
 
-// fetch GETs u and reads a bounded body.
-func fetch(ctx context.Context, hc *http.Client, u string, header http.Header) ([]byte, int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+// fetch sends a request (a form body for a POST) and reads a bounded body.
+func fetch(ctx context.Context, hc *http.Client, method, u string, header http.Header, form string) ([]byte, int, error) {
+	var payload io.Reader
+	if form != "" {
+		payload = strings.NewReader(form)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, payload)
 	if err != nil {
 		return nil, 0, err
+	}
+	if form != "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded;charset=utf-8")
 	}
 	for k, v := range header {
 		req.Header[k] = v

@@ -289,7 +289,7 @@ func (v *IDTokenVerifier) download(ctx context.Context) (map[string]*rsa.PublicK
 	err := retry(ctx, defaultRetries, defaultBackoff, func() (bool, error) {
 		actx, cancel := context.WithTimeout(ctx, v.timeout)
 		defer cancel()
-		body, status, err := fetch(actx, v.http, v.jwksURL, nil)
+		body, status, err := fetch(actx, v.http, http.MethodGet, v.jwksURL, nil, "")
 		switch {
 		case err != nil:
 			return true, &kakaoauth.KakaoUnavailable{Reason: "jwks: " + transportReason(actx, err)}

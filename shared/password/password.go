@@ -1,5 +1,8 @@
-// Package password derives the Cognito password of a Kakao-linked user and
-// the short-lived proof the PreAuthentication trigger checks.
+// Package password derives the Cognito password of a Kakao user kakaoauth
+// created, and the short-lived proofs its triggers check: the
+// PreAuthentication trigger's (a password sign-in the broker started) and
+// the VerifyAuthChallenge trigger's (the CUSTOM_AUTH answer that signs in
+// a user kakaoauth linked).
 //
 // Nobody knows a Kakao user's password: it is derived from a secret pepper,
 // the user's sub and a random nonce kept on the mapping row. Only the nonce
@@ -41,8 +44,9 @@ const (
 
 	temporaryDomain = "kakaoauth-temporary-v1"
 
-	proofDomain  = "kakaoauth-proof-v1"
-	proofVersion = "v1"
+	proofDomain     = "kakaoauth-proof-v1"
+	challengeDomain = "kakaoauth-challenge-v1"
+	proofVersion    = "v1"
 	maxProofLen  = 128
 )
 
@@ -119,15 +123,44 @@ func Temporary(pepper []byte, username string) string {
 // valid until expires (whole seconds): "v1.<unix seconds>.<base64url MAC>".
 // It panics if pepper fails CheckPepper.
 func Proof(pepper []byte, username string, expires time.Time) string {
-	mustPepper(pepper)
-	exp := strconv.FormatInt(expires.Unix(), 10)
-	return proofVersion + "." + exp + "." + base64.RawURLEncoding.EncodeToString(proofMAC(pepper, username, exp))
+	return sign(pepper, proofDomain, []string{username}, expires)
 }
 
 // VerifyProof checks a proof for username at time now: nil, or one of the
 // Err* values above.
 func VerifyProof(pepper []byte, username, proof string, now time.Time) error {
-	if err := CheckPepper(pepper); err != nil {
+	return verify(pepper, proofDomain, []string{username}, proof, now)
+}
+
+// ChallengeProof answers the CUSTOM_AUTH challenge of one sign-in: a MAC
+// with the proof key over the user's sub, the app client the sign-in runs
+// on and the challenge the CreateAuthChallenge trigger issued for it,
+// valid until expires. The challenge is random per sign-in and Cognito
+// takes one answer per session, so a proof answers exactly one sign-in:
+// replayed in another session, its challenge does not match. Same shape
+// as Proof, another domain (one is never the other). It panics if key
+// fails CheckPepper.
+func ChallengeProof(key []byte, sub, clientID, challenge string, expires time.Time) string {
+	return sign(key, challengeDomain, []string{sub, clientID, challenge}, expires)
+}
+
+// VerifyChallengeProof checks a challenge answer at time now: nil, or one
+// of the Err* values above.
+func VerifyChallengeProof(key []byte, sub, clientID, challenge, proof string, now time.Time) error {
+	return verify(key, challengeDomain, []string{sub, clientID, challenge}, proof, now)
+}
+
+// sign makes "v1.<unix seconds>.<base64url MAC>" over domain, fields and
+// the expiry.
+func sign(key []byte, domain string, fields []string, expires time.Time) string {
+	mustPepper(key)
+	exp := strconv.FormatInt(expires.Unix(), 10)
+	return proofVersion + "." + exp + "." + base64.RawURLEncoding.EncodeToString(signedMAC(key, domain, fields, exp))
+}
+
+// verify checks what sign made.
+func verify(key []byte, domain string, fields []string, proof string, now time.Time) error {
+	if err := CheckPepper(key); err != nil {
 		return err
 	}
 	if len(proof) > maxProofLen {
@@ -151,7 +184,7 @@ func VerifyProof(pepper []byte, username, proof string, now time.Time) error {
 		return ErrProofMalformed
 	}
 	// The MAC first: only a genuine proof may learn that it expired.
-	if !hmac.Equal(got, proofMAC(pepper, username, exp)) {
+	if !hmac.Equal(got, signedMAC(key, domain, fields, exp)) {
 		return ErrProofInvalid
 	}
 	if now.Unix() >= expires {
@@ -163,8 +196,11 @@ func VerifyProof(pepper []byte, username, proof string, now time.Time) error {
 	return nil
 }
 
-func proofMAC(pepper []byte, username, exp string) []byte {
-	return mac(pepper, proofDomain+"\x00"+username+"\x00"+exp)
+// signedMAC is the MAC of domain, fields and exp, NUL-separated: none of
+// them contains a NUL (usernames, subs, client ids and challenges are
+// Cognito's or base64url), so the message is unambiguous.
+func signedMAC(key []byte, domain string, fields []string, exp string) []byte {
+	return mac(key, domain+"\x00"+strings.Join(fields, "\x00")+"\x00"+exp)
 }
 
 func mac(key []byte, msg string) []byte {

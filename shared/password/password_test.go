@@ -291,3 +291,40 @@ func BenchmarkDerive(b *testing.B) {
 		_ = Derive(pepper, "8c50e195-eab7-4840-ba7f-5324b63fd1bc", nonce)
 	}
 }
+
+// A challenge answer is bound to everything its sign-in is: the user, the
+// app client, the one challenge Cognito issued and the expiry; and a
+// PreAuthentication proof is never an answer, nor the reverse.
+func TestVerifyChallengeProof(t *testing.T) {
+	key := testPepper(t)
+	now := time.Unix(1_800_000_000, 0)
+	exp := now.Add(time.Minute)
+	const sub, client, challenge = "3f0c1e2d-0000-4000-8000-000000000001", "broker-client", "c-0123456789abcdef"
+	good := ChallengeProof(key, sub, client, challenge, exp)
+	if err := VerifyChallengeProof(key, sub, client, challenge, good, now); err != nil {
+		t.Fatalf("valid answer: %v", err)
+	}
+	cases := map[string]struct {
+		key                    []byte
+		sub, client, challenge string
+		proof                  string
+		now                    time.Time
+		want                   error
+	}{
+		"other user":             {key, "other-sub", client, challenge, good, now, ErrProofInvalid},
+		"other client":           {key, sub, "public-client", challenge, good, now, ErrProofInvalid},
+		"other sign-in":          {key, sub, client, "c-another-challenge", good, now, ErrProofInvalid},
+		"other key":              {testPepper(t), sub, client, challenge, good, now, ErrProofInvalid},
+		"expired":                {key, sub, client, challenge, good, exp, ErrProofExpired},
+		"a password-login proof": {key, sub, client, challenge, Proof(key, sub, exp), now, ErrProofInvalid},
+		"fields shifted":         {key, sub + "\x00" + client, challenge, "", ChallengeProof(key, sub, client, challenge, exp), now, ErrProofInvalid},
+	}
+	for name, c := range cases {
+		if err := VerifyChallengeProof(c.key, c.sub, c.client, c.challenge, c.proof, c.now); !errors.Is(err, c.want) {
+			t.Errorf("%s: got %v, want %v", name, err, c.want)
+		}
+	}
+	if err := VerifyProof(key, sub, good, now); !errors.Is(err, ErrProofInvalid) {
+		t.Errorf("a challenge answer verified as a PreAuthentication proof: %v", err)
+	}
+}

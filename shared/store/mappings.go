@@ -327,16 +327,26 @@ func (m *Mappings) MarkDeleted(ctx context.Context, kakaoID int64, receivedAt ti
 	return held, err
 }
 
-// Repoint moves the mapping to a new Cognito user with a temporary
-// password for nonce, appending the old sub to previousSubs;
-// *StaleTransition when its sub is no longer FromSub.
+// Repoint moves the mapping to another Cognito user, appending the old
+// sub to previousSubs: a created user with a temporary password for
+// nonce, or a linked user (no password: the nonce fields go);
+// *StaleTransition when its sub or status is no longer what the caller saw.
 func (m *Mappings) Repoint(ctx context.Context, r kakaoauth.Repoint) error {
 	at := s(FormatTime(r.At))
+	kind := orCreated(r.Kind)
 	u := newUpdate().
-		setTo(AttrSub, s(r.User.Sub)).setTo(AttrUsername, s(r.User.Username)).
+		setTo(AttrSub, s(r.User.Sub)).setTo(AttrUsername, s(r.User.Username)).setTo(AttrKind, s(kind)).
 		setTo(AttrStatus, s(kakaoauth.StatusActive)).setTo(AttrActiveSince, at).
-		setTo(AttrPwNonce, s(r.Nonce)).setTo(AttrPwState, s(kakaoauth.PasswordTemporary)).setTo(AttrPwSetAt, at).
-		setPepperVersion(r.PepperVersion).setOrDrop(AttrEmail, r.Email).recordEvent(r.Event).drop(AttrDeletedAt)
+		setOrDrop(AttrEmail, r.Email).recordEvent(r.Event).drop(AttrDeletedAt)
+	if kind == kakaoauth.KindLinked {
+		if r.Nonce != "" {
+			return errors.New("store: repoint mapping: a linked user has no password nonce")
+		}
+		u.drop(AttrPwNonce, AttrPwState, AttrPwSetAt, AttrPwPepper)
+	} else {
+		u.setTo(AttrPwNonce, s(r.Nonce)).setTo(AttrPwState, s(kakaoauth.PasswordTemporary)).setTo(AttrPwSetAt, at).
+			setPepperVersion(r.PepperVersion)
+	}
 	prev := u.name(AttrPrevSubs)
 	u.set = append(u.set, prev+" = list_append(if_not_exists("+prev+", "+u.value(&types.AttributeValueMemberL{})+"), "+
 		u.value(&types.AttributeValueMemberL{Value: []types.AttributeValue{s(r.FromSub)}})+")")
@@ -367,6 +377,7 @@ func encodeMapping(mp kakaoauth.Mapping) map[string]types.AttributeValue {
 		AttrKakaoID:    n(mp.KakaoID),
 		AttrSub:        s(mp.Sub),
 		AttrUsername:   s(mp.Username),
+		AttrKind:       s(orCreated(mp.Kind)),
 		AttrStatus:     s(mp.Status),
 		AttrCreatedAt:  s(FormatTime(mp.CreatedAt)),
 		AttrCreatedDay: s(Day(mp.CreatedAt)),
@@ -403,6 +414,15 @@ func encodeMapping(mp kakaoauth.Mapping) map[string]types.AttributeValue {
 	return item
 }
 
+// orCreated reads an absent kind as created: kakaoauth created every user
+// of the rows written before kinds existed.
+func orCreated(kind string) string {
+	if kind == "" {
+		return kakaoauth.KindCreated
+	}
+	return kind
+}
+
 func encodeEvent(e kakaoauth.LifecycleEvent) types.AttributeValue {
 	m := map[string]types.AttributeValue{
 		"id": s(e.ID), "type": s(e.Type), "time": s(FormatTime(e.Time)), "sub": s(e.Sub),
@@ -429,6 +449,7 @@ func decodeMapping(item map[string]types.AttributeValue) (kakaoauth.Mapping, err
 	mp.KakaoID = id
 	mp.Sub = str(item, AttrSub)
 	mp.Username = str(item, AttrUsername)
+	mp.Kind = orCreated(str(item, AttrKind))
 	mp.Email = str(item, AttrEmail)
 	mp.Status = str(item, AttrStatus)
 	mp.PasswordNonce = str(item, AttrPwNonce)

@@ -23,6 +23,7 @@ const (
 	AttrKakaoID     = "kakaoId" // N, the key
 	AttrSub         = "sub"
 	AttrUsername    = "username"
+	AttrKind        = "kind" // created | linked; absent: created (rows from before kinds)
 	AttrEmail       = "email" // verified only; absent when none
 	AttrStatus      = "status"
 	AttrCreatedAt   = "createdAt"
@@ -100,6 +101,7 @@ type API interface {
 	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 }
 
 var _ API = (*dynamodb.Client)(nil)
