@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"time"
 )
 
 // Error kinds. Each is its own Go type because Step Functions matches a
@@ -179,7 +180,8 @@ func (e *NotActive) Error() string {
 // holder is stale.
 type UserClaimed struct {
 	Sub     string
-	KakaoID int64 // the holder
+	KakaoID int64     // the holder
+	At      time.Time // when it took the claim
 }
 
 func (e *UserClaimed) Error() string {

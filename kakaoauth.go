@@ -118,12 +118,12 @@ type SignIn struct {
 
 // ChallengeSignIn is one CUSTOM_AUTH sign-in of a user kakaoauth linked
 // (and did not create): AdminInitiateAuth, then AdminRespondToAuthChallenge
-// with the answer Answer makes from the challenge the pool's
-// CreateAuthChallenge trigger issued (the broker's proof; see
-// workflow/challenge.go). The user's own password is never involved.
+// with the answer Answer makes from the app client signing in and the
+// challenge the pool's CreateAuthChallenge trigger issued (the broker's proof;
+// see workflow/challenge.go). The user's own password is never involved.
 type ChallengeSignIn struct {
 	Username string
-	Answer   func(challenge string) (string, error)
+	Answer   func(clientID, challenge string) (string, error)
 }
 
 // ChallengeParameter names the challenge in the CUSTOM_CHALLENGE's
@@ -160,6 +160,9 @@ type UserDirectory interface {
 	EnableUser(ctx context.Context, username string) error
 	// SignOut revokes every refresh token the user holds (global sign-out).
 	SignOut(ctx context.Context, username string) error
+	// RevokeToken revokes one refresh token and the access tokens issued
+	// with it (RevokeToken), leaving the user's other sessions alone.
+	RevokeToken(ctx context.Context, refreshToken string) error
 }
 
 // AccessTokens checks a Cognito access token an app presents for a
@@ -340,8 +343,8 @@ type MappingStore interface {
 	// Kakao account per user, whatever races. It succeeds when the user is
 	// free or already kakaoID's, or when its holder is stale (nonzero: the
 	// holder the caller found and judged stale, see workflow/link.go);
-	// otherwise it returns *UserClaimed with the holder.
-	ClaimUser(ctx context.Context, sub string, kakaoID, stale int64) error
+	// otherwise it returns *UserClaimed with the holder. at is when.
+	ClaimUser(ctx context.Context, sub string, kakaoID, stale int64, at time.Time) error
 	// ReleaseUser frees sub if kakaoID holds it; nothing to free is no
 	// error.
 	ReleaseUser(ctx context.Context, sub string, kakaoID int64) error

@@ -58,6 +58,9 @@ type Subject struct {
 	// Kakao, or an ID token's iat. Only a token vouched for after an
 	// unlink may re-link the account.
 	VouchedAt time.Time `json:"vouchedAt,omitzero"`
+	// Linked says the user is one kakaoauth linked (not created):
+	// IssueTokens signs it in through CUSTOM_AUTH, never with a password.
+	Linked bool `json:"linked,omitempty"`
 }
 
 // Profile is what Kakao told about the account; Email only when verified,

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/kakaoauth/kakaoauth"
 )
 
@@ -78,7 +80,21 @@ type memUsers struct {
 	metadata map[string]string
 	nextSub  int
 	nextRT   int
+	// noCreate makes the pool refuse AdminCreateUser of kakao_<id> as a
+	// pool whose usernames are emails does (InvalidParameterException).
+	noCreate bool
+	// triggers are the pool's custom auth triggers, run as Cognito runs
+	// them for CUSTOM_AUTH (clientID is the broker's client).
+	triggers *Steps
+	clientID string
 }
+
+// poolID and brokerClientID name the in-memory pool and the broker's
+// client, as the triggers see them.
+const (
+	poolID         = "ap-northeast-2_Test"
+	brokerClientID = "broker-client"
+)
 
 func newMemUsers() *memUsers {
 	return &memUsers{hooks: newHooks(), users: map[string]*memUser{}, refresh: map[string]string{}}
@@ -184,24 +200,47 @@ func (d *memUsers) CreateUser(_ context.Context, nu kakaoauth.NewCognitoUser) (k
 	}
 	defer unlock()
 	name := kakaoauth.Username(nu.KakaoID)
+	if d.noCreate {
+		return kakaoauth.CognitoUser{}, &kakaoauth.AccountNotLinked{KakaoID: nu.KakaoID, Reason: "Username should be either an email or a phone number."}
+	}
 	if _, ok := d.users[name]; ok {
 		return kakaoauth.CognitoUser{}, &kakaoauth.UserExists{Username: name}
+	}
+	if d.aliasTaken(nu.Email, name) {
+		return kakaoauth.CognitoUser{}, &kakaoauth.AccountConflict{KakaoID: nu.KakaoID}
 	}
 	d.nextSub++
 	u := &memUser{
 		CognitoUser: kakaoauth.CognitoUser{Username: name, Sub: fmt.Sprintf("sub-%d", d.nextSub), KakaoID: nu.KakaoID,
-			Email: nu.Email, EmailVerified: nu.Email != "", Nickname: nu.Nickname, Enabled: true},
+			Email: nu.Email, EmailVerified: nu.Email != "", Nickname: nu.Nickname, Enabled: true, Status: kakaoauth.UserStatusForceChangePassword},
 		password: nu.TemporaryPassword, forceChange: true,
 	}
 	d.users[name] = u
 	return u.CognitoUser, nil
 }
 
-func (d *memUsers) addNative(username, email string) {
+// aliasTaken says another user has email verified: Cognito's email alias
+// keeps verified emails unique (AliasExistsException). Called locked.
+func (d *memUsers) aliasTaken(email, except string) bool {
+	if email == "" {
+		return false
+	}
+	for name, u := range d.users {
+		if name != except && u.EmailVerified && strings.EqualFold(u.Email, email) {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *memUsers) addNative(username, email string) kakaoauth.CognitoUser {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.nextSub++
-	d.users[username] = &memUser{CognitoUser: kakaoauth.CognitoUser{Username: username, Sub: fmt.Sprintf("sub-%d", d.nextSub), Email: email, EmailVerified: true, Enabled: true}}
+	u := &memUser{CognitoUser: kakaoauth.CognitoUser{Username: username, Sub: fmt.Sprintf("sub-%d", d.nextSub), Email: email,
+		EmailVerified: email != "", Enabled: true, Status: "CONFIRMED"}, password: "native-password-" + username}
+	d.users[username] = u
+	return u.CognitoUser
 }
 
 // deleteBehindTheBrokersBack is an administrator's AdminDeleteUser, or
@@ -221,6 +260,9 @@ func (d *memUsers) UpdateProfile(_ context.Context, username, email, nickname st
 	u, ok := d.users[username]
 	if !ok {
 		return notFoundUser(username)
+	}
+	if d.aliasTaken(email, username) {
+		return &kakaoauth.AccountConflict{KakaoID: u.KakaoID}
 	}
 	u.Email, u.EmailVerified = email, email != ""
 	if nickname != "" {
@@ -249,7 +291,7 @@ func (d *memUsers) SetPassword(_ context.Context, username, pw string) error {
 	if !ok {
 		return notFoundUser(username)
 	}
-	u.password, u.forceChange = pw, false
+	u.password, u.forceChange, u.Status = pw, false, "CONFIRMED"
 	return nil
 }
 
@@ -277,12 +319,95 @@ func (d *memUsers) SignIn(_ context.Context, in kakaoauth.SignIn) (kakaoauth.Cog
 		if err := d.hooks.hit("AdminRespondToAuthChallenge"); err != nil {
 			return kakaoauth.CognitoTokens{}, err
 		}
-		u.password, u.forceChange = in.NewPassword, false
+		u.password, u.forceChange, u.Status = in.NewPassword, false, "CONFIRMED"
 	}
 	d.nextRT++
 	rt := fmt.Sprintf("rt-%d", d.nextRT)
 	d.refresh[rt] = in.Username
 	return kakaoauth.CognitoTokens{IDToken: "id." + in.Username, AccessToken: "at." + in.Username, RefreshToken: rt, ExpiresIn: 3600, TokenType: "Bearer"}, nil
+}
+
+// SignInWithChallenge runs CUSTOM_AUTH as Cognito does: the pool's
+// DefineAuthChallenge, CreateAuthChallenge and VerifyAuthChallenge
+// triggers (the real handlers) decide, with the broker's client.
+func (d *memUsers) SignInWithChallenge(ctx context.Context, in kakaoauth.ChallengeSignIn) (kakaoauth.CognitoTokens, error) {
+	unlock, err := d.op("AdminInitiateAuth")
+	if err != nil {
+		return kakaoauth.CognitoTokens{}, err
+	}
+	u, ok := d.users[in.Username]
+	var attrs map[string]string
+	if ok {
+		attrs = map[string]string{"sub": u.Sub}
+	}
+	enabled := ok && u.Enabled
+	unlock()
+	switch {
+	case !ok:
+		return kakaoauth.CognitoTokens{}, notFoundUser(in.Username)
+	case !enabled:
+		return kakaoauth.CognitoTokens{}, &kakaoauth.AccountDisabled{Username: in.Username}
+	case d.triggers == nil:
+		return kakaoauth.CognitoTokens{}, fmt.Errorf("no custom auth triggers")
+	}
+	header := events.CognitoEventUserPoolsHeader{UserPoolID: poolID, UserName: in.Username,
+		CallerContext: events.CognitoEventUserPoolsCallerContext{ClientID: d.clientID}}
+	def := events.CognitoEventUserPoolsDefineAuthChallenge{CognitoEventUserPoolsHeader: header}
+	def.Request.UserAttributes = attrs
+	if def, err = d.triggers.DefineAuthChallenge(ctx, def); err != nil || def.Response.FailAuthentication || def.Response.ChallengeName != CustomChallenge {
+		return kakaoauth.CognitoTokens{}, fmt.Errorf("cognito: custom auth refused (define): %v", err)
+	}
+	create := events.CognitoEventUserPoolsCreateAuthChallenge{CognitoEventUserPoolsHeader: header}
+	create.Request.ChallengeName, create.Request.UserAttributes = CustomChallenge, attrs
+	if create, err = d.triggers.CreateAuthChallenge(ctx, create); err != nil {
+		return kakaoauth.CognitoTokens{}, err
+	}
+	answer, err := in.Answer(d.clientID, create.Response.PublicChallengeParameters[kakaoauth.ChallengeParameter])
+	if err != nil {
+		return kakaoauth.CognitoTokens{}, err
+	}
+	unlock, err = d.op("AdminRespondToAuthChallenge")
+	if err != nil {
+		return kakaoauth.CognitoTokens{}, err
+	}
+	unlock()
+	verify := events.CognitoEventUserPoolsVerifyAuthChallenge{CognitoEventUserPoolsHeader: header}
+	verify.Request.UserAttributes, verify.Request.PrivateChallengeParameters, verify.Request.ChallengeAnswer =
+		attrs, create.Response.PrivateChallengeParameters, answer
+	if verify, err = d.triggers.VerifyAuthChallenge(ctx, verify); err != nil {
+		return kakaoauth.CognitoTokens{}, err
+	}
+	def.Request.Session = []*events.CognitoEventUserPoolsChallengeResult{{ChallengeName: CustomChallenge,
+		ChallengeResult: verify.Response.AnswerCorrect, ChallengeMetadata: create.Response.ChallengeMetadata}}
+	if def, err = d.triggers.DefineAuthChallenge(ctx, def); err != nil || !def.Response.IssueTokens {
+		return kakaoauth.CognitoTokens{}, fmt.Errorf("cognito: custom auth refused (answer): %v", err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.nextRT++
+	rt := fmt.Sprintf("rt-%d", d.nextRT)
+	d.refresh[rt] = in.Username
+	return kakaoauth.CognitoTokens{IDToken: "id." + in.Username, AccessToken: "at." + in.Username, RefreshToken: rt, ExpiresIn: 3600, TokenType: "Bearer"}, nil
+}
+
+func (d *memUsers) RevokeToken(_ context.Context, rt string) error {
+	unlock, err := d.op("RevokeToken")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	delete(d.refresh, rt)
+	return nil
+}
+
+// password is a user's current password (a native user's own).
+func (d *memUsers) password(name string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if u, ok := d.users[name]; ok {
+		return u.password
+	}
+	return ""
 }
 
 // refreshWorks says whether a refresh token would still get new tokens.
@@ -337,13 +462,19 @@ func (d *memUsers) SignOut(_ context.Context, username string) error {
 }
 
 type memMappings struct {
-	mu    sync.Mutex
-	hooks hooks
-	rows  map[int64]kakaoauth.Mapping
+	mu     sync.Mutex
+	hooks  hooks
+	rows   map[int64]kakaoauth.Mapping
+	claims map[string]memClaim // by sub
+}
+
+type memClaim struct {
+	holder int64
+	at     time.Time
 }
 
 func newMemMappings() *memMappings {
-	return &memMappings{hooks: newHooks(), rows: map[int64]kakaoauth.Mapping{}}
+	return &memMappings{hooks: newHooks(), rows: map[int64]kakaoauth.Mapping{}, claims: map[string]memClaim{}}
 }
 
 func (s *memMappings) op(name string) (func(), error) {
@@ -437,6 +568,9 @@ func (s *memMappings) Create(_ context.Context, m kakaoauth.Mapping) error {
 	}
 	if m.ActiveSince.IsZero() {
 		m.ActiveSince = m.CreatedAt
+	}
+	if m.Kind == "" {
+		m.Kind = kakaoauth.KindCreated
 	}
 	s.rows[m.KakaoID] = m
 	return nil
@@ -550,7 +684,11 @@ func (s *memMappings) Repoint(_ context.Context, r kakaoauth.Repoint) error {
 		}
 		m.PreviousSubs = append(slices.Clone(m.PreviousSubs), m.Sub)
 		m.Sub, m.Username, m.Status, m.ActiveSince, m.Email = r.User.Sub, r.User.Username, kakaoauth.StatusActive, r.At, r.Email
+		m.Kind = kakaoauth.KindCreated
 		m.PasswordNonce, m.PasswordState, m.PasswordSetAt, m.PepperVersion = r.Nonce, kakaoauth.PasswordTemporary, r.At, r.PepperVersion
+		if r.Kind == kakaoauth.KindLinked {
+			m.Kind, m.PasswordNonce, m.PasswordState, m.PasswordSetAt, m.PepperVersion = kakaoauth.KindLinked, "", "", time.Time{}, 0
+		}
 		m.DeletedAt, m.LastEvent, m.EventPending = time.Time{}, r.Event, true
 		return nil
 	})
@@ -567,6 +705,52 @@ func (s *memMappings) EventDone(_ context.Context, id int64, eventID string) err
 		return nil
 	}
 	return err
+}
+
+func (s *memMappings) ClaimUser(_ context.Context, sub string, kakaoID, stale int64, at time.Time) error {
+	unlock, err := s.op("PutItem")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	c, ok := s.claims[sub]
+	if ok && c.holder != kakaoID && (stale == 0 || c.holder != stale) {
+		return &kakaoauth.UserClaimed{Sub: sub, KakaoID: c.holder, At: c.at}
+	}
+	s.claims[sub] = memClaim{holder: kakaoID, at: at}
+	return nil
+}
+
+func (s *memMappings) ReleaseUser(_ context.Context, sub string, kakaoID int64) error {
+	unlock, err := s.op("DeleteItem")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if c, ok := s.claims[sub]; ok && c.holder == kakaoID {
+		delete(s.claims, sub)
+	}
+	return nil
+}
+
+func (s *memMappings) ClaimOf(_ context.Context, sub string) (int64, error) {
+	unlock, err := s.op("GetItem")
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	c, ok := s.claims[sub]
+	if !ok {
+		return 0, &kakaoauth.NotFound{What: "claim"}
+	}
+	return c.holder, nil
+}
+
+// claim is who holds sub (0: nobody).
+func (s *memMappings) claim(sub string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.claims[sub].holder
 }
 
 type memAudit struct {

@@ -14,11 +14,24 @@ import (
 // memAccounts answers Kakao's admin lookup from a table: an account that
 // is not in it is not linked to the app.
 type memAccounts struct {
-	mu     sync.Mutex
-	ids    map[int64]kakaoauth.KakaoIdentity
-	err    error
-	before func()
-	calls  int
+	mu       sync.Mutex
+	ids      map[int64]kakaoauth.KakaoIdentity
+	err      error
+	before   func()
+	calls    int
+	unlinked []int64 // Unlink calls (Kakao's unlink API)
+	unErr    error
+}
+
+func (a *memAccounts) Unlink(_ context.Context, kakaoID int64) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.unErr != nil {
+		return a.unErr
+	}
+	a.unlinked = append(a.unlinked, kakaoID)
+	delete(a.ids, kakaoID)
+	return nil
 }
 
 func (a *memAccounts) Lookup(_ context.Context, kakaoID int64) (kakaoauth.KakaoIdentity, error) {
@@ -121,11 +134,20 @@ func (l *memLinks) linked() []linkRecord {
 	return append([]linkRecord(nil), l.history...)
 }
 
-// memClients answers whether an app client is federated-only.
+// memClients describes app clients: federated-only or not, and names.
 type memClients struct {
-	federatedOnly map[string]bool // by client id
+	federatedOnly map[string]bool   // by client id
+	names         map[string]string // by client id
 	err           error
 	asked         []string // pool/client
+}
+
+func (c *memClients) Name(_ context.Context, poolID, clientID string) (string, error) {
+	c.asked = append(c.asked, poolID+"/"+clientID)
+	if c.err != nil {
+		return "", c.err
+	}
+	return c.names[clientID], nil
 }
 
 func (c *memClients) FederatedOnly(_ context.Context, poolID, clientID string) (bool, error) {

@@ -4,15 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/kakaoauth/kakaoauth"
 	"github.com/kakaoauth/kakaoauth/shared/password"
 )
 
-// IssueTokens signs the user in with the derived password (a first
-// sign-in answers NEW_PASSWORD_REQUIRED with it) and a proof the
-// PreAuthentication trigger checks, records the login and outputs the
-// API's 200 body. Each run is one sign-in of the login's MaxSignIns:
+// IssueTokens signs the user in, records the login and outputs the API's
+// 200 body. A user kakaoauth created signs in with the derived password
+// (a first sign-in answers NEW_PASSWORD_REQUIRED with it) and a proof the
+// PreAuthentication trigger checks; a user kakaoauth linked through
+// CUSTOM_AUTH (link.go), with no password at all. Each run is one sign-in of the login's MaxSignIns:
 //   - *PasswordRotated: another login changed the password; the state
 //     machine runs SetPassword in repair mode, once.
 //   - *UserMissing: the Cognito user is gone; the state machine recreates
@@ -21,34 +23,18 @@ import (
 //     the tokens just issued are revoked (global sign-out) and the answer
 //     is *AccountUnlinked.
 func (s *Steps) IssueTokens(ctx context.Context, in LoginState) (LoginResponse, error) {
-	p := in.Password
-	if p.Nonce == "" {
-		return LoginResponse{}, fmt.Errorf("IssueTokens: no password nonce in state")
-	}
 	subj := in.Subject
-	pepper, held := s.pepperOf(p.PepperVersion)
-	if !held {
-		// Another function's configuration holds a pepper version this one
-		// does not (while an operator rotates the secret): no sign-in is
-		// spent; SetPassword makes a nonce this stack can use.
-		s.log.WarnContext(ctx, "password derives with a pepper version this function does not hold", "step", "IssueTokens",
-			"kakaoId", subj.KakaoID, "pepperVersion", pepperVersion(p.PepperVersion))
-		return LoginResponse{}, &kakaoauth.PasswordRotated{Username: subj.Username}
-	}
-	if len(s.proofKey) == 0 {
-		return LoginResponse{}, fmt.Errorf("IssueTokens: no proof key configured")
-	}
 	now := s.now()
-	derived := password.Derive(pepper, subj.Sub, p.Nonce)
-	req := kakaoauth.SignIn{
-		Username: subj.Username,
-		Password: derived,
-		Metadata: map[string]string{ProofMetadataKey: password.Proof(s.proofKey, subj.Username, now.Add(s.proofTTL))},
+	record := kakaoauth.LoginRecord{KakaoID: subj.KakaoID, At: millis(now)}
+	var tokens kakaoauth.CognitoTokens
+	var err error
+	if subj.Linked {
+		// A user kakaoauth linked: CUSTOM_AUTH, never a password.
+		tokens, err = s.issueLinked(ctx, subj)
+	} else {
+		tokens, err = s.signInCreated(ctx, in, now, &record)
 	}
-	if p.Temporary {
-		req.Password, req.NewPassword = password.Temporary(pepper, subj.Username), derived
-	}
-	tokens, err := s.users.SignIn(ctx, req)
+	p := in.Password
 	var notFound *kakaoauth.NotFound
 	var disabled *kakaoauth.AccountDisabled
 	switch {
@@ -63,20 +49,19 @@ func (s *Steps) IssueTokens(ctx context.Context, in LoginState) (LoginResponse, 
 	case err != nil:
 		return LoginResponse{}, err
 	}
-	at := millis(now)
-	record := kakaoauth.LoginRecord{KakaoID: subj.KakaoID, At: at}
-	if in.Profile.EmailChecked { // an ID-token-only login leaves the stored email alone
-		record.Email = &in.Profile.Email
-	}
-	if p.Temporary || !applied(p.State) {
-		// The sign-in proved Cognito holds this nonce's password.
-		record.AppliedNonce = p.Nonce
-	}
+	at := record.At
 	err = s.mappings.RecordLogin(ctx, record)
 	var notActive *kakaoauth.NotActive
 	if errors.As(err, &notActive) {
 		// An unlink or deletion won the race: revoke what was just issued.
-		if serr := s.users.SignOut(context.WithoutCancel(ctx), subj.Username); serr != nil && !errors.As(serr, &notFound) {
+		// A linked user is the team's: only this login's refresh token is
+		// revoked (and the access token it came with), never the user's
+		// other sessions.
+		revoke := func() error { return s.users.SignOut(context.WithoutCancel(ctx), subj.Username) }
+		if subj.Linked {
+			revoke = func() error { return s.users.RevokeToken(context.WithoutCancel(ctx), tokens.RefreshToken) }
+		}
+		if serr := revoke(); serr != nil && !errors.As(serr, &notFound) {
 			return LoginResponse{}, fmt.Errorf("revoking the tokens of a login that lost to an unlink: %w", serr)
 		}
 		s.log.InfoContext(ctx, "login lost a race with an unlink; its tokens are revoked", "step", "IssueTokens", "kakaoId", subj.KakaoID, "status", notActive.Status)
@@ -93,12 +78,52 @@ func (s *Steps) IssueTokens(ctx context.Context, in LoginState) (LoginResponse, 
 		return LoginResponse{}, err
 	}
 	s.log.InfoContext(ctx, "login succeeded", "step", "IssueTokens", "kakaoId", subj.KakaoID, "sub", subj.Sub, "newUser", subj.NewUser,
-		"firstSignIn", p.Temporary, "signIns", in.SignIns.Count, "executionId", in.Context.ExecutionID)
+		"linked", subj.Linked, "firstSignIn", p.Temporary, "signIns", in.SignIns.Count, "executionId", in.Context.ExecutionID)
 	return LoginResponse{
 		IDToken: tokens.IDToken, AccessToken: tokens.AccessToken, RefreshToken: tokens.RefreshToken,
 		ExpiresIn: tokens.ExpiresIn, TokenType: tokens.TokenType,
 		Sub: subj.Sub, Username: subj.Username, NewUser: subj.NewUser,
 	}, nil
+}
+
+// signInCreated signs in a user kakaoauth created: the derived password
+// (a first sign-in answers NEW_PASSWORD_REQUIRED with it) and the
+// PreAuthentication trigger's proof. It fills in what the login record
+// says of the email and the password.
+func (s *Steps) signInCreated(ctx context.Context, in LoginState, now time.Time, record *kakaoauth.LoginRecord) (kakaoauth.CognitoTokens, error) {
+	p, subj := in.Password, in.Subject
+	if p.Nonce == "" {
+		return kakaoauth.CognitoTokens{}, fmt.Errorf("IssueTokens: no password nonce in state")
+	}
+	pepper, held := s.pepperOf(p.PepperVersion)
+	if !held {
+		// Another function's configuration holds a pepper version this one
+		// does not (while an operator rotates the secret): no sign-in is
+		// spent; SetPassword makes a nonce this stack can use.
+		s.log.WarnContext(ctx, "password derives with a pepper version this function does not hold", "step", "IssueTokens",
+			"kakaoId", subj.KakaoID, "pepperVersion", pepperVersion(p.PepperVersion))
+		return kakaoauth.CognitoTokens{}, &kakaoauth.PasswordRotated{Username: subj.Username}
+	}
+	if len(s.proofKey) == 0 {
+		return kakaoauth.CognitoTokens{}, fmt.Errorf("IssueTokens: no proof key configured")
+	}
+	derived := password.Derive(pepper, subj.Sub, p.Nonce)
+	req := kakaoauth.SignIn{
+		Username: subj.Username,
+		Password: derived,
+		Metadata: map[string]string{ProofMetadataKey: password.Proof(s.proofKey, subj.Username, now.Add(s.proofTTL))},
+	}
+	if p.Temporary {
+		req.Password, req.NewPassword = password.Temporary(pepper, subj.Username), derived
+	}
+	if in.Profile.EmailChecked { // an ID-token-only login leaves the stored email alone
+		record.Email = &in.Profile.Email
+	}
+	if p.Temporary || !applied(p.State) {
+		// The sign-in proves Cognito holds this nonce's password.
+		record.AppliedNonce = p.Nonce
+	}
+	return s.users.SignIn(ctx, req)
 }
 
 // RecordFailure is the Catch path: it writes the attempt's one terminal

@@ -186,7 +186,9 @@ func (s *Steps) UnlinkAccount(ctx context.Context, r kakaoauth.UnlinkRequest) (U
 	}
 	deleting := s.deletes(r)
 	eventType := kakaoauth.EventUnlinked
-	if deleting {
+	if deleting && !m.Linked() {
+		// A linked account's user is never deleted: its link goes,
+		// whatever the cause (event unlinked, the mapping deleted).
 		eventType = kakaoauth.EventDeleted
 	}
 	reason := r.ReferrerType
@@ -212,7 +214,15 @@ func (s *Steps) UnlinkAccount(ctx context.Context, r kakaoauth.UnlinkRequest) (U
 	}
 
 	var changed bool
-	if deleting {
+	switch {
+	case m.Linked():
+		if m.Status == kakaoauth.StatusDeleted || m.Status == kakaoauth.StatusUnlinked && !deleting {
+			return UnlinkAlready, nil
+		}
+		if changed, err = s.unlinkLinked(ctx, m, r, deleting, ev); err != nil {
+			return "", err
+		}
+	case deleting:
 		if m.Status == kakaoauth.StatusDeleted {
 			return UnlinkAlready, nil
 		}
@@ -227,7 +237,7 @@ func (s *Steps) UnlinkAccount(ctx context.Context, r kakaoauth.UnlinkRequest) (U
 		if changed, err = s.mappings.MarkDeleted(ctx, r.KakaoID, r.ReceivedAt, ev); err != nil {
 			return "", err
 		}
-	} else {
+	default:
 		if m.Status != kakaoauth.StatusActive {
 			return UnlinkAlready, nil
 		}
@@ -305,19 +315,18 @@ func (s *Steps) relink(ctx context.Context, m kakaoauth.Mapping, email, nickname
 	if err := s.users.SignOut(ctx, m.Username); err != nil && !errors.As(err, &notFound) {
 		return none, "", err
 	}
-	if email != "" {
-		if err := s.checkEmailFree(ctx, email, m.KakaoID); err != nil {
-			var conflict *kakaoauth.AccountConflict
-			if !errors.As(err, &conflict) {
-				return none, "", err
-			}
+	if email != "" || nickname != "" {
+		err := s.users.UpdateProfile(ctx, m.Username, email, nickname)
+		var conflict *kakaoauth.AccountConflict
+		if errors.As(err, &conflict) && email != "" {
 			// Someone else has it now: the account comes back without it.
 			s.log.InfoContext(ctx, "email not restored on re-link: held by another user", "kakaoId", m.KakaoID)
-			email = ""
+			email, err = "", nil
+			if nickname != "" {
+				err = s.users.UpdateProfile(ctx, m.Username, "", nickname)
+			}
 		}
-	}
-	if email != "" || nickname != "" {
-		if err := s.users.UpdateProfile(ctx, m.Username, email, nickname); err != nil {
+		if err != nil {
 			return none, "", err
 		}
 	}
@@ -338,6 +347,13 @@ func (s *Steps) RelinkAccount(ctx context.Context, kakaoID int64, actor string) 
 	}
 	if m.Status != kakaoauth.StatusUnlinked {
 		return fmt.Errorf("kakao account %d is %s, not unlinked", kakaoID, m.Status)
+	}
+	if m.Linked() {
+		ev, err := s.restoreLink(ctx, m, uuid.NewString(), "admin")
+		if err != nil {
+			return fmt.Errorf("kakao account %d: %w", kakaoID, err)
+		}
+		return s.finishEvent(ctx, ev, auditContext{actor: actor})
 	}
 	ev, _, err := s.relink(ctx, m, m.Email, "", uuid.NewString(), "admin")
 	if errors.Is(err, errUserGone) {
@@ -360,15 +376,26 @@ func (s *Steps) recreate(ctx context.Context, in LoginState, m kakaoauth.Mapping
 	if in.Profile.EmailChecked {
 		email = in.Profile.Email
 	}
-	if email != "" {
-		var conflict *kakaoauth.AccountConflict
-		if err := s.checkEmailFree(ctx, email, m.KakaoID); errors.As(err, &conflict) {
-			email = ""
-		} else if err != nil {
-			return out, err
-		}
+	if m.Linked() {
+		// The linked user is gone (deleted by the team), or the link was
+		// removed for good: the account starts over as at a first login,
+		// and no longer holds that user.
+		s.releaseClaim(ctx, m.Sub, m.KakaoID)
+		email = in.Profile.Email
 	}
 	user, created, err := s.createOrAdopt(ctx, in, email)
+	if refusedCreate(err) {
+		if out, ok, rerr := s.byEmailRule(ctx, in, &m); ok || rerr != nil {
+			return out, rerr
+		}
+		var conflict *kakaoauth.AccountConflict
+		if !m.Linked() && errors.As(err, &conflict) {
+			// kakaoauth's own account coming back: without the email
+			// someone else holds now.
+			email = ""
+			user, created, err = s.createOrAdopt(ctx, in, email)
+		}
+	}
 	if err != nil {
 		return out, err
 	}

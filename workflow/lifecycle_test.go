@@ -123,7 +123,7 @@ func TestReturnAfterUnlink(t *testing.T) {
 	// Enabled, then signed out once more (in case the unlink's sign-out
 	// was refused for the disabled user), then the email: 1 sign-in.
 	assertCalls(t, "return", r.cognito(), map[string]int{
-		"AdminEnableUser": 1, "AdminUserGlobalSignOut": 1, "ListUsers": 1, "AdminUpdateUserAttributes": 1, "AdminInitiateAuth": 1,
+		"AdminEnableUser": 1, "AdminUserGlobalSignOut": 1, "AdminUpdateUserAttributes": 1, "AdminInitiateAuth": 1,
 	})
 
 	// A redelivered copy of the old unlink cannot undo the return.
@@ -265,7 +265,7 @@ func TestUserDeletedBehindTheBrokersBack(t *testing.T) {
 		t.Fatalf("login after the deletion: %+v", second)
 	}
 	assertCalls(t, "recreation", r.cognito(), map[string]int{
-		"AdminInitiateAuth": 2, "ListUsers": 1, "AdminCreateUser": 1, "AdminRespondToAuthChallenge": 1,
+		"AdminInitiateAuth": 2, "AdminCreateUser": 1, "AdminRespondToAuthChallenge": 1,
 	})
 	m := r.mappings.row(1)
 	if m.Sub != second.Sub || !slices.Equal(m.PreviousSubs, []string{first.Sub}) || m.Email != "one@example.com" {

@@ -150,7 +150,7 @@ func TestFirstAndReturningLoginBudgets(t *testing.T) {
 		t.Fatalf("first login: %+v", first)
 	}
 	assertCalls(t, "first login", r.cognito(), map[string]int{
-		"ListUsers": 1, "AdminCreateUser": 1, "AdminInitiateAuth": 1, "AdminRespondToAuthChallenge": 1,
+		"AdminCreateUser": 1, "AdminInitiateAuth": 1, "AdminRespondToAuthChallenge": 1,
 	})
 	u, _ := r.users.user("kakao_1")
 	m := r.mappings.row(1)

@@ -66,9 +66,16 @@ func (s *Steps) PreAuthentication(ctx context.Context, ev events.CognitoEventUse
 // (IssueTokens' containers may hold an older current version than this
 // one while an operator rotates it). Without a key it refuses.
 func (s *Steps) verifyProof(username, proof string) error {
+	return s.withProofKeys(func(key []byte) error { return password.VerifyProof(key, username, proof, s.now()) })
+}
+
+// withProofKeys runs a proof check with each version of the proof key
+// until one accepts it; an expired or malformed proof stops at once (no
+// key changes that). Without a key it refuses.
+func (s *Steps) withProofKeys(check func(key []byte) error) error {
 	err := password.ErrWeakPepper
 	for _, key := range s.proofKeys {
-		switch e := password.VerifyProof(key, username, proof, s.now()); {
+		switch e := check(key); {
 		case e == nil:
 			return nil
 		case errors.Is(e, password.ErrProofExpired), errors.Is(e, password.ErrProofMalformed):

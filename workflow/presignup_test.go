@@ -151,7 +151,7 @@ func TestPreSignUpCreatesAndLinksANewAccount(t *testing.T) {
 	}
 	// A new user: created with the temporary password, then one set.
 	assertCalls(t, "first hosted-ui sign-up", h.cognito(), map[string]int{
-		"ListUsers": 1, "AdminCreateUser": 1, "AdminGetUser": 1, "AdminSetUserPassword": 1,
+		"AdminCreateUser": 1, "AdminGetUser": 1, "AdminSetUserPassword": 1,
 	})
 	if got := h.audit.types(); !slices.Equal(got, []string{"user_created", "federated_linked"}) {
 		t.Fatalf("audit %v", got)
@@ -407,7 +407,7 @@ func TestPreSignUpFailuresAreRefused(t *testing.T) {
 	})
 	t.Run("throttled", func(t *testing.T) {
 		h := newHostedRig(t)
-		h.users.failNext("ListUsers", &kakaoauth.Throttled{Reason: "cognito list users"})
+		h.users.failNext("AdminCreateUser", &kakaoauth.Throttled{Reason: "cognito create user"})
 		h.refused(t, 4242, "Throttled")
 	})
 	for _, fixture := range []string{"external-other-pool", "external-bad-id"} {

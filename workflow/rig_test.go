@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -28,12 +29,54 @@ type rig struct {
 	audit    *memAudit
 	events   *memEvents
 	queue    *memQueue
+	clients  *memClients
+	accounts *memAccounts
+	tokens   *memAccessTokens
 	steps    *Steps
 	m        *asl.Machine
 
 	mu     sync.Mutex
 	now    time.Time
 	inputs map[string][]string
+}
+
+// brokerClientName is the broker's app client's name in the rig's pool.
+const brokerClientName = "kakaoauth-test-app"
+
+// memAccessTokens stands in for Cognito's GetUser with an access token:
+// a token issued for a user (issue) is valid until revoked.
+type memAccessTokens struct {
+	mu     sync.Mutex
+	users  *memUsers
+	tokens map[string]string // token -> username
+}
+
+func (a *memAccessTokens) issue(username string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	tok := fmt.Sprintf("cognito-at-%d-%s", len(a.tokens)+1, username)
+	a.tokens[tok] = username
+	return tok
+}
+
+func (a *memAccessTokens) revoke(token string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.tokens, token)
+}
+
+func (a *memAccessTokens) User(ctx context.Context, token string) (kakaoauth.CognitoUser, error) {
+	a.mu.Lock()
+	name, ok := a.tokens[token]
+	a.mu.Unlock()
+	if !ok {
+		return kakaoauth.CognitoUser{}, &kakaoauth.InvalidCognitoToken{Reason: "unknown or revoked"}
+	}
+	u, found := a.users.user(name)
+	if !found || !u.Enabled {
+		return kakaoauth.CognitoUser{}, &kakaoauth.InvalidCognitoToken{Reason: "refused by cognito"}
+	}
+	return u.CognitoUser, nil
 }
 
 // t0 is the rig's start time.
@@ -50,12 +93,19 @@ func newRig(t testing.TB, opts ...Option) *rig {
 		users: newMemUsers(), mappings: newMemMappings(), audit: &memAudit{}, events: &memEvents{}, queue: &memQueue{},
 		now: t0, inputs: map[string][]string{},
 	}
+	r.clients = &memClients{names: map[string]string{brokerClientID: brokerClientName, "public-client": "someone-elses-app"}}
+	r.accounts = &memAccounts{ids: map[int64]kakaoauth.KakaoIdentity{}}
+	r.tokens = &memAccessTokens{users: r.users, tokens: map[string]string{}}
 	r.steps = New(append([]Option{
 		WithKakao(r.kakao), WithUsers(r.users), WithMappings(r.mappings), WithAudit(r.audit), WithEvents(r.events),
 		WithUnlinkQueue(r.queue), WithUnlinkAuth(1001, "admin-key"),
 		WithPepper(testPepper), WithProofKeys(1, map[int][]byte{1: testProofKey}), WithPasswordRotation(time.Hour), WithClock(r.clock),
 		WithSleep(func(context.Context, time.Duration) error { r.advance(pollInterval); return nil }),
+		WithBrokerClient(brokerClientName, r.clients), WithAccessTokens(r.tokens), WithKakaoAccounts(r.accounts),
 	}, opts...)...)
+	// The pool's custom auth triggers are the same Steps, as the stack's
+	// trigger Lambdas are built from the same configuration.
+	r.users.triggers, r.users.clientID = r.steps, brokerClientID
 	m, err := NewMachine(r.steps)
 	if err != nil {
 		t.Fatal(err)

@@ -64,8 +64,14 @@ type Steps struct {
 	events           kakaoauth.EventPublisher
 	unlinks          kakaoauth.UnlinkQueue
 	unlinkPolicy     string
-	unlinkAuth       *unlinkAuth // see WithUnlinkAuth
-	hosted           HostedUI    // see WithHostedUI (federation.go)
+	unlinkAuth       *unlinkAuth             // see WithUnlinkAuth
+	hosted           HostedUI                // see WithHostedUI (federation.go)
+	accessTokens     kakaoauth.AccessTokens  // the linking endpoints' Cognito tokens (link.go)
+	accounts         kakaoauth.KakaoAccounts // Kakao's unlink API, for a user who unlinks (link.go)
+	linkByEmail      bool                    // see WithLinkByVerifiedEmail
+	brokerClient     string                  // the broker's app client's name (challenge.go)
+	clients          kakaoauth.AppClients    // describes the sign-in's app client (challenge.go)
+	corsOrigins      []string                // pages that may call the linking endpoints
 	applyGrace       time.Duration
 	now              func() time.Time
 	sleep            func(context.Context, time.Duration) error
@@ -131,6 +137,34 @@ func WithUnlinkQueue(q kakaoauth.UnlinkQueue) Option { return func(s *Steps) { s
 // WithUnlinkPolicy chooses what an unlink from Kakao does:
 // UnlinkPolicyDisable (default) or UnlinkPolicyDelete.
 func WithUnlinkPolicy(p string) Option { return func(s *Steps) { s.unlinkPolicy = p } }
+
+// WithAccessTokens checks the Cognito access tokens of the linking
+// endpoints (POST and DELETE /auth/kakao/link).
+func WithAccessTokens(t kakaoauth.AccessTokens) Option { return func(s *Steps) { s.accessTokens = t } }
+
+// WithKakaoAccounts is Kakao's admin API: the unlink a user's own DELETE
+// /auth/kakao/link asks of Kakao.
+func WithKakaoAccounts(a kakaoauth.KakaoAccounts) Option { return func(s *Steps) { s.accounts = a } }
+
+// WithLinkByVerifiedEmail turns on the verified-email rule (stack
+// parameter LinkByVerifiedEmail, off by default): a Kakao login whose
+// valid and verified email is the verified email of exactly one user of
+// the pool that kakaoauth did not create links to that user instead of
+// answering AccountConflict. docs/linking.md weighs it.
+func WithLinkByVerifiedEmail(on bool) Option { return func(s *Steps) { s.linkByEmail = on } }
+
+// WithBrokerClient names the broker's app client (its ClientName), the
+// only client the DefineAuthChallenge trigger lets start CUSTOM_AUTH, and
+// the port that describes a sign-in's client.
+func WithBrokerClient(name string, clients kakaoauth.AppClients) Option {
+	return func(s *Steps) { s.brokerClient, s.clients = name, clients }
+}
+
+// WithCORSOrigins lets browser pages of these origins call the linking
+// endpoints (stack parameter CorsAllowedOrigins).
+func WithCORSOrigins(origins ...string) Option {
+	return func(s *Steps) { s.corsOrigins = slices.Clone(origins) }
+}
 
 // WithPasswordApplyGrace overrides DefaultPasswordApplyGrace.
 func WithPasswordApplyGrace(d time.Duration) Option { return func(s *Steps) { s.applyGrace = d } }

@@ -17,10 +17,13 @@ import (
 // email is only an attribute.
 //
 // It also runs the lifecycle transitions a login causes (lifecycle.go):
-// a first login creates the user (user_created), a fresh login of an
-// unlinked account re-links it (relinked), and a login of a deleted
-// account, or of one whose Cognito user is gone (as RecreateUser, after
-// UserMissing), gives it a new user (recreated).
+// a first login creates the user (user_created), or, under the
+// verified-email rule, links the user with that email (linked; link.go);
+// a fresh login of an unlinked account re-links it (relinked), and a
+// login of a deleted account, or of one whose Cognito user is gone (as
+// RecreateUser, after UserMissing), gives it a new user (recreated). A
+// linked account's user is never changed here: it signs in through
+// CUSTOM_AUTH.
 func (s *Steps) UpsertUser(ctx context.Context, in LoginState) (LoginState, error) {
 	in.Error = nil
 	m, err := s.mappings.Get(ctx, in.Subject.KakaoID)
@@ -45,6 +48,9 @@ func (s *Steps) UpsertUser(ctx context.Context, in LoginState) (LoginState, erro
 		if m.Status == kakaoauth.StatusDeleted || in.Recreate {
 			return s.recreate(ctx, in, m)
 		}
+		if m.Linked() {
+			return s.relinkLinked(ctx, in, m)
+		}
 		return s.relinkAtLogin(ctx, in, m)
 	}
 	if in.Recreate {
@@ -58,14 +64,14 @@ func (s *Steps) UpsertUser(ctx context.Context, in LoginState) (LoginState, erro
 // mayRecreate is false: recreate found that user after all, and the two
 // must not hand the login back and forth.
 func (s *Steps) returning(ctx context.Context, in LoginState, m kakaoauth.Mapping, mayRecreate bool) (LoginState, error) {
+	if m.Linked() {
+		// The user is the team's: kakaoauth never changes its attributes.
+		return s.signInLinked(in, m), nil
+	}
 	if in.Profile.EmailChecked && in.Profile.Email != m.Email {
 		// Kakao's verified email changed (or was withdrawn): follow it,
-		// unless the new one belongs to someone else.
-		if in.Profile.Email != "" {
-			if err := s.checkEmailFree(ctx, in.Profile.Email, m.KakaoID); err != nil {
-				return in, err
-			}
-		}
+		// unless the new one belongs to someone else (Cognito refuses the
+		// update: *AccountConflict, and the user keeps what it had).
 		err := s.users.UpdateProfile(ctx, m.Username, in.Profile.Email, in.Profile.Nickname)
 		var notFound *kakaoauth.NotFound
 		if errors.As(err, &notFound) && mayRecreate {
@@ -116,16 +122,21 @@ func (s *Steps) relinkAtLogin(ctx context.Context, in LoginState, m kakaoauth.Ma
 // firstLogin creates the Cognito user, with the temporary password its
 // first sign-in replaces (no AdminSetUserPassword for a new user), and the
 // mapping, whose first write is conditional: concurrent first logins end
-// with one user and one mapping, and all of them sign in.
+// with one user and one mapping, and all of them sign in. The user is
+// created first and nothing is looked up unless Cognito refuses it: a
+// verified email another user holds is Cognito's AliasExistsException
+// (the pool keeps verified emails unique), a pool that creates no users
+// of this shape (usernames that are emails) InvalidParameterException;
+// then the verified-email rule may link instead (link.go).
 func (s *Steps) firstLogin(ctx context.Context, in LoginState) (LoginState, error) {
 	subj := in.Subject
 	email := in.Profile.Email
-	if email != "" {
-		if err := s.checkEmailFree(ctx, email, subj.KakaoID); err != nil {
-			return in, err
+	user, created, err := s.createOrAdopt(ctx, in, email)
+	if refusedCreate(err) {
+		if out, ok, rerr := s.byEmailRule(ctx, in, nil); ok || rerr != nil {
+			return out, rerr
 		}
 	}
-	user, created, err := s.createOrAdopt(ctx, in, email)
 	if err != nil {
 		return in, err
 	}
@@ -135,7 +146,7 @@ func (s *Steps) firstLogin(ctx context.Context, in LoginState) (LoginState, erro
 	}
 	now := millis(s.now())
 	m := kakaoauth.Mapping{
-		KakaoID: subj.KakaoID, Sub: user.Sub, Username: user.Username, Email: email,
+		KakaoID: subj.KakaoID, Sub: user.Sub, Username: user.Username, Kind: kakaoauth.KindCreated, Email: email,
 		Status: kakaoauth.StatusActive, CreatedAt: now, ActiveSince: now, LastLoginAt: now,
 		PasswordNonce: nonce, PasswordState: kakaoauth.PasswordTemporary, PasswordSetAt: now, PepperVersion: s.pepperVersion,
 	}
@@ -167,10 +178,26 @@ func (s *Steps) firstLogin(ctx context.Context, in LoginState) (LoginState, erro
 	return s.signInAs(ctx, in, m, created), nil
 }
 
+// refusedCreate says Cognito refused to create the account's user for a
+// reason the verified-email rule may answer: its email is another user's,
+// or the pool creates no such users.
+func refusedCreate(err error) bool {
+	var conflict *kakaoauth.AccountConflict
+	var notLinked *kakaoauth.AccountNotLinked
+	return errors.As(err, &conflict) || errors.As(err, &notLinked)
+}
+
 // createOrAdopt creates kakao_<id> with its temporary password, or adopts
 // the user a concurrent login (or one that died before writing the
 // mapping) created: the temporary password derives from the username, so
 // an adopter can use it too. created says this call made the user.
+//
+// Only kakaoauth's own user is adopted: one that has never signed in
+// (FORCE_CHANGE_PASSWORD: what a login that died before its mapping
+// leaves), or one the mapping already points at (a concurrent login got
+// further). In a pool where people sign themselves up, someone could take
+// the username kakao_<id> and the custom:kakao_id attribute first (an app
+// client that may write every attribute): that user is never adopted.
 func (s *Steps) createOrAdopt(ctx context.Context, in LoginState, email string) (kakaoauth.CognitoUser, bool, error) {
 	kakaoID := in.Subject.KakaoID
 	username := kakaoauth.Username(kakaoID)
@@ -188,6 +215,11 @@ func (s *Steps) createOrAdopt(ctx context.Context, in LoginState, email string) 
 	}
 	if user.KakaoID != kakaoID {
 		return user, false, fmt.Errorf("user %s does not carry kakao id %d", user.Username, kakaoID)
+	}
+	if !created && user.Status != "" && user.Status != kakaoauth.UserStatusForceChangePassword {
+		if m, err := s.mappings.Get(ctx, kakaoID); err != nil || m.Sub != user.Sub {
+			return user, false, fmt.Errorf("user %s exists, has signed in, and no mapping of kakao id %d points at it: kakaoauth did not create it", user.Username, kakaoID)
+		}
 	}
 	return user, created, nil
 }
@@ -248,21 +280,4 @@ func (s *Steps) compensateCreate(ctx context.Context, kakaoID int64, username st
 		return
 	}
 	s.log.InfoContext(ctx, "removed unmapped user after failed mapping write", "step", "UpsertUser", "kakaoId", kakaoID)
-}
-
-// checkEmailFree refuses a verified email that a user not linked to this
-// Kakao account already has: never link silently (a native user's
-// password must not open a Kakao account, nor the reverse). Unlinked
-// accounts have released theirs, so they block no one.
-func (s *Steps) checkEmailFree(ctx context.Context, email string, kakaoID int64) error {
-	owners, err := s.users.FindByEmail(ctx, email)
-	if err != nil {
-		return err
-	}
-	for _, u := range owners {
-		if u.KakaoID != kakaoID {
-			return &kakaoauth.AccountConflict{KakaoID: kakaoID}
-		}
-	}
-	return nil
 }

@@ -116,15 +116,22 @@ func (s *Steps) ValidateToken(ctx context.Context, in ValidateTokenInput) (Login
 	if in.ExecutionID != "" {
 		rc.ExecutionID = in.ExecutionID
 	}
-	req, err := ParseLoginRequest(in.Body)
-	if in.Oversized {
+	return s.validate(ctx, in.Body, in.Oversized, rc, "ValidateToken")
+}
+
+// validate is how a Kakao token is checked, whatever asks (a login, a
+// linking request): the body decoded strictly, the token's shape, then
+// Kakao. It returns the identity as a login state, without the token.
+func (s *Steps) validate(ctx context.Context, body string, oversized bool, rc RequestContext, step string) (LoginState, error) {
+	req, err := ParseLoginRequest(body)
+	if oversized {
 		err = &kakaoauth.InvalidRequest{Reason: "body too large"}
 	}
 	if err == nil {
 		err = CheckTokenShapes(req)
 	}
 	if err != nil {
-		s.log.InfoContext(ctx, "login request rejected", "step", "ValidateToken", "error", kakaoauth.ErrorName(err), "reason", err.Error(), "executionId", rc.ExecutionID)
+		s.log.InfoContext(ctx, "login request rejected", "step", step, "error", kakaoauth.ErrorName(err), "reason", err.Error(), "executionId", rc.ExecutionID)
 		return LoginState{}, err
 	}
 	// Kakao answers after this moment, so it vouched for the token no
@@ -132,10 +139,10 @@ func (s *Steps) ValidateToken(ctx context.Context, in ValidateTokenInput) (Login
 	checked := millis(s.now())
 	id, err := s.kakao.Verify(ctx, kakaoauth.KakaoTokens{AccessToken: req.AccessToken, IDToken: req.IDToken, Nonce: req.Nonce})
 	if err != nil {
-		s.log.InfoContext(ctx, "kakao token rejected", "step", "ValidateToken", "error", kakaoauth.ErrorName(err), "reason", err.Error(), "executionId", rc.ExecutionID)
+		s.log.InfoContext(ctx, "kakao token rejected", "step", step, "error", kakaoauth.ErrorName(err), "reason", err.Error(), "executionId", rc.ExecutionID)
 		return LoginState{}, err
 	}
-	s.log.InfoContext(ctx, "kakao token valid", "step", "ValidateToken", "kakaoId", id.KakaoID, "appId", id.AppID, "hasVerifiedEmail", id.Email != "", "executionId", rc.ExecutionID)
+	s.log.InfoContext(ctx, "kakao token valid", "step", step, "kakaoId", id.KakaoID, "appId", id.AppID, "hasVerifiedEmail", id.Email != "", "executionId", rc.ExecutionID)
 	// When Kakao vouched for the token: an unlinked account comes back only
 	// for a token vouched for after its unlink (UpsertUser).
 	vouched := id.IDTokenIssuedAt

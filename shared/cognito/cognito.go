@@ -41,6 +41,7 @@ type API interface {
 	AdminDisableUser(context.Context, *cip.AdminDisableUserInput, ...func(*cip.Options)) (*cip.AdminDisableUserOutput, error)
 	AdminEnableUser(context.Context, *cip.AdminEnableUserInput, ...func(*cip.Options)) (*cip.AdminEnableUserOutput, error)
 	AdminUserGlobalSignOut(context.Context, *cip.AdminUserGlobalSignOutInput, ...func(*cip.Options)) (*cip.AdminUserGlobalSignOutOutput, error)
+	RevokeToken(context.Context, *cip.RevokeTokenInput, ...func(*cip.Options)) (*cip.RevokeTokenOutput, error)
 }
 
 var (
@@ -308,7 +309,7 @@ func (d *Directory) SignInWithChallenge(ctx context.Context, in kakaoauth.Challe
 	if out.ChallengeName != types.ChallengeNameTypeCustomChallenge || challenge == "" {
 		return kakaoauth.CognitoTokens{}, fmt.Errorf("cognito: custom auth: challenge %q without kakaoauth's parameter (are the pool's custom auth triggers kakaoauth's?)", out.ChallengeName)
 	}
-	answer, err := in.Answer(challenge)
+	answer, err := in.Answer(d.clientID, challenge)
 	if err != nil {
 		return kakaoauth.CognitoTokens{}, err
 	}
@@ -415,6 +416,21 @@ func (d *Directory) SignOut(ctx context.Context, username string) error {
 		return nil
 	}
 	return userOpError(username, "global sign-out", err)
+}
+
+// RevokeToken revokes one refresh token of the broker's client, and the
+// access tokens issued with it. A token Cognito no longer knows is
+// revoked already.
+func (d *Directory) RevokeToken(ctx context.Context, refreshToken string) error {
+	if refreshToken == "" {
+		return nil
+	}
+	_, err := d.api.RevokeToken(ctx, &cip.RevokeTokenInput{ClientId: &d.clientID, Token: &refreshToken})
+	var unsupported *types.UnsupportedTokenTypeException
+	if err != nil && !errors.As(err, &unsupported) {
+		return classify("revoke token", err)
+	}
+	return nil
 }
 
 func userOpError(username, op string, err error) error {

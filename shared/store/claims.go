@@ -39,7 +39,7 @@ func ClaimKey(sub string) int64 {
 // ClaimUser takes the claim on sub for kakaoID: free, already kakaoID's,
 // or held by stale (nonzero) are taken; anything else is
 // *kakaoauth.UserClaimed with the holder.
-func (m *Mappings) ClaimUser(ctx context.Context, sub string, kakaoID, stale int64) error {
+func (m *Mappings) ClaimUser(ctx context.Context, sub string, kakaoID, stale int64, at time.Time) error {
 	if sub == "" || kakaoID <= 0 {
 		return errors.New("store: claim user: sub and a kakao id are required")
 	}
@@ -53,7 +53,7 @@ func (m *Mappings) ClaimUser(ctx context.Context, sub string, kakaoID, stale int
 	_, err := m.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &m.table,
 		Item: map[string]types.AttributeValue{
-			AttrKakaoID: n(ClaimKey(sub)), AttrClaimOf: s(sub), AttrHolder: n(kakaoID), AttrClaimedAt: s(FormatTime(time.Now())),
+			AttrKakaoID: n(ClaimKey(sub)), AttrClaimOf: s(sub), AttrHolder: n(kakaoID), AttrClaimedAt: s(FormatTime(at)),
 		},
 		ConditionExpression:                 aws.String(cond),
 		ExpressionAttributeNames:            map[string]string{"#k": AttrKakaoID, "#of": AttrClaimOf, "#h": AttrHolder},
@@ -62,7 +62,8 @@ func (m *Mappings) ClaimUser(ctx context.Context, sub string, kakaoID, stale int
 	})
 	if failed, old := conditionFailed(err); failed {
 		holder, _ := strconv.ParseInt(numStr(old, AttrHolder), 10, 64)
-		return &kakaoauth.UserClaimed{Sub: sub, KakaoID: holder}
+		at, _ := ParseTime(str(old, AttrClaimedAt))
+		return &kakaoauth.UserClaimed{Sub: sub, KakaoID: holder, At: at}
 	}
 	if err != nil {
 		return classify("claim user", err)
