@@ -24,12 +24,14 @@ import (
 //   - PreSignUp (a hosted-UI sign-in of a Kakao identity the pool has not
 //     seen, or whose link an unlink removed): Kakao is asked about the
 //     account with the app's admin key, the account is brought into the
-//     state a broker login would bring it (created, re-linked, recreated:
-//     the same lifecycle code, UpsertUser), its user gets a permanent
-//     password (Cognito status CONFIRMED), the identity is linked to
-//     kakao_<id>, and the sign-up is failed on purpose with
-//     LinkedErrorCode: Cognito never creates a second user, and the
-//     sign-in, restarted once by the app, signs in as kakao_<id>.
+//     state a broker login would bring it (created, re-linked, recreated,
+//     or linked to the team's user by the verified-email rule: the same
+//     lifecycle code, UpsertUser), a user kakaoauth created gets a
+//     permanent password (Cognito status CONFIRMED), the identity is
+//     linked to the account's user (kakao_<id>, or the team's user a
+//     linked account points at), and the sign-up goes on: Cognito signs
+//     the sign-in in as that user (docs/hosted-ui.md cites why this is
+//     safe since 2023), and never creates a second user.
 //   - PreAuthentication (preauth.go): a sign-in through an app client
 //     that signs in only through external identity providers is a
 //     federated one, and passes without the broker's proof.
@@ -54,23 +56,13 @@ const (
 	TriggerPreSignUpExternal = "PreSignUp_ExternalProvider"
 )
 
-// LinkedErrorCode marks the end of a hosted-UI sign-in that linked the
-// Kakao identity to its user: the app finds it in the error_description
-// at its redirect URI and restarts the sign-in once.
+// LinkedErrorCode marked the end of a first hosted-UI sign-in when this
+// trigger failed it on purpose after linking (before 2023 Cognito failed
+// such a sign-in anyway, "Already found an entry for username"). The
+// trigger now lets the sign-in go on; apps and the try-it page still
+// restart once on this code or on Cognito's old message, so a stack
+// mid-update, or a Cognito that behaves as before, costs one redirect.
 const LinkedErrorCode = "KakaoAccountLinked"
-
-// FederatedSignInLinked fails the PreSignUp of a Kakao identity on
-// purpose, once it is linked. Cognito, told to go on after a link made in
-// PreSignUp, still tries to create the external user and fails the
-// sign-in anyway ("Already found an entry for username ..."); failing it
-// here says so recognisably and guarantees that no second user is made.
-// Cognito shows Error() to the browser: "PreSignUp failed with error
-// KakaoAccountLinked: ....".
-type FederatedSignInLinked struct{}
-
-func (*FederatedSignInLinked) Error() string {
-	return LinkedErrorCode + ": your Kakao account is now linked; sign in again"
-}
 
 // FederatedSignInRefused is the PreSignUp trigger's refusal of a hosted-UI
 // sign-in. Cognito shows Error() to the browser, so it is the error's
@@ -106,8 +98,9 @@ func federatedKakaoID(username string) (id int64, ours bool) {
 // AdminCreateUser (PreSignUp_AdminCreateUser) and any other identity
 // provider of the pool pass unchanged.
 //
-// It never lets the sign-up itself succeed: it links and answers
-// *FederatedSignInLinked, or refuses with *FederatedSignInRefused.
+// It links the identity and lets the sign-in go on (Cognito then signs in
+// as the linked user; no second user is created either way), or refuses
+// with *FederatedSignInRefused.
 func (s *Steps) PreSignUp(ctx context.Context, ev events.CognitoEventUserPoolsPreSignup) (events.CognitoEventUserPoolsPreSignup, error) {
 	if ev.TriggerSource != TriggerPreSignUpExternal {
 		return ev, nil
@@ -135,9 +128,9 @@ func (s *Steps) PreSignUp(ctx context.Context, ev events.CognitoEventUserPoolsPr
 		// The link is made; the sign-in goes on. The log keeps the fact.
 		s.log.ErrorContext(ctx, "could not audit a federated link", "trigger", "PreSignUp", "kakaoId", kakaoID, "error", err.Error())
 	}
-	s.log.InfoContext(ctx, "hosted-ui identity linked; the sign-in restarts", "trigger", "PreSignUp", "kakaoId", kakaoID, "sub", sub,
+	s.log.InfoContext(ctx, "hosted-ui identity linked; the sign-in goes on as the linked user", "trigger", "PreSignUp", "kakaoId", kakaoID, "sub", sub,
 		"clientId", ev.CallerContext.ClientID, "requestId", requestID)
-	return ev, &FederatedSignInLinked{}
+	return ev, nil
 }
 
 // linkFederated brings the Kakao account's user into the state a broker
@@ -196,8 +189,11 @@ func (s *Steps) linkFederated(ctx context.Context, ev events.CognitoEventUserPoo
 		// disabled this user, and a hosted-UI sign-in must not undo it.
 		return "", &kakaoauth.AccountDisabled{Username: user.Username}
 	}
-	if err := s.confirmForLink(ctx, out); err != nil {
-		return "", err
+	if !out.Subject.Linked {
+		// A linked user is the team's: its password is never touched.
+		if err := s.confirmForLink(ctx, out); err != nil {
+			return "", err
+		}
 	}
 	if err := h.Links.Link(ctx, kakaoID, out.Subject.Username); err != nil {
 		return "", err

@@ -105,8 +105,9 @@ func (m *SmokeMain) hostedUIChecks(ctx context.Context, brokerSub string) []stri
 		fmt.Fprintf(m.Out, `skip  %-28s open this address in a browser and sign in with Kakao:
       %s
       then run smoke again with -callback '<the address the browser landed on>' (and KAKAO_ACCESS_TOKEN of the
-      same Kakao account, to compare subs). The first sign-in of a Kakao account the hosted UI has not linked yet
-      lands with error_description "...%s...": open the address once more (apps do that by themselves).
+      same Kakao account, to compare subs). Should a first sign-in land with error_description "...%s..." or
+      "Already found an entry for username" (a stack being updated, or Cognito as it was before 2023), open the
+      address once more (apps do that by themselves).
 `, signIn, h.authorizeURL(), workflow.LinkedErrorCode)
 		return failed
 	}
@@ -195,7 +196,8 @@ func (m *SmokeMain) hostedSignIn(ctx context.Context) (map[string]any, error) {
 	switch {
 	case q.Get("state") != hostedSmokeState:
 		return nil, fmt.Errorf("-callback is not the answer to smoke's authorize request (state %q)", q.Get("state"))
-	case strings.Contains(q.Get("error_description"), workflow.LinkedErrorCode):
+	case strings.Contains(q.Get("error_description"), workflow.LinkedErrorCode),
+		strings.Contains(q.Get("error_description"), "Already found an entry for username"):
 		return nil, errors.New("the first sign-in linked the Kakao account to its Cognito user (expected, once): " +
 			"open the authorize address again and pass the address of that sign-in")
 	case q.Get("error") != "":

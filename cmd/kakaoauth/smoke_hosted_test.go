@@ -175,7 +175,7 @@ func TestSmokeHostedUISameSub(t *testing.T) {
 
 	for want, cb := range map[string]string{
 		"linked the Kakao account": "https://app.example.com/callback?state=" + hostedSmokeState + "&error=invalid_request&error_description=" +
-			url.QueryEscape("PreSignUp failed with error "+(&workflow.FederatedSignInLinked{}).Error()+". "),
+			url.QueryEscape("PreSignUp failed with error "+workflow.LinkedErrorCode+": your Kakao account is now linked; sign in again"+". "),
 		"AccountConflict":             "https://app.example.com/callback?state=" + hostedSmokeState + "&error=invalid_request&error_description=PreSignUp+failed+with+error+AccountConflict%3A+x.",
 		"not the answer to smoke's":   "https://app.example.com/callback?code=good-code&state=someone-else",
 		"token endpoint answered 400": "https://app.example.com/callback?code=used-code&state=" + hostedSmokeState,

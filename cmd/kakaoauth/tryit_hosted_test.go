@@ -33,7 +33,7 @@ import (
 // "Kakao session", so that a restarted sign-in asks nothing), and answers
 // the first sign-in of each Kakao account exactly as the stack's
 // PreSignUp trigger makes Cognito answer it: an error at the app's
-// redirect URI carrying workflow.FederatedSignInLinked's text. The sign-in
+// redirect URI carrying the text an earlier trigger answered after linking. The sign-in
 // after it is given the pool's real tokens for the account, from the
 // broker (which is the user the trigger links to), behind a code that only
 // the matching PKCE verifier redeems. So what this tests is the page, not
@@ -156,7 +156,7 @@ func (s *stubHostedUI) finish(w http.ResponseWriter, r *http.Request, key, kakao
 	case first:
 		// Cognito's text around the trigger's message.
 		answer.Set("error", "invalid_request")
-		answer.Set("error_description", "PreSignUp failed with error "+(&workflow.FederatedSignInLinked{}).Error()+". ")
+		answer.Set("error_description", "PreSignUp failed with error "+workflow.LinkedErrorCode+": your Kakao account is now linked; sign in again"+". ")
 	default:
 		tokens, err := s.brokerTokens(kakaoToken)
 		if err != nil {

@@ -72,9 +72,9 @@ func (g *gapFiller) sent(op string) []map[string]any {
 // double (the admin lookup) and moto (the user, the mapping, the
 // password), and the gap filler for the link: it creates kakao_4242 with a
 // permanent password (CONFIRMED), its mapping and user_created, sends
-// Cognito the documented link request, and ends the sign-up on purpose
-// with the marker apps restart on. The broker's own AdminCreateUser event
-// passes unchanged.
+// Cognito the documented link request, and lets the sign-up go on (the
+// event comes back: Cognito then signs in as the linked user). The
+// broker's own AdminCreateUser event passes unchanged.
 func TestPreSignUpUnderRIE(t *testing.T) {
 	s := newStack(t)
 	fns := build(t)
@@ -85,9 +85,10 @@ func TestPreSignUpUnderRIE(t *testing.T) {
 
 	vars := map[string]string{"USER_POOL_ID": s.res.UserPoolID, "HOSTED_UI_CLIENT_ID": "hostedui0client"}
 	resp := invoke(t, e, event(t, "presignup", vars))
-	wantError(t, "presignup", resp, "FederatedSignInLinked")
-	if !strings.HasPrefix(resp.ErrorMessage, workflow.LinkedErrorCode+": ") {
-		t.Fatalf("error message %q: Cognito shows it in error_description, and apps look for %s", resp.ErrorMessage, workflow.LinkedErrorCode)
+	var back events.CognitoEventUserPoolsPreSignup
+	decodeStrict(t, "presignup", resp, &back)
+	if back.UserName != "Kakao_4242" || back.TriggerSource != workflow.TriggerPreSignUpExternal {
+		t.Fatalf("presignup did not return the event: %+v", back)
 	}
 
 	username := kakaoauth.Username(demo.ID)
