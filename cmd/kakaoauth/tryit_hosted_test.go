@@ -31,9 +31,10 @@ import (
 // (identity_provider, the client, the code flow with PKCE S256), runs
 // Kakao's consent on the Kakao double as Cognito would (and keeps a
 // "Kakao session", so that a restarted sign-in asks nothing), and answers
-// the first sign-in of each Kakao account exactly as the stack's
-// PreSignUp trigger makes Cognito answer it: an error at the app's
-// redirect URI carrying the text an earlier trigger answered after linking. The sign-in
+// the first sign-in of each Kakao account as an earlier PreSignUp trigger
+// (or Cognito before 2023) made Cognito answer it, the case the page must
+// still survive: an error at the app's redirect URI carrying that
+// trigger's text. The sign-in
 // after it is given the pool's real tokens for the account, from the
 // broker (which is the user the trigger links to), behind a code that only
 // the matching PKCE verifier redeems. So what this tests is the page, not
