@@ -206,15 +206,28 @@ func (f *Fake) me(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// unlinkByToken is POST /v1/user/unlink: the app unlinks the user. Kakao
-// sends no unlink callback for this path.
+// unlinkByToken is POST /v1/user/unlink: the app unlinks the user, with
+// the user's access token or, as a service does when its user leaves it,
+// with the admin key (Authorization: KakaoAK, target_id_type=user_id,
+// target_id). Kakao sends no unlink callback for this path; a user who is
+// not linked (any more) is -101.
 func (f *Fake) unlinkByToken(w http.ResponseWriter, r *http.Request) {
-	at, u, ok := f.lookupToken(w, r)
-	if !ok {
-		return
+	appID := f.cfg.AppID
+	var u User
+	if scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "KakaoAK") {
+		var ok bool
+		if u, ok = f.lookupTarget(w, r); !ok {
+			return
+		}
+	} else {
+		at, tu, ok := f.lookupToken(w, r)
+		if !ok {
+			return
+		}
+		u, appID = tu, at.appID
 	}
 	f.mu.Lock()
-	f.revokeLocked(u.ID, at.appID)
+	f.revokeLocked(u.ID, appID)
 	f.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"id": u.ID})
 }

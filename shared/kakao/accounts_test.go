@@ -134,3 +134,44 @@ func TestAccountsLookupAgainstTheDouble(t *testing.T) {
 		t.Fatalf("a wrong admin key: %v", err)
 	}
 }
+
+// Kakao's unlink API with the admin key, against the double: the user's
+// tokens stop working and Kakao no longer answers for them; unlinking
+// again, or a user Kakao does not know, is done already; a wrong key is
+// an error that never quotes it.
+func TestAccountsUnlinkAgainstTheDouble(t *testing.T) {
+	f, err := kakaofake.New(kakaofake.Config{AdminKey: secretAdminKey, UnlinkCallbackURL: "http://127.0.0.1:1/unlink"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(f.Handler())
+	t.Cleanup(srv.Close)
+	if err := f.AddUser(kakaofake.User{ID: 21, Nickname: "twenty-one"}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := f.MintTokens(kakaofake.TokenRequest{UserID: 21})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	accounts := NewAccounts(testClient(srv.URL), secretAdminKey)
+	if err := accounts.Unlink(ctx, 21); err != nil {
+		t.Fatal(err)
+	}
+	var unlinked *kakaoauth.AccountUnlinked
+	if _, err := accounts.Lookup(ctx, 21); !errors.As(err, &unlinked) {
+		t.Fatalf("lookup after the unlink: %v", err)
+	}
+	if _, err := testClient(srv.URL).AccessTokenInfo(ctx, tok.AccessToken); err == nil {
+		t.Fatal("the user's token survived the unlink")
+	}
+	for _, id := range []int64{21, 99} {
+		if err := accounts.Unlink(ctx, id); err != nil {
+			t.Fatalf("unlink of %d (not linked): %v", id, err)
+		}
+	}
+	err = NewAccounts(testClient(srv.URL), "wrong-key").Unlink(ctx, 21)
+	if err == nil || strings.Contains(err.Error(), "wrong-key") {
+		t.Fatalf("a wrong admin key: %v", err)
+	}
+}

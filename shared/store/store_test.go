@@ -738,3 +738,108 @@ func BenchmarkMappingGet(b *testing.B) {
 		}
 	}
 }
+
+// Claims keep one Kakao account per user, in the mapping table but out of
+// its indexes and readers: free or own is taken, another holder's is
+// refused with who holds it and since when, a stale holder named by the
+// caller is replaced, and only the holder frees it.
+func TestClaims(t *testing.T) {
+	ctx := context.Background()
+	db, stack := tables(t)
+	m := NewMappings(db, stack.MappingTable)
+	const sub = "7d2b6f1e-5c3a-4b8d-9e0f-112233445566"
+	if k := ClaimKey(sub); k >= 0 || k != ClaimKey(sub) || k == ClaimKey(sub+"x") {
+		t.Fatalf("claim key %d", k)
+	}
+	var nf *kakaoauth.NotFound
+	if _, err := m.ClaimOf(ctx, sub); !errors.As(err, &nf) {
+		t.Fatalf("no claim yet: %v", err)
+	}
+	if err := m.ClaimUser(ctx, sub, 11, 0, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.ClaimUser(ctx, sub, 11, 0, t0.Add(time.Second)); err != nil {
+		t.Fatalf("taking one's own claim again: %v", err)
+	}
+	var held *kakaoauth.UserClaimed
+	if err := m.ClaimUser(ctx, sub, 12, 0, t0); !errors.As(err, &held) || held.KakaoID != 11 || !held.At.Equal(t0.Add(time.Second).UTC().Truncate(time.Millisecond)) {
+		t.Fatalf("another's claim: %+v %v", held, err)
+	}
+	if err := m.ClaimUser(ctx, sub, 12, 13, t0); !errors.As(err, &held) {
+		t.Fatalf("a wrong stale holder: %v", err)
+	}
+	if holder, err := m.ClaimOf(ctx, sub); err != nil || holder != 11 {
+		t.Fatalf("holder %d %v", holder, err)
+	}
+	if err := m.ReleaseUser(ctx, sub, 12); err != nil {
+		t.Fatal(err)
+	}
+	if holder, _ := m.ClaimOf(ctx, sub); holder != 11 {
+		t.Fatal("someone else freed the claim")
+	}
+	if err := m.ClaimUser(ctx, sub, 12, 11, t0); err != nil {
+		t.Fatalf("taking over a stale claim: %v", err)
+	}
+	if err := m.ReleaseUser(ctx, sub, 12); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.ClaimOf(ctx, sub); !errors.As(err, &nf) {
+		t.Fatalf("after the release: %v", err)
+	}
+	if err := m.ReleaseUser(ctx, sub, 12); err != nil {
+		t.Fatalf("releasing nothing: %v", err)
+	}
+	// A held claim is invisible to the mapping readers and indexes.
+	if err := m.ClaimUser(ctx, sub, 11, 0, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.GetBySub(ctx, sub); !errors.As(err, &nf) {
+		t.Fatalf("the bySub index sees a claim: %v", err)
+	}
+	usage, err := CountPepperVersions(ctx, db, stack.MappingTable)
+	if err != nil || len(usage) != 0 {
+		t.Fatalf("pepper count sees a claim: %v %v", usage, err)
+	}
+}
+
+// A mapping says what kind of account it is; a row from before kinds is a
+// created one; a re-point to a linked user drops every password field.
+func TestMappingKinds(t *testing.T) {
+	ctx := context.Background()
+	db, stack := tables(t)
+	m := NewMappings(db, stack.MappingTable)
+	created := mapping(31)
+	created.PasswordNonce, created.PasswordState, created.PasswordSetAt, created.PepperVersion = "nonce-31", kakaoauth.PasswordApplied, t0, 2
+	if err := m.Create(ctx, created); err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.Get(ctx, 31)
+	if err != nil || got.Kind != kakaoauth.KindCreated || got.Linked() {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if _, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &stack.MappingTable, Key: map[string]types.AttributeValue{AttrKakaoID: n(31)},
+		UpdateExpression: aws.String("REMOVE #k"), ExpressionAttributeNames: map[string]string{"#k": AttrKind}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := m.Get(ctx, 31); got.Kind != kakaoauth.KindCreated {
+		t.Fatalf("a row without a kind reads as %q", got.Kind)
+	}
+	if _, err := m.MarkDeleted(ctx, 31, t0.Add(time.Minute), event("e1", kakaoauth.EventDeleted)); err != nil {
+		t.Fatal(err)
+	}
+	native := kakaoauth.CognitoUser{Username: "alice", Sub: "sub-alice"}
+	err = m.Repoint(ctx, kakaoauth.Repoint{KakaoID: 31, FromSub: "sub-31", FromStatus: kakaoauth.StatusDeleted, User: native, Kind: kakaoauth.KindLinked,
+		At: t0.Add(2 * time.Minute), Event: event("e2", kakaoauth.EventLinked)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = m.Get(ctx, 31)
+	if err != nil || got.Kind != kakaoauth.KindLinked || got.Sub != "sub-alice" || got.Username != "alice" || got.Status != kakaoauth.StatusActive ||
+		got.PasswordNonce != "" || got.PasswordState != "" || !got.PasswordSetAt.IsZero() || got.PepperVersion != 0 ||
+		!slices.Equal(got.PreviousSubs, []string{"sub-31"}) {
+		t.Fatalf("after the re-point to a linked user: %+v %v", got, err)
+	}
+	if err := m.Repoint(ctx, kakaoauth.Repoint{KakaoID: 31, FromSub: "sub-alice", FromStatus: kakaoauth.StatusActive, User: native, Kind: kakaoauth.KindLinked, Nonce: "n"}); err == nil {
+		t.Fatal("a linked user got a password nonce")
+	}
+}
