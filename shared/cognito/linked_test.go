@@ -107,7 +107,7 @@ func TestAccessTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := f.client.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &f.stack.UserPoolID, Username: aws.String("alice"),
-		MessageAction: types.MessageActionTypeSuppress,
+		MessageAction:  types.MessageActionTypeSuppress,
 		UserAttributes: []types.AttributeType{{Name: aws.String("email"), Value: aws.String("alice@example.com")}, {Name: aws.String("email_verified"), Value: aws.String("true")}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -132,12 +132,14 @@ func TestAccessTokens(t *testing.T) {
 		t.Fatalf("valid token: %+v %v", u, err)
 	}
 	refused := map[string]string{
-		"another app's client":   aws.ToString(theirs.AccessToken),
-		"an ID token":            aws.ToString(mine.IdToken),
-		"not a JWT":              "not-a-jwt",
-		"claims altered":         alterClaims(t, aws.ToString(mine.AccessToken), func(c map[string]any) { c["username"] = "bob" }),
-		"claims of another pool": alterClaims(t, aws.ToString(mine.AccessToken), func(c map[string]any) { c["iss"] = "https://cognito-idp.ap-northeast-2.amazonaws.com/ap-northeast-2_Other" }),
-		"expired":                alterClaims(t, aws.ToString(mine.AccessToken), func(c map[string]any) { c["exp"] = 1 }),
+		"another app's client": aws.ToString(theirs.AccessToken),
+		"an ID token":          aws.ToString(mine.IdToken),
+		"not a JWT":            "not-a-jwt",
+		"claims altered":       alterClaims(t, aws.ToString(mine.AccessToken), func(c map[string]any) { c["username"] = "bob" }),
+		"claims of another pool": alterClaims(t, aws.ToString(mine.AccessToken), func(c map[string]any) {
+			c["iss"] = "https://cognito-idp.ap-northeast-2.amazonaws.com/ap-northeast-2_Other"
+		}),
+		"expired": alterClaims(t, aws.ToString(mine.AccessToken), func(c map[string]any) { c["exp"] = 1 }),
 	}
 	before := calls.n
 	for name, tok := range refused {

@@ -47,7 +47,7 @@ const (
 	proofDomain     = "kakaoauth-proof-v1"
 	challengeDomain = "kakaoauth-challenge-v1"
 	proofVersion    = "v1"
-	maxProofLen  = 128
+	maxProofLen     = 128
 )
 
 // Length is the length of every derived password.

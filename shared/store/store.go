@@ -23,7 +23,7 @@ const (
 	AttrKakaoID     = "kakaoId" // N, the key
 	AttrSub         = "sub"
 	AttrUsername    = "username"
-	AttrKind        = "kind" // created | linked; absent: created (rows from before kinds)
+	AttrKind        = "kind"  // created | linked; absent: created (rows from before kinds)
 	AttrEmail       = "email" // verified only; absent when none
 	AttrStatus      = "status"
 	AttrCreatedAt   = "createdAt"
