@@ -11,7 +11,9 @@ FUNCTIONS := ValidateTokenFunction:validatetoken UpsertUserFunction:upsertuser \
 	SetPasswordFunction:setpassword IssueTokensFunction:issuetokens \
 	RecordFailureFunction:recordfailure PreAuthFunction:preauth \
 	UnlinkFunction:unlink UnlinkWorkerFunction:unlinkworker \
-	PreSignUpFunction:presignup
+	PreSignUpFunction:presignup LinkFunction:link \
+	DefineAuthChallengeFunction:defineauthchallenge CreateAuthChallengeFunction:createauthchallenge \
+	VerifyAuthChallengeFunction:verifyauthchallenge
 # -buildvcs=false: sam build copies the sources to a scratch directory, where
 # VCS stamping would fail or vary; the binary needs no VCS information.
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags="-s -w"

@@ -451,7 +451,7 @@ func TestRoutes(t *testing.T) {
 	tpl := transformed(t)
 	body := openAPI(t)
 	paths, _ := body["paths"].(map[string]any)
-	if got := slices.Sorted(maps.Keys(paths)); !slices.Equal(got, []string{localapi.LoginPath, workflow.UnlinkPath}) {
+	if got := slices.Sorted(maps.Keys(paths)); !slices.Equal(got, []string{localapi.LoginPath, workflow.LinkPath, workflow.UnlinkPath}) {
 		t.Fatalf("paths %v", got)
 	}
 	// OPTIONS is the CORS preflight (cors_test.go).
@@ -512,6 +512,26 @@ func TestRoutes(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("API Gateway may not invoke UnlinkFunction for %s %s", strings.ToUpper(method), workflow.UnlinkPath)
+		}
+	}
+
+	// The linking endpoints: Lambda proxy integrations of LinkFunction,
+	// which answers CORS itself.
+	for _, method := range []string{"post", "delete", "options"} {
+		u := at(paths, workflow.LinkPath, method, "x-amazon-apigateway-integration")
+		if at(u, "type") != "aws_proxy" || !strings.Contains(at(u, "uri", "Fn::Sub").(string), "${LinkFunction.Arn}") {
+			t.Errorf("%s %s integration %v", strings.ToUpper(method), workflow.LinkPath, u)
+		}
+		found := false
+		for _, r := range tpl.Resources {
+			src, _ := at(r.Properties, "SourceArn", "Fn::Sub", 0).(string)
+			if r.Type == "AWS::Lambda::Permission" && name(r.Properties["FunctionName"]) == "LinkFunction" &&
+				strings.HasSuffix(src, "/"+strings.ToUpper(method)+workflow.LinkPath) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("API Gateway may not invoke LinkFunction for %s %s", strings.ToUpper(method), workflow.LinkPath)
 		}
 	}
 

@@ -109,8 +109,8 @@ func TestHostedUiOff(t *testing.T) {
 		}
 	}
 	pool := tpl.Resources["UserPool"].Properties
-	if lc, _ := pool["LambdaConfig"].(map[string]any); len(lc) != 1 || name(lc["PreAuthentication"]) != "PreAuthFunction" {
-		t.Errorf("LambdaConfig %v", pool["LambdaConfig"])
+	if lc, _ := pool["LambdaConfig"].(map[string]any); len(lc) != 4 || name(lc["PreAuthentication"]) != "PreAuthFunction" || lc["PreSignUp"] != nil {
+		t.Errorf("LambdaConfig %v: the PreAuthentication and custom auth triggers only", pool["LambdaConfig"])
 	}
 	if m := kakaoIDAttribute(t, pool)["Mutable"]; m != false {
 		t.Errorf("custom:kakao_id Mutable %v by default", m)
@@ -237,7 +237,7 @@ func TestHostedUiOn(t *testing.T) {
 	}
 	// The broker's client still offers no password or SRP sign-in of its own.
 	broker := tpl.Resources["UserPoolClient"].Properties
-	if cognito.FederatedOnly(clientType(broker)) || fmt.Sprint(broker["ExplicitAuthFlows"]) != "[ALLOW_ADMIN_USER_PASSWORD_AUTH ALLOW_REFRESH_TOKEN_AUTH]" ||
+	if cognito.FederatedOnly(clientType(broker)) || fmt.Sprint(broker["ExplicitAuthFlows"]) != "[ALLOW_ADMIN_USER_PASSWORD_AUTH ALLOW_CUSTOM_AUTH ALLOW_REFRESH_TOKEN_AUTH]" ||
 		broker["SupportedIdentityProviders"] != nil {
 		t.Errorf("the broker's client: %v %v", broker["ExplicitAuthFlows"], broker["SupportedIdentityProviders"])
 	}

@@ -117,6 +117,9 @@ func name(v any) string {
 		if m := secretARN.FindStringSubmatch(s); m != nil {
 			return "secret:" + m[1]
 		}
+		if m := poolARN.FindStringSubmatch(s); m != nil {
+			return "userpool:" + m[1]
+		}
 		if m := busARN.FindStringSubmatch(s); m != nil {
 			return "bus:" + m[1]
 		}
@@ -125,7 +128,12 @@ func name(v any) string {
 	// !If [Condition, a, b]: both branches, for values that depend on a
 	// parameter (the stack's own event bus, or the operator's).
 	if f, ok := at(v, "Fn::If").([]any); ok && len(f) == 3 {
-		return name(f[1]) + "|" + name(f[2])
+		both := name(f[1]) + "|" + name(f[2])
+		// The user pool, in both pool modes (UserPoolId): "UserPool".
+		if f[0] == "CreateUserPool" && (both == "UserPool|UserPoolId" || both == "UserPool|userpool:UserPoolId") {
+			return "UserPool"
+		}
+		return both
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
@@ -134,6 +142,9 @@ func name(v any) string {
 // secretARN is a secret named by a parameter: Secrets Manager appends six
 // random characters to the name.
 var secretARN = regexp.MustCompile(`^arn:\$\{AWS::Partition\}:secretsmanager:\$\{AWS::Region\}:\$\{AWS::AccountId\}:secret:\$\{(\w+)\}-\?\?\?\?\?\?$`)
+
+// poolARN is a user pool named by a parameter (UserPoolId).
+var poolARN = regexp.MustCompile(`^arn:\$\{AWS::Partition\}:cognito-idp:\$\{AWS::Region\}:\$\{AWS::AccountId\}:userpool/\$\{(\w+)\}$`)
 
 // busARN is an event bus named by a parameter.
 var busARN = regexp.MustCompile(`^arn:\$\{AWS::Partition\}:events:\$\{AWS::Region\}:\$\{AWS::AccountId\}:event-bus/\$\{(\w+)\}$`)
@@ -312,7 +323,7 @@ func TestFunctionsAsDeployed(t *testing.T) {
 		}
 	}
 	// Cognito waits at most 5 s for a trigger.
-	for _, trigger := range []string{"PreAuthFunction", "PreSignUpFunction"} {
+	for _, trigger := range []string{"PreAuthFunction", "PreSignUpFunction", "DefineAuthChallengeFunction", "CreateAuthChallengeFunction", "VerifyAuthChallengeFunction"} {
 		if to := tpl.Resources[trigger].Properties["Timeout"]; to != 5.0 {
 			t.Errorf("%s timeout %v, want 5", trigger, to)
 		}
@@ -469,8 +480,8 @@ var wantCalls = map[string][]string{
 		"cognito-idp:AdminCreateUser@UserPool", "cognito-idp:AdminGetUser@UserPool", "cognito-idp:ListUsers@UserPool",
 		"cognito-idp:AdminUpdateUserAttributes@UserPool", "cognito-idp:AdminDeleteUserAttributes@UserPool",
 		"cognito-idp:AdminDeleteUser@UserPool", "cognito-idp:AdminEnableUser@UserPool", "cognito-idp:AdminUserGlobalSignOut@UserPool",
-		"dynamodb:GetItem@MappingTable", "dynamodb:PutItem@MappingTable", "dynamodb:UpdateItem@MappingTable", "dynamodb:PutItem@AuditTable",
-		"events:PutEvents@" + eventBus,
+		"dynamodb:GetItem@MappingTable", "dynamodb:PutItem@MappingTable", "dynamodb:UpdateItem@MappingTable", "dynamodb:DeleteItem@MappingTable",
+		"dynamodb:PutItem@AuditTable", "events:PutEvents@" + eventBus,
 	},
 	"SetPasswordFunction": {
 		"cognito-idp:AdminSetUserPassword@UserPool",
@@ -489,9 +500,21 @@ var wantCalls = map[string][]string{
 		"cognito-idp:AdminDisableUser@UserPool", "cognito-idp:AdminUserGlobalSignOut@UserPool", "cognito-idp:AdminGetUser@UserPool",
 		"cognito-idp:AdminDeleteUserAttributes@UserPool", "cognito-idp:AdminDeleteUser@UserPool",
 		"cognito-idp:AdminDisableProviderForUser@UserPool?", // the hosted UI's link
-		"dynamodb:GetItem@MappingTable", "dynamodb:UpdateItem@MappingTable", "dynamodb:PutItem@AuditTable",
+		"dynamodb:GetItem@MappingTable", "dynamodb:UpdateItem@MappingTable", "dynamodb:DeleteItem@MappingTable", "dynamodb:PutItem@AuditTable",
 		"events:PutEvents@" + eventBus,
 	},
+	// The linking endpoints: GetUser (the access token) takes no IAM
+	// permission; the hosted UI's link goes with a removed link.
+	"LinkFunction": {
+		"cognito-idp:AdminGetUser@UserPool?", "cognito-idp:AdminDisableProviderForUser@UserPool?",
+		"dynamodb:GetItem@MappingTable", "dynamodb:PutItem@MappingTable", "dynamodb:UpdateItem@MappingTable", "dynamodb:DeleteItem@MappingTable",
+		"dynamodb:Query@sub:${MappingTable.Arn}/index/bySub", "dynamodb:PutItem@AuditTable", "events:PutEvents@" + eventBus,
+	},
+	// The custom authentication triggers: which client a sign-in runs on;
+	// nothing; the audit of a refused answer.
+	"DefineAuthChallengeFunction": {"cognito-idp:DescribeUserPoolClient@UserPool"},
+	"CreateAuthChallengeFunction": nil,
+	"VerifyAuthChallengeFunction": {"dynamodb:PutItem@AuditTable"},
 	// The hosted UI's PreSignUp: UpsertUser's calls, the permanent
 	// password of a user about to be linked, the link.
 	"PreSignUpFunction": {
@@ -499,8 +522,8 @@ var wantCalls = map[string][]string{
 		"cognito-idp:AdminUpdateUserAttributes@UserPool", "cognito-idp:AdminDeleteUserAttributes@UserPool",
 		"cognito-idp:AdminDeleteUser@UserPool", "cognito-idp:AdminEnableUser@UserPool", "cognito-idp:AdminUserGlobalSignOut@UserPool",
 		"cognito-idp:AdminSetUserPassword@UserPool", "cognito-idp:AdminLinkProviderForUser@UserPool",
-		"dynamodb:GetItem@MappingTable", "dynamodb:PutItem@MappingTable", "dynamodb:UpdateItem@MappingTable", "dynamodb:PutItem@AuditTable",
-		"events:PutEvents@" + eventBus,
+		"dynamodb:GetItem@MappingTable", "dynamodb:PutItem@MappingTable", "dynamodb:UpdateItem@MappingTable", "dynamodb:DeleteItem@MappingTable",
+		"dynamodb:PutItem@AuditTable", "events:PutEvents@" + eventBus,
 	},
 }
 
@@ -611,6 +634,9 @@ func TestEnvironment(t *testing.T) {
 		"HOSTED_UI":             "HostedUi",
 		"ALLOW_NON_KAKAO_HOSTS": "AllowNonKakaoHosts", "ANON_AUDIT_RETENTION_DAYS": "AnonymousAuditRetentionDays",
 		"ALLOW_ID_TOKEN_WITHOUT_NONCE": "AllowIdTokenWithoutNonce", "PROOF_KEY_SECRET_ID": "ProofKeySecret",
+		"LINK_BY_VERIFIED_EMAIL": "LinkByVerifiedEmail", "LINK_CLIENT_IDS": "LinkClientIds", "CORS_ALLOWED_ORIGINS": "CorsAllowedOrigins",
+		// The broker's app client, by the name the template gives it.
+		"BROKER_CLIENT_NAME": "sub:${AWS::StackName}-app",
 	}
 	fns := makefileFunctions(t)
 	entries := map[string]bool{"Parameters": true}
@@ -651,15 +677,19 @@ func TestEnvironment(t *testing.T) {
 // field cannot hide). infra/rie invokes them.
 func TestEventsAreHandlerInputs(t *testing.T) {
 	inputs := map[string]func() any{
-		"validatetoken": func() any { return new(workflow.ValidateTokenInput) },
-		"upsertuser":    func() any { return new(workflow.LoginState) },
-		"setpassword":   func() any { return new(workflow.LoginState) },
-		"issuetokens":   func() any { return new(workflow.LoginState) },
-		"recordfailure": func() any { return new(workflow.FailureInput) },
-		"preauth":       func() any { return new(events.CognitoEventUserPoolsPreAuthentication) },
-		"unlink":        func() any { return new(events.APIGatewayProxyRequest) },
-		"unlinkworker":  func() any { return new(events.SQSEvent) },
-		"presignup":     func() any { return new(events.CognitoEventUserPoolsPreSignup) },
+		"validatetoken":       func() any { return new(workflow.ValidateTokenInput) },
+		"upsertuser":          func() any { return new(workflow.LoginState) },
+		"setpassword":         func() any { return new(workflow.LoginState) },
+		"issuetokens":         func() any { return new(workflow.LoginState) },
+		"recordfailure":       func() any { return new(workflow.FailureInput) },
+		"preauth":             func() any { return new(events.CognitoEventUserPoolsPreAuthentication) },
+		"unlink":              func() any { return new(events.APIGatewayProxyRequest) },
+		"unlinkworker":        func() any { return new(events.SQSEvent) },
+		"presignup":           func() any { return new(events.CognitoEventUserPoolsPreSignup) },
+		"link":                func() any { return new(events.APIGatewayProxyRequest) },
+		"defineauthchallenge": func() any { return new(events.CognitoEventUserPoolsDefineAuthChallenge) },
+		"createauthchallenge": func() any { return new(events.CognitoEventUserPoolsCreateAuthChallenge) },
+		"verifyauthchallenge": func() any { return new(events.CognitoEventUserPoolsVerifyAuthChallenge) },
 	}
 	files, err := filepath.Glob(filepath.Join(root, "events", "*.json"))
 	if err != nil {
@@ -703,17 +733,31 @@ func TestPasswordPolicyFitsDerivedPasswords(t *testing.T) {
 	}
 }
 
-// The PreAuthentication trigger is wired: the pool names the function and
-// only this pool may invoke it.
-func TestPreAuthenticationTrigger(t *testing.T) {
+// The pool's triggers are wired: the stack's own pool names each function
+// (an existing pool gets them from `kakaoauth pool attach`, from the
+// outputs), and only the pool (either way) may invoke it.
+func TestPoolTriggers(t *testing.T) {
 	tpl := transformed(t)
-	if got := name(at(tpl.Resources["UserPool"].Properties, "LambdaConfig", "PreAuthentication")); got != "PreAuthFunction" {
-		t.Fatalf("pool PreAuthentication trigger: %s", got)
+	for slot, fn := range map[string]string{
+		"PreAuthentication": "PreAuthFunction", "DefineAuthChallenge": "DefineAuthChallengeFunction",
+		"CreateAuthChallenge": "CreateAuthChallengeFunction", "VerifyAuthChallengeResponse": "VerifyAuthChallengeFunction",
+	} {
+		if got := name(at(tpl.Resources["UserPool"].Properties, "LambdaConfig", slot)); got != fn {
+			t.Errorf("pool %s trigger: %s, want %s", slot, got, fn)
+		}
+		p := tpl.Resources[base(fn)+"InvokePermission"]
+		if p.Type != "AWS::Lambda::Permission" || name(p.Properties["FunctionName"]) != fn ||
+			p.Properties["Principal"] != "cognito-idp.amazonaws.com" || name(p.Properties["SourceArn"]) != "UserPool" || name(p.Properties["SourceAccount"]) != "AWS::AccountId" {
+			t.Errorf("%sInvokePermission: %+v", base(fn), p)
+		}
+		if out := name(tpl.Outputs[fn+"Arn"]["Value"]); out != fn {
+			t.Errorf("output %sArn = %s", fn, out)
+		}
 	}
-	p := tpl.Resources["PreAuthInvokePermission"]
-	if p.Type != "AWS::Lambda::Permission" || name(p.Properties["FunctionName"]) != "PreAuthFunction" ||
-		p.Properties["Principal"] != "cognito-idp.amazonaws.com" || name(p.Properties["SourceArn"]) != "UserPool" {
-		t.Fatalf("PreAuthInvokePermission: %+v", p)
+	// The broker's client may start CUSTOM_AUTH, and nothing else new.
+	flows := fmt.Sprint(tpl.Resources["UserPoolClient"].Properties["ExplicitAuthFlows"])
+	if flows != "[ALLOW_ADMIN_USER_PASSWORD_AUTH ALLOW_CUSTOM_AUTH ALLOW_REFRESH_TOKEN_AUTH]" {
+		t.Errorf("broker client flows %s", flows)
 	}
 }
 
@@ -750,15 +794,16 @@ func TestPepperSecretIsGeneratedAsConfigReadsIt(t *testing.T) {
 
 func TestOutputs(t *testing.T) {
 	out := transformed(t).Outputs
-	want := []string{"ApiUrl", "AuditTableName", "EventBusName", "HostedUiClientId", "HostedUiDomainUrl", "HostedUiKakaoRedirectUri", "LoginUrl",
-		"MappingTableName", "PepperSecretArn", "StateMachineArn",
-		"UnlinkCallbackUrl", "UnlinkDeadLetterQueueUrl", "UnlinkQueueUrl", "UserPoolClientId", "UserPoolId"}
+	want := []string{"ApiUrl", "AuditTableName", "CreateAuthChallengeFunctionArn", "DefineAuthChallengeFunctionArn", "EventBusName",
+		"HostedUiClientId", "HostedUiDomainUrl", "HostedUiKakaoRedirectUri", "LinkUrl", "LoginUrl",
+		"MappingTableName", "PepperSecretArn", "PreAuthFunctionArn", "PreSignUpFunctionArn", "StateMachineArn",
+		"UnlinkCallbackUrl", "UnlinkDeadLetterQueueUrl", "UnlinkQueueUrl", "UserPoolClientId", "UserPoolId", "VerifyAuthChallengeFunctionArn"}
 	if got := slices.Sorted(maps.Keys(out)); !slices.Equal(got, want) {
 		t.Fatalf("outputs %v, want %v", got, want)
 	}
 	stage := apiStage(t)
 	base := "https://${LoginApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + stage
-	for k, suffix := range map[string]string{"ApiUrl": "", "LoginUrl": "/auth/kakao", "UnlinkCallbackUrl": workflow.UnlinkPath} {
+	for k, suffix := range map[string]string{"ApiUrl": "", "LoginUrl": "/auth/kakao", "UnlinkCallbackUrl": workflow.UnlinkPath, "LinkUrl": workflow.LinkPath} {
 		if got := at(out[k], "Value", "Fn::Sub"); got != base+suffix {
 			t.Errorf("%s = %v, want %s", k, got, base+suffix)
 		}

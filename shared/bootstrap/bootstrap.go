@@ -179,6 +179,8 @@ func (d *Deps) Options() []workflow.Option {
 		workflow.WithLogger(d.Log),
 		workflow.WithPasswordRotation(c.PasswordRotation),
 		workflow.WithUnlinkPolicy(c.UnlinkPolicy),
+		workflow.WithLinkByVerifiedEmail(c.LinkByVerifiedEmail),
+		workflow.WithCORSOrigins(c.CORSOrigins...),
 	}
 	if len(c.Pepper) > 0 {
 		opts = append(opts, workflow.WithPeppers(c.PepperVersion, c.Peppers))

@@ -77,6 +77,18 @@ type Config struct {
 	UnlinkPolicy   string
 	// HostedUI: the stack's hosted-UI flow is on (HOSTED_UI=enabled).
 	HostedUI bool
+	// LinkByVerifiedEmail turns the verified-email rule on
+	// (LINK_BY_VERIFIED_EMAIL=true).
+	LinkByVerifiedEmail bool
+	// LinkClientIDs are the app clients, besides UserPoolClientID, whose
+	// access tokens may call the linking endpoints (LINK_CLIENT_IDS).
+	LinkClientIDs []string
+	// BrokerClientName is the broker's app client's name, which the
+	// DefineAuthChallenge trigger knows it by (BROKER_CLIENT_NAME).
+	BrokerClientName string
+	// CORSOrigins may call the linking endpoints from a browser
+	// (CORS_ALLOWED_ORIGINS, the stack's CorsAllowedOrigins).
+	CORSOrigins []string
 
 	KakaoAppID   int64
 	KakaoAppKeys []string
@@ -123,6 +135,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 
 		AnonAuditRetention: DefaultAnonAuditRetention,
 		EventBusName:       getenv("EVENT_BUS_NAME"),
+		BrokerClientName:   getenv("BROKER_CLIENT_NAME"),
+		LinkClientIDs:      list(getenv("LINK_CLIENT_IDS")),
+		CORSOrigins:        list(getenv("CORS_ALLOWED_ORIGINS")),
 		UnlinkQueueURL:     getenv("UNLINK_QUEUE_URL"),
 		UnlinkPolicy:       orDefault(getenv("UNLINK_POLICY"), DefaultUnlinkPolicy),
 
@@ -130,7 +145,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		KakaoAdminKeySecretID: getenv(SecretKakaoAdminKey),
 		ProofKeySecretID:      getenv(SecretProofKey),
 	}
-	for name, dst := range map[string]*bool{"ALLOW_NON_KAKAO_HOSTS": &c.AllowNonKakaoHosts, "ALLOW_ID_TOKEN_WITHOUT_NONCE": &c.AllowIDTokenWithoutNonce} {
+	for name, dst := range map[string]*bool{"ALLOW_NON_KAKAO_HOSTS": &c.AllowNonKakaoHosts, "ALLOW_ID_TOKEN_WITHOUT_NONCE": &c.AllowIDTokenWithoutNonce,
+		"LINK_BY_VERIFIED_EMAIL": &c.LinkByVerifiedEmail} {
 		if v := getenv(name); v != "" {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
@@ -207,6 +223,7 @@ func (c Config) Require(names ...string) error {
 		"UNLINK_QUEUE_URL":    c.UnlinkQueueURL,
 		"KAKAO_APP_KEYS":      strings.Join(c.KakaoAppKeys, ","),
 		"HOSTED_UI":           map[bool]string{true: "enabled"}[c.HostedUI],
+		"BROKER_CLIENT_NAME":  c.BrokerClientName,
 	}
 	if c.KakaoAppID != 0 {
 		values["KAKAO_APP_ID"] = strconv.FormatInt(c.KakaoAppID, 10)
@@ -316,6 +333,17 @@ func parseVersioned(secret, what string) (current int, peppers map[int][]byte, e
 		return 0, nil, fmt.Errorf(`"current" must name one of the secret's %s versions`, what)
 	}
 	return current, peppers, nil
+}
+
+// list splits a comma-separated setting, dropping empty items.
+func list(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 func orDefault(v, d string) string {
