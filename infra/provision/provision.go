@@ -106,6 +106,15 @@ type Option func(*options)
 
 type options struct {
 	queueVisibility time.Duration
+	userPoolID      string
+}
+
+// WithUserPool provisions into an existing pool (the template's
+// UserPoolId): no pool is created, the app client is created in that pool,
+// and the template is read with UserPoolId set, so that the shapes are the
+// ones pool mode deploys.
+func WithUserPool(id string) Option {
+	return func(o *options) { o.userPoolID = id }
 }
 
 // WithQueueVisibility overrides the unlink queue's visibility timeout
@@ -129,16 +138,20 @@ func Provision(ctx context.Context, cfg aws.Config, templatePath string, names N
 	for _, opt := range opts {
 		opt(&o)
 	}
-	res, err := load(templatePath)
+	res, err := load(templatePath, o.userPoolID)
 	if err != nil {
 		return Stack{}, err
 	}
 	idp := cip.NewFromConfig(cfg)
 	ddb := dynamodb.NewFromConfig(cfg)
 
-	poolID, err := ensureUserPool(ctx, idp, names.UserPool, res.pool)
-	if err != nil {
-		return Stack{}, err
+	poolID := o.userPoolID
+	if poolID == "" {
+		if poolID, err = ensureUserPool(ctx, idp, names.UserPool, res.pool); err != nil {
+			return Stack{}, err
+		}
+	} else if _, err := idp.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &poolID}); err != nil {
+		return Stack{}, fmt.Errorf("provision: user pool %s: %w", poolID, err)
 	}
 	clientID, err := ensureClient(ctx, idp, poolID, names.UserPoolClient, res.client)
 	if err != nil {
@@ -193,7 +206,7 @@ type resources struct {
 	proofKey       *cfnsm.Secret
 }
 
-func load(path string) (resources, error) {
+func load(path, userPoolID string) (resources, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return resources{}, fmt.Errorf("provision: %w", err)
@@ -201,7 +214,11 @@ func load(path string) (resources, error) {
 	if data, err = shapesOnly(data); err != nil {
 		return resources{}, fmt.Errorf("provision: parse %s: %w", path, err)
 	}
-	tpl, err := goformation.ParseYAMLWithOptions(data, &intrinsics.ProcessorOptions{EvaluateConditions: true})
+	opts := &intrinsics.ProcessorOptions{EvaluateConditions: true}
+	if userPoolID != "" {
+		opts.ParameterOverrides = map[string]any{"UserPoolId": userPoolID}
+	}
+	tpl, err := goformation.ParseYAMLWithOptions(data, opts)
 	if err != nil {
 		return resources{}, fmt.Errorf("provision: parse %s: %w", path, err)
 	}
@@ -242,7 +259,7 @@ func shapesOnly(data []byte) ([]byte, error) {
 			for j := 0; j+1 < len(val.Content); j += 2 {
 				busFound = busFound || val.Content[j].Value == LogicalEventBus
 				if keepResources[val.Content[j].Value] {
-					kept.Content = append(kept.Content, val.Content[j], val.Content[j+1])
+					kept.Content = append(kept.Content, val.Content[j], withoutCondition(val.Content[j+1]))
 				}
 			}
 			out.Content = append(out.Content, key, kept)
@@ -252,6 +269,23 @@ func shapesOnly(data []byte) ([]byte, error) {
 		return nil, errors.New("no " + LogicalEventBus + " resource")
 	}
 	return yaml.Marshal(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{out}})
+}
+
+// withoutCondition drops a resource's Condition (the user pool's
+// CreateUserPool): goformation would replace the whole resource with the
+// condition's value. Whether the pool is created is Provision's choice
+// (WithUserPool).
+func withoutCondition(res *yaml.Node) *yaml.Node {
+	if res.Kind != yaml.MappingNode {
+		return res
+	}
+	out := &yaml.Node{Kind: yaml.MappingNode, Tag: res.Tag}
+	for i := 0; i+1 < len(res.Content); i += 2 {
+		if res.Content[i].Value != "Condition" {
+			out.Content = append(out.Content, res.Content[i], res.Content[i+1])
+		}
+	}
+	return out
 }
 
 func pick(tpl *cloudformation.Template) (r resources, err error) {

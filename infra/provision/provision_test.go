@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -103,7 +104,7 @@ func TestProvisionTwiceMatchesTemplate(t *testing.T) {
 	c := client.UserPoolClient
 	flows := slices.Clone(c.ExplicitAuthFlows)
 	slices.Sort(flows)
-	if !slices.Equal(flows, []ciptypes.ExplicitAuthFlowsType{"ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}) {
+	if !slices.Equal(flows, []ciptypes.ExplicitAuthFlowsType{"ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}) {
 		t.Fatalf("auth flows %v", c.ExplicitAuthFlows)
 	}
 	if aws.ToString(c.ClientSecret) != "" {
@@ -329,4 +330,59 @@ func assertGSI(t *testing.T, d *ddbtypes.TableDescription, name, keys string, pr
 		}
 	}
 	t.Fatalf("%s: no GSI %s", aws.ToString(d.TableName), name)
+}
+
+// Into an existing pool (UserPoolId): no pool is created, the app client
+// is created in that pool with the shapes pool mode deploys (no
+// custom:kakao_id to read, which the pool may not have yet), and the
+// pool's settings are what they were.
+func TestProvisionIntoAnExistingPool(t *testing.T) {
+	ctx := context.Background()
+	cfg := moto.AWSConfig(ctx, moto.ForTest(t).URL())
+	idp := cip.NewFromConfig(cfg)
+	team, err := idp.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("team-pool-" + strings.ToLower(t.Name())),
+		UsernameAttributes: []ciptypes.UsernameAttributeType{ciptypes.UsernameAttributeTypeEmail}, MfaConfiguration: ciptypes.UserPoolMfaTypeOptional})
+	if err != nil {
+		t.Fatal(err)
+	}
+	poolID := aws.ToString(team.UserPool.Id)
+	before, err := idp.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &poolID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := NamesFor("prov-pool-" + strings.ToLower(t.Name()))
+	st, err := Provision(ctx, cfg, "../../template.yaml", names, WithUserPool(poolID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.UserPoolID != poolID {
+		t.Fatalf("provisioned into %s, not %s", st.UserPoolID, poolID)
+	}
+	pools, err := idp.ListUserPools(ctx, &cip.ListUserPoolsInput{MaxResults: aws.Int32(60)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pools.UserPools {
+		if aws.ToString(p.Name) == names.UserPool {
+			t.Fatal("a pool of the stack's own was created")
+		}
+	}
+	client, err := idp.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: &poolID, ClientId: &st.UserPoolClientID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(client.UserPoolClient.ReadAttributes, "custom:kakao_id") || aws.ToString(client.UserPoolClient.ClientName) != names.UserPoolClient {
+		t.Fatalf("client %+v", client.UserPoolClient)
+	}
+	after, err := idp.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: &poolID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, a := fmt.Sprintf("%+v", before.UserPool.LambdaConfig), fmt.Sprintf("%+v", after.UserPool.LambdaConfig); b != a ||
+		after.UserPool.MfaConfiguration != before.UserPool.MfaConfiguration || len(after.UserPool.SchemaAttributes) != len(before.UserPool.SchemaAttributes) {
+		t.Fatalf("the pool's settings changed: %s -> %s", b, a)
+	}
+	if _, err := Provision(ctx, cfg, "../../template.yaml", names, WithUserPool("ap-northeast-2_NoSuchPool")); err == nil {
+		t.Fatal("provisioned into a pool that does not exist")
+	}
 }

@@ -52,6 +52,7 @@ func TestMain(m *testing.M) {
 // stack is everything the functions run against: moto with the template's
 // resources, the secrets in Secrets Manager, and the Kakao double.
 type stack struct {
+	names       provision.Names
 	motoURL     string
 	aws         aws.Config
 	res         provision.Stack
@@ -71,6 +72,7 @@ func newStack(t testing.TB) *stack {
 	// Fresh resources per test (and per -count run): the events name one
 	// fixed Kakao account.
 	names := provision.NamesFor("rie-" + strings.ToLower(t.Name()) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36))
+	s.names = names
 	if s.res, err = provision.Provision(ctx, s.aws, filepath.Join(root, "template.yaml"), names); err != nil {
 		t.Fatal(err)
 	}
@@ -140,6 +142,7 @@ func (s *stack) environment(t testing.TB, logicalID string) []string {
 		"KAKAO_AUTH_BASE_URL":      s.kakaoURL,
 		"EVENT_BUS_NAME":           s.res.EventBusName,
 		"UNLINK_QUEUE_URL":         s.res.UnlinkQueueURL,
+		"BROKER_CLIENT_NAME":       s.names.UserPoolClient,
 	}
 	vars := map[string]string{}
 	for _, m := range []map[string]string{s.env["Parameters"], fn} {
@@ -371,7 +374,8 @@ func TestEventsUnderRIE(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	for _, id := range []string{"ValidateTokenFunction", "UpsertUserFunction", "SetPasswordFunction", "IssueTokensFunction", "RecordFailureFunction", "PreAuthFunction", "UnlinkFunction", "UnlinkWorkerFunction", "PreSignUpFunction"} {
+	for _, id := range []string{"ValidateTokenFunction", "UpsertUserFunction", "SetPasswordFunction", "IssueTokensFunction", "RecordFailureFunction", "PreAuthFunction",
+		"UnlinkFunction", "UnlinkWorkerFunction", "PreSignUpFunction", "LinkFunction", "DefineAuthChallengeFunction", "CreateAuthChallengeFunction", "VerifyAuthChallengeFunction"} {
 		if emu[id] == nil {
 			t.Fatalf("no %s in the Makefile's FUNCTIONS", id)
 		}
