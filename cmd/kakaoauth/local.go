@@ -40,6 +40,8 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.PasswordRotation, "password-rotation", 0, "password nonce rotation interval (default 24h)")
 	fs.StringVar(&cfg.UnlinkPolicy, "unlink-policy", envOr("KAKAOAUTH_UNLINK_POLICY", sharedconfig.DefaultUnlinkPolicy), "what a Kakao unlink does: disable (the person can come back) or delete (env KAKAOAUTH_UNLINK_POLICY)")
 	fs.BoolVar(&cfg.AllowIDTokenWithoutNonce, "allow-id-token-without-nonce", false, "accept ID tokens presented without a nonce (the stack parameter AllowIdTokenWithoutNonce)")
+	fs.StringVar(&cfg.UserPoolID, "user-pool-id", "", "add Kakao to this existing pool of the local moto instead of creating one (the stack parameter UserPoolId)")
+	fs.BoolVar(&cfg.LinkByVerifiedEmail, "link-by-verified-email", false, "link a Kakao login to the pool's user with the same verified email (the stack parameter LinkByVerifiedEmail)")
 	corsOrigins := fs.String("cors-origins", os.Getenv("KAKAOAUTH_CORS_ORIGINS"), "comma-separated origins whose pages may call the login endpoint, e.g. http://localhost:8090 for kakaoauth tryit (env KAKAOAUTH_CORS_ORIGINS)")
 	logLevel := fs.String("log-level", envOr("KAKAOAUTH_LOG_LEVEL", "info"), "debug|info|warn|error (env KAKAOAUTH_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -87,13 +89,19 @@ Try it (another terminal):
   curl -s -X POST %[1]s/auth/kakao -H 'Content-Type: application/json' -d "{\"access_token\":\"$TOKEN\"}"
 or simply:  go run ./cmd/kakaoauth login -user 123
 
+A person already in the pool (the team's app, email and password):
+  email %[9]s  password %[10]s
+  on the try-it page: sign in with them, link Kakao, log out, log in with Kakao (the same sub), unlink;
+  or by hand: POST %[1]s/auth/kakao/link with "Authorization: Bearer <their access token>" and a Kakao token
+
 Unlink at Kakao and come back (lifecycle events show up in this log as "lifecycle event"):
   curl -s -X POST %[2]s/_fake/unlink -d '{"user_id":123,"referrer_type":"UNLINK_FROM_APPS"}'
   go run ./cmd/kakaoauth admin show -kakao-id 123 -endpoint %[8]s
   go run ./cmd/kakaoauth login -user 123      # a fresh Kakao login: same sub again
 
 Ctrl-C stops everything this command started (%[7]s).
-`, s.APIURL(), orNone(s.KakaoURL()), st.UserPoolID, st.UserPoolClientID, st.MappingTable, st.AuditTable, time.Now().Format(time.RFC3339), s.MotoURL())
+`, s.APIURL(), orNone(s.KakaoURL()), st.UserPoolID, st.UserPoolClientID, st.MappingTable, st.AuditTable, time.Now().Format(time.RFC3339), s.MotoURL(),
+		s.Demo().Email, s.Demo().Password)
 }
 
 func orNone(s string) string {

@@ -87,6 +87,13 @@ type Config struct {
 	// AllowIDTokenWithoutNonce is the stack's AllowIdTokenWithoutNonce:
 	// by default an ID token presented without a nonce is refused.
 	AllowIDTokenWithoutNonce bool
+	// UserPoolID is the stack's UserPoolId: an existing pool of moto's to
+	// add Kakao to (its app client is created there; the pool's triggers
+	// are the caller's to attach, as `kakaoauth pool attach` does). Empty:
+	// the stack's own pool.
+	UserPoolID string
+	// LinkByVerifiedEmail is the stack's LinkByVerifiedEmail.
+	LinkByVerifiedEmail bool
 	// QueueVisibility is the unlink queue's visibility timeout here
 	// (default DefaultQueueVisibility; the template's is 360 s): how soon a
 	// failed unlink is retried.
@@ -143,6 +150,7 @@ type Main struct {
 	moto    *moto.Server
 	fake    *kakaofake.Fake
 	stack   provision.Stack
+	demo    DemoNative
 	deps    *wiring.Stack
 	machine *asl.Machine
 	steps   *workflow.Steps
@@ -182,8 +190,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		motoURL = m.moto.URL()
 	}
 	awsCfg := moto.AWSConfig(ctx, motoURL)
-	if m.stack, err = provision.Provision(ctx, awsCfg, m.cfg.TemplatePath, provision.NamesFor(m.cfg.Prefix),
-		provision.WithQueueVisibility(m.cfg.QueueVisibility)); err != nil {
+	names := provision.NamesFor(m.cfg.Prefix)
+	if m.stack, err = provision.Provision(ctx, awsCfg, m.cfg.TemplatePath, names,
+		provision.WithQueueVisibility(m.cfg.QueueVisibility), provision.WithUserPool(m.cfg.UserPoolID)); err != nil {
+		return err
+	}
+	// The team's own app and a person already in the pool, as a team
+	// adopting kakaoauth has them (demo.go).
+	if m.demo, err = ensureDemoNative(ctx, cip.NewFromConfig(awsCfg), m.stack.UserPoolID, m.cfg.Prefix); err != nil {
 		return err
 	}
 
@@ -236,6 +250,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		"UNLINK_QUEUE_URL":             m.stack.UnlinkQueueURL,
 		"UNLINK_POLICY":                m.cfg.UnlinkPolicy,
 		"ALLOW_ID_TOKEN_WITHOUT_NONCE": strconv.FormatBool(m.cfg.AllowIDTokenWithoutNonce),
+		// The linking endpoints and the custom auth triggers.
+		"BROKER_CLIENT_NAME":     names.UserPoolClient,
+		"LINK_CLIENT_IDS":        m.demo.ClientID,
+		"LINK_BY_VERIFIED_EMAIL": strconv.FormatBool(m.cfg.LinkByVerifiedEmail),
+		"CORS_ALLOWED_ORIGINS":   strings.Join(m.cfg.CORSOrigins, ","),
 	}
 	if m.cfg.PasswordRotation > 0 {
 		env["PASSWORD_ROTATION"] = m.cfg.PasswordRotation.String()
@@ -263,7 +282,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	login := localapi.New(localapi.ExecutorFunc(m.execute), m.cfg.Log, localapi.WithAllowedOrigins(m.cfg.CORSOrigins...))
-	routes := map[string]http.Handler{workflow.UnlinkPath: ProxyHandler(steps.UnlinkWebhook, m.cfg.Log)}
+	routes := map[string]http.Handler{
+		workflow.UnlinkPath: ProxyHandler(steps.UnlinkWebhook, m.cfg.Log),
+		workflow.LinkPath:   ProxyHandler(steps.LinkEndpoint, m.cfg.Log),
+	}
 	page, err := m.tryItPage(awsCfg, motoURL, authBase)
 	if err != nil {
 		return err
@@ -286,7 +308,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 // local-only extras: unlink at the double, the mapping's status.
 func (m *Main) tryItPage(awsCfg aws.Config, motoURL, authBase string) (*tryit.Page, error) {
 	api := cip.NewFromConfig(awsCfg, func(o *cip.Options) { o.Credentials = aws.AnonymousCredentials{} })
-	opts := []tryit.Option{tryit.WithAccounts(m.deps.Mappings()), tryit.WithLogger(m.cfg.Log)}
+	opts := []tryit.Option{tryit.WithAccounts(m.deps.Mappings()), tryit.WithLogger(m.cfg.Log),
+		tryit.WithTeamApp(tryit.TeamApp{ClientID: m.demo.ClientID, Username: m.demo.Email, Password: m.demo.Password})}
 	if m.fake != nil {
 		opts = append(opts, tryit.WithDouble(m.kakaoURL))
 	}
@@ -402,6 +425,10 @@ func (m *Main) Double() *kakaofake.Fake { return m.fake }
 
 // Stack is what was provisioned.
 func (m *Main) Stack() provision.Stack { return m.stack }
+
+// Demo is the team's own app client and the person already in the pool
+// (demo.go).
+func (m *Main) Demo() DemoNative { return m.demo }
 
 // Deps are the configuration and its adapters (for tests and the
 // commands that inspect the stack).

@@ -96,7 +96,7 @@ func (p *Page) verify(w http.ResponseWriter, r *http.Request) {
 		problem string
 	}{
 		{claims["iss"] == p.pool.Issuer, fmt.Sprintf("iss is %v, not the pool's %s", claims["iss"], p.pool.Issuer)},
-		{claims["aud"] == p.pool.ClientID || p.hosted.ClientID != "" && claims["aud"] == p.hosted.ClientID,
+		{claims["aud"] == p.pool.ClientID || p.hosted.ClientID != "" && claims["aud"] == p.hosted.ClientID || p.team.ClientID != "" && claims["aud"] == p.team.ClientID,
 			fmt.Sprintf("aud is %v, not an app client of the stack", claims["aud"])},
 		{claims["token_use"] == "id", fmt.Sprintf("token_use is %v, not id", claims["token_use"])},
 		{float64(p.now().Unix()) < exp, "the token has expired"},

@@ -54,10 +54,13 @@ func (p *Page) hostedConfig() *hostedConfig {
 }
 
 // clientID is the app client a page's tokens belong to: "hosted" for the
-// hosted UI's, anything else the broker's.
+// hosted UI's, "team" for the team's own app's, anything else the broker's.
 func (p *Page) clientID(which string) string {
-	if which == "hosted" && p.hosted.ClientID != "" {
+	switch {
+	case which == "hosted" && p.hosted.ClientID != "":
 		return p.hosted.ClientID
+	case which == clientTeam && p.team.ClientID != "":
+		return p.team.ClientID
 	}
 	return p.pool.ClientID
 }

@@ -78,8 +78,11 @@ func (p *Page) unlink(w http.ResponseWriter, r *http.Request) {
 }
 
 type accountAnswer struct {
-	KakaoID     int64  `json:"kakao_id"`
-	Status      string `json:"status"`
+	KakaoID int64  `json:"kakao_id"`
+	Status  string `json:"status"`
+	// Kind is created (kakaoauth's own user) or linked (a user of the
+	// pool linked to the Kakao account).
+	Kind        string `json:"kind"`
 	Sub         string `json:"sub"`
 	Username    string `json:"username"`
 	LastLoginAt string `json:"last_login_at,omitempty"`
@@ -113,7 +116,7 @@ func (p *Page) account(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadGateway, "StoreUnavailable", "The mapping table did not answer.")
 		return
 	}
-	ans := accountAnswer{KakaoID: m.KakaoID, Status: m.Status, Sub: m.Sub, Username: m.Username}
+	ans := accountAnswer{KakaoID: m.KakaoID, Status: m.Status, Kind: m.Kind, Sub: m.Sub, Username: m.Username}
 	if !m.LastLoginAt.IsZero() {
 		ans.LastLoginAt = store.FormatTime(m.LastLoginAt)
 	}

@@ -67,6 +67,7 @@ type Page struct {
 	double    string
 	accounts  Accounts
 	hosted    HostedUI // see WithHostedUI (hosted.go)
+	team      TeamApp  // see WithTeamApp (team.go)
 	http      *http.Client
 	log       *slog.Logger
 	now       func() time.Time
@@ -150,6 +151,7 @@ func (p *Page) routes() *http.ServeMux {
 	mux.HandleFunc("POST /tryit/api/unlink", p.unlink)
 	mux.HandleFunc("GET /tryit/api/account", p.account)
 	mux.HandleFunc("POST /tryit/api/hosted/token", p.hostedToken)
+	mux.HandleFunc("POST /tryit/api/password", p.password)
 	mux.HandleFunc("/tryit/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NotFound", "No such route.")
 	})
@@ -191,6 +193,9 @@ type pageConfig struct {
 	Accounts     bool   `json:"accounts"`
 	// HostedUI is set when the stack has Cognito's hosted UI.
 	HostedUI *hostedConfig `json:"hostedUI,omitempty"`
+	// TeamApp is set when the page also shows the team's own app (a
+	// password sign-in, then linking Kakao): the local stack.
+	TeamApp *teamConfig `json:"teamApp,omitempty"`
 }
 
 // origin is the page's origin as the browser sees it.
@@ -217,7 +222,7 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 	cfg, err := json.Marshal(pageConfig{
 		APIURL: p.apiURL, AuthorizeURL: p.kakao.AuthURL + "/oauth/authorize", ClientID: p.kakao.ClientID,
 		RedirectURI: p.redirectURI(r), Target: p.target, UserPoolID: p.pool.ID,
-		Unlink: p.double != "", Accounts: p.accounts != nil, HostedUI: p.hostedConfig(),
+		Unlink: p.double != "", Accounts: p.accounts != nil, HostedUI: p.hostedConfig(), TeamApp: p.teamConfig(),
 	})
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "internal", "Internal error.")

@@ -48,6 +48,13 @@ func (f *fakeCognito) InitiateAuth(_ context.Context, in *cip.InitiateAuthInput,
 	defer f.mu.Unlock()
 	f.refresh = append(f.refresh, in.AuthParameters["REFRESH_TOKEN"])
 	f.clientIDs = append(f.clientIDs, aws.ToString(in.ClientId))
+	if in.AuthFlow == types.AuthFlowTypeUserPasswordAuth && aws.ToString(in.ClientId) == teamClientID {
+		if in.AuthParameters["USERNAME"] != "demo@example.com" || in.AuthParameters["PASSWORD"] != "pw-good" {
+			return nil, &types.NotAuthorizedException{Message: aws.String("Incorrect username or password.")}
+		}
+		return &cip.InitiateAuthOutput{AuthenticationResult: &types.AuthenticationResultType{IdToken: aws.String("team-id"),
+			AccessToken: aws.String("team-access"), RefreshToken: aws.String("team-rt"), ExpiresIn: 3600, TokenType: aws.String("Bearer")}}, nil
+	}
 	if in.AuthFlow != types.AuthFlowTypeRefreshTokenAuth {
 		return nil, &smithy.GenericAPIError{Code: "InvalidParameterException", Message: "flow", Fault: smithy.FaultClient}
 	}
@@ -133,8 +140,9 @@ func (s *signer) token(t *testing.T, claims map[string]any) string {
 }
 
 const (
-	poolID   = "ap-northeast-2_Test"
-	clientID = "appclient1"
+	poolID       = "ap-northeast-2_Test"
+	clientID     = "appclient1"
+	teamClientID = "teamclient1"
 	issuer   = "https://cognito-idp.ap-northeast-2.amazonaws.com/" + poolID
 )
 
@@ -529,5 +537,43 @@ func TestUnlinkAndAccount(t *testing.T) {
 	}
 	if a := f.call(t, http.MethodGet, "/tryit/api/account?kakao_id=4242", "", "http://evil.example", ""); a.status != 403 {
 		t.Errorf("account from another origin: %d", a.status)
+	}
+}
+
+// The team's own app's password sign-in (the local stack's linking
+// story): the person's own email and password through the team's public
+// client, Cognito's refusals passed on, nothing secret in the log; the
+// page learns the client and where to link; refresh and sign-out of these
+// tokens use the team's client.
+func TestTeamAppPasswordSignIn(t *testing.T) {
+	none := newFixture(t)
+	if a := none.post(t, "/tryit/api/password", `{"username":"demo@example.com","password":"pw-good"}`); a.status != 404 {
+		t.Fatalf("without a team app: %d %s", a.status, a.raw)
+	}
+	f := newFixture(t, WithTeamApp(TeamApp{ClientID: teamClientID, Username: "demo@example.com", Password: "pw-good"}), WithAPIURL("http://127.0.0.1:9/"))
+	a := f.post(t, "/tryit/api/password", `{"username":"demo@example.com","password":"pw-good"}`)
+	if a.status != 200 || a.body["access_token"] != "team-access" || a.body["refresh_token"] != "team-rt" || a.body["client"] != "team" {
+		t.Fatalf("sign-in: %d %s", a.status, a.raw)
+	}
+	a = f.post(t, "/tryit/api/password", `{"username":"demo@example.com","password":"wrong"}`)
+	if a.status != 401 || a.body["error"] != "NotAuthorizedException" {
+		t.Fatalf("a wrong password: %d %s", a.status, a.raw)
+	}
+	if a := f.post(t, "/tryit/api/password", `{"username":"demo@example.com"}`); a.status != 400 {
+		t.Fatalf("no password: %d %s", a.status, a.raw)
+	}
+	if a := f.call(t, http.MethodPost, "/tryit/api/password", "application/json", "https://evil.example", `{"username":"demo@example.com","password":"pw-good"}`); a.status != 403 {
+		t.Fatalf("another site's page: %d %s", a.status, a.raw)
+	}
+	f.post(t, "/tryit/api/refresh", `{"refresh_token":"rt-good","client":"team"}`)
+	if got := f.cognito.clientIDs[len(f.cognito.clientIDs)-1]; got != teamClientID {
+		t.Fatalf("refreshed with client %s", got)
+	}
+	if strings.Contains(f.logs.String(), "pw-good") || strings.Contains(f.logs.String(), "team-access") {
+		t.Fatalf("a password or token reached the log:\n%s", f.logs)
+	}
+	page := f.call(t, http.MethodGet, "/", "", "", "")
+	if !strings.Contains(page.raw, `"teamApp":{"clientID":"teamclient1","username":"demo@example.com","password":"pw-good","linkURL":"http://127.0.0.1:9/auth/kakao/link"}`) {
+		t.Fatalf("the page's config lacks the team app: %s", page.raw)
 	}
 }

@@ -94,5 +94,24 @@ func (s *Stack) Steps() *workflow.Steps {
 	if c.HostedUI && c.UserPoolID != "" {
 		opts = append(opts, workflow.WithHostedUI(s.HostedUI()))
 	}
+	if c.UserPoolID != "" && c.UserPoolClientID != "" {
+		// The linking endpoints' access tokens: the stack's client's and
+		// the ones LinkClientIds names.
+		opts = append(opts, workflow.WithAccessTokens(cognito.NewAccessTokens(cip.NewFromConfig(s.AWS), c.UserPoolID,
+			append([]string{c.UserPoolClientID}, c.LinkClientIDs...), nil)))
+	}
+	if c.KakaoAdminKey != "" {
+		opts = append(opts, workflow.WithKakaoAccounts(s.KakaoAccounts()))
+	}
+	if c.BrokerClientName != "" {
+		opts = append(opts, workflow.WithBrokerClient(c.BrokerClientName, cognito.NewAppClients(cip.NewFromConfig(s.AWS), 0, nil)))
+	}
 	return s.Deps.Steps(opts...)
+}
+
+// KakaoAccounts is Kakao's admin API (the admin key): account lookups,
+// and the unlink a user's own DELETE /auth/kakao/link asks of Kakao.
+func (s *Stack) KakaoAccounts() *kakao.Accounts {
+	c := s.Config
+	return kakao.NewAccounts(kakao.NewClient(s.HTTP, kakao.WithAPIBaseURL(c.KakaoAPIBaseURL), kakao.WithAuthBaseURL(c.KakaoAuthBaseURL)), c.KakaoAdminKey)
 }
