@@ -37,7 +37,7 @@ func TestLinkedAccountsUnderRIE(t *testing.T) {
 	// password through the broker's client (the admin flow moto has).
 	const native, own = "demo-native", "Native-pass-1234"
 	created, err := idp.AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &s.res.UserPoolID, Username: aws.String(native),
-		MessageAction: ciptypes.MessageActionTypeSuppress,
+		MessageAction:  ciptypes.MessageActionTypeSuppress,
 		UserAttributes: []ciptypes.AttributeType{{Name: aws.String("email"), Value: aws.String("demo-native@example.com")}, {Name: aws.String("email_verified"), Value: aws.String("true")}}})
 	if err != nil {
 		t.Fatal(err)

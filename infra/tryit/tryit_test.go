@@ -143,7 +143,7 @@ const (
 	poolID       = "ap-northeast-2_Test"
 	clientID     = "appclient1"
 	teamClientID = "teamclient1"
-	issuer   = "https://cognito-idp.ap-northeast-2.amazonaws.com/" + poolID
+	issuer       = "https://cognito-idp.ap-northeast-2.amazonaws.com/" + poolID
 )
 
 type fixture struct {
