@@ -30,7 +30,7 @@ import (
 )
 
 func init() {
-	commands["admin"] = command{summary: "operators: show an account's state; unlink, re-link or delete it (audited); pepper versions in use", run: runAdmin}
+	commands["admin"] = command{summary: "operators: show an account's state; link, unlink, re-link or delete it (audited); pepper versions in use", run: runAdmin}
 }
 
 // Stack outputs (template.yaml) admin reads besides the tables.
@@ -55,10 +55,14 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 const adminUsage = `usage: kakaoauth admin <action> -kakao-id N [flags]
+       kakaoauth admin link -username U -kakao-id N [flags]
        kakaoauth admin peppers [flags]
 
 actions:
   show    the account's mapping and its Cognito user (reads only)
+  link    link Kakao account N to the pool's user U, one kakaoauth did not
+          create (a migration: no Kakao login, no session of the user); its
+          Kakao logins then sign in as U, whose password is never touched
   unlink  disable the Cognito user, sign it out everywhere, release its email;
           the person's next Kakao login brings the same user back
   relink  bring an unlinked account back now, without a Kakao login
@@ -82,7 +86,7 @@ func (m *AdminMain) Run(ctx context.Context, args []string) error {
 	}
 	action := args[0]
 	switch action {
-	case "show", "unlink", "relink", "delete", "peppers":
+	case "show", "link", "unlink", "relink", "delete", "peppers":
 	default:
 		fmt.Fprint(m.Err, adminUsage)
 		return fmt.Errorf("admin: unknown action %q", action)
@@ -92,6 +96,7 @@ func (m *AdminMain) Run(ctx context.Context, args []string) error {
 	target := awsTarget{command: "admin", HTTP: m.HTTPClient}
 	target.register(fs, "the pool, the tables and the bus")
 	kakaoID := fs.Int64("kakao-id", 0, "the Kakao account (user id)")
+	username := fs.String("username", "", "link: the pool's user (its username, or an email the pool signs in with)")
 	output := fs.String("output", "table", "table|json (show, peppers)")
 	yes := fs.Bool("yes", false, "confirm a deletion (it cannot be undone)")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -108,6 +113,10 @@ func (m *AdminMain) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("admin %s: -output %q: want table or json", action, *output)
 	case action == "delete" && !*yes:
 		return errors.New("admin delete: deleting the Cognito user cannot be undone; add -yes")
+	case action == "link" && *username == "":
+		return errors.New("admin link: give -username (the pool's user to link the Kakao account to)")
+	case action != "link" && *username != "":
+		return fmt.Errorf("admin %s: -username is for link only", action)
 	}
 	if err := target.check(fs); err != nil {
 		return err
@@ -135,6 +144,17 @@ func (m *AdminMain) Run(ctx context.Context, args []string) error {
 		now = m.Now
 	}
 	switch action {
+	case "link":
+		mp, created, err := steps.LinkUser(ctx, *kakaoID, *username, actor)
+		if err != nil {
+			return fmt.Errorf("admin link: %w", err)
+		}
+		if !created {
+			fmt.Fprintf(m.Out, "kakao account %d is linked to %s (sub %s) already; nothing done\n", *kakaoID, mp.Username, mp.Sub)
+			return nil
+		}
+		fmt.Fprintf(m.Out, "kakao account %d linked to %s (sub %s): its Kakao logins sign in as this user; event linked published\n", *kakaoID, mp.Username, mp.Sub)
+		return nil
 	case "relink":
 		if err := steps.RelinkAccount(ctx, *kakaoID, actor); err != nil {
 			return fmt.Errorf("admin relink: %w", err)
@@ -247,6 +267,7 @@ func (m *AdminMain) peppers(ctx context.Context, deps *wiring.Stack, output stri
 type accountState struct {
 	KakaoID       int64    `json:"kakaoId"`
 	Status        string   `json:"status"`
+	Kind          string   `json:"kind"`
 	Sub           string   `json:"sub"`
 	Username      string   `json:"username"`
 	Email         string   `json:"email,omitempty"`
@@ -274,7 +295,7 @@ func (m *AdminMain) show(ctx context.Context, deps *wiring.Stack, kakaoID int64,
 		return err
 	}
 	st := accountState{
-		KakaoID: mp.KakaoID, Status: mp.Status, Sub: mp.Sub, Username: mp.Username, Email: mp.Email,
+		KakaoID: mp.KakaoID, Status: mp.Status, Kind: mp.Kind, Sub: mp.Sub, Username: mp.Username, Email: mp.Email,
 		CreatedAt: timeText(mp.CreatedAt), PreviousSubs: mp.PreviousSubs, PasswordState: mp.PasswordState, EventPending: mp.EventPending,
 	}
 	if mp.PasswordNonce != "" {
@@ -324,6 +345,7 @@ func (m *AdminMain) show(ctx context.Context, deps *wiring.Stack, kakaoID int64,
 	}
 	row("kakao id", strconv.FormatInt(st.KakaoID, 10))
 	row("status", st.Status)
+	row("kind", st.Kind)
 	row("sub", st.Sub)
 	row("username", st.Username)
 	row("email (mapping)", st.Email)

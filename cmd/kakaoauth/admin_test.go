@@ -218,3 +218,63 @@ func TestAdminPeppersThroughTheBinary(t *testing.T) {
 		t.Fatalf("admin peppers -kakao-id: exit %d %s", code, stderr)
 	}
 }
+
+// An operator links a Kakao account to a person already in the pool (a
+// migration), through the real binary: audited with the operator, shown
+// as linked, idempotent; the account's Kakao login then signs in as that
+// person, and only a user of the pool may be linked.
+func TestAdminLinkThroughTheBinary(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	motoURL := moto.ForTest(t).URL()
+	stack := localstack.New(localstack.Config{MotoURL: motoURL, APIAddr: "127.0.0.1:0", KakaoAddr: "127.0.0.1:0", TemplatePath: "../../template.yaml"})
+	if err := stack.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer stack.Close()
+	demo := stack.Demo()
+	user := 7_000_000 + time.Now().UnixNano()%1_000_000
+	id := fmt.Sprint(user)
+	admin := func(args ...string) (string, string, int) {
+		t.Helper()
+		return runCLI(t, append(append([]string{"admin"}, args...), "-endpoint", motoURL)...)
+	}
+	if out, stderr, code := admin("link", "-kakao-id", id); code == 0 || !strings.Contains(stderr, "-username") {
+		t.Fatalf("link without -username: exit %d %s%s", code, out, stderr)
+	}
+	out, stderr, code := admin("link", "-kakao-id", id, "-username", demo.Username)
+	if code != 0 || !strings.Contains(out, "linked to "+demo.Username) || !strings.Contains(out, demo.Sub) {
+		t.Fatalf("link: exit %d\n%s%s", code, out, stderr)
+	}
+	if out, _, code := admin("link", "-kakao-id", id, "-username", demo.Username); code != 0 || !strings.Contains(out, "already") {
+		t.Fatalf("link again: exit %d %s", code, out)
+	}
+	if _, stderr, code := admin("link", "-kakao-id", fmt.Sprint(user+1), "-username", "nobody-at-all"); code == 0 || stderr == "" {
+		t.Fatalf("link to a user that does not exist: exit %d", code)
+	}
+	show, _, _ := admin("show", "-kakao-id", id, "-output", "json")
+	var st map[string]any
+	if err := json.Unmarshal([]byte(show), &st); err != nil || st["kind"] != "linked" || st["sub"] != demo.Sub || st["status"] != "active" {
+		t.Fatalf("show %s %v", show, err)
+	}
+	reader := store.NewReader(dynamodb.NewFromConfig(moto.AWSConfig(ctx, motoURL)), stack.Stack().MappingTable, stack.Stack().AuditTable)
+	var linked []string
+	for ev, err := range reader.UserEvents(ctx, user, store.TimeRange{}, store.EventFilter{Type: kakaoauth.EventLinked}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		linked = append(linked, ev.Detail)
+	}
+	if len(linked) != 1 || !strings.Contains(linked[0], "admin by=arn:aws:") {
+		t.Fatalf("linked events %v", linked)
+	}
+	// The Kakao login of the account is the person's own user.
+	var got strings.Builder
+	login := LoginMain{APIURL: stack.APIURL(), KakaoURL: stack.KakaoURL(), UserID: user, Out: &got, HTTP: &http.Client{Timeout: 30 * time.Second}}
+	if err := login.Run(ctx); err != nil {
+		t.Fatalf("login of the linked account: %v\n%s", err, got.String())
+	}
+	if !strings.Contains(got.String(), demo.Sub) {
+		t.Fatalf("login of the linked account: %s, want sub %s", got.String(), demo.Sub)
+	}
+}
