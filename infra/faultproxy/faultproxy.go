@@ -11,6 +11,7 @@
 package faultproxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -69,10 +70,20 @@ type Proxy struct {
 	srv    *http.Server
 	ln     net.Listener
 
-	mu     sync.Mutex
-	counts map[string]int
-	faults map[string]*Fault
-	hits   map[string]int // faults served, by operation
+	mu       sync.Mutex
+	counts   map[string]int
+	faults   map[string]*Fault
+	hits     map[string]int // faults served, by operation
+	observer func(op string, body []byte)
+}
+
+// Observe hands every request's operation and body to f before it is
+// forwarded (nil stops): a test sees exactly what a step sent, e.g. a
+// secret that must never reach a log.
+func (p *Proxy) Observe(f func(op string, body []byte)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.observer = f
 }
 
 // Start listens on a free loopback port and forwards to target.
@@ -178,7 +189,17 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	observe := p.observer
 	p.mu.Unlock()
+	if observe != nil {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			writeError(w, r, http.StatusBadRequest, "SerializationException", "unreadable body")
+			return
+		}
+		observe(op, body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	if !faulted {
 		p.rp.ServeHTTP(w, r)
 		return

@@ -70,6 +70,8 @@ func TestCallsPerLoginKind(t *testing.T) {
 	}
 	s.secNativeUser(t, "native-706", emailOf(706))
 	s.verifiedUser(t, 706)
+	s.kakaoUser(t, map[string]any{"id": 707, "nickname": "n707"})
+	s.linkDemo(t, 707)
 
 	type kind struct {
 		name   string
@@ -84,12 +86,18 @@ func TestCallsPerLoginKind(t *testing.T) {
 	kakaoToken := map[string]int{"/v1/user/access_token_info": 1, "/v2/user/me": 1}
 	kinds := []kind{
 		{"new user (access token)", func(t *testing.T) any { return map[string]string{"access_token": s.accessToken(t, 701)} }, 200, "",
-			// The mapping (PutItem), its outbox published and cleared
-			// (PutEvents, UpdateItem), the first sign-in answering
+			// Created first, nothing looked up (no ListUsers: Cognito
+			// refuses a taken verified email itself). The mapping
+			// (PutItem), its outbox published and cleared (PutEvents,
+			// UpdateItem), the first sign-in answering
 			// NEW_PASSWORD_REQUIRED, RecordLogin (UpdateItem); audit
 			// user_created and login_succeeded.
-			map[string]int{"ListUsers": 1, "AdminCreateUser": 1, "AdminInitiateAuth": 1, "AdminRespondToAuthChallenge": 1,
+			map[string]int{"AdminCreateUser": 1, "AdminInitiateAuth": 1, "AdminRespondToAuthChallenge": 1,
 				"GetItem": 1, "PutItem": 3, "UpdateItem": 2, "PutEvents": 1}, kakaoToken},
+		{"linked user (access token)", func(t *testing.T) any { return map[string]string{"access_token": s.accessToken(t, 707)} }, 200, "",
+			// One mapping read, CUSTOM_AUTH (initiate, answer), RecordLogin,
+			// the audit: no password anywhere.
+			map[string]int{"AdminInitiateAuth": 1, "AdminRespondToAuthChallenge": 1, "GetItem": 1, "UpdateItem": 1, audit: 1}, kakaoToken},
 		{"returning user (access token)", func(t *testing.T) any { return map[string]string{"access_token": s.accessToken(t, 701)} }, 200, "",
 			// One mapping read, one Cognito call, RecordLogin, the audit.
 			map[string]int{"AdminInitiateAuth": 1, "GetItem": 1, "UpdateItem": 1, audit: 1}, kakaoToken},
@@ -123,7 +131,8 @@ func TestCallsPerLoginKind(t *testing.T) {
 			// Retry runs ValidateToken once more: 8 Kakao calls at most.
 			map[string]int{audit: 1}, map[string]int{"/v1/user/access_token_info": 2, "/v2/user/me": 6}},
 		{"AccountConflict (new user, email taken)", func(t *testing.T) any { return map[string]string{"access_token": s.accessToken(t, 706)} }, 409, "AccountConflict",
-			map[string]int{"GetItem": 1, "ListUsers": 1, audit: 1}, kakaoToken},
+			// Cognito's refusal of the create is the conflict: no lookup.
+			map[string]int{"GetItem": 1, "AdminCreateUser": 1, audit: 1}, kakaoToken},
 		{"AccountDisabled", func(t *testing.T) any {
 			if status, _ := s.login(t, map[string]string{"access_token": s.accessToken(t, 703)}); status != 200 {
 				t.Fatalf("first login of 703: %d", status)

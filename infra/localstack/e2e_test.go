@@ -2,6 +2,7 @@ package localstack
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -240,9 +241,11 @@ func TestConcurrentFirstLogins(t *testing.T) {
 }
 
 // Nothing secret reaches the logs or the audit trail: not the Kakao
-// tokens, not the Cognito tokens, not the derived password, not the pepper.
+// tokens, not the Cognito tokens (the ones logins return, the ones
+// linking requests present), not the derived password, not the
+// CUSTOM_AUTH proofs, not the pepper, the proof key or the admin key.
 func TestNoSecretsInLogsOrAudit(t *testing.T) {
-	s := startStack(t)
+	s := startStack(t, withProxy)
 	s.verifiedUser(t, 109)
 	var secrets []string
 	for i := range 3 {
@@ -262,6 +265,41 @@ func TestNoSecretsInLogsOrAudit(t *testing.T) {
 		t.Fatalf("failing login: %d", status)
 	}
 	s.login(t, `{"access_token":"`+failing+`-x","unknown":1}`)
+
+	// A linked person's way: the Cognito access token of the linking
+	// requests, the CUSTOM_AUTH answers (the broker's proofs, seen on the
+	// wire), the linked login's tokens, the person's password.
+	var answers []string
+	var mu sync.Mutex
+	s.proxy.Observe(func(op string, body []byte) {
+		var req struct{ ChallengeResponses map[string]string }
+		if op == "AdminRespondToAuthChallenge" && json.Unmarshal(body, &req) == nil && req.ChallengeResponses["ANSWER"] != "" {
+			mu.Lock()
+			answers = append(answers, req.ChallengeResponses["ANSWER"])
+			mu.Unlock()
+		}
+	})
+	s.kakaoUser(t, map[string]any{"id": 110, "nickname": "n110"})
+	cognitoToken := s.demoAccessToken(t)
+	if status, body := s.linkRequest(t, http.MethodPost, cognitoToken, map[string]string{"access_token": s.accessToken(t, 110)}); status != http.StatusOK {
+		t.Fatalf("link: %d %v", status, body)
+	}
+	linkedToken := s.accessToken(t, 110)
+	status, linked := s.login(t, map[string]string{"access_token": linkedToken})
+	if status != http.StatusOK {
+		t.Fatalf("linked login: %d %v", status, linked)
+	}
+	s.linkRequest(t, http.MethodPost, cognitoToken+"x", map[string]string{"access_token": s.accessToken(t, 110)})
+	if status, body := s.linkRequest(t, http.MethodDelete, cognitoToken, nil); status != http.StatusOK {
+		t.Fatalf("unlink: %d %v", status, body)
+	}
+	s.proxy.Observe(nil)
+	if len(answers) != 1 {
+		t.Fatalf("%d CUSTOM_AUTH answers seen, want the linked login's one", len(answers))
+	}
+	secrets = append(secrets, answers...)
+	secrets = append(secrets, cognitoToken, linkedToken, linked["id_token"].(string), linked["access_token"].(string), linked["refresh_token"].(string),
+		s.Demo().Password)
 
 	pepper := s.pepper(t)
 	m, err := s.Deps().Mappings().Get(context.Background(), 109)

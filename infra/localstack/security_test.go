@@ -259,7 +259,10 @@ func TestSecurityClientCannotAssertAttributes(t *testing.T) {
 		t.Fatal("WriteAttributes is empty, which Cognito treats as everything")
 	}
 	for _, f := range client.UserPoolClient.ExplicitAuthFlows {
-		if f != ciptypes.ExplicitAuthFlowsTypeAllowAdminUserPasswordAuth && f != ciptypes.ExplicitAuthFlowsTypeAllowRefreshTokenAuth {
+		// CUSTOM_AUTH: anyone may start it; only the broker's proof
+		// answers it (TestCustomAuthOnlyWithTheBrokersProof).
+		if f != ciptypes.ExplicitAuthFlowsTypeAllowAdminUserPasswordAuth && f != ciptypes.ExplicitAuthFlowsTypeAllowRefreshTokenAuth &&
+			f != ciptypes.ExplicitAuthFlowsTypeAllowCustomAuth {
 			t.Fatalf("the app client allows %s: a password or SRP sign-in from outside the broker", f)
 		}
 	}

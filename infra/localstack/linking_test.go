@@ -1,0 +1,410 @@
+package localstack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/kakaoauth/kakaoauth"
+	"github.com/kakaoauth/kakaoauth/infra/moto"
+	"github.com/kakaoauth/kakaoauth/shared/password"
+	"github.com/kakaoauth/kakaoauth/workflow"
+)
+
+// Linking Kakao to the people already in the pool, end to end: HTTP into
+// the local endpoint (the linking endpoints and the login), the real
+// adapters on moto (its layer runs the pool's triggers, CUSTOM_AUTH
+// included, as Cognito does), the Kakao double. The person is the local
+// stack's demo native user: the team's own app, an email and a password.
+
+// teamSignIn signs a person in with their own password through the team's
+// app client, as the team's app does (public API, no credentials).
+func (s *testStack) teamSignIn(t testing.TB, username, pw string) (*ciptypes.AuthenticationResultType, error) {
+	t.Helper()
+	api := cip.NewFromConfig(s.direct(), func(o *cip.Options) { o.Credentials = aws.AnonymousCredentials{} })
+	out, err := api.InitiateAuth(context.Background(), &cip.InitiateAuthInput{
+		AuthFlow: ciptypes.AuthFlowTypeUserPasswordAuth, ClientId: aws.String(s.Demo().ClientID),
+		AuthParameters: map[string]string{"USERNAME": username, "PASSWORD": pw},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.AuthenticationResult, nil
+}
+
+// demoAccessToken signs the demo person in with their password.
+func (s *testStack) demoAccessToken(t testing.TB) string {
+	t.Helper()
+	d := s.Demo()
+	res, err := s.teamSignIn(t, d.Email, d.Password)
+	if err != nil {
+		t.Fatalf("the demo person's password sign-in: %v", err)
+	}
+	return aws.ToString(res.AccessToken)
+}
+
+// linkRequest calls the linking endpoints.
+func (s *testStack) linkRequest(t testing.TB, method, accessToken string, body any) (int, map[string]any) {
+	t.Helper()
+	var raw []byte
+	if body != nil {
+		raw, _ = json.Marshal(body)
+	}
+	req, err := http.NewRequest(method, s.APIURL()+workflow.LinkPath, bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if accessToken != "" {
+		req.Header.Set("Authorization", "Bearer "+accessToken)
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if err := json.Unmarshal(data, &out); err != nil {
+		t.Fatalf("%s %s: %d %q", method, workflow.LinkPath, resp.StatusCode, data)
+	}
+	return resp.StatusCode, out
+}
+
+// linkDemo links Kakao account kakaoID to the demo person.
+func (s *testStack) linkDemo(t testing.TB, kakaoID int64) {
+	t.Helper()
+	status, body := s.linkRequest(t, http.MethodPost, s.demoAccessToken(t), map[string]string{"access_token": s.accessToken(t, kakaoID)})
+	if status != http.StatusOK || body["sub"] != s.Demo().Sub || body["new_link"] != true {
+		t.Fatalf("link %d to the demo person: %d %v", kakaoID, status, body)
+	}
+}
+
+func (s *testStack) cognitoUser(t testing.TB, username string) *cip.AdminGetUserOutput {
+	t.Helper()
+	u, err := cip.NewFromConfig(s.direct()).AdminGetUser(context.Background(), &cip.AdminGetUserInput{UserPoolId: aws.String(s.Stack().UserPoolID), Username: aws.String(username)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// The issue's story: a person who signs in with their email and password
+// links Kakao, then logs in with Kakao to the same user and sub, while
+// their password still signs them in; kakaoauth never touched it.
+func TestLinkedNativeUserLogsInWithKakao(t *testing.T) {
+	s := startStack(t, withProxy)
+	demo := s.Demo()
+	s.kakaoUser(t, map[string]any{"id": 801, "email": "kakao801@example.com", "is_email_verified": true, "is_email_valid": true, "nickname": "n801"})
+	s.linkDemo(t, 801)
+
+	s.proxy.Reset()
+	status, body := s.login(t, map[string]string{"access_token": s.accessToken(t, 801)})
+	if status != http.StatusOK || body["sub"] != demo.Sub || body["username"] != demo.Username || body["new_user"] != false {
+		t.Fatalf("Kakao login of the linked person: %d %v", status, body)
+	}
+	calls := s.proxy.Counts()
+	if calls["AdminInitiateAuth"] != 1 || calls["AdminRespondToAuthChallenge"] != 1 || calls["GetItem"] != 1 ||
+		calls["AdminSetUserPassword"] != 0 || calls["AdminCreateUser"] != 0 || calls["ListUsers"] != 0 {
+		t.Fatalf("calls of the linked login %v: one mapping read, two Cognito calls", calls)
+	}
+	claims := s.verifyIDToken(t, body["id_token"].(string))
+	if claims["sub"] != demo.Sub || claims["email"] != demo.Email || claims["custom:kakao_id"] != nil {
+		t.Fatalf("ID token claims %v", claims)
+	}
+	// Their own password still works, through the team's app.
+	if _, err := s.teamSignIn(t, demo.Email, demo.Password); err != nil {
+		t.Fatalf("the person's password after the Kakao login: %v", err)
+	}
+	if u := s.cognitoUser(t, demo.Username); !u.Enabled || u.UserStatus != ciptypes.UserStatusTypeConfirmed {
+		t.Fatalf("the person's user: %+v", u)
+	}
+	m, err := s.Deps().Mappings().Get(context.Background(), 801)
+	if err != nil || m.Kind != kakaoauth.KindLinked || m.Sub != demo.Sub || m.PasswordNonce != "" || m.Email != "" {
+		t.Fatalf("mapping %+v %v", m, err)
+	}
+	if got := s.auditTypes(t, 801); strings.Join(got, ",") != "linked,login_succeeded" {
+		t.Fatalf("audit %v", got)
+	}
+}
+
+// The conflicts answer their codes, end to end.
+func TestLinkConflictsEndToEnd(t *testing.T) {
+	s := startStack(t)
+	for _, id := range []int64{811, 812, 813} {
+		s.verifiedUser(t, id)
+	}
+	// Kakao account 811 has its own kakaoauth user.
+	if status, body := s.login(t, map[string]string{"access_token": s.accessToken(t, 811)}); status != http.StatusOK {
+		t.Fatalf("login of 811: %d %v", status, body)
+	}
+	at := s.demoAccessToken(t)
+	status, body := s.linkRequest(t, http.MethodPost, at, map[string]string{"access_token": s.accessToken(t, 811)})
+	wantError(t, status, body, http.StatusConflict, "KakaoAccountInUse")
+	s.linkDemo(t, 812)
+	status, body = s.linkRequest(t, http.MethodPost, at, map[string]string{"access_token": s.accessToken(t, 813)})
+	wantError(t, status, body, http.StatusConflict, "UserAlreadyLinked")
+	// Linking again what is linked: nothing changes.
+	status, body = s.linkRequest(t, http.MethodPost, at, map[string]string{"access_token": s.accessToken(t, 812)})
+	if status != http.StatusOK || body["new_link"] != false {
+		t.Fatalf("linking again: %d %v", status, body)
+	}
+	status, body = s.linkRequest(t, http.MethodPost, at, map[string]string{"access_token": "not-a-kakao-token"})
+	wantError(t, status, body, http.StatusUnauthorized, "InvalidKakaoToken")
+	status, body = s.linkRequest(t, http.MethodPost, at, `{"access_token":"x","email_verified":true}`)
+	wantError(t, status, body, http.StatusBadRequest, "InvalidRequest")
+	// The Cognito token: none, not one, another app client's (the broker's
+	// tokens of a Kakao user are allowed, and find its own account), and
+	// revoked by the person's sign-out.
+	for _, tok := range []string{"", "garbage"} {
+		status, body = s.linkRequest(t, http.MethodPost, tok, map[string]string{"access_token": s.accessToken(t, 813)})
+		wantError(t, status, body, http.StatusUnauthorized, "InvalidCognitoToken")
+	}
+	api := cip.NewFromConfig(s.direct(), func(o *cip.Options) { o.Credentials = aws.AnonymousCredentials{} })
+	if _, err := api.GlobalSignOut(context.Background(), &cip.GlobalSignOutInput{AccessToken: aws.String(at)}); err != nil {
+		t.Fatal(err)
+	}
+	status, body = s.linkRequest(t, http.MethodPost, at, map[string]string{"access_token": s.accessToken(t, 813)})
+	wantError(t, status, body, http.StatusUnauthorized, "InvalidCognitoToken")
+	// A Kakao user's own tokens: its Kakao account is its own; another one
+	// is a conflict; it cannot remove Kakao, its only way in.
+	_, kakaoUser := s.login(t, map[string]string{"access_token": s.accessToken(t, 811)})
+	kat := kakaoUser["access_token"].(string)
+	status, body = s.linkRequest(t, http.MethodPost, kat, map[string]string{"access_token": s.accessToken(t, 813)})
+	wantError(t, status, body, http.StatusConflict, "UserAlreadyLinked")
+	status, body = s.linkRequest(t, http.MethodDelete, kat, nil)
+	wantError(t, status, body, http.StatusConflict, "KakaoOnlyAccount")
+	if got := s.auditTypes(t, 813); !slices.Contains(got, "link_failed:UserAlreadyLinked") {
+		t.Fatalf("audit of 813 %v", got)
+	}
+}
+
+// Kakao's unlink and ACCOUNT_DELETE of a linked person leave the person's
+// user enabled, with their password; a fresh Kakao login after the unlink
+// comes back to the same sub.
+func TestKakaoUnlinkOfALinkedUserLeavesItEnabled(t *testing.T) {
+	s := startStack(t)
+	demo := s.Demo()
+	s.kakaoUser(t, map[string]any{"id": 821, "nickname": "n821"})
+	s.linkDemo(t, 821)
+	if got := s.secFakeUnlink(t, 821, "UNLINK_FROM_APPS"); got != http.StatusOK {
+		t.Fatalf("unlink callback: %d", got)
+	}
+	s.waitStatus(t, 821, kakaoauth.StatusUnlinked)
+	if u := s.cognitoUser(t, demo.Username); !u.Enabled {
+		t.Fatal("Kakao's unlink disabled the person")
+	}
+	if _, err := s.teamSignIn(t, demo.Email, demo.Password); err != nil {
+		t.Fatalf("the password after Kakao's unlink: %v", err)
+	}
+	status, body := s.login(t, map[string]string{"access_token": s.accessToken(t, 821)})
+	if status != http.StatusOK || body["sub"] != demo.Sub {
+		t.Fatalf("a fresh Kakao login after the unlink: %d %v", status, body)
+	}
+	if got := s.secFakeUnlink(t, 821, "ACCOUNT_DELETE"); got != http.StatusOK {
+		t.Fatalf("ACCOUNT_DELETE callback: %d", got)
+	}
+	m := s.waitStatus(t, 821, kakaoauth.StatusDeleted)
+	if m.Kind != kakaoauth.KindLinked || m.Sub != demo.Sub || m.Email != "" {
+		t.Fatalf("mapping after ACCOUNT_DELETE %+v", m)
+	}
+	if u := s.cognitoUser(t, demo.Username); !u.Enabled {
+		t.Fatal("ACCOUNT_DELETE disabled the person")
+	}
+	if _, err := s.teamSignIn(t, demo.Email, demo.Password); err != nil {
+		t.Fatalf("the password after ACCOUNT_DELETE: %v", err)
+	}
+	if got := s.auditTypes(t, 821); strings.Join(got, ",") != "linked,unlinked,relinked,login_succeeded,unlinked" {
+		t.Fatalf("audit %v", got)
+	}
+}
+
+// The person removes the link: Kakao's unlink API is called with the
+// admin key (their Kakao tokens stop working), the link is forgotten, and
+// their user is untouched.
+func TestUnlinkByThePersonEndToEnd(t *testing.T) {
+	s := startStack(t)
+	demo := s.Demo()
+	s.kakaoUser(t, map[string]any{"id": 831, "nickname": "n831"})
+	s.linkDemo(t, 831)
+	kakaoToken := s.accessToken(t, 831)
+	before := s.fake.Hits("/v1/user/unlink")
+	status, body := s.linkRequest(t, http.MethodDelete, s.demoAccessToken(t), nil)
+	if status != http.StatusOK || body["kakao_id"] != 831.0 || body["sub"] != demo.Sub {
+		t.Fatalf("DELETE: %d %v", status, body)
+	}
+	if s.fake.Hits("/v1/user/unlink")-before != 1 {
+		t.Fatal("Kakao's unlink API was not called")
+	}
+	status, body = s.login(t, map[string]string{"access_token": kakaoToken})
+	wantError(t, status, body, http.StatusUnauthorized, "InvalidKakaoToken")
+	if m, err := s.Deps().Mappings().Get(context.Background(), 831); err != nil || m.Status != kakaoauth.StatusDeleted {
+		t.Fatalf("mapping %+v %v", m, err)
+	}
+	status, body = s.linkRequest(t, http.MethodDelete, s.demoAccessToken(t), nil)
+	wantError(t, status, body, http.StatusNotFound, "NotLinked")
+	if _, err := s.teamSignIn(t, demo.Email, demo.Password); err != nil {
+		t.Fatalf("the password after the person's unlink: %v", err)
+	}
+	// Logging in with Kakao again starts over: its own user now.
+	status, body = s.login(t, map[string]string{"access_token": s.accessToken(t, 831)})
+	if status != http.StatusOK || body["sub"] == demo.Sub || body["username"] != "kakao_831" {
+		t.Fatalf("Kakao login after the person's unlink: %d %v", status, body)
+	}
+}
+
+// The verified-email rule, both settings: off, a Kakao email that is the
+// person's answers AccountConflict (telling the app to offer linking) and
+// creates nothing; on, the login links to the person.
+func TestEmailRuleEndToEnd(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		s := startStack(t, func(c *Config) { c.LinkByVerifiedEmail = on })
+		demo := s.Demo()
+		s.kakaoUser(t, map[string]any{"id": 841, "email": demo.Email, "is_email_verified": true, "is_email_valid": true, "nickname": "n841"})
+		s.proxy.Reset()
+		status, body := s.login(t, map[string]string{"access_token": s.accessToken(t, 841)})
+		if !on {
+			wantError(t, status, body, http.StatusConflict, "AccountConflict")
+			if msg := body["message"].(string); !strings.Contains(msg, "link Kakao") {
+				t.Fatalf("the conflict does not say to link: %q", msg)
+			}
+			if n := s.proxy.Count("ListUsers"); n != 0 {
+				t.Fatalf("%d ListUsers for a conflict with the rule off", n)
+			}
+			if users := s.listUsers(t); slices.Contains(users, "kakao_841") {
+				t.Fatal("a Kakao user was created")
+			}
+			continue
+		}
+		if status != http.StatusOK || body["sub"] != demo.Sub || body["new_user"] != false {
+			t.Fatalf("rule on: %d %v", status, body)
+		}
+		if got := s.auditTypes(t, 841); strings.Join(got, ",") != "linked,login_succeeded" {
+			t.Fatalf("audit %v", got)
+		}
+	}
+}
+
+// A user kakaoauth created still cannot sign in with a password, through
+// any app of the pool: the PreAuthentication trigger refuses it, with the
+// derived password itself.
+func TestKakaoUserCannotSignInWithAPassword(t *testing.T) {
+	s := startStack(t)
+	s.verifiedUser(t, 851)
+	if status, body := s.login(t, map[string]string{"access_token": s.accessToken(t, 851)}); status != http.StatusOK {
+		t.Fatalf("login: %d %v", status, body)
+	}
+	m, err := s.Deps().Mappings().Get(context.Background(), 851)
+	if err != nil {
+		t.Fatal(err)
+	}
+	derived := password.Derive(s.pepper(t), m.Sub, m.PasswordNonce)
+	for _, name := range []string{"kakao_851", emailOf(851)} {
+		if _, err := s.teamSignIn(t, name, derived); err == nil || !strings.Contains(err.Error(), "Sign in with Kakao") {
+			t.Fatalf("password sign-in of the Kakao user as %s: %v", name, err)
+		}
+	}
+	if got := s.auditTypes(t, 851); !slices.Contains(got, "password_login_blocked:PasswordSignInBlocked") {
+		t.Fatalf("audit %v", got)
+	}
+}
+
+// A pool whose usernames are emails (UsernameAttributes), as many teams'
+// are: kakaoauth creates no user there; a Kakao login nobody linked is
+// AccountNotLinked (the app offers linking), and creates nothing.
+func TestExistingPoolWithEmailUsernames(t *testing.T) {
+	api := cip.NewFromConfig(sharedMotoConfig(t))
+	team, err := api.CreateUserPool(context.Background(), &cip.CreateUserPoolInput{PoolName: aws.String("team-" + time.Now().Format("150405.000000")),
+		UsernameAttributes: []ciptypes.UsernameAttributeType{ciptypes.UsernameAttributeTypeEmail}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startStack(t, func(c *Config) { c.UserPoolID = aws.ToString(team.UserPool.Id) })
+	if s.Stack().UserPoolID != aws.ToString(team.UserPool.Id) {
+		t.Fatalf("the stack's pool %s", s.Stack().UserPoolID)
+	}
+	s.kakaoUser(t, map[string]any{"id": 861, "email": "kakao861@example.com", "is_email_verified": true, "is_email_valid": true, "nickname": "n861"})
+	status, body := s.login(t, map[string]string{"access_token": s.accessToken(t, 861)})
+	wantError(t, status, body, http.StatusForbidden, "AccountNotLinked")
+	if _, err := s.Deps().Mappings().Get(context.Background(), 861); err == nil {
+		t.Fatal("a mapping was written")
+	}
+}
+
+// sharedMotoConfig is the package's shared moto, past every stack.
+func sharedMotoConfig(t testing.TB) aws.Config {
+	return moto.AWSConfig(context.Background(), moto.ForTest(t).URL())
+}
+
+// CUSTOM_AUTH is open to anyone on the broker's client (it has no secret:
+// apps refresh with it), and only the broker's proof answers it: not the
+// person's password, not a proof of another sign-in or key; through
+// another app's client it does not even start. Each refused answer is
+// audited. A proof made with the proof key for this very sign-in is what
+// signs in: the key is the whole secret.
+func TestCustomAuthOnlyWithTheBrokersProof(t *testing.T) {
+	s := startStack(t)
+	demo := s.Demo()
+	s.kakaoUser(t, map[string]any{"id": 871, "nickname": "n871"})
+	s.linkDemo(t, 871)
+	api := cip.NewFromConfig(s.direct(), func(o *cip.Options) { o.Credentials = aws.AnonymousCredentials{} })
+	ctx := context.Background()
+	start := func(client string) (*cip.InitiateAuthOutput, error) {
+		return api.InitiateAuth(ctx, &cip.InitiateAuthInput{AuthFlow: ciptypes.AuthFlowTypeCustomAuth, ClientId: aws.String(client),
+			AuthParameters: map[string]string{"USERNAME": demo.Username}})
+	}
+	answer := func(out *cip.InitiateAuthOutput, ans string) error {
+		_, err := api.RespondToAuthChallenge(ctx, &cip.RespondToAuthChallengeInput{ClientId: aws.String(s.Stack().UserPoolClientID),
+			ChallengeName: ciptypes.ChallengeNameTypeCustomChallenge, Session: out.Session,
+			ChallengeResponses: map[string]string{"USERNAME": demo.Username, "ANSWER": ans}})
+		return err
+	}
+	key := s.proofKey(t)
+	otherKey := []byte(strings.Repeat("k", 64))
+	exp := time.Now().Add(time.Minute)
+	wrong := map[string]func(challenge string) string{
+		"the person's password": func(string) string { return demo.Password },
+		"another sign-in's proof": func(string) string {
+			return password.ChallengeProof(key, demo.Sub, s.Stack().UserPoolClientID, "another-challenge", exp)
+		},
+		"another key's proof": func(c string) string {
+			return password.ChallengeProof(otherKey, demo.Sub, s.Stack().UserPoolClientID, c, exp)
+		},
+		"another client's proof": func(c string) string { return password.ChallengeProof(key, demo.Sub, demo.ClientID, c, exp) },
+	}
+	for name, make := range wrong {
+		out, err := start(s.Stack().UserPoolClientID)
+		if err != nil || out.ChallengeName != ciptypes.ChallengeNameTypeCustomChallenge {
+			t.Fatalf("%s: start: %+v %v", name, out, err)
+		}
+		challenge := out.ChallengeParameters[kakaoauth.ChallengeParameter]
+		var notAuth *ciptypes.NotAuthorizedException
+		if err := answer(out, make(challenge)); !errors.As(err, &notAuth) {
+			t.Errorf("%s answered the challenge: %v", name, err)
+		}
+	}
+	if _, err := start(demo.ClientID); err == nil {
+		t.Error("CUSTOM_AUTH started through the team's client")
+	}
+	out, err := start(s.Stack().UserPoolClientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := answer(out, password.ChallengeProof(key, demo.Sub, s.Stack().UserPoolClientID, out.ChallengeParameters[kakaoauth.ChallengeParameter], exp)); err != nil {
+		t.Fatalf("the proof for this sign-in: %v", err)
+	}
+	if n := secCount(s.auditTypes(t, 0), "challenge_refused:ChallengeRefused"); n != len(wrong) {
+		t.Fatalf("%d refused answers audited, want %d", n, len(wrong))
+	}
+}
