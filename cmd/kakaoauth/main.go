@@ -35,9 +35,11 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "kakaoauth:", err)
+		// -h asked for the usage, which was printed: that is success.
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
 		}
+		fmt.Fprintln(os.Stderr, "kakaoauth:", err)
 		// A command that ran but found a failure (bench's checks) says
 		// so with its own status; usage and other errors are 2.
 		var coded interface{ ExitCode() int }

@@ -2,6 +2,7 @@ package userpool
 
 import (
 	"fmt"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -55,7 +56,8 @@ func (p *Plan) Changes() []Change {
 	return out
 }
 
-// Unchanged is how many top-level settings the request carries as read.
+// Unchanged is how many top-level settings (the pool's name among them)
+// the request carries as read.
 func (p *Plan) Unchanged() int {
 	if p.Request == nil {
 		return 0
@@ -66,7 +68,27 @@ func (p *Plan) Unchanged() int {
 	}
 	n := 0
 	for k := range settingsTop(p.Read.Pool) {
-		if _, skip := notSent[k]; !skip && !changed[k] {
+		if _, skip := notSent[k]; !skip && !changed[k] && k != "Id" {
+			n++
+		}
+	}
+	return n
+}
+
+// OtherTriggers is how many trigger settings of the pool's own (slots,
+// versions, the KMS key) the request carries as read.
+func (p *Plan) OtherTriggers() int {
+	if p.Request == nil {
+		return 0
+	}
+	mine := map[string]bool{}
+	for _, c := range p.Slots {
+		mine[string(c.Slot)] = true
+	}
+	n := 0
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[types.LambdaConfigType]()) {
+		v := reflect.ValueOf(p.Request.LambdaConfig).Elem().FieldByIndex(f.Index)
+		if f.IsExported() && !mine[f.Name] && !v.IsZero() {
 			n++
 		}
 	}

@@ -33,7 +33,11 @@ func (p *Plan) Render(w io.Writer) {
 	if len(changes) > 0 {
 		fmt.Fprintln(w)
 		if p.Request != nil {
-			fmt.Fprintf(w, "Every other setting is sent back exactly as read (%d more in the request); nothing else changes.\n", p.Unchanged())
+			fmt.Fprintf(w, "Everything else is sent back exactly as read: %d other settings", p.Unchanged())
+			if n := p.OtherTriggers(); n > 0 {
+				fmt.Fprintf(w, " and %d trigger\nsettings of the pool's own", n)
+			}
+			fmt.Fprintln(w, ". Nothing else changes.")
 		} else {
 			fmt.Fprintln(w, "No UpdateUserPool request: the triggers are already in place.")
 		}
