@@ -70,7 +70,9 @@ func (p *Plan) verify(after *Snapshot) error {
 		return p.AddKakaoID && strings.HasPrefix(path, added+".")
 	}
 	if changes := diff(snapshotSettings(p.Expected), snapshotSettings(after), ignore); len(changes) > 0 {
-		return &ChangedError{PoolID: p.PoolID(), When: "in ways the request did not ask for", Changes: changes}
+		return &ChangedError{PoolID: p.PoolID(), Changes: changes,
+			When: "in ways the request did not ask for (the triggers were changed as shown; the settings below are now as " +
+				"read back, the values before the arrows are what the pool had: put them back by hand, -backup keeps them all)"}
 	}
 	if p.AddKakaoID {
 		a := kakaoIDAttribute(&after.Pool)
