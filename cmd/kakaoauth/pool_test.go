@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -17,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
-	"github.com/kakaoauth/kakaoauth/infra/faultproxy"
 	"github.com/kakaoauth/kakaoauth/infra/moto"
 	"github.com/kakaoauth/kakaoauth/shared/userpool"
 	"github.com/kakaoauth/kakaoauth/shared/userpool/userpooltest"
@@ -28,33 +26,18 @@ var updateDocs = flag.Bool("update-docs", false, "rewrite docs/existing-pool.md'
 // poolFixture is the team's fully configured pool in moto, a kakaoauth
 // stack (its outputs) deployed into it, and the wire in between.
 type poolFixture struct {
-	poolID, stack, endpoint string
-	idp                     *cip.Client
-	proxy                   *faultproxy.Proxy
-	fns                     userpool.Functions
+	*userpooltest.TeamPool
+	stack string
+	fns   userpool.Functions
 }
 
 func newPoolFixture(t *testing.T, name string, hostedUI bool) *poolFixture {
 	t.Helper()
 	ctx := context.Background()
-	front, err := userpooltest.Start(moto.ForTest(t).URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(front.Close)
-	proxy, err := faultproxy.Start(front.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = proxy.Close() })
-	cfg := moto.AWSConfig(ctx, proxy.URL())
-	idp := cip.NewFromConfig(cfg)
 	name = fmt.Sprintf("%s-%d", name, time.Now().UnixNano()%1_000_000) // fresh on every run against one moto
-	poolID, err := userpooltest.Create(ctx, idp, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &poolFixture{poolID: poolID, stack: name + "-kakaoauth", endpoint: proxy.URL(), idp: idp, proxy: proxy, fns: userpool.Functions{}}
+	p := userpooltest.New(t, moto.ForTest(t).URL(), name)
+	f := &poolFixture{TeamPool: p, stack: name + "-kakaoauth", fns: userpool.Functions{}}
+	poolID := p.ID
 	outputs := map[string]any{"UserPoolId": map[string]string{"Value": poolID}}
 	for _, o := range poolOutputs {
 		if o.slot == userpool.PreSignUp && !hostedUI {
@@ -68,10 +51,10 @@ func newPoolFixture(t *testing.T, name string, hostedUI bool) *poolFixture {
 		"Resources": map[string]any{"Handle": map[string]string{"Type": "AWS::CloudFormation::WaitConditionHandle"}},
 		"Outputs":   outputs,
 	})
-	if _, err := cloudformation.NewFromConfig(cfg).CreateStack(ctx, &cloudformation.CreateStackInput{StackName: &f.stack, TemplateBody: aws.String(string(tpl))}); err != nil {
+	if _, err := cloudformation.NewFromConfig(moto.AWSConfig(ctx, p.Endpoint)).CreateStack(ctx, &cloudformation.CreateStackInput{StackName: &f.stack, TemplateBody: aws.String(string(tpl))}); err != nil {
 		t.Fatal(err)
 	}
-	proxy.Reset()
+	p.Proxy.Reset()
 	return f
 }
 
@@ -79,17 +62,13 @@ func newPoolFixture(t *testing.T, name string, hostedUI bool) *poolFixture {
 // confirmation.
 func (f *poolFixture) pool(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	args = append(append([]string{"pool"}, args...), "-stack", f.stack, "-endpoint", f.endpoint)
+	args = append(append([]string{"pool"}, args...), "-stack", f.stack, "-endpoint", f.Endpoint)
 	return runCLIInput(t, stdin, args...)
-}
-
-func (f *poolFixture) writes() int {
-	return f.proxy.Count("UpdateUserPool") + f.proxy.Count("AddCustomAttributes") + f.proxy.Count("SetUserPoolMfaConfig")
 }
 
 func (f *poolFixture) triggers(t *testing.T) map[userpool.Slot]string {
 	t.Helper()
-	out, err := f.idp.DescribeUserPool(context.Background(), &cip.DescribeUserPoolInput{UserPoolId: &f.poolID})
+	out, err := f.IDP.DescribeUserPool(context.Background(), &cip.DescribeUserPoolInput{UserPoolId: &f.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,25 +78,6 @@ func (f *poolFixture) triggers(t *testing.T) map[userpool.Slot]string {
 		userpool.CreateAuthChallenge: aws.ToString(lc.CreateAuthChallenge), userpool.VerifyAuthChallengeResponse: aws.ToString(lc.VerifyAuthChallengeResponse),
 		userpool.PreSignUp: aws.ToString(lc.PreSignUp), "PostConfirmation": aws.ToString(lc.PostConfirmation),
 	}
-}
-
-func runCLIInput(t *testing.T, stdin string, args ...string) (string, string, int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, cliBinary(t), args...)
-	var stdout, stderr strings.Builder
-	cmd.Stdin = strings.NewReader(stdin)
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true")
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running kakaoauth %v: %v", args, err)
-	}
-	return stdout.String(), stderr.String(), code
 }
 
 // A person's path through attach and detach, through the real binary: the
@@ -132,7 +92,7 @@ func TestPoolThroughTheBinary(t *testing.T) {
 		t.Fatalf("dry run: exit %d\n%s%s", code, out, stderr)
 	}
 	for _, want := range []string{
-		"kakaoauth pool attach: user pool " + f.poolID,
+		"kakaoauth pool attach: user pool " + f.ID,
 		"  LambdaConfig.PreAuthentication\n  - (none)\n  + " + f.fns[userpool.PreAuthentication] + "\n",
 		"  LambdaConfig.PreSignUp\n  - (none)\n  + " + f.fns[userpool.PreSignUp] + "\n",
 		"  SchemaAttributes[custom:kakao_id]\n  - (none)\n  + String, mutable, 1 to 20 characters (AddCustomAttributes)\n",
@@ -142,21 +102,21 @@ func TestPoolThroughTheBinary(t *testing.T) {
 			t.Fatalf("dry run lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Contains(out, "PostConfirmation") || f.writes() != 0 {
-		t.Fatalf("dry run: %d writes\n%s", f.writes(), out)
+	if strings.Contains(out, "PostConfirmation") || f.Writes() != 0 {
+		t.Fatalf("dry run: %d writes\n%s", f.Writes(), out)
 	}
 
 	out, stderr, code = f.pool(t, "no\n", "attach")
-	if code != 1 || !strings.Contains(stderr, "Type yes to go on") || !strings.Contains(stderr, "not confirmed; nothing was changed") || f.writes() != 0 {
-		t.Fatalf("declined: exit %d, %d writes\n%s%s", code, f.writes(), out, stderr)
+	if code != 1 || !strings.Contains(stderr, "Type yes to go on") || !strings.Contains(stderr, "not confirmed; nothing was changed") || f.Writes() != 0 {
+		t.Fatalf("declined: exit %d, %d writes\n%s%s", code, f.Writes(), out, stderr)
 	}
 
 	out, stderr, code = f.pool(t, "yes\n", "attach")
 	if code != 0 {
 		t.Fatalf("attach: exit %d\n%s%s", code, out, stderr)
 	}
-	if !strings.Contains(out, "Done: user pool "+f.poolID+" read back; nothing but the lines above changed.") ||
-		!strings.Contains(out, "To undo: kakaoauth pool detach -stack "+f.stack+" -endpoint "+f.endpoint) ||
+	if !strings.Contains(out, "Done: user pool "+f.ID+" read back; nothing but the lines above changed.") ||
+		!strings.Contains(out, "To undo: kakaoauth pool detach -stack "+f.stack+" -endpoint "+f.Endpoint) ||
 		!strings.Contains(out, "custom:kakao_id stays") {
 		t.Fatalf("attach said:\n%s", out)
 	}
@@ -169,14 +129,14 @@ func TestPoolThroughTheBinary(t *testing.T) {
 	if got["PostConfirmation"] != aws.ToString(userpooltest.TheirTriggers.PostConfirmation) {
 		t.Fatalf("the team's PostConfirmation: %q", got["PostConfirmation"])
 	}
-	if f.proxy.Count("UpdateUserPool") != 1 || f.proxy.Count("AddCustomAttributes") != 1 {
-		t.Fatalf("attach wrote %v", f.proxy.Counts())
+	if f.Proxy.Count("UpdateUserPool") != 1 || f.Proxy.Count("AddCustomAttributes") != 1 {
+		t.Fatalf("attach wrote %v", f.Proxy.Counts())
 	}
 
-	f.proxy.Reset()
+	f.Proxy.Reset()
 	out, stderr, code = f.pool(t, "", "attach")
-	if code != 0 || !strings.Contains(out, "Nothing to change") || f.writes() != 0 {
-		t.Fatalf("second attach: exit %d, %d writes\n%s%s", code, f.writes(), out, stderr)
+	if code != 0 || !strings.Contains(out, "Nothing to change") || f.Writes() != 0 {
+		t.Fatalf("second attach: exit %d, %d writes\n%s%s", code, f.Writes(), out, stderr)
 	}
 
 	out, stderr, code = f.pool(t, "", "detach", "-yes")
@@ -200,17 +160,17 @@ func TestPoolThroughTheBinary(t *testing.T) {
 func TestPoolRefusesATakenSlot(t *testing.T) {
 	ctx := context.Background()
 	f := newPoolFixture(t, "team-taken", false)
-	read, err := userpool.Read(ctx, f.idp, f.poolID)
+	read, err := userpool.Read(ctx, f.IDP, f.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	passwordless := userpooltest.FunctionARN("team-passwordless-define-challenge")
 	in := userpool.UpdateInput(&read.Pool)
 	in.LambdaConfig.DefineAuthChallenge = &passwordless
-	if _, err := f.idp.UpdateUserPool(ctx, in); err != nil {
+	if _, err := f.IDP.UpdateUserPool(ctx, in); err != nil {
 		t.Fatal(err)
 	}
-	f.proxy.Reset()
+	f.Proxy.Reset()
 	backup := filepath.Join(t.TempDir(), "pool.json")
 	out, stderr, code := f.pool(t, "", "attach", "-yes", "-backup", backup)
 	if code != 1 {
@@ -219,15 +179,15 @@ func TestPoolRefusesATakenSlot(t *testing.T) {
 	if !strings.Contains(stderr, "the DefineAuthChallenge trigger is held by "+passwordless) || !strings.Contains(stderr, "Nothing was changed") {
 		t.Fatalf("message:\n%s", stderr)
 	}
-	if f.writes() != 0 {
-		t.Fatalf("refused, yet wrote: %v", f.proxy.Counts())
+	if f.Writes() != 0 {
+		t.Fatalf("refused, yet wrote: %v", f.Proxy.Counts())
 	}
 	if got := f.triggers(t); got[userpool.DefineAuthChallenge] != passwordless || got[userpool.PreAuthentication] != "" {
 		t.Fatalf("triggers %v", got)
 	}
 	// The backup was written before the refusal, from what was read.
 	var saved struct{ UserPool struct{ Id string } }
-	if b, err := os.ReadFile(backup); err != nil || json.Unmarshal(b, &saved) != nil || saved.UserPool.Id != f.poolID {
+	if b, err := os.ReadFile(backup); err != nil || json.Unmarshal(b, &saved) != nil || saved.UserPool.Id != f.ID {
 		t.Fatalf("backup %v %+v", err, saved)
 	}
 	// An existing backup is never overwritten.
@@ -272,24 +232,24 @@ func TestPoolNeedsKakaoauthsFunctions(t *testing.T) {
 	ctx := context.Background()
 	f := newPoolFixture(t, "team-old-stack", false)
 	old := f.stack + "-old"
-	tpl := `{"Resources":{"Handle":{"Type":"AWS::CloudFormation::WaitConditionHandle"}},"Outputs":{"UserPoolId":{"Value":"` + f.poolID + `"}}}`
-	if _, err := cloudformation.NewFromConfig(moto.AWSConfig(ctx, f.endpoint)).CreateStack(ctx, &cloudformation.CreateStackInput{StackName: &old, TemplateBody: &tpl}); err != nil {
+	tpl := `{"Resources":{"Handle":{"Type":"AWS::CloudFormation::WaitConditionHandle"}},"Outputs":{"UserPoolId":{"Value":"` + f.ID + `"}}}`
+	if _, err := cloudformation.NewFromConfig(moto.AWSConfig(ctx, f.Endpoint)).CreateStack(ctx, &cloudformation.CreateStackInput{StackName: &old, TemplateBody: &tpl}); err != nil {
 		t.Fatal(err)
 	}
-	_, stderr, code := runCLI(t, "pool", "attach", "-stack", old, "-endpoint", f.endpoint)
+	_, stderr, code := runCLI(t, "pool", "attach", "-stack", old, "-endpoint", f.Endpoint)
 	if code != 2 || !strings.Contains(stderr, "has no PreAuthFunctionArn, DefineAuthChallengeFunctionArn, CreateAuthChallengeFunctionArn, VerifyAuthChallengeFunctionArn output") {
 		t.Fatalf("old stack: exit %d %s", code, stderr)
 	}
-	_, stderr, code = runCLI(t, "pool", "attach", "-user-pool-id", f.poolID, "-pre-auth-arn", f.fns[userpool.PreAuthentication], "-endpoint", f.endpoint)
+	_, stderr, code = runCLI(t, "pool", "attach", "-user-pool-id", f.ID, "-pre-auth-arn", f.fns[userpool.PreAuthentication], "-endpoint", f.Endpoint)
 	if code != 2 || !strings.Contains(stderr, "no function for the DefineAuthChallenge, CreateAuthChallenge, VerifyAuthChallengeResponse trigger") {
 		t.Fatalf("one ARN: exit %d %s", code, stderr)
 	}
-	_, stderr, code = runCLI(t, "pool", "attach", "-stack", f.stack, "-user-pool-id", "us-east-1_other", "-endpoint", f.endpoint)
-	if code != 2 || !strings.Contains(stderr, "serves user pool "+f.poolID+", not us-east-1_other") {
+	_, stderr, code = runCLI(t, "pool", "attach", "-stack", f.stack, "-user-pool-id", "us-east-1_other", "-endpoint", f.Endpoint)
+	if code != 2 || !strings.Contains(stderr, "serves user pool "+f.ID+", not us-east-1_other") {
 		t.Fatalf("another pool: exit %d %s", code, stderr)
 	}
-	if f.writes() != 0 {
-		t.Fatalf("wrote %v", f.proxy.Counts())
+	if f.Writes() != 0 {
+		t.Fatalf("wrote %v", f.Proxy.Counts())
 	}
 }
 
@@ -304,7 +264,7 @@ func TestPoolDocsSample(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	out = strings.ReplaceAll(out, f.poolID, "us-east-1_EXAMPLE")
+	out = strings.ReplaceAll(out, f.ID, "us-east-1_EXAMPLE")
 	out = regexp.MustCompile(`team-users-\d+`).ReplaceAllString(out, "team-users")
 	doc, err := os.ReadFile(docsPath)
 	if err != nil {

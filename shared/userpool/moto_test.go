@@ -21,38 +21,35 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(moto.RunTests(m)) }
 
-// motoPool is the team's pool in moto (fronted for the settings moto's
-// model lacks), reached through a proxy that records DescribeUserPool and
-// UpdateUserPool on the wire.
+// motoPool is the team's pool, with DescribeUserPool and UpdateUserPool
+// recorded on the wire.
 type motoPool struct {
-	id      string
-	idp     *cip.Client
-	proxy   *faultproxy.Proxy
-	cognito *userpooltest.Cognito
+	*userpooltest.TeamPool
+	id    string
+	idp   *cip.Client
+	proxy *faultproxy.Proxy
 }
 
 func newMotoPool(t *testing.T, name string) *motoPool {
 	t.Helper()
-	ctx := context.Background()
-	front, err := userpooltest.Start(moto.ForTest(t).URL())
+	p := userpooltest.New(t, moto.ForTest(t).URL(), name)
+	p.Proxy.Record("DescribeUserPool")
+	p.Proxy.Record("UpdateUserPool")
+	return &motoPool{TeamPool: p, id: p.ID, idp: p.IDP, proxy: p.Proxy}
+}
+
+// planAttach reads the pool and plans attaching kakaoauth's functions.
+func (mp *motoPool) planAttach(t *testing.T) (*Snapshot, *Plan) {
+	t.Helper()
+	read, err := Read(context.Background(), mp.idp, mp.id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(front.Close)
-	proxy, err := faultproxy.Start(front.URL())
+	plan, err := PlanAttach(read, kakaoauthFunctions())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = proxy.Close() })
-	idp := cip.NewFromConfig(moto.AWSConfig(ctx, proxy.URL()))
-	id, err := userpooltest.Create(ctx, idp, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy.Record("DescribeUserPool")
-	proxy.Record("UpdateUserPool")
-	proxy.Reset()
-	return &motoPool{id: id, idp: idp, proxy: proxy, cognito: front}
+	return read, plan
 }
 
 func kakaoauthFunctions() Functions {
@@ -233,14 +230,7 @@ func merged(a, b map[string]any) map[string]bool {
 func TestApplyStopsWhenThePoolMovedSinceRead(t *testing.T) {
 	ctx := context.Background()
 	mp := newMotoPool(t, "team-moved")
-	read, err := Read(ctx, mp.idp, mp.id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := PlanAttach(read, kakaoauthFunctions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	read, plan := mp.planAttach(t)
 	// A colleague turns device tracking off, carrying everything else.
 	theirs := UpdateInput(&read.Pool)
 	theirs.DeviceConfiguration = nil
@@ -248,7 +238,7 @@ func TestApplyStopsWhenThePoolMovedSinceRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	mp.proxy.Reset()
-	_, err = Apply(ctx, mp.idp, plan)
+	_, err := Apply(ctx, mp.idp, plan)
 	var moved *ChangedError
 	if !errors.As(err, &moved) || !strings.Contains(err.Error(), "since it was read; nothing was changed") ||
 		!strings.Contains(err.Error(), "DeviceConfiguration.ChallengeRequiredOnNewDevice: true -> (none)") {
@@ -277,15 +267,8 @@ func (u unexpected) UpdateUserPool(ctx context.Context, in *cip.UpdateUserPoolIn
 func TestApplyReportsWhatElseChanged(t *testing.T) {
 	ctx := context.Background()
 	mp := newMotoPool(t, "team-unexpected")
-	read, err := Read(ctx, mp.idp, mp.id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := PlanAttach(read, kakaoauthFunctions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = Apply(ctx, unexpected{mp.idp}, plan)
+	_, plan := mp.planAttach(t)
+	_, err := Apply(ctx, unexpected{mp.idp}, plan)
 	var changed *ChangedError
 	if !errors.As(err, &changed) || len(changed.Changes) != 1 ||
 		changed.Changes[0] != (Change{Setting: "UserAttributeUpdateSettings.AttributesRequireVerificationBeforeUpdate", Before: "[email]"}) {
@@ -302,7 +285,7 @@ func TestApplyReportsWhatElseChanged(t *testing.T) {
 func TestReadRefusesUnknownSettings(t *testing.T) {
 	ctx := context.Background()
 	mp := newMotoPool(t, "team-future")
-	if err := mp.cognito.AddMember(mp.id, "FutureSessionPolicy", map[string]any{"Mode": "STRICT"}); err != nil {
+	if err := mp.Cognito.AddMember(mp.id, "FutureSessionPolicy", map[string]any{"Mode": "STRICT"}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := Read(ctx, mp.idp, mp.id)

@@ -18,11 +18,17 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+
+	"github.com/kakaoauth/kakaoauth/infra/faultproxy"
+	"github.com/kakaoauth/kakaoauth/infra/moto"
 )
+
+func awsConfig(endpoint string) aws.Config { return moto.AWSConfig(context.Background(), endpoint) }
 
 // Account is the account id in the fixture's ARNs.
 const Account = "123456789012"
@@ -256,4 +262,44 @@ func (c *Cognito) around(op string, request, answer []byte) []byte {
 		}
 	}
 	return answer
+}
+
+// TeamPool is the team's pool in moto behind the front, reached through a
+// proxy that counts every call (and records those a test asks for).
+type TeamPool struct {
+	ID string
+	// Endpoint is the proxy's URL: what the SDK or the CLI points at.
+	Endpoint string
+	IDP      *cip.Client
+	Proxy    *faultproxy.Proxy
+	Cognito  *Cognito
+}
+
+// New creates the team's pool named name in the moto at motoURL; the
+// front and the proxy stop with the test.
+func New(t testing.TB, motoURL, name string) *TeamPool {
+	t.Helper()
+	ctx := context.Background()
+	front, err := Start(motoURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(front.Close)
+	proxy, err := faultproxy.Start(front.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = proxy.Close() })
+	idp := cip.NewFromConfig(awsConfig(proxy.URL()))
+	id, err := Create(ctx, idp, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy.Reset()
+	return &TeamPool{ID: id, Endpoint: proxy.URL(), IDP: idp, Proxy: proxy, Cognito: front}
+}
+
+// Writes counts the calls on the wire that change a pool.
+func (p *TeamPool) Writes() int {
+	return p.Proxy.Count("UpdateUserPool") + p.Proxy.Count("AddCustomAttributes") + p.Proxy.Count("SetUserPoolMfaConfig")
 }
