@@ -35,6 +35,10 @@ var poolOutputs = []struct {
 	{"PreSignUpFunctionArn", "pre-sign-up-arn", userpool.PreSignUp}, // hosted UI only
 }
 
+// paramUserPoolID is the stack parameter naming an existing pool (empty:
+// the stack creates its own).
+const paramUserPoolID = "UserPoolId"
+
 // PoolMain runs `kakaoauth pool attach|detach`.
 type PoolMain struct {
 	Out, Err io.Writer
@@ -134,9 +138,15 @@ func (m *PoolMain) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if target.stack != "" {
-		outputs, _, err := target.describe(ctx, cfg)
+		outputs, params, err := target.describe(ctx, cfg)
 		if err != nil {
 			return err
+		}
+		// A stack that created its pool sets the triggers itself; detach
+		// would only fight CloudFormation, attach has nothing to do.
+		if existing, ok := params[paramUserPoolID]; ok && existing == "" {
+			return fmt.Errorf("pool %s: stack %s created its own user pool and CloudFormation sets its triggers; "+
+				"the pool tool is for a stack deployed into an existing pool (parameter %s)", action, target.stack, paramUserPoolID)
 		}
 		if fns, err = stackFunctions(target.stack, outputs, action); err != nil {
 			return err
@@ -229,14 +239,7 @@ func (m *PoolMain) confirm(plan *userpool.Plan) error {
 // done says what happened and how to undo it.
 func (m *PoolMain) done(plan *userpool.Plan, action string, flags []string) {
 	fmt.Fprintf(m.Out, "\nDone: user pool %s read back; nothing but the lines above changed.\n", plan.PoolID())
-	undo := make([]string, 0, len(flags))
-	for _, f := range flags {
-		switch strings.TrimLeft(f, "-") {
-		case "yes", "dry-run":
-			continue
-		}
-		undo = append(undo, f)
-	}
+	undo := repeatFlags(flags)
 	if action == "attach" {
 		fmt.Fprintf(m.Out, "To undo: kakaoauth pool detach %s\n", strings.Join(undo, " "))
 		if plan.AddKakaoID {
@@ -245,6 +248,27 @@ func (m *PoolMain) done(plan *userpool.Plan, action string, flags []string) {
 		return
 	}
 	fmt.Fprintf(m.Out, "To put them back: kakaoauth pool attach %s\n", strings.Join(undo, " "))
+}
+
+// repeatFlags are the flags that name the pool, the functions and the
+// account, for the command that undoes this one: without -yes, -dry-run
+// and -backup (an existing backup file is never overwritten).
+func repeatFlags(flags []string) []string {
+	var out []string
+	for i := 0; i < len(flags); i++ {
+		name, _, hasValue := strings.Cut(strings.TrimLeft(flags[i], "-"), "=")
+		switch name {
+		case "yes", "dry-run":
+			continue
+		case "backup":
+			if !hasValue {
+				i++
+			}
+			continue
+		}
+		out = append(out, flags[i])
+	}
+	return out
 }
 
 // refusedIf gives the tool's refusals exit status 1.

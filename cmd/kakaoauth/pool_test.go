@@ -111,12 +111,12 @@ func TestPoolThroughTheBinary(t *testing.T) {
 		t.Fatalf("declined: exit %d, %d writes\n%s%s", code, f.Writes(), out, stderr)
 	}
 
-	out, stderr, code = f.pool(t, "yes\n", "attach")
+	out, stderr, code = f.pool(t, "yes\n", "attach", "-backup", filepath.Join(t.TempDir(), "before.json"))
 	if code != 0 {
 		t.Fatalf("attach: exit %d\n%s%s", code, out, stderr)
 	}
 	if !strings.Contains(out, "Done: user pool "+f.ID+" read back; nothing but the lines above changed.") ||
-		!strings.Contains(out, "To undo: kakaoauth pool detach -stack "+f.stack+" -endpoint "+f.Endpoint) ||
+		!strings.Contains(out, "To undo: kakaoauth pool detach -stack "+f.stack+" -endpoint "+f.Endpoint+"\n") ||
 		!strings.Contains(out, "custom:kakao_id stays") {
 		t.Fatalf("attach said:\n%s", out)
 	}
@@ -247,6 +247,17 @@ func TestPoolNeedsKakaoauthsFunctions(t *testing.T) {
 	_, stderr, code = runCLI(t, "pool", "attach", "-stack", f.stack, "-user-pool-id", "us-east-1_other", "-endpoint", f.Endpoint)
 	if code != 2 || !strings.Contains(stderr, "serves user pool "+f.ID+", not us-east-1_other") {
 		t.Fatalf("another pool: exit %d %s", code, stderr)
+	}
+	// A stack that created its own pool: CloudFormation owns its triggers.
+	own := f.stack + "-own"
+	tpl = `{"Parameters":{"UserPoolId":{"Type":"String","Default":""}},"Resources":{"Handle":{"Type":"AWS::CloudFormation::WaitConditionHandle"}},` +
+		`"Outputs":{"UserPoolId":{"Value":"` + f.ID + `"},"PreAuthFunctionArn":{"Value":"` + f.fns[userpool.PreAuthentication] + `"}}}`
+	if _, err := cloudformation.NewFromConfig(moto.AWSConfig(ctx, f.Endpoint)).CreateStack(ctx, &cloudformation.CreateStackInput{StackName: &own, TemplateBody: &tpl}); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code = runCLI(t, "pool", "detach", "-stack", own, "-endpoint", f.Endpoint)
+	if code != 2 || !strings.Contains(stderr, "created its own user pool and CloudFormation sets its triggers") {
+		t.Fatalf("own pool: exit %d %s", code, stderr)
 	}
 	if f.Writes() != 0 {
 		t.Fatalf("wrote %v", f.Proxy.Counts())
