@@ -62,7 +62,7 @@ func newPoolFixture(t *testing.T, name string, hostedUI bool) *poolFixture {
 // confirmation.
 func (f *poolFixture) pool(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	args = append(append([]string{"pool"}, args...), "-stack", f.stack, "-endpoint", f.Endpoint)
+	args = append(append([]string{"pool"}, args...), "-stack", f.stack, endpointFlag(), f.Endpoint)
 	return runCLIInput(t, stdin, args...)
 }
 
@@ -116,7 +116,7 @@ func TestPoolThroughTheBinary(t *testing.T) {
 		t.Fatalf("attach: exit %d\n%s%s", code, out, stderr)
 	}
 	if !strings.Contains(out, "Done: user pool "+f.ID+" read back; nothing but the lines above changed.") ||
-		!strings.Contains(out, "To undo: kakaoauth pool detach -stack "+f.stack+" -endpoint "+f.Endpoint+"\n") ||
+		!strings.Contains(out, "To undo: kakaoauth pool detach -stack "+f.stack+" "+endpointFlag()+" "+f.Endpoint+"\n") ||
 		!strings.Contains(out, "custom:kakao_id stays") {
 		t.Fatalf("attach said:\n%s", out)
 	}
@@ -213,10 +213,10 @@ func TestPoolUsage(t *testing.T) {
 	}{
 		{[]string{"pool"}, "attach or detach?"},
 		{[]string{"pool", "nope"}, `unknown action "nope"`},
-		{[]string{"pool", "attach", "-endpoint", "http://127.0.0.1:1"}, "give -stack or the -*-arn flags"},
-		{[]string{"pool", "attach", "-stack", "s", "-pre-auth-arn", arn, "-endpoint", "http://127.0.0.1:1"}, "not both"},
-		{[]string{"pool", "attach", "-pre-auth-arn", arn, "-endpoint", "http://127.0.0.1:1"}, "give -user-pool-id"},
-		{[]string{"pool", "attach", "-user-pool-id", "ap-northeast-2_x", "-pre-auth-arn", arn, "-endpoint", "http://127.0.0.1:1"}, "give -region ap-northeast-2"},
+		{[]string{"pool", "attach", endpointFlag(), "http://127.0.0.1:1"}, "give -stack or the -*-arn flags"},
+		{[]string{"pool", "attach", "-stack", "s", "-pre-auth-arn", arn, endpointFlag(), "http://127.0.0.1:1"}, "not both"},
+		{[]string{"pool", "attach", "-pre-auth-arn", arn, endpointFlag(), "http://127.0.0.1:1"}, "give -user-pool-id"},
+		{[]string{"pool", "attach", "-user-pool-id", "ap-northeast-2_x", "-pre-auth-arn", arn, endpointFlag(), "http://127.0.0.1:1"}, "give -region ap-northeast-2"},
 		{[]string{"pool", "attach", "extra", "-stack", "s"}, `unexpected argument "extra"`},
 	} {
 		_, stderr, code := runCLI(t, tc.args...)
@@ -236,15 +236,15 @@ func TestPoolNeedsKakaoauthsFunctions(t *testing.T) {
 	if _, err := cloudformation.NewFromConfig(moto.AWSConfig(ctx, f.Endpoint)).CreateStack(ctx, &cloudformation.CreateStackInput{StackName: &old, TemplateBody: &tpl}); err != nil {
 		t.Fatal(err)
 	}
-	_, stderr, code := runCLI(t, "pool", "attach", "-stack", old, "-endpoint", f.Endpoint)
+	_, stderr, code := runCLI(t, "pool", "attach", "-stack", old, endpointFlag(), f.Endpoint)
 	if code != 2 || !strings.Contains(stderr, "has no PreAuthFunctionArn, DefineAuthChallengeFunctionArn, CreateAuthChallengeFunctionArn, VerifyAuthChallengeFunctionArn output") {
 		t.Fatalf("old stack: exit %d %s", code, stderr)
 	}
-	_, stderr, code = runCLI(t, "pool", "attach", "-user-pool-id", f.ID, "-pre-auth-arn", f.fns[userpool.PreAuthentication], "-endpoint", f.Endpoint)
+	_, stderr, code = runCLI(t, "pool", "attach", "-user-pool-id", f.ID, "-pre-auth-arn", f.fns[userpool.PreAuthentication], endpointFlag(), f.Endpoint)
 	if code != 2 || !strings.Contains(stderr, "no function for the DefineAuthChallenge, CreateAuthChallenge, VerifyAuthChallengeResponse trigger") {
 		t.Fatalf("one ARN: exit %d %s", code, stderr)
 	}
-	_, stderr, code = runCLI(t, "pool", "attach", "-stack", f.stack, "-user-pool-id", "us-east-1_other", "-endpoint", f.Endpoint)
+	_, stderr, code = runCLI(t, "pool", "attach", "-stack", f.stack, "-user-pool-id", "us-east-1_other", endpointFlag(), f.Endpoint)
 	if code != 2 || !strings.Contains(stderr, "serves user pool "+f.ID+", not us-east-1_other") {
 		t.Fatalf("another pool: exit %d %s", code, stderr)
 	}
@@ -255,13 +255,27 @@ func TestPoolNeedsKakaoauthsFunctions(t *testing.T) {
 	if _, err := cloudformation.NewFromConfig(moto.AWSConfig(ctx, f.Endpoint)).CreateStack(ctx, &cloudformation.CreateStackInput{StackName: &own, TemplateBody: &tpl}); err != nil {
 		t.Fatal(err)
 	}
-	_, stderr, code = runCLI(t, "pool", "detach", "-stack", own, "-endpoint", f.Endpoint)
+	_, stderr, code = runCLI(t, "pool", "detach", "-stack", own, endpointFlag(), f.Endpoint)
 	if code != 2 || !strings.Contains(stderr, "created its own user pool and CloudFormation sets its triggers") {
 		t.Fatalf("own pool: exit %d %s", code, stderr)
 	}
 	if f.Writes() != 0 {
 		t.Fatalf("wrote %v", f.Proxy.Counts())
 	}
+}
+
+// endpointFlag is awsTarget's flag for a local AWS endpoint, whichever
+// name it has (-endpoint is being renamed -endpoint-url).
+func endpointFlag() string {
+	fs := flag.NewFlagSet("", flag.ContinueOnError)
+	var target awsTarget
+	target.register(fs, "")
+	for _, name := range []string{"endpoint-url", "endpoint"} {
+		if fs.Lookup(name) != nil {
+			return "-" + name
+		}
+	}
+	panic("awsTarget registers no endpoint flag")
 }
 
 const docsPath = "../../docs/existing-pool.md"
