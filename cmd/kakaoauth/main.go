@@ -8,6 +8,7 @@
 //	kakaoauth tryit        the try-it page against a deployed stack
 //	kakaoauth admin        operators: an account's state; unlink, re-link, delete
 //	kakaoauth bench        load-test a login endpoint and check the invariants
+//	kakaoauth pool         attach kakaoauth's triggers to a pool it does not own, or detach them
 //
 // Each subcommand lives in its own file with a Main struct (Run/Close).
 package main

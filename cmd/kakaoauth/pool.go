@@ -137,36 +137,13 @@ func (m *PoolMain) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if target.stack != "" {
-		outputs, params, err := target.describe(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		// A stack that created its pool sets the triggers itself; detach
-		// would only fight CloudFormation, attach has nothing to do.
-		if existing, ok := params[paramUserPoolID]; ok && existing == "" {
-			return fmt.Errorf("pool %s: stack %s created its own user pool and CloudFormation sets its triggers; "+
-				"the pool tool is for a stack deployed into an existing pool (parameter %s)", action, target.stack, paramUserPoolID)
-		}
-		if fns, err = stackFunctions(target.stack, outputs, action); err != nil {
-			return err
-		}
-		switch stackPool := outputs[outputUserPoolID]; {
-		case *poolID == "":
-			*poolID = stackPool
-		case stackPool != "" && stackPool != *poolID:
-			return fmt.Errorf("pool %s: stack %s serves user pool %s, not %s", action, target.stack, stackPool, *poolID)
-		}
-		if *poolID == "" {
-			return fmt.Errorf("pool %s: stack %s has no %s output; give -user-pool-id", action, target.stack, outputUserPoolID)
-		}
-	}
-	if region, _, ok := strings.Cut(*poolID, "_"); ok && region != cfg.Region {
-		return fmt.Errorf("pool %s: user pool %s is in %s, the AWS configuration says %s: give -region %s", action, *poolID, region, cfg.Region, region)
+	id, fns, err := resolvePool(ctx, &target, cfg, action, *poolID, fns)
+	if err != nil {
+		return err
 	}
 
 	idp := cip.NewFromConfig(cfg)
-	read, err := userpool.Read(ctx, idp, *poolID)
+	read, err := userpool.Read(ctx, idp, id)
 	if err != nil {
 		return refusedIf(err)
 	}
@@ -201,6 +178,40 @@ func (m *PoolMain) Run(ctx context.Context, args []string) error {
 	}
 	m.done(plan, action, args[1:])
 	return nil
+}
+
+// resolvePool settles the pool and kakaoauth's functions: from the
+// stack's outputs (checked against a -user-pool-id given too), or as the
+// flags gave them.
+func resolvePool(ctx context.Context, target *awsTarget, cfg aws.Config, action, poolID string, fns userpool.Functions) (string, userpool.Functions, error) {
+	if target.stack != "" {
+		outputs, params, err := target.describe(ctx, cfg)
+		if err != nil {
+			return "", nil, err
+		}
+		// A stack that created its pool sets the triggers itself; detach
+		// would only fight CloudFormation, attach has nothing to do.
+		if existing, ok := params[paramUserPoolID]; ok && existing == "" {
+			return "", nil, fmt.Errorf("pool %s: stack %s created its own user pool and CloudFormation sets its triggers; "+
+				"the pool tool is for a stack deployed into an existing pool (parameter %s)", action, target.stack, paramUserPoolID)
+		}
+		if fns, err = stackFunctions(target.stack, outputs, action); err != nil {
+			return "", nil, err
+		}
+		switch stackPool := outputs[outputUserPoolID]; {
+		case poolID == "":
+			poolID = stackPool
+		case stackPool != "" && stackPool != poolID:
+			return "", nil, fmt.Errorf("pool %s: stack %s serves user pool %s, not %s", action, target.stack, stackPool, poolID)
+		}
+		if poolID == "" {
+			return "", nil, fmt.Errorf("pool %s: stack %s has no %s output; give -user-pool-id", action, target.stack, outputUserPoolID)
+		}
+	}
+	if region, _, ok := strings.Cut(poolID, "_"); ok && region != cfg.Region {
+		return "", nil, fmt.Errorf("pool %s: user pool %s is in %s, the AWS configuration says %s: give -region %s", action, poolID, region, cfg.Region, region)
+	}
+	return poolID, fns, nil
 }
 
 // stackFunctions are kakaoauth's functions named by the stack's outputs.
