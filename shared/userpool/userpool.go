@@ -3,8 +3,9 @@
 // nothing else.
 //
 // CloudFormation cannot set triggers on a pool it does not manage, and
-// UpdateUserPool resets every setting its request leaves out. So Attach and
-// Detach read the whole configuration (DescribeUserPool, GetUserPoolMfaConfig),
+// UpdateUserPool resets every setting its request leaves out. So attach and
+// detach (Read, PlanAttach or PlanDetach, Apply) read the whole configuration
+// (DescribeUserPool, GetUserPoolMfaConfig),
 // send it back complete with only kakaoauth's trigger slots changed, refuse a
 // slot another function holds, and read the pool again afterwards to show
 // that nothing else moved.
