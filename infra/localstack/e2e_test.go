@@ -269,16 +269,7 @@ func TestNoSecretsInLogsOrAudit(t *testing.T) {
 	// A linked person's way: the Cognito access token of the linking
 	// requests, the CUSTOM_AUTH answers (the broker's proofs, seen on the
 	// wire), the linked login's tokens, the person's password.
-	var answers []string
-	var mu sync.Mutex
-	s.proxy.Observe(func(op string, body []byte) {
-		var req struct{ ChallengeResponses map[string]string }
-		if op == "AdminRespondToAuthChallenge" && json.Unmarshal(body, &req) == nil && req.ChallengeResponses["ANSWER"] != "" {
-			mu.Lock()
-			answers = append(answers, req.ChallengeResponses["ANSWER"])
-			mu.Unlock()
-		}
-	})
+	s.proxy.Record("AdminRespondToAuthChallenge")
 	s.kakaoUser(t, map[string]any{"id": 110, "nickname": "n110"})
 	cognitoToken := s.demoAccessToken(t)
 	if status, body := s.linkRequest(t, http.MethodPost, cognitoToken, map[string]string{"access_token": s.accessToken(t, 110)}); status != http.StatusOK {
@@ -293,7 +284,13 @@ func TestNoSecretsInLogsOrAudit(t *testing.T) {
 	if status, body := s.linkRequest(t, http.MethodDelete, cognitoToken, nil); status != http.StatusOK {
 		t.Fatalf("unlink: %d %v", status, body)
 	}
-	s.proxy.Observe(nil)
+	var answers []string
+	for _, x := range s.proxy.Exchanges("AdminRespondToAuthChallenge") {
+		var req struct{ ChallengeResponses map[string]string }
+		if json.Unmarshal(x.Request, &req) == nil && req.ChallengeResponses["ANSWER"] != "" {
+			answers = append(answers, req.ChallengeResponses["ANSWER"])
+		}
+	}
 	if len(answers) != 1 {
 		t.Fatalf("%d CUSTOM_AUTH answers seen, want the linked login's one", len(answers))
 	}
