@@ -16,7 +16,7 @@ import (
 
 // loginOps are the AWS operations a first login puts on the wire: each is
 // a target of the fault matrix.
-var loginOps = []string{"ListUsers", "AdminCreateUser", "AdminInitiateAuth", "AdminRespondToAuthChallenge", "GetItem", "PutItem", "UpdateItem", "PutEvents"}
+var loginOps = []string{"AdminCreateUser", "AdminInitiateAuth", "AdminRespondToAuthChallenge", "GetItem", "PutItem", "UpdateItem", "PutEvents"}
 
 // unretriedOps are sent once: a retry would spend Cognito's scarcest
 // quotas (and count toward its lockout) again.
