@@ -83,6 +83,9 @@ type memUsers struct {
 	// noCreate makes the pool refuse AdminCreateUser of kakao_<id> as a
 	// pool whose usernames are emails does (InvalidParameterException).
 	noCreate bool
+	// aliasAsUsernameExists answers a taken email alias as Cognito has
+	// been seen to: UsernameExistsException.
+	aliasAsUsernameExists bool
 	// triggers are the pool's custom auth triggers, run as Cognito runs
 	// them for CUSTOM_AUTH (clientID is the broker's client).
 	triggers *Steps
@@ -207,6 +210,9 @@ func (d *memUsers) CreateUser(_ context.Context, nu kakaoauth.NewCognitoUser) (k
 		return kakaoauth.CognitoUser{}, &kakaoauth.UserExists{Username: name}
 	}
 	if d.aliasTaken(nu.Email, name) {
+		if d.aliasAsUsernameExists {
+			return kakaoauth.CognitoUser{}, &kakaoauth.UserExists{Username: name}
+		}
 		return kakaoauth.CognitoUser{}, &kakaoauth.AccountConflict{KakaoID: nu.KakaoID}
 	}
 	d.nextSub++

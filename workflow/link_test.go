@@ -320,6 +320,17 @@ func TestEmailRule(t *testing.T) {
 			t.Fatal("a mapping was written")
 		}
 	})
+	t.Run("off, the taken email answered as a taken username", func(t *testing.T) {
+		// As Cognito has been seen to answer (UsernameExistsException,
+		// "An account with the given email already exists."): the
+		// username is free, so it is the email.
+		r := newRig(t)
+		r.users.aliasAsUsernameExists = true
+		r.users.addNative("erin", "one@example.com")
+		r.resetCalls()
+		r.fails(t, `{"access_token":"tok-1"}`, "AccountConflict")
+		assertCalls(t, "conflict", r.cognito(), map[string]int{"AdminCreateUser": 1, "AdminGetUser": 1})
+	})
 	t.Run("on", func(t *testing.T) {
 		r := newRig(t, WithLinkByVerifiedEmail(true))
 		erin := r.users.addNative("erin", "one@example.com")

@@ -209,6 +209,13 @@ func (s *Steps) createOrAdopt(ctx context.Context, in LoginState, email string) 
 	var exists *kakaoauth.UserExists
 	if errors.As(err, &exists) {
 		user, err = s.users.GetUser(ctx, username)
+		var missing *kakaoauth.NotFound
+		if errors.As(err, &missing) {
+			// The username is free: what exists is the email, another
+			// user's verified alias (Cognito has answered a taken alias
+			// with UsernameExistsException too).
+			return user, false, &kakaoauth.AccountConflict{KakaoID: kakaoID}
+		}
 	}
 	if err != nil {
 		return user, false, err

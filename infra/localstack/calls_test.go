@@ -94,7 +94,15 @@ func TestCallsPerLoginKind(t *testing.T) {
 			// user_created and login_succeeded.
 			map[string]int{"AdminCreateUser": 1, "AdminInitiateAuth": 1, "AdminRespondToAuthChallenge": 1,
 				"GetItem": 1, "PutItem": 3, "UpdateItem": 2, "PutEvents": 1}, kakaoToken},
-		{"linked user (access token)", func(t *testing.T) any { return map[string]string{"access_token": s.accessToken(t, 707)} }, 200, "",
+		{"linked user (access token)", func(t *testing.T) any {
+			// Warm trigger containers: the DefineAuthChallenge function
+			// learns the broker's client id once per container
+			// (DescribeUserPoolClient), as a cold one fetches Kakao's JWKS.
+			if status, _ := s.login(t, map[string]string{"access_token": s.accessToken(t, 707)}); status != 200 {
+				t.Fatalf("warm-up linked login: %d", status)
+			}
+			return map[string]string{"access_token": s.accessToken(t, 707)}
+		}, 200, "",
 			// One mapping read, CUSTOM_AUTH (initiate, answer), RecordLogin,
 			// the audit: no password anywhere.
 			map[string]int{"AdminInitiateAuth": 1, "AdminRespondToAuthChallenge": 1, "GetItem": 1, "UpdateItem": 1, audit: 1}, kakaoToken},

@@ -100,7 +100,12 @@ func (d *Directory) CreateUser(ctx context.Context, u kakaoauth.NewCognitoUser) 
 		switch {
 		case errors.As(err, &exists):
 			return kakaoauth.CognitoUser{}, &kakaoauth.UserExists{Username: username}
-		case errors.As(err, &alias):
+		case errors.As(err, &alias) || isAPIError(err, "AliasExistsException"):
+			// The API reference names AliasExistsException (ForceAliasCreation);
+			// the SDK's model of AdminCreateUser does not, so it arrives
+			// untyped. (Cognito has also been seen to answer
+			// UsernameExistsException for a taken email alias: the workflow
+			// tells that from a taken username by reading the user.)
 			return kakaoauth.CognitoUser{}, &kakaoauth.AccountConflict{KakaoID: u.KakaoID}
 		case errors.As(err, &invalid):
 			// Cognito's message says what the pool requires (no user data).
@@ -441,6 +446,12 @@ func userOpError(username, op string, err error) error {
 		return notFound(username)
 	}
 	return classify(op, err)
+}
+
+// isAPIError says err is AWS's error code, typed by the SDK or not.
+func isAPIError(err error, code string) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == code
 }
 
 func notFound(username string) error { return &kakaoauth.NotFound{What: "user " + username} }

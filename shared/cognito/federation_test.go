@@ -271,3 +271,31 @@ func TestAppClientsCache(t *testing.T) {
 		t.Fatalf("request %v", w.calls[1].Body)
 	}
 }
+
+// AdminCreateUser's refusals as Cognito answers them: a taken email alias
+// is AccountConflict whether or not the SDK types AliasExistsException
+// (its model of AdminCreateUser does not list it); a taken username is
+// UserExists (whatever exists, the workflow reads the user to tell which);
+// a pool that takes no such username (usernames are emails) is
+// AccountNotLinked.
+func TestCreateUserRefusals(t *testing.T) {
+	for _, c := range []struct {
+		errorT, message string
+		want            string
+	}{
+		{"AliasExistsException", "An account with the given email already exists.", "AccountConflict"},
+		{"UsernameExistsException", "User account already exists", "UserExists"},
+		{"InvalidParameterException", "Username should be either an email or a phone number.", "AccountNotLinked"},
+	} {
+		_, api := newWire(map[string][]answer{"AdminCreateUser": {{status: 400, errorT: c.errorT, body: c.message}}})
+		_, err := New(api, "ap-northeast-2_Pool", "client").CreateUser(context.Background(), kakaoauth.NewCognitoUser{KakaoID: 4242, Email: "a@example.com"})
+		var exists *kakaoauth.UserExists
+		got := kakaoauth.ErrorName(err)
+		if errors.As(err, &exists) {
+			got = "UserExists"
+		}
+		if got != c.want {
+			t.Errorf("%s: %v (%s), want %s", c.errorT, err, got, c.want)
+		}
+	}
+}
