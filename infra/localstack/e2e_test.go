@@ -265,6 +265,7 @@ func TestNoSecretsInLogsOrAudit(t *testing.T) {
 		t.Fatalf("failing login: %d", status)
 	}
 	s.login(t, `{"access_token":"`+failing+`-x","unknown":1}`)
+	s.fault(t, map[string]any{"path": "/v2/user/me", "count": 0})
 
 	// A linked person's way: the Cognito access token of the linking
 	// requests, the CUSTOM_AUTH answers (the broker's proofs, seen on the
