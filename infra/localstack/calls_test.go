@@ -14,7 +14,7 @@ import (
 )
 
 // kakaoPaths are the double's Kakao API endpoints a login may call.
-var kakaoPaths = []string{"/v1/user/access_token_info", "/v2/user/me", "/.well-known/openid-configuration", "/.well-known/jwks.json", "/cert"}
+var kakaoPaths = []string{"/v1/user/access_token_info", "/v2/user/me", "/.well-known/openid-configuration", "/.well-known/jwks.json", "/cert", "/v1/user/unlink"}
 
 // loginCalls is what one login cost: AWS operations on the wire (the
 // faultproxy between the steps and moto: every attempt, retries included,
@@ -43,12 +43,19 @@ func countsText(m map[string]int) string {
 // measure runs one login and returns its status, body and calls.
 func (s *testStack) measure(t *testing.T, body any) (int, map[string]any, loginCalls) {
 	t.Helper()
+	return s.measureRequest(t, func() (int, map[string]any) { return s.login(t, body) })
+}
+
+// measureRequest runs one request to the stack and returns its status,
+// body and calls.
+func (s *testStack) measureRequest(t *testing.T, request func() (int, map[string]any)) (int, map[string]any, loginCalls) {
+	t.Helper()
 	before := map[string]int{}
 	for _, p := range kakaoPaths {
 		before[p] = s.fake.Hits(p)
 	}
 	s.proxy.Reset()
-	status, out := s.login(t, body)
+	status, out := request()
 	calls := loginCalls{AWS: s.proxy.Counts(), Kakao: map[string]int{}}
 	for _, p := range kakaoPaths {
 		if n := s.fake.Hits(p) - before[p]; n > 0 {
@@ -171,6 +178,78 @@ func TestCallsPerLoginKind(t *testing.T) {
 		s.fault(t, map[string]any{"path": "/v2/user/me", "count": 0})
 		if status != k.status || (k.code != "" && out["error"] != k.code) {
 			t.Fatalf("%s: %d %v, want %d %s", k.name, status, out, k.status, k.code)
+		}
+		t.Logf("%-50s %s", k.name, calls)
+		if want := (loginCalls{AWS: k.aws, Kakao: k.kakao}); countsText(calls.AWS) != countsText(want.AWS) || countsText(calls.Kakao) != countsText(want.Kakao) {
+			t.Errorf("%s:\n got %s\nwant %s", k.name, calls, want)
+		}
+	}
+}
+
+// The calls of linking and of the logins linking makes possible, exactly
+// (docs/performance.md): the linking endpoints (the Cognito access token
+// checked by GetUser, the Kakao token as a login checks it), a linked
+// person's Kakao login, and a first login linked by the verified-email
+// rule (LinkByVerifiedEmail), whose ListUsers is paid only when Cognito
+// refused the new user for its email.
+func TestCallsPerLinkingKind(t *testing.T) {
+	s := startStack(t, withProxy, func(c *Config) { c.LinkByVerifiedEmail = true })
+	s.kakaoUser(t, map[string]any{"id": 721, "nickname": "n721"})
+	s.secNativeUser(t, "native-722", emailOf(722))
+	s.verifiedUser(t, 722)
+	// Warm trigger containers (see TestCallsPerLoginKind).
+	s.kakaoUser(t, map[string]any{"id": 723, "nickname": "n723"})
+	s.linkDemo(t, 723)
+	if status, _ := s.login(t, map[string]string{"access_token": s.accessToken(t, 723)}); status != 200 {
+		t.Fatalf("warm-up linked login: %d", status)
+	}
+	if status, body := s.linkRequest(t, http.MethodDelete, s.demoAccessToken(t), nil); status != http.StatusOK {
+		t.Fatalf("warm-up unlink: %d %v", status, body)
+	}
+
+	const audit = "PutItem"
+	kakaoToken := map[string]int{"/v1/user/access_token_info": 1, "/v2/user/me": 1}
+	type kind struct {
+		name    string
+		request func(t *testing.T) func() (int, map[string]any)
+		status  int
+		aws     map[string]int
+		kakao   map[string]int
+	}
+	link := func(method string, kakaoID int64) func(t *testing.T) func() (int, map[string]any) {
+		return func(t *testing.T) func() (int, map[string]any) {
+			cognitoToken := s.demoAccessToken(t)
+			var body any
+			if kakaoID != 0 {
+				body = map[string]string{"access_token": s.accessToken(t, kakaoID)}
+			}
+			return func() (int, map[string]any) { return s.linkRequest(t, method, cognitoToken, body) }
+		}
+	}
+	login := func(kakaoID int64) func(t *testing.T) func() (int, map[string]any) {
+		return func(t *testing.T) func() (int, map[string]any) {
+			body := map[string]string{"access_token": s.accessToken(t, kakaoID)}
+			return func() (int, map[string]any) { return s.login(t, body) }
+		}
+	}
+	kinds := []kind{
+		{"POST /auth/kakao/link", link(http.MethodPost, 721), 200,
+			// GetUser (the access token not revoked), the mapping read,
+			// the person's claim (PutItem) and the mapping (PutItem), the
+			// linked event through the outbox (audit PutItem, PutEvents,
+			// UpdateItem).
+			nil, kakaoToken},
+		{"linked user's Kakao login", login(721), 200, nil, kakaoToken},
+		{"POST /auth/kakao/link again (already linked)", link(http.MethodPost, 721), 200, nil, kakaoToken},
+		{"DELETE /auth/kakao/link", link(http.MethodDelete, 0), 200, nil, map[string]int{"/v1/user/unlink": 1}},
+		{"first login linked by the email rule", login(722), 200, nil, kakaoToken},
+	}
+	_ = audit
+	for _, k := range kinds {
+		request := k.request(t)
+		status, out, calls := s.measureRequest(t, request)
+		if status != k.status {
+			t.Fatalf("%s: %d %v, want %d", k.name, status, out, k.status)
 		}
 		t.Logf("%-50s %s", k.name, calls)
 		if want := (loginCalls{AWS: k.aws, Kakao: k.kakao}); countsText(calls.AWS) != countsText(want.AWS) || countsText(calls.Kakao) != countsText(want.Kakao) {
