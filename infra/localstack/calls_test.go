@@ -235,16 +235,31 @@ func TestCallsPerLinkingKind(t *testing.T) {
 	kinds := []kind{
 		{"POST /auth/kakao/link", link(http.MethodPost, 721), 200,
 			// GetUser (the access token not revoked), the mapping read,
-			// the person's claim (PutItem) and the mapping (PutItem), the
-			// linked event through the outbox (audit PutItem, PutEvents,
-			// UpdateItem).
-			nil, kakaoToken},
-		{"linked user's Kakao login", login(721), 200, nil, kakaoToken},
-		{"POST /auth/kakao/link again (already linked)", link(http.MethodPost, 721), 200, nil, kakaoToken},
-		{"DELETE /auth/kakao/link", link(http.MethodDelete, 0), 200, nil, map[string]int{"/v1/user/unlink": 1}},
-		{"first login linked by the email rule", login(722), 200, nil, kakaoToken},
+			// the person's claim and the mapping (2 PutItem), the linked
+			// event through the outbox (audit PutItem, PutEvents,
+			// UpdateItem). The Kakao token as a login checks it.
+			map[string]int{"GetUser": 1, "GetItem": 1, "PutItem": 3, "PutEvents": 1, "UpdateItem": 1}, kakaoToken},
+		{"linked user's Kakao login", login(721), 200,
+			// As TestCallsPerLoginKind's linked row: 2 Cognito calls, one
+			// mapping read.
+			map[string]int{"AdminInitiateAuth": 1, "AdminRespondToAuthChallenge": 1, "GetItem": 1, "UpdateItem": 1, audit: 1}, kakaoToken},
+		{"POST /auth/kakao/link again (already linked)", link(http.MethodPost, 721), 200,
+			// Nothing changes, nothing is written.
+			map[string]int{"GetUser": 1, "GetItem": 1}, kakaoToken},
+		{"DELETE /auth/kakao/link", link(http.MethodDelete, 0), 200,
+			// GetUser; the person's claim and the mapping it names (2
+			// GetItem); Kakao's unlink API; the unlink as Kakao's callback
+			// runs it (the mapping read again, marked forgotten, the claim
+			// released: DeleteItem; the unlinked event through the outbox).
+			map[string]int{"GetUser": 1, "GetItem": 3, "UpdateItem": 2, "DeleteItem": 1, "PutEvents": 1, audit: 1}, map[string]int{"/v1/user/unlink": 1}},
+		{"first login linked by the email rule", login(722), 200,
+			// The create refused for the email (AdminCreateUser), the
+			// owner found (ListUsers), the claim and the mapping, the
+			// linked event through the outbox, CUSTOM_AUTH; audit linked
+			// and login_succeeded.
+			map[string]int{"AdminCreateUser": 1, "ListUsers": 1, "AdminInitiateAuth": 1, "AdminRespondToAuthChallenge": 1,
+				"GetItem": 2, "PutItem": 4, "UpdateItem": 2, "PutEvents": 1}, kakaoToken},
 	}
-	_ = audit
 	for _, k := range kinds {
 		request := k.request(t)
 		status, out, calls := s.measureRequest(t, request)
