@@ -50,15 +50,11 @@ type passwordRequest struct {
 	Password string `json:"password"`
 }
 
+// passwordAnswer is the pool's tokens, as the hosted UI's are answered.
 type passwordAnswer struct {
-	IDToken      string `json:"id_token"`
-	AccessToken  string `json:"access_token"`
-	RefreshToken string `json:"refresh_token"`
-	ExpiresIn    int32  `json:"expires_in"`
-	TokenType    string `json:"token_type"`
+	hostedTokenAnswer
 	// Client is what refresh and sign-out name these tokens' client by.
-	Client    string `json:"client"`
-	CognitoMS int64  `json:"cognito_ms"`
+	Client string `json:"client"`
 }
 
 // password signs the person in with their own email (or username) and
@@ -98,10 +94,10 @@ func (p *Page) password(w http.ResponseWriter, r *http.Request) {
 	}
 	p.hop(ctx, "cognito password sign-in", "ok", ms)
 	res := out.AuthenticationResult
-	writeJSON(w, http.StatusOK, passwordAnswer{
+	writeJSON(w, http.StatusOK, passwordAnswer{Client: clientTeam, hostedTokenAnswer: hostedTokenAnswer{
 		IDToken: aws.ToString(res.IdToken), AccessToken: aws.ToString(res.AccessToken), RefreshToken: aws.ToString(res.RefreshToken),
-		ExpiresIn: res.ExpiresIn, TokenType: aws.ToString(res.TokenType), Client: clientTeam, CognitoMS: ms,
-	})
+		ExpiresIn: int64(res.ExpiresIn), TokenType: aws.ToString(res.TokenType), CognitoMS: ms,
+	}})
 }
 
 // clientTeam names the team's app client in refresh and sign-out requests.

@@ -345,18 +345,29 @@ func challengeError(username, op string, err error) error {
 	var notAuth *types.NotAuthorizedException
 	switch {
 	case errors.As(err, &notAuth):
-		msg := strings.ToLower(notAuth.ErrorMessage())
-		switch {
-		case strings.Contains(msg, "disabled"):
-			return &kakaoauth.AccountDisabled{Username: username}
-		case strings.Contains(msg, "attempts exceeded"):
-			return &kakaoauth.PasswordAttemptsExceeded{Username: username}
+		if refused := userRefusal(username, notAuth); refused != nil {
+			return refused
 		}
 		return fmt.Errorf("cognito: %s refused: %s", op, notAuth.ErrorMessage())
 	case isUserNotFound(err):
 		return notFound(username)
 	}
 	return classify(op, err)
+}
+
+// userRefusal is a NotAuthorized that is about the user, not the
+// sign-in's answer: disabled, or locked out by failed attempts (nil
+// otherwise). NotAuthorized carries no sub-type: its message is the only
+// signal.
+func userRefusal(username string, notAuth *types.NotAuthorizedException) error {
+	msg := strings.ToLower(notAuth.ErrorMessage())
+	switch {
+	case strings.Contains(msg, "disabled"):
+		return &kakaoauth.AccountDisabled{Username: username}
+	case strings.Contains(msg, "attempts exceeded"):
+		return &kakaoauth.PasswordAttemptsExceeded{Username: username}
+	}
+	return nil
 }
 
 // tokensOf reads a sign-in's tokens.
@@ -381,12 +392,8 @@ func signInError(username, op string, err error) error {
 	var unconfirmed *types.UserNotConfirmedException
 	switch {
 	case errors.As(err, &notAuth):
-		msg := strings.ToLower(notAuth.ErrorMessage())
-		switch {
-		case strings.Contains(msg, "disabled"):
-			return &kakaoauth.AccountDisabled{Username: username}
-		case strings.Contains(msg, "attempts exceeded"):
-			return &kakaoauth.PasswordAttemptsExceeded{Username: username}
+		if refused := userRefusal(username, notAuth); refused != nil {
+			return refused
 		}
 		return &kakaoauth.PasswordRotated{Username: username}
 	case errors.As(err, &reset), errors.As(err, &unconfirmed):
