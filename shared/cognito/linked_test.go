@@ -197,8 +197,10 @@ func alterClaims(t *testing.T, token string, change func(map[string]any)) string
 func TestCreateUserInAPoolWithEmailUsernames(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
+	// With custom:kakao_id, as kakaoauth pool attach leaves it.
 	pool, err := f.client.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("team-" + strings.ToLower(t.Name())),
-		UsernameAttributes: []types.UsernameAttributeType{types.UsernameAttributeTypeEmail}})
+		UsernameAttributes: []types.UsernameAttributeType{types.UsernameAttributeTypeEmail},
+		Schema: []types.SchemaAttributeType{{Name: aws.String("kakao_id"), AttributeDataType: types.AttributeDataTypeString, Mutable: aws.Bool(true)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
