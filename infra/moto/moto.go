@@ -38,6 +38,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/kakaoauth/kakaoauth/infra/procgroup"
+	"github.com/kakaoauth/kakaoauth/infra/python"
 )
 
 // Region is the region the local stack and the tests use. moto puts it in
@@ -54,10 +55,10 @@ type Options struct {
 	// Port to bind; 0 picks a free port.
 	Port int
 	// Command overrides the executable, e.g. {"python3", "-m", "moto.server"};
-	// "-H host -p port" are appended. Default: moto_server from PATH,
-	// installed with pip when missing.
+	// "-H host -p port" are appended. Default: moto_server as infra/python
+	// finds it (`make tools-run` installs it).
 	Command []string
-	// LogWriter receives moto's output (and pip's, when it installs moto).
+	// LogWriter receives moto's output.
 	// Nil discards it.
 	LogWriter io.Writer
 	// StartTimeout bounds the wait for moto to answer; default 30s.
@@ -267,33 +268,17 @@ func start(ctx context.Context, opts Options, command []string, port int) (*Serv
 	}
 }
 
-// resolveCommand finds moto_server, installing it with pip when missing.
-func resolveCommand(ctx context.Context, opts Options) ([]string, error) {
+// resolveCommand finds moto_server where the Makefile's tools put it
+// (infra/python); it installs nothing itself.
+func resolveCommand(_ context.Context, opts Options) ([]string, error) {
 	if len(opts.Command) > 0 {
 		return opts.Command, nil
 	}
-	if p, err := exec.LookPath("moto_server"); err == nil {
-		return []string{p}, nil
-	}
-	python, err := exec.LookPath("python3")
+	p, err := python.Tool("moto_server")
 	if err != nil {
-		return nil, errors.New(`moto: moto_server is not on PATH and python3 is missing: install Python 3 with pip, then run: python3 -m pip install "moto[server]"`)
+		return nil, fmt.Errorf("moto: %w", err)
 	}
-	if err := exec.CommandContext(ctx, python, "-m", "pip", "--version").Run(); err != nil {
-		return nil, errors.New(`moto: moto_server is not on PATH and python3 has no pip: install pip (e.g. apt-get install python3-pip), then run: python3 -m pip install "moto[server]"`)
-	}
-	install := exec.CommandContext(ctx, python, "-m", "pip", "install", "moto[server]")
-	if opts.LogWriter != nil {
-		install.Stdout, install.Stderr = opts.LogWriter, opts.LogWriter
-	}
-	if err := install.Run(); err != nil {
-		return nil, fmt.Errorf(`moto: python3 -m pip install "moto[server]" failed: %w`, err)
-	}
-	if p, err := exec.LookPath("moto_server"); err == nil {
-		return []string{p}, nil
-	}
-	// pip may have put the script in a directory that is not on PATH.
-	return []string{python, "-m", "moto.server"}, nil
+	return []string{p}, nil
 }
 
 // probeClient has a short timeout: a port that accepts but never answers

@@ -51,7 +51,7 @@ type resolvedStack struct {
 func resolveStack(t *testing.T, params ...string) (*resolvedStack, string) {
 	t.Helper()
 	args := append([]string{"sam_translate.py", "--resolve-conditions", filepath.Join(root, "template.yaml")}, params...)
-	cmd := exec.Command("python3", args...)
+	cmd := exec.Command(pythonTool(t, "python3"), args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -86,7 +86,7 @@ func hostedOn(t *testing.T) *resolvedStack {
 // only the resolved conditions used).
 func TestHostedUiBothWaysLint(t *testing.T) {
 	for what, r := range map[string]*resolvedStack{"off": hostedOff(t), "on": hostedOn(t)} {
-		out, err := exec.Command("cfn-lint", "--ignore-checks", "W2001", "--", r.path).CombinedOutput()
+		out, err := exec.Command(pythonTool(t, "cfn-lint"), "--ignore-checks", "W2001", "--", r.path).CombinedOutput()
 		if err != nil {
 			t.Errorf("cfn-lint, hosted UI %s: %v\n%s", what, err, out)
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/kakaoauth/kakaoauth"
+	"github.com/kakaoauth/kakaoauth/infra/python"
 	"github.com/kakaoauth/kakaoauth/infra/rie"
 	"github.com/kakaoauth/kakaoauth/shared/config"
 	"github.com/kakaoauth/kakaoauth/shared/password"
@@ -57,13 +58,24 @@ var translated struct {
 	err  error
 }
 
+// pythonTool is a Python program as the Makefile's tools installed it
+// (infra/python: the repository's virtual environment, else PATH).
+func pythonTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := python.Tool(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // transformed runs sam_translate.py (the aws-sam-translator package that
 // cfn-lint ships with; `make tools` installs it) once per test binary. A
 // template the translator refuses fails every test that reads it.
 func transformed(t *testing.T) cfn {
 	t.Helper()
 	translated.once.Do(func() {
-		cmd := exec.Command("python3", "sam_translate.py", filepath.Join(root, "template.yaml"),
+		cmd := exec.Command(pythonTool(t, "python3"), "sam_translate.py", filepath.Join(root, "template.yaml"),
 			"KakaoAppId=1001", "KakaoAppKeys=abcdef0123456789abcdef0123456789")
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
