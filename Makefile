@@ -45,7 +45,7 @@ lint: tools
 	$(GO) vet ./...
 	@PYTHON=$(PYTHON) bash infra/templatecheck/lint.sh
 
-## bench: benchmarks (speed and allocations), figures quoted in the README
+## bench: benchmarks (speed and allocations), figures quoted in docs/performance.md
 bench: tools build
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
 

@@ -90,6 +90,9 @@ else
   fi
   say "installing $(cat "${reqs[@]}" | grep -v '^[#-]' | paste -sd' ' -) into .cache/python (a virtual environment: $base_python's own packages stay untouched)"
   if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "${reqs[-1]}"; then
+    # A half-made environment would shadow the machine's python3 (the
+    # Makefile puts it first on PATH): drop it.
+    rm -rf "$venv"
     fail "pip could not install the Python packages (see above); check the connection to PyPI, or your pip configuration (pip config list)."
   fi
 fi

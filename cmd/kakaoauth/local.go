@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,8 +25,13 @@ func init() {
 }
 
 func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("local", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("local", stderr, `usage: kakaoauth local [flags]
+
+Runs the whole stack on this machine (what make run runs): moto for the AWS
+APIs, the Kakao double, POST /auth/kakao and the try-it page.
+
+flags:
+`)
 	var cfg localstack.Config
 	fs.StringVar(&cfg.APIAddr, "addr", envOr("KAKAOAUTH_ADDR", localstack.DefaultAPIAddr), "login endpoint listen address (env KAKAOAUTH_ADDR)")
 	fs.StringVar(&cfg.MotoAddr, "moto-addr", envOr("KAKAOAUTH_MOTO_ADDR", moto.DefaultAddr), "moto_server address; started there unless already running (env KAKAOAUTH_MOTO_ADDR)")
@@ -42,7 +46,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&cfg.AllowIDTokenWithoutNonce, "allow-id-token-without-nonce", false, "accept ID tokens presented without a nonce (the stack parameter AllowIdTokenWithoutNonce)")
 	corsOrigins := fs.String("cors-origins", os.Getenv("KAKAOAUTH_CORS_ORIGINS"), "comma-separated origins whose pages may call the login endpoint, e.g. http://localhost:8090 for kakaoauth tryit (env KAKAOAUTH_CORS_ORIGINS)")
 	logLevel := fs.String("log-level", envOr("KAKAOAUTH_LOG_LEVEL", "info"), "debug|info|warn|error (env KAKAOAUTH_LOG_LEVEL)")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parseNoArgs(args); err != nil {
 		return err
 	}
 	cfg.AppKeys = strings.Split(*appKeys, ",")

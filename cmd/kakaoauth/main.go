@@ -8,6 +8,8 @@
 //	kakaoauth tryit        the try-it page against a deployed stack
 //	kakaoauth admin        operators: an account's state; unlink, re-link, delete
 //	kakaoauth bench        load-test a login endpoint and check the invariants
+//	kakaoauth deploy       check every parameter and the region, then sam build and sam deploy
+//	kakaoauth version      the version of this binary
 //
 // Each subcommand lives in its own file with a Main struct (Run/Close).
 package main
@@ -35,9 +37,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "kakaoauth:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0) // the usage was asked for, and printed
 		}
+		fmt.Fprintln(os.Stderr, "kakaoauth:", err)
 		// A command that ran but found a failure (bench's checks) says
 		// so with its own status; usage and other errors are 2.
 		var coded interface{ ExitCode() int }
@@ -49,9 +52,16 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		usage(stderr)
+		return errors.New("which command?")
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
 		usage(stderr)
 		return flag.ErrHelp
+	case "-version", "--version":
+		args = []string{"version"}
 	}
 	c, ok := commands[args[0]]
 	if !ok {
@@ -62,7 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: kakaoauth <command> [flags]\n\ncommands:")
+	fmt.Fprintln(w, "usage: kakaoauth <command> [flags]   (kakaoauth <command> -h: its flags)\n\ncommands:")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)

@@ -25,7 +25,7 @@ import (
 
 var requiredParams = []string{"KakaoAppId=1001", "KakaoAppKeys=abcdef0123456789abcdef0123456789"}
 
-// hostedUiParams turn the hosted UI on, as the README's deploy does.
+// hostedUiParams turn the hosted UI on, as docs/hosted-ui.md's deploy does.
 var hostedUiParams = []string{
 	"HostedUi=enabled", "KakaoIdAttribute=mutable", "HostedUiDomainPrefix=kakaoauth-test",
 	"HostedUiCallbackUrls=https://app.example.com/callback,http://localhost:8090/callback",
