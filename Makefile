@@ -10,7 +10,8 @@ PYTHON ?= python3
 FUNCTIONS := ValidateTokenFunction:validatetoken UpsertUserFunction:upsertuser \
 	SetPasswordFunction:setpassword IssueTokensFunction:issuetokens \
 	RecordFailureFunction:recordfailure PreAuthFunction:preauth \
-	UnlinkFunction:unlink UnlinkWorkerFunction:unlinkworker \
+	UnlinkFunction:unlink UnlinkAuthorizerFunction:unlinkauthorizer \
+	UnlinkWorkerFunction:unlinkworker \
 	PreSignUpFunction:presignup
 # -buildvcs=false: sam build copies the sources to a scratch directory, where
 # VCS stamping would fail or vary; the binary needs no VCS information.

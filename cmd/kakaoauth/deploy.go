@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/BurntSushi/toml"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -109,15 +108,15 @@ func (m *DeployMain) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("deploy: %w", err)
 	}
-	saved, err := readSamConfig(m.Config, m.ConfigEnv)
+	saved, err := preflight.ReadSamConfig(m.Config, m.ConfigEnv)
 	if err != nil {
 		return fmt.Errorf("deploy: %s: %w", m.Config, err)
 	}
-	m.Region = orDefault(m.Region, saved.region)
-	m.Stack = orDefault(orDefault(m.Stack, saved.stack), "kakaoauth")
+	m.Region = orDefault(m.Region, saved.Region)
+	m.Stack = orDefault(orDefault(m.Stack, saved.StackName), "kakaoauth")
 	values := map[string]string{}
 	from := map[string]string{}
-	for k, v := range saved.overrides {
+	for k, v := range saved.ParameterOverrides {
 		values[k], from[k] = v, filepath.Base(m.Config)
 	}
 	for k, v := range m.Overrides {
@@ -339,89 +338,4 @@ func shellJoin(args []string) string {
 		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 	}
 	return strings.Join(out, " ")
-}
-
-// samSaved is what samconfig.toml says for a deploy.
-type samSaved struct {
-	region, stack string
-	overrides     map[string]string
-}
-
-// readSamConfig reads SAM's configuration file (version 0.1): the deploy
-// command's parameters over the global ones. A missing file is no
-// configuration.
-func readSamConfig(path, env string) (samSaved, error) {
-	saved := samSaved{overrides: map[string]string{}}
-	if path == "" {
-		return saved, nil
-	}
-	var doc map[string]any
-	if _, err := toml.DecodeFile(path, &doc); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return saved, nil
-		}
-		return saved, err
-	}
-	section := func(keys ...string) map[string]any {
-		m := doc
-		for _, k := range keys {
-			next, _ := m[k].(map[string]any)
-			if next == nil {
-				return nil
-			}
-			m = next
-		}
-		return m
-	}
-	for _, cmd := range []string{"global", "deploy"} {
-		p := section(env, cmd, "parameters")
-		if s, ok := p["region"].(string); ok {
-			saved.region = s
-		}
-		if s, ok := p["stack_name"].(string); ok {
-			saved.stack = s
-		}
-		var items []string
-		switch v := p["parameter_overrides"].(type) {
-		case string:
-			items = []string{v}
-		case []any:
-			for _, x := range v {
-				if s, ok := x.(string); ok {
-					items = append(items, s)
-				}
-			}
-		}
-		for _, item := range items {
-			kv, err := parseOverrides(item)
-			if err != nil {
-				return saved, fmt.Errorf("parameter_overrides: %w", err)
-			}
-			for k, v := range kv {
-				saved.overrides[k] = v
-			}
-		}
-	}
-	return saved, nil
-}
-
-// overrideToken is one Name=Value of SAM's space-separated
-// parameter_overrides, the value bare or in double or single quotes.
-var overrideToken = regexp.MustCompile(`^\s*([A-Za-z0-9]+)=("(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|(?:\\.|[^\s"'\\])*)`)
-
-func parseOverrides(s string) (map[string]string, error) {
-	out := map[string]string{}
-	for rest := s; strings.TrimSpace(rest) != ""; {
-		m := overrideToken.FindStringSubmatch(rest)
-		if m == nil {
-			return nil, fmt.Errorf("%q is not Name=Value ...", strings.TrimSpace(rest))
-		}
-		v := m[2]
-		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') {
-			v = v[1 : len(v)-1]
-		}
-		out[m[1]] = strings.NewReplacer(`\ `, " ", `\"`, `"`, `\'`, "'", `\\`, `\`).Replace(v)
-		rest = rest[len(m[0]):]
-	}
-	return out, nil
 }

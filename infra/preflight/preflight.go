@@ -29,6 +29,7 @@ type Parameter struct {
 	Default               *string
 	AllowedValues         []string
 	AllowedPattern        string
+	pattern               *regexp.Regexp
 	MinLength, MaxLength  *int
 	MinValue, MaxValue    *float64
 	NoEcho                bool
@@ -159,11 +160,32 @@ func parseParameter(name string, n *yaml.Node) (Parameter, error) {
 		}
 	}
 	if p.AllowedPattern != "" {
-		if _, err := regexp.Compile(p.AllowedPattern); err != nil {
+		re, err := compilePattern(p.AllowedPattern)
+		if err != nil {
 			return p, fmt.Errorf("preflight: parameter %s: AllowedPattern: %w", name, err)
 		}
+		p.pattern = re
 	}
 	return p, nil
+}
+
+// bigRepeat is a bounded repeat Go's regexp refuses (over 1000).
+var bigRepeat = regexp.MustCompile(`\{([0-9]+),([0-9]+)\}`)
+
+// compilePattern compiles a CloudFormation (Java) AllowedPattern to match
+// whole values. Go caps a repeat count at 1000: a larger upper bound
+// (KakaoClientSecretName's {1,2048}) is left open here, so only
+// CloudFormation refuses a value longer than it.
+func compilePattern(pattern string) (*regexp.Regexp, error) {
+	pattern = bigRepeat.ReplaceAllStringFunc(pattern, func(m string) string {
+		g := bigRepeat.FindStringSubmatch(m)
+		if hi, _ := strconv.Atoi(g[2]); hi <= 1000 {
+			return m
+		}
+		lo, _ := strconv.Atoi(g[1])
+		return "{" + strconv.Itoa(min(lo, 1000)) + ",}"
+	})
+	return regexp.Compile(`^(?:` + pattern + `)$`)
 }
 
 // Problem is one thing wrong with a deployment, said for a person.
@@ -273,7 +295,7 @@ func (p Parameter) check(v string) string {
 		return fmt.Sprintf("%s is longer than %d characters", shown, *p.MaxLength)
 	}
 	// CloudFormation matches the whole value against the pattern.
-	if p.AllowedPattern != "" && !regexp.MustCompile(`^(?:`+p.AllowedPattern+`)$`).MatchString(v) {
+	if p.pattern != nil && !p.pattern.MatchString(v) {
 		if v == "" {
 			return "is empty: " + p.need()
 		}
@@ -362,8 +384,8 @@ func evalString(n *yaml.Node, values map[string]string) (string, error) {
 	if n.Kind == yaml.ScalarNode && (n.Tag == "!Ref") {
 		return ref(n.Value, values)
 	}
-	if n.Kind == yaml.ScalarNode && !strings.HasPrefix(n.Tag, "!") {
-		return n.Value, nil
+	if n.Kind == yaml.ScalarNode && (strings.HasPrefix(n.Tag, "!!") || n.Tag == "") {
+		return n.Value, nil // a plain YAML scalar, whatever its type
 	}
 	if n.Kind == yaml.MappingNode && len(n.Content) == 2 && n.Content[0].Value == "Ref" {
 		return ref(n.Content[1].Value, values)
@@ -384,7 +406,7 @@ func function(n *yaml.Node) (string, []*yaml.Node, error) {
 	switch {
 	case n == nil:
 		return "", nil, errors.New("an empty condition")
-	case strings.HasPrefix(n.Tag, "!") && n.Tag != "!Ref":
+	case strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") && n.Tag != "!Ref":
 		name := "Fn::" + strings.TrimPrefix(n.Tag, "!")
 		if n.Kind == yaml.SequenceNode {
 			return name, n.Content, nil
