@@ -78,6 +78,17 @@ flags:
 
 func printWelcome(w io.Writer, s *localstack.Main) {
 	st := s.Stack()
+	// The CLI's defaults are this stack's default addresses; other
+	// addresses are spelt out.
+	flags := func(name, url, def string) string {
+		if url == def {
+			return ""
+		}
+		return " -" + name + " " + url
+	}
+	loginFlags := flags(flagAPIURL, s.APIURL(), "http://"+localstack.DefaultAPIAddr) +
+		flags(flagKakaoURL, s.KakaoURL(), "http://"+kakaofake.DefaultAddr) + flags(flagEndpointURL, s.MotoURL(), "http://"+moto.DefaultAddr)
+	adminFlags := flags(flagEndpointURL, s.MotoURL(), "http://"+moto.DefaultAddr)
 	fmt.Fprintf(w, `
 kakaoauth local stack is up.
   try-it page     %[1]s/   (open it, click the Kakao button)
@@ -85,19 +96,20 @@ kakaoauth local stack is up.
   Kakao double    %[2]s
   moto (AWS)      user pool %[3]s, client %[4]s, tables %[5]s and %[6]s
 
-Try it (another terminal):
+Try it (another terminal; kakaoauth is what make install installs, or go run ./cmd/kakaoauth):
+  kakaoauth login -kakao-id 123%[9]s
+or with curl:
   curl -s -X POST %[2]s/_fake/users -d '{"id":123,"email":"a@example.com","is_email_verified":true,"is_email_valid":true,"nickname":"n"}'
   TOKEN=$(curl -s -X POST %[2]s/_fake/tokens -d '{"user_id":123}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   curl -s -X POST %[1]s/auth/kakao -H 'Content-Type: application/json' -d "{\"access_token\":\"$TOKEN\"}"
-or simply:  go run ./cmd/kakaoauth login -user 123
 
 Unlink at Kakao and come back (lifecycle events show up in this log as "lifecycle event"):
   curl -s -X POST %[2]s/_fake/unlink -d '{"user_id":123,"referrer_type":"UNLINK_FROM_APPS"}'
-  go run ./cmd/kakaoauth admin show -kakao-id 123 -endpoint %[8]s
-  go run ./cmd/kakaoauth login -user 123      # a fresh Kakao login: same sub again
+  kakaoauth admin show -kakao-id 123%[8]s
+  kakaoauth login -kakao-id 123%[9]s      # a fresh Kakao login: same sub again
 
 Ctrl-C stops everything this command started (%[7]s).
-`, s.APIURL(), orNone(s.KakaoURL()), st.UserPoolID, st.UserPoolClientID, st.MappingTable, st.AuditTable, time.Now().Format(time.RFC3339), s.MotoURL())
+`, s.APIURL(), orNone(s.KakaoURL()), st.UserPoolID, st.UserPoolClientID, st.MappingTable, st.AuditTable, time.Now().Format(time.RFC3339), adminFlags, loginFlags)
 }
 
 func orNone(s string) string {
