@@ -1,7 +1,11 @@
 # kakaoauth — the two commands are `make run` and `make test`.
 SHELL := /bin/bash
 GO ?= go
+# The interpreter infra/install-tools.sh checks for the pinned Python
+# packages (and makes .cache/python from when it lacks them); the moto
+# layer (infra/moto/ext) runs under .cache/python's, else this one.
 PYTHON ?= python3
+export PYTHON
 
 # Lambda name (lambdas/<dir>) per SAM logical id; `sam build` calls
 # build-<LogicalId> with ARTIFACTS_DIR set (Metadata: BuildMethod: makefile).

@@ -6,13 +6,16 @@
 #   infra/install-tools.sh test   `make test`: the above, cfn-lint, Chromium with
 #                                 a Hangul font, Node with velocityjs, aws-lambda-rie
 #
-# Python packages are pinned in infra/requirements-run.txt and
-# infra/requirements-test.txt. When python3 on PATH already has exactly
-# those, it is used as it is; otherwise they go into a virtual environment
-# in .cache/python (ignored by git), which the Makefile puts first on PATH
-# and infra/python finds for `go test` run by hand. That also covers a
-# Python that refuses pip installs (PEP 668: Homebrew's, Debian 12's).
-# PYTHON=/path/to/python3 makes the environment from that interpreter.
+# Python packages are pinned in infra/requirements-run.txt (moto: the
+# release infra/moto/ext's layer is written for, RequiredMoto in
+# infra/moto/layer.go; a test keeps the two equal) and
+# infra/requirements-test.txt. When the interpreter ($PYTHON, default
+# python3 on PATH) already has exactly those, it is used as it is;
+# otherwise they go into a virtual environment made from it in
+# .cache/python (ignored by git), which the Makefile puts first on PATH and
+# infra/python (so infra/moto) prefers, also for `go test` run by hand.
+# That also covers a Python that refuses pip installs (PEP 668: Homebrew's,
+# Debian 12's). infra/moto runs this script when it finds moto missing.
 set -euo pipefail
 
 mode=${1:-test}
@@ -46,11 +49,8 @@ fi
 # ------------------------------------------------------------------ Python
 # The PATH without our virtual environment: what the machine itself has.
 bare_path=$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$venv/bin" | paste -sd: -)
-base_python=${PYTHON:-}
+base_python=$(PATH="$bare_path" command -v "${PYTHON:-python3}" || true)
 if [ -z "$base_python" ]; then
-  base_python=$(PATH="$bare_path" command -v python3 || true)
-fi
-if [ -z "$base_python" ] || ! command -v "$base_python" >/dev/null 2>&1; then
   fail "Python 3 is missing (the local stack runs moto, a Python program). Install it: $(hint 'brew install python' 'sudo apt-get install python3 python3-venv' 'your package manager'"'"'s python3 with its venv module'), then run make again."
 fi
 
@@ -78,7 +78,7 @@ PY
 
 if [ -x "$venv/bin/python" ] && satisfied "$venv/bin/python"; then
   : # the virtual environment has them
-elif [ -z "${PYTHON:-}" ] && [ ! -d "$venv" ] && satisfied "$base_python"; then
+elif [ ! -d "$venv" ] && satisfied "$base_python"; then
   : # the machine's python3 has them
 else
   if [ ! -x "$venv/bin/python" ]; then

@@ -8,6 +8,7 @@
 //	kakaoauth tryit        the try-it page against a deployed stack
 //	kakaoauth admin        operators: an account's state; unlink, re-link, delete
 //	kakaoauth bench        load-test a login endpoint and check the invariants
+//	kakaoauth pool         attach kakaoauth's triggers to a pool it does not own, or detach them
 //	kakaoauth deploy       check every parameter and the region, then sam build and sam deploy
 //	kakaoauth version      the version of this binary
 //
@@ -37,8 +38,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		// -h asked for the usage, which was printed: that is success.
 		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0) // the usage was asked for, and printed
+			os.Exit(0)
 		}
 		fmt.Fprintln(os.Stderr, "kakaoauth:", err)
 		// A command that ran but found a failure (bench's checks) says

@@ -17,6 +17,7 @@ var helpInvocations = [][]string{
 	{"local"}, {"fake-kakao"}, {"login"}, {"smoke"}, {"tryit"}, {"bench"}, {"version"}, {"deploy"},
 	{"admin", "show"}, {"admin", "unlink"}, {"admin", "relink"}, {"admin", "delete"}, {"admin", "peppers"},
 	{"audit", "mapping"}, {"audit", "mappings"}, {"audit", "events"}, {"audit", "stats"},
+	{"pool", "attach"}, {"pool", "detach"},
 }
 
 // Names every command shares (docs/operations.md, "The CLI"), and the old
@@ -30,7 +31,7 @@ var (
 // -h is a question, not a mistake: every command answers it with its usage
 // and exit status 0, in the one vocabulary.
 func TestHelpExitsZeroInOneVocabulary(t *testing.T) {
-	for _, top := range [][]string{{"-h"}, {"--help"}, {"help"}, {"admin", "-h"}, {"audit", "-h"}} {
+	for _, top := range [][]string{{"-h"}, {"--help"}, {"help"}, {"admin", "-h"}, {"audit", "-h"}, {"pool", "-h"}} {
 		if _, stderr, code := runCLI(t, top...); code != 0 || !strings.Contains(stderr, "usage: kakaoauth") {
 			t.Errorf("kakaoauth %v: exit %d\n%s", top, code, stderr)
 		}
@@ -65,7 +66,7 @@ func TestHelpExitsZeroInOneVocabulary(t *testing.T) {
 		if n != 0 && n != len(awsFlags) && inv[0] != "login" {
 			t.Errorf("kakaoauth %v takes only some of %v: %v", inv, awsFlags, flags)
 		}
-		if inv[0] == "admin" || inv[0] == "audit" || inv[0] == "bench" || inv[0] == "smoke" || inv[0] == "tryit" || inv[0] == "deploy" {
+		if inv[0] == "admin" || inv[0] == "audit" || inv[0] == "bench" || inv[0] == "smoke" || inv[0] == "tryit" || inv[0] == "deploy" || inv[0] == "pool" {
 			if n == 0 && inv[0] != "deploy" {
 				t.Errorf("kakaoauth %v has no AWS flags: %v", inv, flags)
 			}

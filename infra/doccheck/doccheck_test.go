@@ -225,11 +225,11 @@ func TestDeployCommandsNameTheirRegionAndParameters(t *testing.T) {
 		}
 	}
 	env := regexp.MustCompile(`^([A-Z_][A-Z0-9_]*=("[^"]*"|'[^']*'|\S*)\s+)*`)
-	remote := regexp.MustCompile(`^(sam (deploy|list|logs|delete|sync|remote)|aws |kakaoauth (deploy|smoke|admin|audit|tryit|bench)\b)`)
+	remote := regexp.MustCompile(`^(sam (deploy|list|logs|delete|sync|remote)|aws |kakaoauth (deploy|smoke|admin|audit|tryit|bench|pool)\b)`)
 	seen := 0
 	for name, d := range loadAll(t) {
 		for _, b := range d.Blocks {
-			if b.Info != "sh" {
+			if b.Info != "sh" && b.Info != "bash" && b.Info != "shell" {
 				continue // output, JSON, ASL: not commands
 			}
 			regionSet := false
@@ -308,7 +308,7 @@ func TestReadmeIsShort(t *testing.T) {
 				break
 			}
 		}
-		if !slices.ContainsFunc([]string{"This answers", "이 문서는"}, func(p string) bool { return strings.HasPrefix(first, p) }) {
+		if !slices.ContainsFunc([]string{"This answers", "This page answers", "이 문서는"}, func(p string) bool { return strings.HasPrefix(first, p) }) {
 			t.Errorf("%s: the first paragraph should say what the page answers (\"This answers: ...\"), not %q", name, first)
 		}
 	}

@@ -16,6 +16,43 @@ import (
 	"strings"
 )
 
+// Interpreter is the Python that runs the pinned packages (moto's layer
+// runs under it): the repository's virtual environment's python3 when it
+// exists (install-tools.sh makes it only when the chosen interpreter lacked
+// them), else $PYTHON, else python3 from PATH.
+func Interpreter() (string, error) {
+	if dir := envBin(); dir != "" {
+		p := filepath.Join(dir, "python3")
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p, nil
+		}
+	}
+	name := os.Getenv("PYTHON")
+	if name == "" {
+		name = "python3"
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("%s not found: install Python 3 (macOS: brew install python; Debian/Ubuntu: sudo apt-get install python3 python3-venv), or set PYTHON", name)
+	}
+	return p, nil
+}
+
+// InstallScript is the repository's infra/install-tools.sh, the one place
+// that installs the pinned packages; false outside the repository.
+func InstallScript() (string, bool) {
+	dir := envBin()
+	if dir == "" {
+		return "", false
+	}
+	root := filepath.Dir(filepath.Dir(filepath.Dir(dir))) // <root>/.cache/python/bin
+	p := filepath.Join(root, "infra", "install-tools.sh")
+	if _, err := os.Stat(p); err != nil {
+		return "", false
+	}
+	return p, true
+}
+
 // EnvDir is the virtual environment's place in the repository.
 const EnvDir = ".cache/python"
 

@@ -61,10 +61,15 @@ var translated struct {
 }
 
 // pythonTool is a Python program as the Makefile's tools installed it
-// (infra/python: the repository's virtual environment, else PATH).
+// (infra/python: the repository's virtual environment, else $PYTHON or
+// PATH).
 func pythonTool(t *testing.T, name string) string {
 	t.Helper()
-	p, err := python.Tool(name)
+	find := python.Tool
+	if name == "python3" {
+		find = func(string) (string, error) { return python.Interpreter() }
+	}
+	p, err := find(name)
 	if err != nil {
 		t.Fatal(err)
 	}
