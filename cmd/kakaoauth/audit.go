@@ -237,6 +237,12 @@ func (r *rangeFlags) closed(name string, now func() time.Time) (store.TimeRange,
 	return tr, nil
 }
 
+// daysIn is how many UTC days a range touches (one Query each).
+func daysIn(tr store.TimeRange) int {
+	first := tr.Since.UTC().Truncate(24 * time.Hour)
+	return int(tr.Until.UTC().Sub(first).Hours()/24) + 1
+}
+
 // maxAuditRangeDays bounds a range across users: it costs one Query per
 // UTC day (a typo such as -since 0026-11-25 would be 730,000 of them), and
 // no audit event outlives the longest retention, 3650 days.
@@ -389,8 +395,14 @@ func (m *AuditMain) stats(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	counts, err := r.Stats(ctx, tr, ff.f)
-	if err != nil {
+	// Counting reads the whole range before printing anything: say so
+	// while it takes (events and mappings print rows as they come).
+	var counts []store.EventCount
+	if err := waitSaying(m.Err, fmt.Sprintf("audit stats: still counting %d UTC days (one Query each)", daysIn(tr)), func() error {
+		var err error
+		counts, err = r.Stats(ctx, tr, ff.f)
+		return err
+	}); err != nil {
 		return err
 	}
 	return printRows(m.Out, f, statColumns, noErrors(slices.Values(counts)))

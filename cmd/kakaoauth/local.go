@@ -62,7 +62,9 @@ flags:
 
 	fmt.Fprintln(stdout, "kakaoauth local: starting (moto, Kakao double, login endpoint)...")
 	stack := localstack.New(cfg)
-	if err := stack.Run(ctx); err != nil {
+	if err := waitSaying(stdout, "kakaoauth local: still starting (moto; the pool, tables and queues from "+cfg.TemplatePath+")", func() error {
+		return stack.Run(ctx)
+	}); err != nil {
 		return err
 	}
 	defer stack.Close()
@@ -110,6 +112,27 @@ Unlink at Kakao and come back (lifecycle events show up in this log as "lifecycl
 
 Ctrl-C stops everything this command started (%[7]s).
 `, s.APIURL(), orNone(s.KakaoURL()), st.UserPoolID, st.UserPoolClientID, st.MappingTable, st.AuditTable, time.Now().Format(time.RFC3339), adminFlags, loginFlags)
+}
+
+// progressEvery is how often a wait says it is still waiting.
+const progressEvery = 2 * time.Second
+
+// waitSaying runs fn and, while it takes longer than progressEvery, says
+// so on w with the time so far: no wait over a second or two is silent.
+func waitSaying(w io.Writer, what string, fn func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	start := time.Now()
+	tick := time.NewTicker(progressEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+			fmt.Fprintf(w, "%s... %ds\n", what, int(time.Since(start).Seconds()))
+		}
+	}
 }
 
 func orNone(s string) string {
