@@ -299,6 +299,11 @@ func (p Parameter) check(v string) string {
 		if v == "" {
 			return "is empty: " + p.need()
 		}
+		// "empty, or X" reads wrongly after "is not": say X, then that
+		// empty would do.
+		if rest, ok := strings.CutPrefix(p.need(), "empty, or "); ok {
+			return shown + " is not " + rest + " (or leave it empty)"
+		}
 		return shown + " is not " + p.need()
 	}
 	return ""

@@ -75,6 +75,7 @@ func TestCheckRefusesBadParameters(t *testing.T) {
 		{"app id not a number", with("KakaoAppId", "myapp"), []string{`KakaoAppId: "myapp" is not the numeric Kakao app id`}},
 		{"keys with a space", with("KakaoAppKeys", "abcdefgh, ijklmnop"), []string{`KakaoAppKeys: "abcdefgh, ijklmnop" is not one or more Kakao app keys, comma-separated, no spaces`}},
 		{"typo in a name", with("KakaoAppID", "1"), []string{"KakaoAppID: is not a parameter of the template; did you mean KakaoAppId?"}},
+		{"optional key", with("KakaoRestApiKey", "abc"), []string{`KakaoRestApiKey: "abc" is not the REST API key: 8 to 64 letters and digits (or leave it empty)`}},
 		{"bool", with("EnableWaf", "yes"), []string{`EnableWaf: "yes" is not one of true, false`}},
 		{"below a minimum", with("WafRateLimit", "10"), []string{`WafRateLimit: "10" is below the minimum 100`}},
 		{"not a number", with("ThrottleRateLimit", "fast"), []string{`ThrottleRateLimit: "fast" is not a number`}},
