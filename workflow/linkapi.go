@@ -245,7 +245,7 @@ func (s *Steps) linkOf(ctx context.Context, sub string) (kakaoauth.Mapping, erro
 
 // bearerUser checks the request's Cognito access token.
 func (s *Steps) bearerUser(ctx context.Context, req events.APIGatewayProxyRequest) (kakaoauth.CognitoUser, error) {
-	values := headerValues(req, "Authorization")
+	values := headerValues(req.Headers, req.MultiValueHeaders, "Authorization")
 	if len(values) != 1 {
 		return kakaoauth.CognitoUser{}, &kakaoauth.InvalidCognitoToken{Reason: "no single Authorization header"}
 	}
@@ -271,7 +271,7 @@ func proxyBody(req events.APIGatewayProxyRequest) (string, bool, error) {
 		}
 		body = string(raw)
 	}
-	if ct := headerValues(req, "Content-Type"); len(ct) > 0 && !jsonMediaType(ct[0]) {
+	if ct := headerValues(req.Headers, req.MultiValueHeaders, "Content-Type"); len(ct) > 0 && !jsonMediaType(ct[0]) {
 		return "", false, &kakaoauth.InvalidRequest{Reason: "body is not JSON"}
 	}
 	if len(body) > MaxBodyBytes {
@@ -281,7 +281,7 @@ func proxyBody(req events.APIGatewayProxyRequest) (string, bool, error) {
 }
 
 func firstHeader(req events.APIGatewayProxyRequest, name string) string {
-	if vs := headerValues(req, name); len(vs) > 0 {
+	if vs := headerValues(req.Headers, req.MultiValueHeaders, name); len(vs) > 0 {
 		return vs[0]
 	}
 	return ""

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -375,7 +376,7 @@ func TestEventsUnderRIE(t *testing.T) {
 		t.FailNow()
 	}
 	for _, id := range []string{"ValidateTokenFunction", "UpsertUserFunction", "SetPasswordFunction", "IssueTokensFunction", "RecordFailureFunction", "PreAuthFunction",
-		"UnlinkFunction", "UnlinkWorkerFunction", "PreSignUpFunction", "LinkFunction", "DefineAuthChallengeFunction", "CreateAuthChallengeFunction", "VerifyAuthChallengeFunction"} {
+		"UnlinkFunction", "UnlinkAuthorizerFunction", "UnlinkWorkerFunction", "PreSignUpFunction", "LinkFunction", "DefineAuthChallengeFunction", "CreateAuthChallengeFunction", "VerifyAuthChallengeFunction"} {
 		if emu[id] == nil {
 			t.Fatalf("no %s in the Makefile's FUNCTIONS", id)
 		}
@@ -501,6 +502,21 @@ func TestEventsUnderRIE(t *testing.T) {
 		t.Fatalf("preauth did not return the event: %+v", pre)
 	}
 
+	// The unlink callback's authorizer: the committed event (the local
+	// admin key) is allowed on the route, any method; a forged key is
+	// API Gateway's "Unauthorized".
+	var policy events.APIGatewayCustomAuthorizerResponse
+	decodeStrict(t, "unlinkauthorizer", invoke(t, emu["UnlinkAuthorizerFunction"], event(t, "unlinkauthorizer", nil)), &policy)
+	if st := policy.PolicyDocument.Statement; len(st) != 1 || st[0].Effect != "Allow" ||
+		fmt.Sprint(st[0].Resource) != "[arn:aws:execute-api:us-east-1:123456789012:abcdef1234/v1/*/kakao/unlink]" {
+		t.Fatalf("unlinkauthorizer: %+v", policy)
+	}
+	forgedAuthz := bytes.ReplaceAll(event(t, "unlinkauthorizer", nil), []byte("KakaoAK "+kakaofake.DefaultAdminKey), []byte("KakaoAK forged"))
+	// API Gateway reads the error's message: "Unauthorized" is its 401.
+	if r := invoke(t, emu["UnlinkAuthorizerFunction"], forgedAuthz); r.ErrorMessage != "Unauthorized" {
+		t.Fatalf("unlinkauthorizer with a forged key: %s (%s) %s", r.ErrorType, r.ErrorMessage, r.Payload)
+	}
+
 	// The unlink webhook: a forged key changes nothing; the committed
 	// event (the local admin key) is queued for the worker.
 	forged := bytes.ReplaceAll(event(t, "unlink", nil), []byte("KakaoAK "+kakaofake.DefaultAdminKey), []byte("KakaoAK forged"))
@@ -570,7 +586,14 @@ func TestColdStartFailsWithoutSettings(t *testing.T) {
 			if !errors.Is(err, rie.ErrFunctionExited) {
 				t.Fatalf("a function without its settings: err=%v, answered %s", err, resp.Payload)
 			}
-			if out := log.String(); !strings.Contains(out, "cold start failed") || !strings.Contains(out, c.logged) {
+			// The emulator answers as soon as the function exits; the
+			// function's last lines reach the log through the emulator's
+			// own output a moment later.
+			logged := func(out string) bool { return strings.Contains(out, "cold start failed") && strings.Contains(out, c.logged) }
+			for deadline := time.Now().Add(5 * time.Second); !logged(log.String()) && time.Now().Before(deadline); {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if out := log.String(); !logged(out) {
 				t.Fatalf("the cold start failure was not logged (want %q):\n%s", c.logged, out)
 			}
 		})
