@@ -589,7 +589,9 @@ func TestColdStartFailsWithoutSettings(t *testing.T) {
 			// The emulator answers as soon as the function exits; the
 			// function's last lines reach the log through the emulator's
 			// own output a moment later.
-			logged := func(out string) bool { return strings.Contains(out, "cold start failed") && strings.Contains(out, c.logged) }
+			logged := func(out string) bool {
+				return strings.Contains(out, "cold start failed") && strings.Contains(out, c.logged)
+			}
 			for deadline := time.Now().Add(5 * time.Second); !logged(log.String()) && time.Now().Before(deadline); {
 				time.Sleep(20 * time.Millisecond)
 			}

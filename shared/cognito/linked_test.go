@@ -200,7 +200,7 @@ func TestCreateUserInAPoolWithEmailUsernames(t *testing.T) {
 	// With custom:kakao_id, as kakaoauth pool attach leaves it.
 	pool, err := f.client.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("team-" + strings.ToLower(t.Name())),
 		UsernameAttributes: []types.UsernameAttributeType{types.UsernameAttributeTypeEmail},
-		Schema: []types.SchemaAttributeType{{Name: aws.String("kakao_id"), AttributeDataType: types.AttributeDataTypeString, Mutable: aws.Bool(true)}}})
+		Schema:             []types.SchemaAttributeType{{Name: aws.String("kakao_id"), AttributeDataType: types.AttributeDataTypeString, Mutable: aws.Bool(true)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
