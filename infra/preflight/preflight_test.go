@@ -85,7 +85,7 @@ func TestCheckRefusesBadParameters(t *testing.T) {
 		{"a double in production", with("KakaoApiBaseUrl", "https://kakao.staging.example"), []string{
 			"KakaoApiBaseUrl must be https://kapi.kakao.com unless AllowNonKakaoHosts is true (a non-production stack). (rule KakaoHostsInProduction)"}},
 		{"hosted UI half set", with("HostedUi", "enabled"), []string{
-			"HostedUi=enabled needs KakaoIdAttribute=mutable", "HostedUi=enabled needs HostedUiDomainPrefix.",
+			"HostedUi=enabled needs KakaoIdAttribute=mutable", "HostedUi=enabled needs HostedUiDomainPrefix (an existing pool may use its own domain instead).",
 			"HostedUi=enabled needs HostedUiCallbackUrls.", "HostedUi=enabled needs KakaoRestApiKey.", "HostedUi=enabled needs KakaoClientSecretName."}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -103,6 +103,12 @@ func TestCheckRefusesBadParameters(t *testing.T) {
 				t.Error("accepted")
 			}
 		})
+	}
+	// Into an existing pool, the pool's own domain may serve and its
+	// attribute is the pool tool's to add: neither is asked for.
+	if got := tpl.Check(with("HostedUi", "enabled", "UserPoolId", "ap-northeast-2_AbCdEfGhI", "HostedUiCallbackUrls", "https://app.example.com/callback",
+		"KakaoRestApiKey", "0123456789abcdef", "KakaoClientSecretName", "kakaoauth/kakao-client-secret")); len(got) != 0 {
+		t.Fatalf("the hosted UI into an existing pool: %v", got)
 	}
 	// The rules pass when the set is whole.
 	hosted := with("HostedUi", "enabled", "KakaoIdAttribute", "mutable", "HostedUiDomainPrefix", "myapp-login",
