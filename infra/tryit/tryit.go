@@ -191,6 +191,9 @@ type pageConfig struct {
 	Accounts     bool   `json:"accounts"`
 	// HostedUI is set when the stack has Cognito's hosted UI.
 	HostedUI *hostedConfig `json:"hostedUI,omitempty"`
+	// Messages are the login API's error messages by language and code
+	// (errors.go's), so that the page says them in the language chosen.
+	Messages map[string]map[string]string `json:"messages"`
 }
 
 // origin is the page's origin as the browser sees it.
@@ -217,7 +220,7 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 	cfg, err := json.Marshal(pageConfig{
 		APIURL: p.apiURL, AuthorizeURL: p.kakao.AuthURL + "/oauth/authorize", ClientID: p.kakao.ClientID,
 		RedirectURI: p.redirectURI(r), Target: p.target, UserPoolID: p.pool.ID,
-		Unlink: p.double != "", Accounts: p.accounts != nil, HostedUI: p.hostedConfig(),
+		Unlink: p.double != "", Accounts: p.accounts != nil, HostedUI: p.hostedConfig(), Messages: brokerMessages(),
 	})
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "internal", "Internal error.")
