@@ -244,6 +244,20 @@ func clock(v view) *regexp.Regexp {
 	return regexp.MustCompile(`^at \d{1,2}:\d{2}:\d{2} (AM|PM) P[SD]T$`)
 }
 
+// docsScreenshots writes the docs' pictures of the page: *screenshot in
+// English, and beside it (name.ko.png) in Korean, both at desktop width.
+func docsScreenshots(t *testing.T, tab *chromium.Tab) {
+	t.Helper()
+	ext := filepath.Ext(*screenshot)
+	for lang, path := range map[string]string{"en": *screenshot, "ko": strings.TrimSuffix(*screenshot, ext) + ".ko" + ext} {
+		view{lang: lang, width: 1280}.apply(tab)
+		if err := os.WriteFile(path, tab.Screenshot(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	desktopEn.apply(tab)
+}
+
 // ------------------------------------------------------------ every view
 
 // inEveryView checks the page's present state in every view, and puts the
@@ -352,7 +366,8 @@ func axProblems(t *testing.T, tab *chromium.Tab) []string {
 // row); it returns the ids focused.
 func tabOrder(t *testing.T, tab *chromium.Tab) []string {
 	t.Helper()
-	if _, err := tab.Eval(`document.activeElement && document.activeElement.blur(), ""`); err != nil {
+	// The focus on the page itself: the next Tab goes to its first control.
+	if _, err := tab.Eval(`document.body.tabIndex = -1, document.body.focus(), document.body.removeAttribute("tabindex"), ""`); err != nil {
 		t.Fatal(err)
 	}
 	type stop struct {
@@ -395,7 +410,8 @@ func tabOrder(t *testing.T, tab *chromium.Tab) []string {
 
 // A first login, its tokens refreshed, the session signed out, the old
 // refresh token tried: each button's result is its own, and the session
-// says what happened.
+// says what happened. A keyboard follows the screen, and a screen reader
+// hears each result (the status region).
 func TestLoginRefreshSignOut(t *testing.T) {
 	forViews(t, func(t *testing.T, s *localstack.Main, v view, tab *chromium.Tab) {
 		requests := tab.RecordRequests()
@@ -406,6 +422,20 @@ func TestLoginRefreshSignOut(t *testing.T) {
 		inEveryView(t, tab, v, "start")
 		if got := tab.Text("#kakao-login"); got != v.say("Log in with Kakao", "카카오 로그인") {
 			t.Fatalf("login button %q", got)
+		}
+		live := false
+		for _, n := range tab.AXTree() {
+			live = live || n.Role == "status"
+		}
+		if !live || attr(t, tab, "#announce", "aria-live") != "polite" {
+			t.Error("no status region (role status, aria-live polite)")
+		}
+		// The language button is in the language it offers.
+		if got := attr(t, tab, "#lang", "lang"); got != v.say("ko", "en") {
+			t.Errorf("the language button's lang is %q", got)
+		}
+		if got := tabOrder(t, tab); strings.Join(got, " ") != "lang kakao-login login-id-token" {
+			t.Errorf("tab order before a login: %v", got)
 		}
 
 		// The double's consent page: Kakao's, with the demo account offered.
@@ -475,10 +505,11 @@ func TestLoginRefreshSignOut(t *testing.T) {
 			t.Error("the broker never called access_token_info")
 		}
 		tab.WaitText("#announce", contains(v.say("Login: Signed in", "로그인: 로그인했습니다")))
+		if got := tabOrder(t, tab); strings.Join(got, " ") != "lang kakao-login login-id-token refresh signout unlink" {
+			t.Errorf("tab order after a login: %v", got)
+		}
 		if *screenshot != "" && v == desktopEn {
-			if err := os.WriteFile(*screenshot, tab.Screenshot(), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			docsScreenshots(t, tab)
 		}
 		inEveryView(t, tab, v, "logged-in")
 
@@ -508,6 +539,7 @@ func TestLoginRefreshSignOut(t *testing.T) {
 			"#signout-outcome .outcome-text": v.say("Signed out everywhere (GlobalSignOut). The old refresh token is now refused (NotAuthorizedException).",
 				"모든 기기에서 로그아웃했습니다 (GlobalSignOut). 이전 리프레시 토큰은 이제 거부됩니다 (NotAuthorizedException)."),
 		})
+		tab.WaitText("#announce", contains(v.say("Sign out: Signed out everywhere", "로그아웃: 모든 기기에서 로그아웃했습니다")))
 		if attr(t, tab, "#session-state", "data-state") != "signedOut" || !disabled(t, tab, "#signout") || disabled(t, tab, "#refresh") {
 			t.Errorf("after the sign-out: session %q, sign-out disabled %t, refresh disabled %t",
 				attr(t, tab, "#session-state", "data-state"), disabled(t, tab, "#signout"), disabled(t, tab, "#refresh"))
@@ -840,6 +872,11 @@ func TestConsentPage(t *testing.T) {
 		if overflow, _ := tab.Eval(`String(document.documentElement.scrollWidth > document.documentElement.clientWidth)`); overflow != "false" {
 			t.Error("the consent page is wider than the window")
 		}
+		if *shots != "" {
+			if err := os.WriteFile(filepath.Join(*shots, strings.ReplaceAll(t.Name(), "/", "-")+"-consent.png"), tab.Screenshot(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 		// Enter in a field agrees.
 		tab.Focus("#account-id")
 		tab.Press(chromium.KeyEnter)
@@ -862,33 +899,5 @@ func TestConsentPage(t *testing.T) {
 			"#error-message": tryit.BrokerMessages()[v.lang]["AccountConflict"],
 		})
 		inEveryView(t, tab, v, "conflict")
-	})
-}
-
-// What a keyboard or screen-reader user gets: a status region that speaks
-// each result, and a tab order that follows the screen.
-func TestAccessibility(t *testing.T) {
-	forViews(t, func(t *testing.T, s *localstack.Main, v view, tab *chromium.Tab) {
-		live := false
-		for _, n := range tab.AXTree() {
-			live = live || n.Role == "status"
-		}
-		if !live || attr(t, tab, "#announce", "aria-live") != "polite" {
-			t.Error("no status region (role status, aria-live polite)")
-		}
-		if got := tabOrder(t, tab); strings.Join(got, " ") != "lang kakao-login login-id-token" {
-			t.Errorf("tab order before a login: %v", got)
-		}
-		login(t, s, tab, "#kakao-login", newKakaoID())
-		if got := tabOrder(t, tab); strings.Join(got, " ") != "lang kakao-login login-id-token refresh signout unlink" {
-			t.Errorf("tab order after a login: %v", got)
-		}
-		tab.Click("#signout")
-		idle(t, s, tab)
-		tab.WaitText("#announce", contains(v.say("Sign out: Signed out everywhere", "로그아웃: 모든 기기에서 로그아웃했습니다")))
-		// The language button is named by what it shows, in that language.
-		if got := attr(t, tab, "#lang", "lang"); got != v.say("ko", "en") {
-			t.Errorf("the language button's lang is %q", got)
-		}
 	})
 }
