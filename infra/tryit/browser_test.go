@@ -168,6 +168,19 @@ func login(t *testing.T, s *localstack.Main, tab *chromium.Tab, button string, k
 	idle(t, s, tab)
 }
 
+// firstLogin logs in a new Kakao account, and returns its id and its
+// Cognito user's sub.
+func firstLogin(t *testing.T, s *localstack.Main, tab *chromium.Tab) (int64, string) {
+	t.Helper()
+	id := newKakaoID()
+	login(t, s, tab, "#kakao-login", id)
+	sub := tab.Text("#sub")
+	if sub == "" || attr(t, tab, "#user-kind", "data-kind") != "new" {
+		t.Fatalf("the first login of %d: sub %q, %q", id, sub, tab.Text("#user-kind"))
+	}
+	return id, sub
+}
+
 func mapping(t *testing.T, s *localstack.Main, kakaoID int64) (kakaoauth.Mapping, bool) {
 	t.Helper()
 	m, err := s.Deps().Mappings().Get(context.Background(), kakaoID)
@@ -245,16 +258,21 @@ func clock(v view) *regexp.Regexp {
 }
 
 // docsScreenshots writes the docs' pictures of the page: *screenshot in
-// English, and beside it (name.ko.png) in Korean, both at desktop width.
+// English, and beside it (name.ko.png) in Korean, both at desktop width,
+// on a computer in Korea.
 func docsScreenshots(t *testing.T, tab *chromium.Tab) {
 	t.Helper()
 	ext := filepath.Ext(*screenshot)
-	for lang, path := range map[string]string{"en": *screenshot, "ko": strings.TrimSuffix(*screenshot, ext) + ".ko" + ext} {
+	tab.SetTimezone("Asia/Seoul")
+	for lang, path := range map[string]string{"ko": strings.TrimSuffix(*screenshot, ext) + ".ko" + ext, "en": *screenshot} {
+		tab.Click("#lang") // drawn again, in the time zone too
 		view{lang: lang, width: 1280}.apply(tab)
 		if err := os.WriteFile(path, tab.Screenshot(), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+	tab.SetTimezone(desktopEn.tz)
+	tab.Click("#lang")
 	desktopEn.apply(tab)
 }
 
@@ -643,9 +661,7 @@ func TestIDTokenLogin(t *testing.T) {
 // re-links the account: the same Cognito user, which the page says.
 func TestUnlinkThenRelink(t *testing.T) {
 	forViews(t, func(t *testing.T, s *localstack.Main, v view, tab *chromium.Tab) {
-		id := newKakaoID()
-		login(t, s, tab, "#kakao-login", id)
-		sub := tab.WaitText("#sub", func(s string) bool { return s != "" })
+		id, sub := firstLogin(t, s, tab)
 		if disabled(t, tab, "#unlink") {
 			t.Fatal("unlink is disabled for an active account")
 		}
@@ -713,9 +729,7 @@ func TestUnlinkThenRelink(t *testing.T) {
 // next login creates a new one, and the page shows both subs.
 func TestRecreatedUser(t *testing.T) {
 	forViews(t, func(t *testing.T, s *localstack.Main, v view, tab *chromium.Tab) {
-		id := newKakaoID()
-		login(t, s, tab, "#kakao-login", id)
-		old := tab.WaitText("#sub", func(s string) bool { return s != "" })
+		id, old := firstLogin(t, s, tab)
 		if err := s.Deps().Users().DeleteUser(context.Background(), kakaoauth.Username(id)); err != nil {
 			t.Fatal(err)
 		}

@@ -418,15 +418,18 @@
     if (action === "login") state.login = o;
     else state.actions[action] = o;
     render();
-    announce(t("outcome.announce", t(`outcome.${action}`), outcomeText(o) + (o.code ? ` (${o.code})` : "")));
+    announce(action, o);
   }
 
-  // announce tells screen readers (the status region) what just happened.
-  function announce(text) {
+  // announce tells screen readers (the status region) what just happened:
+  // the region is emptied first, so that the same words twice are said
+  // twice, and filled a moment later, in the language chosen by then.
+  function announce(action, o) {
     const el = $("announce");
     el.textContent = "";
-    // Emptied first, so that the same words twice are announced twice.
-    setTimeout(() => { el.textContent = text; }, 50);
+    setTimeout(() => {
+      el.textContent = t("outcome.announce", t(`outcome.${action}`), outcomeText(o) + (o.code ? ` (${o.code})` : ""));
+    }, 50);
   }
 
   function addHop(key, result, ms, upstreamMs) {
