@@ -372,7 +372,6 @@
     busy: true,
     navigating: false, // on its way to another page (an authorize page)
     login: null, // the last login's outcome (see outcome())
-    flow: "broker", // which flow answered the last login: broker | hosted
     user: null, // {sub, username, kind, previousSub, mode, client, kakaoId}
     tokens: null, // {id, access, refresh}
     claims: null, // /tryit/api/verify's answer, or {error}
@@ -806,7 +805,6 @@
   // outcomes of the last session's actions go with it.
   function startSession(tokens, mode, client, user) {
     state.tokens = tokens;
-    state.flow = client;
     state.user = { mode, client, kind: null, kakaoId: null, previousSub: null, ...user };
     state.session = "active";
     state.claims = null;
