@@ -481,14 +481,14 @@ func TestLoginRefreshSignOut(t *testing.T) {
 		}
 		expect(t, tab, map[string]string{
 			"#status": "200", "#error": "", "#username": kakaoauth.Username(id),
-			"#status-label": v.say("Broker: POST /auth/kakao", "브로커: POST /auth/kakao"),
+			"#status-label":  v.say("Broker: POST /auth/kakao", "브로커: POST /auth/kakao"),
 			"#error-message": v.say("Signed in: the broker answered with Cognito tokens.", "로그인했습니다: 브로커가 Cognito 토큰으로 응답했습니다."),
 			"#user-kind":     v.say("new user: created by this login", "새 사용자: 이번 로그인에서 생성됨"),
 			"#mode":          v.say("Kakao access token", "카카오 액세스 토큰"),
 			"#session-state": v.say("active", "활성"),
 			"#claim-sub":     sub, "#claim-kakao-id": strconv.FormatInt(id, 10), "#claim-email": email, "#claim-email-verified": "true",
-			"#signature":     v.say("verified against the pool's JWKS", "사용자 풀 JWKS로 확인됨"),
-			"#kakao-login":   v.say("Log in again", "다시 로그인"),
+			"#signature":   v.say("verified against the pool's JWKS", "사용자 풀 JWKS로 확인됨"),
+			"#kakao-login": v.say("Log in again", "다시 로그인"),
 		})
 		if got := attr(t, tab, "#account-status", "data-value"); got != "active" {
 			t.Errorf("account status %q", got)
