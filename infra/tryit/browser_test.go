@@ -804,7 +804,7 @@ func TestStateMismatchIsRefused(t *testing.T) {
 }
 
 // Kakao is down: the page shows the broker's KakaoUnavailable in the
-// reader's language (errors.go's words), and nothing was half-done (no
+// reader's language (errors.go's words, from /tryit/api/messages), and nothing was half-done (no
 // Cognito user, no mapping), so the next login, once Kakao is back, is the
 // account's first.
 func TestKakaoOutage(t *testing.T) {
@@ -820,7 +820,7 @@ func TestKakaoOutage(t *testing.T) {
 		tab.WaitText("#error", equals("KakaoUnavailable"))
 		expect(t, tab, map[string]string{
 			"#status":        "502",
-			"#error-message": tryit.BrokerMessages()[v.lang]["KakaoUnavailable"],
+			"#error-message": v.say(kakaoauth.OutcomeOf("KakaoUnavailable").Message, kakaoauth.OutcomeOf("KakaoUnavailable").MessageKo),
 			"#status-label":  v.say("Broker: POST /auth/kakao", "브로커: POST /auth/kakao"),
 		})
 		if _, ok := mapping(t, s, id); ok {
@@ -910,7 +910,7 @@ func TestConsentPage(t *testing.T) {
 		tab.WaitText("#error", equals("AccountConflict"))
 		expect(t, tab, map[string]string{
 			"#status":        "409",
-			"#error-message": tryit.BrokerMessages()[v.lang]["AccountConflict"],
+			"#error-message": v.say(kakaoauth.OutcomeOf("AccountConflict").Message, kakaoauth.OutcomeOf("AccountConflict").MessageKo),
 		})
 		inEveryView(t, tab, v, "conflict")
 	})

@@ -1,7 +1,7 @@
 package tryit
 
 import (
-	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,43 +14,19 @@ import (
 
 var hangul = regexp.MustCompile(`[\x{AC00}-\x{D7A3}]`)
 
-// Every answer of the login API reaches the page in both languages:
-// English exactly as errors.go has it, Korean for every code, and no
-// Korean for a code that no longer exists.
-func TestBrokerMessagesComplete(t *testing.T) {
-	m := brokerMessages()
-	codes := map[string]bool{}
-	for _, o := range brokerOutcomes() {
-		codes[o.Code] = true
-		if m["en"][o.Code] != o.Message {
-			t.Errorf("%s: English %q, errors.go says %q", o.Code, m["en"][o.Code], o.Message)
-		}
-		if !hangul.MatchString(m["ko"][o.Code]) {
-			t.Errorf("%s: no Korean message (%q)", o.Code, m["ko"][o.Code])
-		}
-	}
-	if !codes[kakaoauth.CodeInternal] || !codes["AccountConflict"] || !codes["Throttled"] {
-		t.Errorf("codes %v", codes)
-	}
-	for code := range brokerMessagesKo {
-		if !codes[code] {
-			t.Errorf("a Korean message for %s, which errors.go does not answer", code)
-		}
-	}
-
-	// The page gets them with its settings.
+// The page gets every code's message in both languages from errors.go.
+func TestMessagesAreErrorsGo(t *testing.T) {
 	f := newFixture(t)
-	a := f.call(t, "GET", "/", "", "", "")
-	cfg := regexp.MustCompile(`(?s)<script type="application/json" id="config">(.*?)</script>`).FindStringSubmatch(a.raw)
-	if cfg == nil {
-		t.Fatalf("no settings in the page:\n%s", a.raw)
+	a := f.call(t, http.MethodGet, MessagesPath, "", "", "")
+	codes, _ := a.body["codes"].(map[string]any)
+	if a.status != http.StatusOK || len(codes) != len(kakaoauth.PublicOutcomes()) {
+		t.Fatalf("%d %v", a.status, a.body)
 	}
-	var got struct{ Messages map[string]map[string]string }
-	if err := json.Unmarshal([]byte(cfg[1]), &got); err != nil {
-		t.Fatal(err)
-	}
-	if got.Messages["ko"]["AccountConflict"] != brokerMessagesKo["AccountConflict"] || got.Messages["en"]["Timeout"] != kakaoauth.OutcomeOf(kakaoauth.ErrorTimeout).Message {
-		t.Errorf("page messages %v", got.Messages)
+	for _, o := range kakaoauth.PublicOutcomes() {
+		got, _ := codes[o.Code].(map[string]any)
+		if got["status"] != float64(o.Status) || got["en"] != o.Message || got["ko"] != o.MessageKo {
+			t.Errorf("%s: %v, want %d %q %q", o.Code, got, o.Status, o.Message, o.MessageKo)
+		}
 	}
 }
 

@@ -149,6 +149,7 @@ func (p *Page) routes() *http.ServeMux {
 	mux.HandleFunc("POST /tryit/api/signout", p.signOut)
 	mux.HandleFunc("POST /tryit/api/unlink", p.unlink)
 	mux.HandleFunc("GET /tryit/api/account", p.account)
+	mux.HandleFunc("GET "+MessagesPath, p.messages)
 	mux.HandleFunc("POST /tryit/api/hosted/token", p.hostedToken)
 	mux.HandleFunc("/tryit/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NotFound", "No such route.")
@@ -191,9 +192,6 @@ type pageConfig struct {
 	Accounts     bool   `json:"accounts"`
 	// HostedUI is set when the stack has Cognito's hosted UI.
 	HostedUI *hostedConfig `json:"hostedUI,omitempty"`
-	// Messages are the login API's error messages by language and code
-	// (errors.go's), so that the page says them in the language chosen.
-	Messages map[string]map[string]string `json:"messages"`
 }
 
 // origin is the page's origin as the browser sees it.
@@ -220,7 +218,7 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 	cfg, err := json.Marshal(pageConfig{
 		APIURL: p.apiURL, AuthorizeURL: p.kakao.AuthURL + "/oauth/authorize", ClientID: p.kakao.ClientID,
 		RedirectURI: p.redirectURI(r), Target: p.target, UserPoolID: p.pool.ID,
-		Unlink: p.double != "", Accounts: p.accounts != nil, HostedUI: p.hostedConfig(), Messages: brokerMessages(),
+		Unlink: p.double != "", Accounts: p.accounts != nil, HostedUI: p.hostedConfig(),
 	})
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "internal", "Internal error.")

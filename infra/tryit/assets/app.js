@@ -10,7 +10,8 @@
 //
 // How it is built, so that a new action is one more of the same:
 // - `messages` is the one table of words, in English and Korean; the login
-//   API's error messages join it from the page's settings (errors.go).
+//   API's error messages join it at start from /tryit/api/messages, which
+//   serves errors.go's (loadBrokerMessages).
 // - `state` holds everything the page knows; `render` draws all of it, in
 //   the language chosen, and runs after every change (and language switch).
 // - Each action (`refresh`, `signOut`, `unlink`) sets its own outcome in
@@ -333,11 +334,6 @@
       "footer.redirect": "Redirect URI",
     },
   };
-  // The login API's own messages, by error code, from errors.go.
-  for (const [l, byCode] of Object.entries(cfg.messages || {})) {
-    if (!messages[l]) continue;
-    for (const [code, text] of Object.entries(byCode)) messages[l][`broker.${code}`] = text;
-  }
 
   // ?lang=ko|en (a link to share; kept, so the return from Kakao keeps
   // it), else the last choice, else the browser's language.
@@ -961,7 +957,18 @@
 
   // ------------------------------------------------------------------ start
 
-  function init() {
+  // loadBrokerMessages adds the login API's messages (broker.<code>), in
+  // both languages, from errors.go through the page's backend. Without
+  // them the page still shows what the API said, in its words.
+  async function loadBrokerMessages() {
+    const r = await backend("GET", "/tryit/api/messages");
+    for (const [code, m] of Object.entries((r.ok && r.body.codes) || {})) {
+      messages.en[`broker.${code}`] = m.en;
+      messages.ko[`broker.${code}`] = m.ko || m.en;
+    }
+  }
+
+  async function init() {
     text("api-endpoint", `POST ${apiBase()}/auth/kakao`);
     text("pool-id", cfg.userPoolID);
     text("client-id", cfg.clientID);
@@ -989,7 +996,9 @@
     $("refresh").addEventListener("click", refresh);
     $("signout").addEventListener("click", signOut);
     $("unlink").addEventListener("click", unlink);
-    if (location.pathname === "/callback") handleCallback();
+    render();
+    await loadBrokerMessages();
+    if (location.pathname === "/callback") await handleCallback();
     else setBusy(false);
   }
 
