@@ -15,6 +15,7 @@ import os
 import re
 import socket
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -82,6 +83,36 @@ def _status(_: Request) -> Response:
 
     layer = os.environ.get("KAKAOAUTH_MOTO_LAYER", "")
     return json_response(200, {"moto": moto.__version__, "layer": layer, "modules": MODULES})
+
+
+# ------------------------------------------------------------------ clock
+#
+# Time as the layer's patches see it (session and token expiry): the real
+# clock plus an offset that tests move forward (PUT /_ext/clock
+# {"OffsetSeconds": n}) instead of waiting; moto's reset sets it back.
+
+_clock_offset = 0.0
+
+
+def now() -> float:
+    return time.time() + _clock_offset
+
+
+@route(r"/_ext/clock", methods=("GET", "PUT"))
+def _clock(req: Request) -> Response:
+    global _clock_offset
+    if req.method == "PUT":
+        try:
+            _clock_offset = float(json.loads(req.get_data(as_text=True) or "{}").get("OffsetSeconds", 0))
+        except (ValueError, TypeError, AttributeError):
+            return json_response(400, {"message": 'want {"OffsetSeconds": <number>}'})
+    return json_response(200, {"OffsetSeconds": _clock_offset, "Now": now()})
+
+
+@on_reset
+def _reset_clock() -> None:
+    global _clock_offset
+    _clock_offset = 0.0
 
 
 # ------------------------------------------------------------ Lambda Invoke
