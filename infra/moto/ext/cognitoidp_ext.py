@@ -117,9 +117,25 @@ def _pool_state(pool, attr: str, factory):
     return value
 
 
+_SCOPES = "_ext_scopes"  # pool attribute: origin_jti -> the scopes of the sign-in (hosted UI)
+ADMIN_SCOPE = "aws.cognito.signin.user.admin"
+
+
 @_patch(m.CognitoIdpUserPool)
 def create_access_token(original, pool, client_id, username, origin_jti):
-    token, expires_in = original(pool, client_id, username, origin_jti)
+    """moto's access token, with the sign-in's scopes (the API's sign-ins:
+    aws.cognito.signin.user.admin; the hosted UI's: what was asked), and
+    indexed by the refresh token it comes from (RevokeToken)."""
+    user = pool._get_user(username)
+    extra: dict[str, Any] = {
+        "origin_jti": origin_jti,
+        "scope": _pool_state(pool, _SCOPES, dict).get(origin_jti, ADMIN_SCOPE),
+        "event_id": str(m.random.uuid4()),
+    }
+    if user.groups:
+        extra["cognito:groups"] = [g.group_name for g in user.groups]
+    token, expires_in = pool.create_jwt(client_id, user.username, "access", extra_data=extra)
+    pool.access_tokens[token] = (client_id, user.username)
     _pool_state(pool, _BY_ORIGIN, dict).setdefault(origin_jti, set()).add(token)
     return token, expires_in
 
@@ -171,13 +187,21 @@ def _user_of_access_token(token: str):
 
 # The user APIs that take an access token, checked as Cognito checks it
 # before moto's own handling (which knows none of the distinctions above).
-for _name in ("get_user", "global_sign_out", "update_user_attributes", "change_password", "set_user_mfa_preference"):
+for _name in ("global_sign_out", "change_password", "set_user_mfa_preference"):
 
     def _checked(original, self, _name=_name):
         _user_of_access_token(self._get_param("AccessToken"))
         return original(self)
 
     _patch(CognitoIdpResponse, _name)(_checked)
+
+
+@_patch(CognitoIdpResponse)
+def get_user(original, self):
+    """GetUser of any user a live token names; moto refuses users whose
+    status is not CONFIRMED (a federated user's is EXTERNAL_PROVIDER)."""
+    _, pool, client_id, user = _user_of_access_token(self._get_param("AccessToken"))
+    return ActionResult(user.to_json(extended=True, attributes_key="UserAttributes"))
 
 
 # ------------------------------------------------------------ RevokeToken
@@ -208,13 +232,20 @@ def revoke_token(self):
     if issued is None:
         # Unknown or already revoked: nothing to do, as RFC 7009 says.
         return EmptyResult()
-    issued_to, _, origin_jti = issued
-    if issued_to != client_id:
+    if issued[0] != client_id:
         raise CognitoError("UnauthorizedException", "The token was not issued to this client.")
-    pool.refresh_tokens[token] = None
-    for access in _pool_state(pool, _BY_ORIGIN, dict).pop(origin_jti, set()):
-        _revoke_access_token(pool, access)
+    _revoke_refresh_token(pool, token)
     return EmptyResult()
+
+
+def _revoke_refresh_token(pool, token: str) -> None:
+    """The refresh token and every access token issued from it."""
+    issued = pool.refresh_tokens.get(token)
+    if issued is None:
+        return
+    pool.refresh_tokens[token] = None
+    for access in _pool_state(pool, _BY_ORIGIN, dict).pop(issued[2], set()):
+        _revoke_access_token(pool, access)
 
 
 # Refreshing with a revoked or unknown refresh token, or one of another
@@ -1223,15 +1254,26 @@ def get_user_extra_data_by_client_id(original, pool, client_id, username):
     return data
 
 
+def _id_token(pool, client_id: str, username: str, origin_jti: str, nonce: str | None = None) -> str:
+    user = pool._get_user(username)
+    extra = pool.get_user_extra_data_by_client_id(client_id, user.username)
+    extra["origin_jti"] = origin_jti
+    extra["event_id"] = str(m.random.uuid4())
+    if nonce:
+        extra["nonce"] = nonce
+    if user.groups:
+        extra["cognito:groups"] = [g.group_name for g in user.groups]
+    token, _ = pool.create_jwt(client_id, user.username, "id", extra_data=extra)
+    pool.id_tokens[token] = (client_id, user.username)
+    return token
+
+
 @_patch(m.CognitoIdpUserPool)
 def create_id_token(original, pool, client_id, username, origin_jti):
     # moto's adds every custom attribute after the readable ones; the
     # readable ones, as Cognito gives them, are all there is.
-    extra = pool.get_user_extra_data_by_client_id(client_id, username)
-    extra["origin_jti"] = origin_jti
-    user = pool._get_user(username)
-    if user.groups:
-        extra["cognito:groups"] = [g.group_name for g in user.groups]
-    token, expires_in = pool.create_jwt(client_id, user.username, "id", extra_data=extra)
-    pool.id_tokens[token] = (client_id, user.username)
-    return token, expires_in
+    return _id_token(pool, client_id, username, origin_jti), 3600
+
+
+# The hosted UI (its endpoints on moto's address) uses the above.
+import cognitoidp_hostedui  # noqa: E402,F401

@@ -33,7 +33,8 @@ _reset_hooks: list[Callable[[], None]] = []
 
 def route(pattern: str, methods: tuple[str, ...] = ("GET",)) -> Callable:
     """Serves requests whose path fully matches pattern (a regex; named
-    groups become keyword arguments) before moto sees them."""
+    groups become keyword arguments) before moto sees them. A handler that
+    returns None passes the request on (to later routes, then moto)."""
 
     def register(fn: Callable[..., Response]) -> Callable[..., Response]:
         _routes.append((frozenset(methods), re.compile(pattern), fn))
@@ -71,6 +72,8 @@ def wrap_dispatcher(base: type) -> type:
                     resp = json_response(405, {"message": f"{method} not allowed on {path}"})
                 else:
                     resp = fn(Request(environ), **match.groupdict())
+                    if resp is None:
+                        continue
                 return resp(environ, start_response)
             return super().__call__(environ, start_response)
 
