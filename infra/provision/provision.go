@@ -141,7 +141,13 @@ type Option func(*options)
 type options struct {
 	queueVisibility time.Duration
 	parameters      map[string]string
+	noTriggers      bool
 }
+
+// WithoutTriggers creates the pool without its Lambda triggers, for tests
+// of the Cognito adapters alone that serve no functions: with triggers,
+// moto's layer (as Cognito) fails every operation that runs one.
+func WithoutTriggers() Option { return func(o *options) { o.noTriggers = true } }
 
 // WithParameters sets template parameters (by name) instead of their
 // defaults, as a deploy's parameter overrides do: e.g. HostedUi=enabled
@@ -181,6 +187,9 @@ func Provision(ctx context.Context, cfg aws.Config, templatePath string, names N
 	res, err := load(templatePath, o.parameters, functionARNPrefix)
 	if err != nil {
 		return Stack{}, err
+	}
+	if o.noTriggers {
+		res.pool.LambdaConfig, res.triggers = nil, map[string]string{}
 	}
 	idp := cip.NewFromConfig(cfg)
 	ddb := dynamodb.NewFromConfig(cfg)
