@@ -401,7 +401,9 @@ func KakaoClientSecretName(prefix string) string { return prefix + "/kakao-clien
 
 // HostedUIDomainURL is where moto's layer serves a pool domain's hosted UI
 // (Cognito's https://<domain>.auth.<region>.amazoncognito.com).
-func HostedUIDomainURL(motoURL, domain string) string { return strings.TrimRight(motoURL, "/") + "/" + domain }
+func HostedUIDomainURL(motoURL, domain string) string {
+	return strings.TrimRight(motoURL, "/") + "/" + domain
+}
 
 // hostedUIParameters are the template parameters of a stack with the
 // hosted UI, for this local stack: its domain is the prefix, Kakao is the

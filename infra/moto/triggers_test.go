@@ -522,4 +522,3 @@ func TestCustomAuthPublic(t *testing.T) {
 		t.Fatalf("no tokens: %+v", done)
 	}
 }
-

@@ -251,14 +251,14 @@ func Provision(ctx context.Context, cfg aws.Config, templatePath string, names N
 }
 
 type resources struct {
-	pool           *cfncognito.UserPool
-	client         *cfncognito.UserPoolClient
+	pool   *cfncognito.UserPool
+	client *cfncognito.UserPoolClient
 	// triggers: logical id of each trigger function -> ARN.
 	triggers map[string]string
 	// With HostedUi=enabled, else nil.
-	domain       *cfncognito.UserPoolDomain
-	kakaoIdP     *cfncognito.UserPoolIdentityProvider
-	hostedClient *cfncognito.UserPoolClient
+	domain         *cfncognito.UserPoolDomain
+	kakaoIdP       *cfncognito.UserPoolIdentityProvider
+	hostedClient   *cfncognito.UserPoolClient
 	mapping, audit *cfnddb.Table
 	queue, dlq     *cfnsqs.Queue
 	pepper         *cfnsm.Secret
@@ -761,8 +761,8 @@ func ensureHostedUI(ctx context.Context, idp *cip.Client, secrets *sm.Client, po
 		AllowedOAuthFlowsUserPoolClient: aws.ToBool(c.AllowedOAuthFlowsUserPoolClient),
 		ExplicitAuthFlows:               enums[ciptypes.ExplicitAuthFlowsType](c.ExplicitAuthFlows),
 		ReadAttributes:                  c.ReadAttributes, WriteAttributes: c.WriteAttributes,
-		PreventUserExistenceErrors:      ciptypes.PreventUserExistenceErrorTypes(aws.ToString(c.PreventUserExistenceErrors)),
-		EnableTokenRevocation:           c.EnableTokenRevocation, AuthSessionValidity: int32ptr(c.AuthSessionValidity)}); err != nil {
+		PreventUserExistenceErrors: ciptypes.PreventUserExistenceErrorTypes(aws.ToString(c.PreventUserExistenceErrors)),
+		EnableTokenRevocation:      c.EnableTokenRevocation, AuthSessionValidity: int32ptr(c.AuthSessionValidity)}); err != nil {
 		return nil, fmt.Errorf("provision: update user pool client %s: %w", clientName, err)
 	}
 	return &HostedUI{Domain: domain, ClientID: clientID, Provider: provider}, nil
