@@ -23,9 +23,10 @@ RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 
 .PHONY: run test lint bench fuzz build tools clean
 
-## run: bring the local stack up (moto, Kakao double, login endpoint on :8080)
+## run: bring the local stack up (moto, Kakao double, login endpoint on :8080,
+## Cognito's hosted UI on moto's address)
 run: tools
-	$(GO) run ./cmd/kakaoauth local
+	$(GO) run ./cmd/kakaoauth local -hosted-ui
 
 ## test: every test, moto and the Kakao double included
 test: tools lint
