@@ -409,16 +409,22 @@ func TestCustomAuthFailsAfterThreeWrongAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	session := aws.ToString(out.Session)
-	for i := 0; i < 2; i++ {
-		next, err := p.answer(client, "moe", session, "guess", nil)
+	_, err = p.answerThrice(t, client, "moe", aws.ToString(out.Session), "guess")
+	wantAPIError(t, err, "NotAuthorizedException", "Incorrect username or password.")
+}
+
+// answerThrice answers a custom challenge three times: the first two
+// must lead to another challenge; the third's answer is returned.
+func (p *pool) answerThrice(t *testing.T, client, username, session, answer string) (*cip.AdminRespondToAuthChallengeOutput, error) {
+	t.Helper()
+	for range 2 {
+		next, err := p.answer(client, username, session, answer, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		session = aws.ToString(next.Session)
 	}
-	_, err = p.answer(client, "moe", session, "guess", nil)
-	wantAPIError(t, err, "NotAuthorizedException", "Incorrect username or password.")
+	return p.answer(client, username, session, answer, nil)
 }
 
 func TestCustomAuthSessionExpires(t *testing.T) {
@@ -488,15 +494,8 @@ func TestCustomAuthHidesMissingUsers(t *testing.T) {
 	if !c.define.all()[0].Request.UserNotFound || out.ChallengeParameters["USERNAME"] != "ghost" {
 		t.Fatalf("define saw %+v; challenge %+v", c.define.all()[0].Request, out.ChallengeParameters)
 	}
-	session := aws.ToString(out.Session)
-	for i := 0; i < 2; i++ {
-		next, err := p.answer(client, "ghost", session, "secret-ghost", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		session = aws.ToString(next.Session)
-	}
-	_, err = p.answer(client, "ghost", session, "secret-ghost", nil)
+	// Even the answer the triggers would take is wrong for a missing user.
+	_, err = p.answerThrice(t, client, "ghost", aws.ToString(out.Session), "secret-ghost")
 	wantAPIError(t, err, "NotAuthorizedException", "Incorrect username or password.")
 }
 

@@ -1018,7 +1018,7 @@ def confirm_sign_up(original, self):
     user = pool._get_user(self._get_param("Username") or "")
     if user is None:
         if _prevents_existence_errors(client):
-            raise CognitoError("CodeMismatchException", "Invalid verification code provided, please try again.")
+            raise CognitoError("CodeMismatchException", CODE_MISMATCH)
         raise CognitoError("UserNotFoundException", "Username/client id combination not found.")
     auto = pool.extended_config.get("AutoVerifiedAttributes") or []
     verify = {_VERIFIED[a]: "true" for a in ("email", "phone_number") if a in auto and a in user.attribute_lookup}
@@ -1086,26 +1086,38 @@ def admin_delete_user_attributes(original, self):
 # [Exist]: password recovery for a missing user, with existence errors
 # prevented: ForgotPassword answers as if it had sent a code,
 # ConfirmForgotPassword a code mismatch.
-@_patch(CognitoIdpResponse)
-def forgot_password(original, self):
+CODE_MISMATCH = "Invalid verification code provided, please try again."
+
+
+def _recovery_of_missing_user(self, prevented) -> ActionResult | None:
+    """What a password-recovery call answers for a user the client's pool
+    lacks: prevented() when the client hides existence, else
+    UserNotFoundException; None when the user exists."""
     client_id = self._get_param("ClientId") or ""
     _, pool = _pool_of_client(client_id)
-    if pool is not None and pool._get_user(self._get_param("Username") or "") is None:
-        if _prevents_existence_errors(pool.clients[client_id]):
-            return ActionResult({"CodeDeliveryDetails": {"Destination": "u***@e***", "DeliveryMedium": "EMAIL", "AttributeName": "email"}})
-        raise CognitoError("UserNotFoundException", "Username/client id combination not found.")
-    return original(self)
+    if pool is None or pool._get_user(self._get_param("Username") or "") is not None:
+        return None
+    if _prevents_existence_errors(pool.clients[client_id]):
+        return prevented()
+    raise CognitoError("UserNotFoundException", "Username/client id combination not found.")
+
+
+def _pretend_sent() -> ActionResult:
+    return ActionResult({"CodeDeliveryDetails": {"Destination": "u***@e***", "DeliveryMedium": "EMAIL", "AttributeName": "email"}})
+
+
+def _code_mismatch() -> ActionResult:
+    raise CognitoError("CodeMismatchException", CODE_MISMATCH)
+
+
+@_patch(CognitoIdpResponse)
+def forgot_password(original, self):
+    return _recovery_of_missing_user(self, _pretend_sent) or original(self)
 
 
 @_patch(CognitoIdpResponse)
 def confirm_forgot_password(original, self):
-    client_id = self._get_param("ClientId") or ""
-    _, pool = _pool_of_client(client_id)
-    if pool is not None and pool._get_user(self._get_param("Username") or "") is None:
-        if _prevents_existence_errors(pool.clients[client_id]):
-            raise CognitoError("CodeMismatchException", "Invalid verification code provided, please try again.")
-        raise CognitoError("UserNotFoundException", "Username/client id combination not found.")
-    return original(self)
+    return _recovery_of_missing_user(self, _code_mismatch) or original(self)
 
 
 # ======================================================= linked identities

@@ -341,6 +341,17 @@ def _token_error(status: int, error: str) -> Response:
     return motoext.json_response(status, {"error": error})
 
 
+def _posted_by_client(req: Request, pool):
+    """The client of a token or revoke request (a POST), or the error
+    response to give instead."""
+    if req.method != "POST":
+        return None, _token_error(405, "invalid_request")
+    client = _client_auth(req, pool)
+    if client is None:
+        return None, _token_error(400, "invalid_client")
+    return client, None
+
+
 def _client_auth(req: Request, pool):
     """The client of a token request: client_id in the form, or HTTP Basic
     for a client with a secret (which must then be right)."""
@@ -366,11 +377,9 @@ def _mint(backend, pool, client, username: str, scopes: list[str], nonce: str | 
 
 
 def _token(req: Request, backend, pool, domain: str) -> Response:
-    if req.method != "POST":
-        return _token_error(405, "invalid_request")
-    client = _client_auth(req, pool)
-    if client is None:
-        return _token_error(400, "invalid_client")
+    client, refused = _posted_by_client(req, pool)
+    if refused is not None:
+        return refused
     grant = req.form.get("grant_type")
     if grant == "authorization_code":
         with _lock:
@@ -420,11 +429,9 @@ def _user_info(req: Request, backend, pool, domain: str) -> Response:
 
 
 def _revoke(req: Request, backend, pool, domain: str) -> Response:
-    if req.method != "POST":
-        return _token_error(405, "invalid_request")
-    client = _client_auth(req, pool)
-    if client is None:
-        return _token_error(400, "invalid_client")
+    client, refused = _posted_by_client(req, pool)
+    if refused is not None:
+        return refused
     if not client.extended_config.get("EnableTokenRevocation", True):
         return _token_error(400, "unsupported_token_type")
     token = req.form.get("token", "")
