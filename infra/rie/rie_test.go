@@ -589,7 +589,15 @@ func TestColdStartFailsWithoutSettings(t *testing.T) {
 			if !errors.Is(err, rie.ErrFunctionExited) {
 				t.Fatalf("a function without its settings: err=%v, answered %s", err, resp.Payload)
 			}
-			if out := log.String(); !strings.Contains(out, "cold start failed") || !strings.Contains(out, c.logged) {
+			// The emulator answers the failed invoke before it has passed
+			// all of the function's output on: wait for the line a while.
+			deadline := time.Now().Add(5 * time.Second)
+			out := log.String()
+			for (!strings.Contains(out, "cold start failed") || !strings.Contains(out, c.logged)) && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+				out = log.String()
+			}
+			if !strings.Contains(out, "cold start failed") || !strings.Contains(out, c.logged) {
 				t.Fatalf("the cold start failure was not logged (want %q):\n%s", c.logged, out)
 			}
 		})
