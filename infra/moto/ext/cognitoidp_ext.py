@@ -86,6 +86,15 @@ def _pool_of_client(client_id: str):
     return None, None
 
 
+def _app_client(client_id: str):
+    """The backend, pool and app client of a client id, or Cognito's
+    ResourceNotFoundException."""
+    backend, pool = _pool_of_client(client_id or "")
+    if pool is None:
+        raise CognitoError("ResourceNotFoundException", f"User pool client {client_id} does not exist.")
+    return backend, pool, pool.clients[client_id]
+
+
 def _jwt_claims(token: str) -> dict[str, Any] | None:
     """The claims of a JWT moto issued, unverified (moto keeps every token it
     issued, so a token it knows is genuine)."""
@@ -217,10 +226,7 @@ def get_user(original, self):
 def revoke_token(self):
     token = self._get_param("Token") or ""
     client_id = self._get_param("ClientId") or ""
-    _, pool = _pool_of_client(client_id)
-    if pool is None:
-        raise CognitoError("ResourceNotFoundException", f"User pool client {client_id} does not exist.")
-    client = pool.clients[client_id]
+    _, pool, client = _app_client(client_id)
     if client.generate_secret and self._get_param("ClientSecret") != client.secret:
         raise CognitoError("UnauthorizedException", "Client authentication failed.")
     if not client.extended_config.get("EnableTokenRevocation", True):
@@ -710,10 +716,7 @@ def admin_initiate_auth(original, self):
 @_patch(CognitoIdpResponse)
 def initiate_auth(original, self):
     client_id = self._get_param("ClientId")
-    backend, pool = _pool_of_client(client_id)
-    if pool is None:
-        raise CognitoError("ResourceNotFoundException", f"User pool client {client_id} does not exist.")
-    client = pool.clients[client_id]
+    backend, pool, client = _app_client(client_id)
     flow = self._get_param("AuthFlow")
     params = self._get_param("AuthParameters") or {}
     answer = _sign_in(backend, pool, client, flow, params, self._get_param("ClientMetadata"), admin=False)
@@ -959,10 +962,7 @@ def admin_create_user(original, self):
 @_patch(CognitoIdpResponse)
 def sign_up(original, self):
     client_id = self._get_param("ClientId")
-    backend, pool = _pool_of_client(client_id)
-    if pool is None:
-        raise CognitoError("ResourceNotFoundException", f"User pool client {client_id} does not exist.")
-    client = pool.clients[client_id]
+    backend, pool, client = _app_client(client_id)
     username = self._get_param("Username") or ""
     attrs = _attr_map(self._get_param("UserAttributes"))
     _check_client_secret(client, username, self._get_param("SecretHash"))
@@ -1011,10 +1011,7 @@ def confirm_sign_up(original, self):
     alias; [Exist]: a missing user is CodeMismatchException when the
     client prevents existence errors."""
     client_id = self._get_param("ClientId")
-    _, pool = _pool_of_client(client_id)
-    if pool is None:
-        raise CognitoError("ResourceNotFoundException", f"User pool client {client_id} does not exist.")
-    client = pool.clients[client_id]
+    _, pool, client = _app_client(client_id)
     user = pool._get_user(self._get_param("Username") or "")
     if user is None:
         if _prevents_existence_errors(client):
