@@ -37,39 +37,41 @@ type DemoNative struct {
 	Sub      string
 }
 
-// ensureDemoNative makes (or finds) the team's app client and the demo
-// user in pool poolID.
-func ensureDemoNative(ctx context.Context, idp *cip.Client, poolID, prefix string) (DemoNative, error) {
-	d := DemoNative{Username: DemoNativeUsername, Email: DemoNativeEmail, Password: DemoNativePassword}
+// ensureTeamApp makes (or finds) the team's app client in pool poolID.
+func ensureTeamApp(ctx context.Context, idp *cip.Client, poolID, prefix string) (string, error) {
 	name := prefix + "-team-app"
 	pages := cip.NewListUserPoolClientsPaginator(idp, &cip.ListUserPoolClientsInput{UserPoolId: &poolID, MaxResults: aws.Int32(60)})
-	for pages.HasMorePages() && d.ClientID == "" {
+	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return d, fmt.Errorf("demo: list app clients: %w", err)
+			return "", fmt.Errorf("demo: list app clients: %w", err)
 		}
 		for _, c := range page.UserPoolClients {
 			if aws.ToString(c.ClientName) == name {
-				d.ClientID = aws.ToString(c.ClientId)
+				return aws.ToString(c.ClientId), nil
 			}
 		}
 	}
-	if d.ClientID == "" {
-		out, err := idp.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{
-			UserPoolId: &poolID, ClientName: aws.String(name),
-			ExplicitAuthFlows: []types.ExplicitAuthFlowsType{
-				types.ExplicitAuthFlowsTypeAllowUserPasswordAuth, types.ExplicitAuthFlowsTypeAllowUserSrpAuth, types.ExplicitAuthFlowsTypeAllowRefreshTokenAuth,
-			},
-			PreventUserExistenceErrors: types.PreventUserExistenceErrorTypesEnabled,
-			EnableTokenRevocation:      aws.Bool(true),
-			ReadAttributes:             []string{"email", "email_verified", "nickname"},
-			WriteAttributes:            []string{"nickname"},
-		})
-		if err != nil {
-			return d, fmt.Errorf("demo: create the team's app client: %w", err)
-		}
-		d.ClientID = aws.ToString(out.UserPoolClient.ClientId)
+	out, err := idp.CreateUserPoolClient(ctx, &cip.CreateUserPoolClientInput{
+		UserPoolId: &poolID, ClientName: aws.String(name),
+		ExplicitAuthFlows: []types.ExplicitAuthFlowsType{
+			types.ExplicitAuthFlowsTypeAllowUserPasswordAuth, types.ExplicitAuthFlowsTypeAllowUserSrpAuth, types.ExplicitAuthFlowsTypeAllowRefreshTokenAuth,
+		},
+		PreventUserExistenceErrors: types.PreventUserExistenceErrorTypesEnabled,
+		EnableTokenRevocation:      aws.Bool(true),
+		ReadAttributes:             []string{"email", "email_verified", "nickname"},
+		WriteAttributes:            []string{"nickname"},
+	})
+	if err != nil {
+		return "", fmt.Errorf("demo: create the team's app client: %w", err)
 	}
+	return aws.ToString(out.UserPoolClient.ClientId), nil
+}
+
+// ensureDemoUser makes (or finds) the demo user in pool poolID, filling
+// in d all but its ClientID.
+func ensureDemoUser(ctx context.Context, idp *cip.Client, poolID string, d *DemoNative) error {
+	d.Username, d.Email, d.Password = DemoNativeUsername, DemoNativeEmail, DemoNativePassword
 	// By its username, or by its email (a pool whose usernames are emails).
 	for _, name := range []string{d.Username, d.Email} {
 		user, err := idp.AdminGetUser(ctx, &cip.AdminGetUserInput{UserPoolId: &poolID, Username: aws.String(name)})
@@ -77,9 +79,9 @@ func ensureDemoNative(ctx context.Context, idp *cip.Client, poolID, prefix strin
 		switch {
 		case err == nil:
 			d.Username, d.Sub = name, attribute(user.UserAttributes, "sub")
-			return d, nil
+			return nil
 		case !errors.As(err, &missing):
-			return d, fmt.Errorf("demo: find the demo user: %w", err)
+			return fmt.Errorf("demo: find the demo user: %w", err)
 		}
 	}
 	attrs := []types.AttributeType{
@@ -96,14 +98,14 @@ func ensureDemoNative(ctx context.Context, idp *cip.Client, poolID, prefix strin
 			MessageAction: types.MessageActionTypeSuppress, UserAttributes: attrs})
 	}
 	if err != nil {
-		return d, fmt.Errorf("demo: create the demo user: %w", err)
+		return fmt.Errorf("demo: create the demo user: %w", err)
 	}
 	d.Sub = attribute(out.User.Attributes, "sub")
 	if _, err := idp.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{UserPoolId: &poolID, Username: &d.Username,
 		Password: &d.Password, Permanent: true}); err != nil {
-		return d, fmt.Errorf("demo: the demo user's password: %w", err)
+		return fmt.Errorf("demo: the demo user's password: %w", err)
 	}
-	return d, nil
+	return nil
 }
 
 func attribute(attrs []types.AttributeType, name string) string {

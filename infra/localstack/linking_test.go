@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -406,5 +407,40 @@ func TestCustomAuthOnlyWithTheBrokersProof(t *testing.T) {
 	}
 	if n := secCount(s.auditTypes(t, 0), "challenge_refused:ChallengeRefused"); n != len(wrong) {
 		t.Fatalf("%d refused answers audited, want %d", n, len(wrong))
+	}
+}
+
+// The hosted UI reaches the person a Kakao account is linked to: the
+// federated sign-in's PreSignUp links Kakao_<id> to them (not to a
+// kakao_<id> of the broker's, none is made) and the sign-in lands at once
+// as them, the same sub as the broker's Kakao login and their password's.
+func TestHostedUIReachesTheLinkedPerson(t *testing.T) {
+	s := startStack(t, func(c *Config) { c.HostedUI = true })
+	h := s.Stack().HostedUI
+	demo := s.Demo()
+	s.kakaoUser(t, map[string]any{"id": 881, "nickname": "n881"})
+	s.linkDemo(t, 881)
+	domain := HostedUIDomainURL(s.MotoURL(), h.Domain)
+	redirectURI := s.APIURL() + "/callback"
+	for i, verifier := range []string{"verifier-one-verifier-one-verifier-one-verifier", "verifier-two-verifier-two-verifier-two-verifier"} {
+		back := s.hostedSignIn(t, domain, h.ClientID, redirectURI, 881, verifier)
+		if back.Get("code") == "" {
+			t.Fatalf("sign-in %d came back with %v", i+1, back)
+		}
+		tok := s.hostedToken(t, domain, url.Values{"grant_type": {"authorization_code"}, "client_id": {h.ClientID}, "code": {back.Get("code")},
+			"redirect_uri": {redirectURI}, "code_verifier": {verifier}})
+		if claims := s.verifyIDToken(t, tok["id_token"].(string)); claims["sub"] != demo.Sub || claims["cognito:username"] != demo.Username {
+			t.Fatalf("sign-in %d: ID token %v, want the demo person %s", i+1, claims, demo.Sub)
+		}
+	}
+	if users := s.listUsers(t); len(users) != 0 {
+		t.Fatalf("users %v: want none besides the demo person", users)
+	}
+	status, body := s.login(t, map[string]string{"access_token": s.accessToken(t, 881)})
+	if status != http.StatusOK || body["sub"] != demo.Sub {
+		t.Fatalf("broker login: %d %v", status, body)
+	}
+	if _, err := s.teamSignIn(t, demo.Username, demo.Password); err != nil {
+		t.Fatalf("the person's password: %v", err)
 	}
 }

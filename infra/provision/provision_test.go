@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -45,11 +46,19 @@ func TestProvisionTwiceMatchesTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("second run: %v", err)
 	}
-	if first != second {
+	if !reflect.DeepEqual(first, second) {
 		t.Fatalf("second run did not reuse the resources: %+v vs %+v", first, second)
 	}
 	if first.UserPoolID == "" || first.UserPoolClientID == "" {
 		t.Fatalf("empty ids: %+v", first)
+	}
+	// The template's default: PreAuthentication and the custom auth
+	// challenge's three, at the functions' local ARNs; no hosted UI.
+	arn := "arn:aws:lambda:us-east-1:123456789012:function:" + names.FunctionPrefix
+	if !reflect.DeepEqual(first.Triggers, map[string]string{"PreAuthFunction": arn + "PreAuthFunction",
+		"DefineAuthChallengeFunction": arn + "DefineAuthChallengeFunction", "CreateAuthChallengeFunction": arn + "CreateAuthChallengeFunction",
+		"VerifyAuthChallengeFunction": arn + "VerifyAuthChallengeFunction"}) || first.HostedUI != nil {
+		t.Fatalf("triggers %v, hosted UI %+v", first.Triggers, first.HostedUI)
 	}
 
 	idp := cip.NewFromConfig(cfg)
@@ -93,6 +102,11 @@ func TestProvisionTwiceMatchesTemplate(t *testing.T) {
 	}
 	if up.AdminCreateUserConfig == nil || !up.AdminCreateUserConfig.AllowAdminCreateUserOnly {
 		t.Fatal("pool allows self sign-up")
+	}
+	if lc := up.LambdaConfig; lc == nil || aws.ToString(lc.PreAuthentication) != arn+"PreAuthFunction" || lc.PreSignUp != nil ||
+		aws.ToString(lc.DefineAuthChallenge) != arn+"DefineAuthChallengeFunction" || aws.ToString(lc.CreateAuthChallenge) != arn+"CreateAuthChallengeFunction" ||
+		aws.ToString(lc.VerifyAuthChallengeResponse) != arn+"VerifyAuthChallengeFunction" {
+		t.Fatalf("the pool's triggers: %+v", up.LambdaConfig)
 	}
 
 	client, err := idp.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{
@@ -177,7 +191,7 @@ func TestProvisionTwiceMatchesTemplate(t *testing.T) {
 	}
 	// The local stack shortens the visibility timeout; nothing else moves.
 	short, err := Provision(ctx, cfg, templatePath, names, WithQueueVisibility(2*time.Second))
-	if err != nil || short != first {
+	if err != nil || !reflect.DeepEqual(short, first) {
 		t.Fatalf("provision with a short visibility: %+v %v", short, err)
 	}
 	if got := attrs(first.UnlinkQueueURL); got["VisibilityTimeout"] != "2" || got["RedrivePolicy"] != queue["RedrivePolicy"] {
@@ -351,12 +365,18 @@ func TestProvisionIntoAnExistingPool(t *testing.T) {
 		t.Fatal(err)
 	}
 	names := NamesFor("prov-pool-" + strings.ToLower(t.Name()))
-	st, err := Provision(ctx, cfg, "../../template.yaml", names, WithUserPool(poolID))
+	st, err := Provision(ctx, cfg, templatePath, names, WithUserPool(poolID))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st.UserPoolID != poolID {
 		t.Fatalf("provisioned into %s, not %s", st.UserPoolID, poolID)
+	}
+	// The functions an attach puts into the pool (the stack's outputs).
+	arn := "arn:aws:lambda:us-east-1:123456789012:function:" + names.FunctionPrefix
+	if want := map[string]string{"PreAuthFunction": arn + "PreAuthFunction", "DefineAuthChallengeFunction": arn + "DefineAuthChallengeFunction",
+		"CreateAuthChallengeFunction": arn + "CreateAuthChallengeFunction", "VerifyAuthChallengeFunction": arn + "VerifyAuthChallengeFunction"}; !reflect.DeepEqual(st.Triggers, want) {
+		t.Fatalf("triggers %v", st.Triggers)
 	}
 	pools, err := idp.ListUserPools(ctx, &cip.ListUserPoolsInput{MaxResults: aws.Int32(60)})
 	if err != nil {
@@ -382,7 +402,70 @@ func TestProvisionIntoAnExistingPool(t *testing.T) {
 		after.UserPool.MfaConfiguration != before.UserPool.MfaConfiguration || len(after.UserPool.SchemaAttributes) != len(before.UserPool.SchemaAttributes) {
 		t.Fatalf("the pool's settings changed: %s -> %s", b, a)
 	}
-	if _, err := Provision(ctx, cfg, "../../template.yaml", names, WithUserPool("ap-northeast-2_NoSuchPool")); err == nil {
+	if _, err := Provision(ctx, cfg, templatePath, names, WithUserPool("ap-northeast-2_NoSuchPool")); err == nil {
 		t.Fatal("provisioned into a pool that does not exist")
+	}
+}
+
+// HostedUi=enabled (with what it needs) adds the PreSignUp trigger, the
+// pool's domain, the Kakao identity provider with its client secret read
+// from Secrets Manager, and the hosted UI's client, as the template says.
+func TestProvisionHostedUI(t *testing.T) {
+	ctx := context.Background()
+	cfg := moto.AWSConfig(ctx, moto.ForTest(t).URL())
+	names := NamesFor("prov-hosted")
+	if _, err := sm.NewFromConfig(cfg).CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("prov-hosted/kakao-client-secret"), SecretString: aws.String("s3cret")}); err != nil {
+		t.Fatal(err)
+	}
+	params := map[string]string{
+		"HostedUi": "enabled", "KakaoIdAttribute": "mutable", "HostedUiDomainPrefix": "prov-hosted",
+		"HostedUiCallbackUrls": "http://127.0.0.1:9/callback,http://localhost:9/callback", "HostedUiSignOutUrls": "http://127.0.0.1:9/",
+		"KakaoRestApiKey": "restkey123", "KakaoClientSecretName": "prov-hosted/kakao-client-secret",
+		"KakaoAuthBaseUrl": "http://127.0.0.1:7", "KakaoApiBaseUrl": "http://127.0.0.1:8", "AllowNonKakaoHosts": "true",
+	}
+	st, err := Provision(ctx, cfg, templatePath, names, WithParameters(params))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Provision(ctx, cfg, templatePath, names, WithParameters(params)); err != nil {
+		t.Fatalf("second run: %v", err)
+	}
+	arn := "arn:aws:lambda:us-east-1:123456789012:function:" + names.FunctionPrefix
+	if !reflect.DeepEqual(st.Triggers, map[string]string{"PreAuthFunction": arn + "PreAuthFunction", "PreSignUpFunction": arn + "PreSignUpFunction",
+		"DefineAuthChallengeFunction": arn + "DefineAuthChallengeFunction", "CreateAuthChallengeFunction": arn + "CreateAuthChallengeFunction",
+		"VerifyAuthChallengeFunction": arn + "VerifyAuthChallengeFunction"}) {
+		t.Fatalf("triggers %v", st.Triggers)
+	}
+	if st.HostedUI == nil || st.HostedUI.Domain != "prov-hosted" || st.HostedUI.Provider != "Kakao" || st.HostedUI.ClientID == "" {
+		t.Fatalf("hosted UI %+v", st.HostedUI)
+	}
+	idp := cip.NewFromConfig(cfg)
+	p, err := idp.DescribeIdentityProvider(ctx, &cip.DescribeIdentityProviderInput{UserPoolId: &st.UserPoolID, ProviderName: aws.String("Kakao")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := p.IdentityProvider.ProviderDetails
+	if d["client_id"] != "restkey123" || d["client_secret"] != "s3cret" || d["authorize_url"] != "http://127.0.0.1:7/oauth/authorize" ||
+		d["oidc_issuer"] != "http://127.0.0.1:7" || d["attributes_url"] != "http://127.0.0.1:8/v1/oidc/userinfo" ||
+		p.IdentityProvider.AttributeMapping["nickname"] != "nickname" {
+		t.Fatalf("identity provider %+v", p.IdentityProvider)
+	}
+	c, err := idp.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: &st.UserPoolID, ClientId: &st.HostedUI.ClientID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := c.UserPoolClient
+	if !slices.Equal(hc.CallbackURLs, []string{"http://127.0.0.1:9/callback", "http://localhost:9/callback"}) || !slices.Equal(hc.SupportedIdentityProviders, []string{"Kakao"}) ||
+		!aws.ToBool(hc.AllowedOAuthFlowsUserPoolClient) || hc.PreventUserExistenceErrors != ciptypes.PreventUserExistenceErrorTypesEnabled ||
+		!slices.Equal(hc.WriteAttributes, []string{"nickname"}) || !slices.Equal(hc.LogoutURLs, []string{"http://127.0.0.1:9/"}) {
+		t.Fatalf("hosted UI client %+v", hc)
+	}
+	dom, err := idp.DescribeUserPoolDomain(ctx, &cip.DescribeUserPoolDomainInput{Domain: aws.String("prov-hosted")})
+	if err != nil || aws.ToString(dom.DomainDescription.UserPoolId) != st.UserPoolID {
+		t.Fatalf("domain %+v %v", dom, err)
+	}
+	// The same names without the hosted UI: the pool's triggers differ.
+	if _, err := Provision(ctx, cfg, templatePath, names); err == nil || !strings.Contains(err.Error(), "other triggers") {
+		t.Fatalf("reusing the pool with other triggers: %v", err)
 	}
 }

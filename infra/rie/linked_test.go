@@ -15,6 +15,7 @@ import (
 
 	"github.com/kakaoauth/kakaoauth"
 	"github.com/kakaoauth/kakaoauth/infra/kakaofake"
+	"github.com/kakaoauth/kakaoauth/infra/rie"
 	"github.com/kakaoauth/kakaoauth/shared/password"
 	"github.com/kakaoauth/kakaoauth/shared/store"
 	"github.com/kakaoauth/kakaoauth/workflow"
@@ -32,6 +33,15 @@ func TestLinkedAccountsUnderRIE(t *testing.T) {
 	fns := build(t)
 	ctx := t.Context()
 	idp := cip.NewFromConfig(s.aws)
+	// The pool's triggers are the built functions (moto's layer invokes
+	// them where Cognito would): PreAuthentication runs for the native
+	// user's sign-in below, and lets it through.
+	emu := map[string]*rie.Emulator{}
+	for _, id := range []string{"PreAuthFunction", "DefineAuthChallengeFunction", "CreateAuthChallengeFunction", "VerifyAuthChallengeFunction"} {
+		emu[id], _ = fns.start(t, id, s.environment(t, id))
+	}
+	s.serveTriggers(t, emu)
+	define, create, verify := emu["DefineAuthChallengeFunction"], emu["CreateAuthChallengeFunction"], emu["VerifyAuthChallengeFunction"]
 
 	// A user of the pool kakaoauth did not create, signed in with its own
 	// password through the broker's client (the admin flow moto has).
@@ -85,9 +95,6 @@ func TestLinkedAccountsUnderRIE(t *testing.T) {
 
 	// The custom auth triggers: the broker's client gets one challenge;
 	// the challenge is random; only the broker's proof for it is right.
-	define, _ := fns.start(t, "DefineAuthChallengeFunction", s.environment(t, "DefineAuthChallengeFunction"))
-	create, _ := fns.start(t, "CreateAuthChallengeFunction", s.environment(t, "CreateAuthChallengeFunction"))
-	verify, _ := fns.start(t, "VerifyAuthChallengeFunction", s.environment(t, "VerifyAuthChallengeFunction"))
 	var def events.CognitoEventUserPoolsDefineAuthChallenge
 	decodeStrict(t, "defineauthchallenge", invoke(t, define, event(t, "defineauthchallenge", vars)), &def)
 	if def.Response.ChallengeName != workflow.CustomChallenge || def.Response.FailAuthentication || def.Response.IssueTokens {
