@@ -112,7 +112,11 @@ type eventAnswer struct {
 }
 
 func newAccountAnswer(m kakaoauth.Mapping) accountAnswer {
-	ans := accountAnswer{KakaoID: m.KakaoID, Status: m.Status, Kind: m.Kind, Sub: m.Sub, Username: m.Username, PreviousSubs: m.PreviousSubs,
+	kind := kakaoauth.KindCreated
+	if m.Linked() {
+		kind = kakaoauth.KindLinked
+	}
+	ans := accountAnswer{KakaoID: m.KakaoID, Status: m.Status, Kind: kind, Sub: m.Sub, Username: m.Username, PreviousSubs: m.PreviousSubs,
 		CreatedAt: formatTime(m.CreatedAt), ActiveSince: formatTime(m.ActiveSince), LastLoginAt: formatTime(m.LastLoginAt),
 		UnlinkedAt: formatTime(m.UnlinkedAt), RelinkedAt: formatTime(m.RelinkedAt), DeletedAt: formatTime(m.DeletedAt)}
 	if e := m.LastEvent; e.Type != "" {

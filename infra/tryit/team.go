@@ -84,7 +84,7 @@ func (p *Page) password(w http.ResponseWriter, r *http.Request) {
 	ms := elapsed()
 	if err == nil && (out.AuthenticationResult == nil || aws.ToString(out.AuthenticationResult.AccessToken) == "") {
 		// A challenge (MFA, a new password) is the team app's business.
-		writeError(w, http.StatusBadRequest, "ChallengeNotShown", "Cognito asked for more than a password; the page does not go on.")
+		writeError(w, http.StatusBadRequest, "NotAvailable", "Cognito asked for more than a password (MFA, a new password): the page signs in with a password only.")
 		return
 	}
 	if err != nil {

@@ -506,6 +506,7 @@ func TestUnlinkAndAccount(t *testing.T) {
 			CreatedAt: at.Add(-time.Hour), ActiveSince: at, LastLoginAt: at, UnlinkedAt: at.Add(-time.Minute), RelinkedAt: at,
 			PreviousSubs: []string{"s-1"}, PasswordNonce: "secret-nonce",
 			LastEvent: kakaoauth.LifecycleEvent{ID: "e1", Type: kakaoauth.EventRelinked, KakaoID: 4242, Sub: "s-2", Time: at, Reason: "login"}},
+		4343: {KakaoID: 4343, Sub: "s-native", Username: "demo-native", Kind: kakaoauth.KindLinked, Status: "active", CreatedAt: at, ActiveSince: at},
 	}))
 
 	if a := f.post(t, "/tryit/api/unlink", `{"kakao_id":4242}`); a.status != 200 || a.body["callback_status"] != 200.0 {
@@ -535,12 +536,16 @@ func TestUnlinkAndAccount(t *testing.T) {
 	// The mapping's state and history, which the page reads to say what
 	// a login did (here: re-linked, the same sub as before).
 	a := f.call(t, http.MethodGet, "/tryit/api/account?kakao_id=4242", "", "", "")
-	want := `{"kakao_id":4242,"status":"active","sub":"s-2","username":"kakao_4242","created_at":"2026-11-25T00:02:03.004Z",` +
+	want := `{"kakao_id":4242,"status":"active","kind":"created","sub":"s-2","username":"kakao_4242","created_at":"2026-11-25T00:02:03.004Z",` +
 		`"active_since":"2026-11-25T01:02:03.004Z","last_login_at":"2026-11-25T01:02:03.004Z","unlinked_at":"2026-11-25T01:01:03.004Z",` +
 		`"relinked_at":"2026-11-25T01:02:03.004Z","previous_subs":["s-1"],` +
 		`"last_event":{"type":"relinked","time":"2026-11-25T01:02:03.004Z","sub":"s-2","reason":"login"}}`
 	if a.status != 200 || strings.TrimSpace(a.raw) != want {
 		t.Fatalf("account: %d\n%s\nwant\n%s", a.status, a.raw, want)
+	}
+	// A Kakao account linked to a person of the pool says so.
+	if a := f.call(t, http.MethodGet, "/tryit/api/account?kakao_id=4343", "", "", ""); a.status != 200 || a.body["kind"] != kakaoauth.KindLinked || a.body["username"] != "demo-native" {
+		t.Fatalf("linked account: %d %s", a.status, a.raw)
 	}
 	for _, secret := range []string{"secret-nonce", "private@example.com"} {
 		if strings.Contains(a.raw, secret) {
