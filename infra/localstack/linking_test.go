@@ -92,6 +92,19 @@ func (s *testStack) linkDemo(t testing.TB, kakaoID int64) {
 	}
 }
 
+// personIntact checks the demo person is still enabled and signs in with
+// their own password.
+func (s *testStack) personIntact(t testing.TB, when string) {
+	t.Helper()
+	demo := s.Demo()
+	if u := s.cognitoUser(t, demo.Username); !u.Enabled {
+		t.Fatalf("%s: the person is disabled", when)
+	}
+	if _, err := s.teamSignIn(t, demo.Email, demo.Password); err != nil {
+		t.Fatalf("%s: the person's password: %v", when, err)
+	}
+}
+
 func (s *testStack) cognitoUser(t testing.TB, username string) *cip.AdminGetUserOutput {
 	t.Helper()
 	u, err := cip.NewFromConfig(s.direct()).AdminGetUser(context.Background(), &cip.AdminGetUserInput{UserPoolId: aws.String(s.Stack().UserPoolID), Username: aws.String(username)})
@@ -203,12 +216,7 @@ func TestKakaoUnlinkOfALinkedUserLeavesItEnabled(t *testing.T) {
 		t.Fatalf("unlink callback: %d", got)
 	}
 	s.waitStatus(t, 821, kakaoauth.StatusUnlinked)
-	if u := s.cognitoUser(t, demo.Username); !u.Enabled {
-		t.Fatal("Kakao's unlink disabled the person")
-	}
-	if _, err := s.teamSignIn(t, demo.Email, demo.Password); err != nil {
-		t.Fatalf("the password after Kakao's unlink: %v", err)
-	}
+	s.personIntact(t, "after Kakao's unlink")
 	status, body := s.login(t, map[string]string{"access_token": s.accessToken(t, 821)})
 	if status != http.StatusOK || body["sub"] != demo.Sub {
 		t.Fatalf("a fresh Kakao login after the unlink: %d %v", status, body)
@@ -220,12 +228,7 @@ func TestKakaoUnlinkOfALinkedUserLeavesItEnabled(t *testing.T) {
 	if m.Kind != kakaoauth.KindLinked || m.Sub != demo.Sub || m.Email != "" {
 		t.Fatalf("mapping after ACCOUNT_DELETE %+v", m)
 	}
-	if u := s.cognitoUser(t, demo.Username); !u.Enabled {
-		t.Fatal("ACCOUNT_DELETE disabled the person")
-	}
-	if _, err := s.teamSignIn(t, demo.Email, demo.Password); err != nil {
-		t.Fatalf("the password after ACCOUNT_DELETE: %v", err)
-	}
+	s.personIntact(t, "after ACCOUNT_DELETE")
 	if got := s.auditTypes(t, 821); strings.Join(got, ",") != "linked,unlinked,relinked,login_succeeded,unlinked" {
 		t.Fatalf("audit %v", got)
 	}
@@ -255,9 +258,7 @@ func TestUnlinkByThePersonEndToEnd(t *testing.T) {
 	}
 	status, body = s.linkRequest(t, http.MethodDelete, s.demoAccessToken(t), nil)
 	wantError(t, status, body, http.StatusNotFound, "NotLinked")
-	if _, err := s.teamSignIn(t, demo.Email, demo.Password); err != nil {
-		t.Fatalf("the password after the person's unlink: %v", err)
-	}
+	s.personIntact(t, "after the person's unlink")
 	// Logging in with Kakao again starts over: its own user now.
 	status, body = s.login(t, map[string]string{"access_token": s.accessToken(t, 831)})
 	if status != http.StatusOK || body["sub"] == demo.Sub || body["username"] != "kakao_831" {
@@ -440,7 +441,5 @@ func TestHostedUIReachesTheLinkedPerson(t *testing.T) {
 	if status != http.StatusOK || body["sub"] != demo.Sub {
 		t.Fatalf("broker login: %d %v", status, body)
 	}
-	if _, err := s.teamSignIn(t, demo.Username, demo.Password); err != nil {
-		t.Fatalf("the person's password: %v", err)
-	}
+	s.personIntact(t, "after hosted-UI sign-ins")
 }
