@@ -178,6 +178,17 @@ var outcomes = map[string]Outcome{
 
 var internalOutcome = Outcome{http.StatusInternalServerError, CodeInternal, "Internal error."}
 
+// Answers the API gives outside the login workflow: API Gateway's own for
+// a route or method it lacks, and the Cognito authorizer's refusal on the
+// optional protected route (GET /me). template.yaml's gateway responses
+// and the local endpoint give them alike.
+var (
+	NotFoundOutcome = Outcome{Status: http.StatusNotFound, Code: "NotFound", Message: "No such route."}
+	// UnauthorizedOutcome: no token, or not a valid, current ID token of
+	// the stack's user pool and app client.
+	UnauthorizedOutcome = Outcome{Status: http.StatusUnauthorized, Code: "Unauthorized", Message: "Sign in again: the ID token is missing, invalid or expired."}
+)
+
 // OutcomeOf maps an error name to its HTTP answer; unknown names are 500.
 func OutcomeOf(errorName string) Outcome {
 	if o, ok := outcomes[errorName]; ok {
