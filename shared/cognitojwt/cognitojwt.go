@@ -132,8 +132,8 @@ type poolClaims struct {
 	Username        string `json:"username"`
 	KakaoID         string `json:"custom:kakao_id"`
 	Email           string `json:"email"`
-	// Cognito sends email_verified as a JSON boolean.
-	EmailVerified bool   `json:"email_verified"`
+	// Cognito sends email_verified as a JSON boolean, moto as a string.
+	EmailVerified any    `json:"email_verified"`
 	Scope         string `json:"scope"`
 }
 
@@ -192,7 +192,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string, use Use) (Claims, err
 	}
 	c := Claims{
 		Sub: std.Subject, TokenUse: use, ClientID: client, Username: pc.CognitoUsername,
-		KakaoID: pc.KakaoID, Email: pc.Email, EmailVerified: pc.EmailVerified, Scope: pc.Scope,
+		KakaoID: pc.KakaoID, Email: pc.Email, EmailVerified: pc.EmailVerified == true || pc.EmailVerified == "true", Scope: pc.Scope,
 		ExpiresAt: std.Expiry.Time(),
 	}
 	if use == UseAccess {

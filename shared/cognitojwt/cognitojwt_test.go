@@ -119,6 +119,12 @@ func TestValidTokens(t *testing.T) {
 	if got != want {
 		t.Errorf("ID token claims %+v, want %+v", got, want)
 	}
+	// moto writes email_verified as a string.
+	c := claims(UseID)
+	c["email_verified"] = "true"
+	if got, err := v.Verify(context.Background(), p.token(t, c), UseID); err != nil || !got.EmailVerified {
+		t.Errorf("email_verified \"true\": %+v %v", got, err)
+	}
 	got, err = v.Verify(context.Background(), p.token(t, claims(UseAccess)), UseAccess)
 	if err != nil {
 		t.Fatal(err)
