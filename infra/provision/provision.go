@@ -66,6 +66,10 @@ type Names struct {
 	EventBus       string
 	PepperSecret   string
 	ProofKeySecret string
+	// The identity pool's (identity.go).
+	IdentityPool    string
+	IdentityRole    string
+	UserFilesBucket string
 }
 
 // NamesFor derives every name from one prefix, e.g. "kakaoauth-local".
@@ -80,6 +84,10 @@ func NamesFor(prefix string) Names {
 		EventBus:       prefix + "-events",
 		PepperSecret:   prefix + "/pepper",
 		ProofKeySecret: prefix + "/proof-key",
+		IdentityPool:   prefix + "-identities",
+		IdentityRole:   prefix + "-identity-authenticated",
+		// Bucket names are lower case.
+		UserFilesBucket: strings.ToLower(prefix) + "-user-files",
 	}
 }
 
@@ -99,6 +107,11 @@ type Stack struct {
 	PepperSecretARN string
 	// ProofKeySecretARN is the generated key of the sign-in proofs.
 	ProofKeySecretARN string
+	// IdentityPoolID, IdentityRoleARN and UserFilesBucket are the
+	// identity pool's (EnableIdentityPool in the template).
+	IdentityPoolID  string
+	IdentityRoleARN string
+	UserFilesBucket string
 }
 
 // Option adjusts what Provision creates.
@@ -122,7 +135,8 @@ func WithQueueVisibility(d time.Duration) Option {
 // the template is an error (reset moto after changing the template).
 func Provision(ctx context.Context, cfg aws.Config, templatePath string, names Names, opts ...Option) (Stack, error) {
 	if names.UserPool == "" || names.UserPoolClient == "" || names.MappingTable == "" || names.AuditTable == "" ||
-		names.UnlinkQueue == "" || names.UnlinkDLQ == "" || names.EventBus == "" || names.PepperSecret == "" || names.ProofKeySecret == "" {
+		names.UnlinkQueue == "" || names.UnlinkDLQ == "" || names.EventBus == "" || names.PepperSecret == "" || names.ProofKeySecret == "" ||
+		names.IdentityPool == "" || names.IdentityRole == "" || names.UserFilesBucket == "" {
 		return Stack{}, errors.New("provision: every name must be set (see NamesFor)")
 	}
 	var o options
@@ -170,7 +184,14 @@ func Provision(ctx context.Context, cfg aws.Config, templatePath string, names N
 	if err != nil {
 		return Stack{}, err
 	}
+	identityPoolID, identityRoleARN, err := ensureIdentity(ctx, cfg, names, poolID, clientID, res.identityPool)
+	if err != nil {
+		return Stack{}, err
+	}
 	return Stack{
+		IdentityPoolID:    identityPoolID,
+		IdentityRoleARN:   identityRoleARN,
+		UserFilesBucket:   names.UserFilesBucket,
 		PepperSecretARN:   pepperARN,
 		ProofKeySecretARN: proofKeyARN,
 		UserPoolID:        poolID,
@@ -191,6 +212,7 @@ type resources struct {
 	queue, dlq     *cfnsqs.Queue
 	pepper         *cfnsm.Secret
 	proofKey       *cfnsm.Secret
+	identityPool   *cfncognito.IdentityPool
 }
 
 func load(path string) (resources, error) {
@@ -223,7 +245,7 @@ func shapesOnly(data []byte) ([]byte, error) {
 		return nil, errors.New("not a YAML mapping")
 	}
 	keepResources := map[string]bool{LogicalUserPool: true, LogicalUserPoolClient: true, LogicalMappingTable: true, LogicalAuditTable: true,
-		LogicalUnlinkQueue: true, LogicalUnlinkDLQ: true, LogicalPepperSecret: true, LogicalProofKeySecret: true}
+		LogicalUnlinkQueue: true, LogicalUnlinkDLQ: true, LogicalPepperSecret: true, LogicalProofKeySecret: true, LogicalIdentityPool: true}
 	// The event bus is conditional (an operator may name their own), which
 	// goformation cannot read; only its presence is checked, by name.
 	busFound := false
@@ -242,7 +264,7 @@ func shapesOnly(data []byte) ([]byte, error) {
 			for j := 0; j+1 < len(val.Content); j += 2 {
 				busFound = busFound || val.Content[j].Value == LogicalEventBus
 				if keepResources[val.Content[j].Value] {
-					kept.Content = append(kept.Content, val.Content[j], val.Content[j+1])
+					kept.Content = append(kept.Content, val.Content[j], withoutCondition(val.Content[j+1]))
 				}
 			}
 			out.Content = append(out.Content, key, kept)
@@ -252,6 +274,22 @@ func shapesOnly(data []byte) ([]byte, error) {
 		return nil, errors.New("no " + LogicalEventBus + " resource")
 	}
 	return yaml.Marshal(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{out}})
+}
+
+// withoutCondition is a resource without its Condition key: the local
+// stack provisions the optional parts too (the identity pool), and
+// goformation would replace the resource by the condition's value.
+func withoutCondition(res *yaml.Node) *yaml.Node {
+	if res.Kind != yaml.MappingNode {
+		return res
+	}
+	out := &yaml.Node{Kind: yaml.MappingNode, Tag: res.Tag}
+	for i := 0; i+1 < len(res.Content); i += 2 {
+		if res.Content[i].Value != "Condition" {
+			out.Content = append(out.Content, res.Content[i], res.Content[i+1])
+		}
+	}
+	return out
 }
 
 func pick(tpl *cloudformation.Template) (r resources, err error) {
@@ -277,6 +315,9 @@ func pick(tpl *cloudformation.Template) (r resources, err error) {
 		return r, fmt.Errorf("provision: template: %w", err)
 	}
 	if r.proofKey, err = tpl.GetSecretsManagerSecretWithName(LogicalProofKeySecret); err != nil {
+		return r, fmt.Errorf("provision: template: %w", err)
+	}
+	if r.identityPool, err = tpl.GetCognitoIdentityPoolWithName(LogicalIdentityPool); err != nil {
 		return r, fmt.Errorf("provision: template: %w", err)
 	}
 	return r, nil
