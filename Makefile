@@ -21,14 +21,14 @@ LAMBDA_FLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags="-s -w"
 GOARCH_LAMBDA ?= arm64
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 
-.PHONY: run test lint bench fuzz build tools clean
+.PHONY: run test lint bench fuzz build tools js-deps clean
 
 ## run: bring the local stack up (moto, Kakao double, login endpoint on :8080)
 run: tools
 	$(GO) run ./cmd/kakaoauth local
 
 ## test: every test, moto and the Kakao double included
-test: tools lint
+test: tools js-deps lint
 	$(GO) test -count=1 -timeout 25m ./...
 
 ## lint: formatting, vet, then cfn-lint of template.yaml and of every stack
@@ -54,6 +54,19 @@ tools:
 	@bash infra/install-tools.sh
 	@command -v aws-lambda-rie >/dev/null || [ -x "$$($(GO) env GOPATH)/bin/aws-lambda-rie" ] || \
 	  { echo "tools: installing aws-lambda-rie"; $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION); }
+
+## js-deps: the npm packages only the tests need (make run serves the JS
+## client's modules as they are): clients/js (aws-amplify, esbuild and
+## typescript for its browser and type tests) and examples/node-backend
+## (aws-jwt-verify), exactly as their package-lock.json pin them. A lock
+## installed is kept beside node_modules: a changed lock installs again.
+JS_TEST_PACKAGES := clients/js examples/node-backend
+js-deps: tools
+	@for d in $(JS_TEST_PACKAGES); do \
+	  if ! cmp -s $$d/package-lock.json $$d/node_modules/.installed-lock.json; then \
+	    echo "js-deps: npm ci in $$d"; \
+	    (cd $$d && npm ci --no-audit --no-fund --loglevel=error >/dev/null && cp package-lock.json node_modules/.installed-lock.json) || exit 1; \
+	  fi; done
 
 ## build: one linux/arm64 bootstrap per function under build/<LogicalId>/
 build:

@@ -298,7 +298,8 @@ func (m *Main) poolTokens(motoURL string) *cognitojwt.Verifier {
 // local-only extras: unlink at the double, the mapping's status.
 func (m *Main) tryItPage(awsCfg aws.Config, motoURL, authBase string) (*tryit.Page, error) {
 	api := cip.NewFromConfig(awsCfg, func(o *cip.Options) { o.Credentials = aws.AnonymousCredentials{} })
-	opts := []tryit.Option{tryit.WithAccounts(m.deps.Mappings()), tryit.WithLogger(m.cfg.Log), tryit.WithMeRoute()}
+	opts := []tryit.Option{tryit.WithAccounts(m.deps.Mappings()), tryit.WithLogger(m.cfg.Log), tryit.WithMeRoute(),
+		tryit.WithIdentityPool(m.stack.IdentityPoolID, motoURL, motoURL)}
 	if m.fake != nil {
 		opts = append(opts, tryit.WithDouble(m.kakaoURL))
 	}
