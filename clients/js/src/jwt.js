@@ -11,8 +11,9 @@ export function claimsOf(token) {
   const part = typeof token === 'string' ? token.split('.')[1] : undefined;
   if (!part) throw new TypeError('not a JWT');
   const b64 = part.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (part.length % 4)) % 4);
-  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-  const claims = JSON.parse(new TextDecoder().decode(bytes));
+  // UTF-8 without TextDecoder, which React Native's Hermes may lack.
+  const utf8 = Array.from(atob(b64), (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0')).join('');
+  const claims = JSON.parse(decodeURIComponent(utf8));
   if (!claims || typeof claims !== 'object') throw new TypeError('not a JWT');
   return claims;
 }
