@@ -55,6 +55,11 @@ type TryItMain struct {
 	// page then offers a sign-in through it too.
 	HostedUIDomain   string
 	HostedUIClientID string
+	// IdentityPoolID (output IdentityPoolId) and MeRoute (output MeUrl)
+	// are the stack's optional app-integration parts: the page then gets
+	// AWS credentials for the signed-in user, and a button for GET /me.
+	IdentityPoolID string
+	MeRoute        bool
 
 	KakaoAuthURL      string
 	KakaoClientID     string // the Kakao app's REST API key
@@ -88,6 +93,8 @@ func runTryIt(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&m.CognitoEndpoint, "cognito-endpoint", "", "Cognito endpoint URL, for a local pool (moto); default: AWS")
 	fs.StringVar(&m.HostedUIDomain, "hosted-ui-domain", "", "the stack's hosted UI domain (output HostedUiDomainUrl), if it has one")
 	fs.StringVar(&m.HostedUIClientID, "hosted-ui-client-id", "", "the hosted UI's app client (output HostedUiClientId)")
+	fs.StringVar(&m.IdentityPoolID, "identity-pool-id", "", "the stack's identity pool (output IdentityPoolId), if it has one")
+	fs.BoolVar(&m.MeRoute, "me-route", false, "the stack has GET /me (output MeUrl)")
 	fs.StringVar(&m.KakaoAuthURL, "kakao-auth-url", envOr("KAKAO_AUTH_BASE_URL", sharedconfig.DefaultKakaoAuthBaseURL), "Kakao auth server (env KAKAO_AUTH_BASE_URL)")
 	fs.StringVar(&m.KakaoClientID, "kakao-client-id", os.Getenv("KAKAO_REST_API_KEY"), "the Kakao app's REST API key (env KAKAO_REST_API_KEY)")
 	fs.StringVar(&m.Addr, "addr", envOr("KAKAOAUTH_TRYIT_ADDR", DefaultTryItAddr), "listen address (env KAKAOAUTH_TRYIT_ADDR)")
@@ -147,6 +154,8 @@ func (m *TryItMain) Run(ctx context.Context) error {
 		m.UserPoolClientID = orDefault(m.UserPoolClientID, outs["UserPoolClientId"])
 		m.HostedUIDomain = orDefault(m.HostedUIDomain, outs["HostedUiDomainUrl"])
 		m.HostedUIClientID = orDefault(m.HostedUIClientID, outs["HostedUiClientId"])
+		m.IdentityPoolID = orDefault(m.IdentityPoolID, outs["IdentityPoolId"])
+		m.MeRoute = m.MeRoute || outs["MeUrl"] != ""
 	}
 	switch {
 	case m.APIURL == "" || m.UserPoolID == "" || m.UserPoolClientID == "":
@@ -184,6 +193,12 @@ func (m *TryItMain) Run(ctx context.Context) error {
 	}
 	if m.HostedUIDomain != "" {
 		opts = append(opts, tryit.WithHostedUI(tryit.HostedUI{DomainURL: m.HostedUIDomain, ClientID: m.HostedUIClientID}))
+	}
+	if m.IdentityPoolID != "" {
+		opts = append(opts, tryit.WithIdentityPool(m.IdentityPoolID, m.CognitoEndpoint, m.CognitoEndpoint))
+	}
+	if m.MeRoute {
+		opts = append(opts, tryit.WithMeRoute())
 	}
 	page, err := tryit.New(
 		tryit.Kakao{AuthURL: m.KakaoAuthURL, ClientID: m.KakaoClientID, ClientSecret: m.KakaoClientSecret},
