@@ -25,7 +25,6 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
-	"github.com/kakaoauth/kakaoauth"
 	"github.com/kakaoauth/kakaoauth/shared/keyset"
 )
 
@@ -142,15 +141,12 @@ func invalid(reason string) error { return &InvalidToken{Reason: reason} }
 // Verify checks raw as a token of the given use. Errors are *InvalidToken,
 // or *Unavailable when the key set cannot be read.
 func (v *Verifier) Verify(ctx context.Context, raw string, use Use) (Claims, error) {
-	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
-	if err != nil || !kakaoauth.CompactJWS(raw) {
-		return Claims{}, invalid("malformed or not RS256")
-	}
-	if len(tok.Headers) != 1 || tok.Headers[0].KeyID == "" {
-		return Claims{}, invalid("no key id")
-	}
-	key, err := v.keys.Key(ctx, tok.Headers[0].KeyID)
+	tok, key, err := v.keys.Parse(ctx, raw)
 	switch {
+	case errors.Is(err, keyset.ErrMalformed):
+		return Claims{}, invalid("malformed or not RS256")
+	case errors.Is(err, keyset.ErrNoKeyID):
+		return Claims{}, invalid("no key id")
 	case errors.Is(err, keyset.ErrUnknownKey):
 		return Claims{}, invalid("unknown key id")
 	case errors.Is(err, keyset.ErrNoSigningKeys):

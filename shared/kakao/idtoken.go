@@ -134,20 +134,12 @@ func invalid(reason string) error { return &kakaoauth.InvalidKakaoToken{Reason: 
 // to carry none, so a nonce-bound token cannot be replayed without it, and
 // is refused outright under WithNonceRequired.
 func (v *IDTokenVerifier) Verify(ctx context.Context, rawIDToken, nonce string) (IDClaims, error) {
-	// Only RS256 parses: "none", HS256 (keyed with the public key) and
-	// every other algorithm are refused before any key is looked at. And
-	// only the compact serialization's own characters: Go's base64 skips
-	// CR and LF, so one signed token would otherwise verify in endless
-	// spellings (a fuzzing finding).
-	tok, err := jwt.ParseSigned(rawIDToken, []jose.SignatureAlgorithm{jose.RS256})
-	if err != nil || !kakaoauth.CompactJWS(rawIDToken) {
-		return IDClaims{}, invalid("malformed or not RS256")
-	}
-	if len(tok.Headers) != 1 || tok.Headers[0].KeyID == "" {
-		return IDClaims{}, invalid("no key id")
-	}
-	key, err := v.keys.Key(ctx, tok.Headers[0].KeyID)
+	tok, key, err := v.keys.Parse(ctx, rawIDToken)
 	switch {
+	case errors.Is(err, keyset.ErrMalformed):
+		return IDClaims{}, invalid("malformed or not RS256")
+	case errors.Is(err, keyset.ErrNoKeyID):
+		return IDClaims{}, invalid("no key id")
 	case errors.Is(err, keyset.ErrUnknownKey):
 		return IDClaims{}, invalid("unknown key id")
 	case errors.Is(err, keyset.ErrNoSigningKeys):
