@@ -229,11 +229,9 @@ func cognitoOperation(op string) bool {
 // own.
 func errorCodes(t *testing.T) []string {
 	t.Helper()
-	codes := []string{kakaoauth.NotFoundOutcome.Code, kakaoauth.UnauthorizedOutcome.Code, kakaoauth.OutcomeOf("").Code}
-	for _, n := range kakaoauth.PublicErrorNames() {
-		if c := kakaoauth.OutcomeOf(n).Code; !slices.Contains(codes, c) {
-			codes = append(codes, c)
-		}
+	var codes []string
+	for _, o := range kakaoauth.PublicOutcomes() {
+		codes = append(codes, o.Code)
 	}
 	return append(codes, clientCodes...)
 }

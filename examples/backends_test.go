@@ -89,7 +89,7 @@ func TestBackendsVerifyTheStacksTokens(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	if _, err := os.Stat(filepath.Join("node-backend", "node_modules", "aws-jwt-verify")); err != nil {
-		t.Fatalf("aws-jwt-verify is not installed in examples/node-backend: run `make test` (npm ci there): %v", err)
+		t.Fatalf("aws-jwt-verify is not installed in examples/node-backend: run `make tools` (infra/install-tools.sh runs npm ci there): %v", err)
 	}
 	backends := map[string]string{
 		"go": start(t, exec.Command(bin), map[string]string{"AWS_REGION": moto.Region, "USER_POOL_ID": st.UserPoolID,

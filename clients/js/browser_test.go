@@ -53,7 +53,7 @@ func pageBundle(t *testing.T) []byte {
 	bundled.once.Do(func() {
 		esbuild := filepath.Join("node_modules", ".bin", "esbuild")
 		if _, err := os.Stat(esbuild); err != nil {
-			bundled.err = fmt.Errorf("esbuild is not installed in clients/js: run `make test` (or npm ci in clients/js): %v", err)
+			bundled.err = fmt.Errorf("esbuild is not installed in clients/js: run `make tools` (infra/install-tools.sh runs npm ci there): %v", err)
 			return
 		}
 		out := filepath.Join(os.TempDir(), fmt.Sprintf("kakaoauth-page-%d.js", os.Getpid()))

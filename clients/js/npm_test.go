@@ -24,7 +24,7 @@ func installed(t *testing.T, bin string) string {
 	t.Helper()
 	p := filepath.Join("node_modules", ".bin", bin)
 	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("%s is not installed in clients/js: run `make test` (or npm ci in clients/js): %v", bin, err)
+		t.Fatalf("%s is not installed in clients/js: run `make tools` (infra/install-tools.sh runs npm ci there): %v", bin, err)
 	}
 	return p
 }

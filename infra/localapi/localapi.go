@@ -98,7 +98,9 @@ func Mux(login http.Handler, extra map[string]http.Handler) *http.ServeMux {
 
 // writeNotFound is the API's answer to a route or method it does not have
 // (MISSING_AUTHENTICATION_TOKEN, which template.yaml makes a 404).
-func writeNotFound(w http.ResponseWriter) { writeOutcome(w, kakaoauth.NotFoundOutcome) }
+func writeNotFound(w http.ResponseWriter) {
+	writeJSON(w, kakaoauth.RouteNotFound.Status, errorBody{Error: kakaoauth.RouteNotFound.Code, Message: kakaoauth.RouteNotFound.Message})
+}
 
 // JSONContentType says whether API Gateway runs the login's
 // application/json template for a request with this Content-Type: no

@@ -265,7 +265,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	login := localapi.New(localapi.ExecutorFunc(m.execute), m.cfg.Log, localapi.WithAllowedOrigins(m.cfg.CORSOrigins...))
 	routes := map[string]http.Handler{
-		workflow.UnlinkPath: ProxyHandler(steps.UnlinkWebhook, m.cfg.Log),
+		// The unlink callback behind its authorizer, as on API Gateway.
+		workflow.UnlinkPath: Authorized(steps.UnlinkAuthorizer, ProxyHandler(steps.UnlinkWebhook, m.cfg.Log), m.cfg.Log),
 		// The stack's optional GET /me (EnableMeRoute), always on here.
 		localapi.MePath: localapi.NewMe(m.poolTokens(motoURL), m.cfg.Log, m.cfg.CORSOrigins...),
 	}

@@ -151,6 +151,7 @@ func (p *Page) routes() *http.ServeMux {
 	mux.HandleFunc("POST /tryit/api/signout", p.signOut)
 	mux.HandleFunc("POST /tryit/api/unlink", p.unlink)
 	mux.HandleFunc("GET /tryit/api/account", p.account)
+	mux.HandleFunc("GET "+MessagesPath, p.messages)
 	mux.HandleFunc("POST /tryit/api/hosted/token", p.hostedToken)
 	mux.Handle("GET /tryit/client/", clientModules())
 	mux.HandleFunc("POST /tryit/api/caller", p.caller)
