@@ -12,7 +12,8 @@ import (
 	"github.com/kakaoauth/kakaoauth/infra/moto"
 )
 
-// The identity pool is the template's (EnableIdentityPool): no guests, no
+// The identity pool is the template's, with EnableIdentityPool=true (and
+// none without: the default): no guests, no
 // classic flow, the stack's pool and app client as the one provider with
 // the server-side token check, the authenticated role attached, and the
 // users' bucket.
@@ -20,7 +21,7 @@ func TestIdentityPoolMatchesTemplate(t *testing.T) {
 	ctx := context.Background()
 	cfg := moto.AWSConfig(ctx, moto.ForTest(t).URL())
 	names := NamesFor("prov-" + strings.ToLower(t.Name()))
-	st, err := Provision(ctx, cfg, templatePath, names)
+	st, err := Provision(ctx, cfg, templatePath, names, WithParameters(map[string]string{"EnableIdentityPool": "true"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,5 +49,18 @@ func TestIdentityPoolMatchesTemplate(t *testing.T) {
 	}
 	if _, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(st.UserFilesBucket)}); err != nil {
 		t.Errorf("bucket %s: %v", st.UserFilesBucket, err)
+	}
+}
+
+func TestNoIdentityPoolByDefault(t *testing.T) {
+	ctx := context.Background()
+	cfg := moto.AWSConfig(ctx, moto.ForTest(t).URL())
+	names := NamesFor("prov-" + strings.ToLower(t.Name()))
+	st, err := Provision(ctx, cfg, templatePath, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.IdentityPoolID != "" || st.IdentityRoleARN != "" || st.UserFilesBucket != "" {
+		t.Errorf("an identity pool with EnableIdentityPool at its default: %+v", st)
 	}
 }
