@@ -68,6 +68,8 @@ type Page struct {
 	accounts  Accounts
 	hosted    HostedUI // see WithHostedUI (hosted.go)
 	team      TeamApp  // see WithTeamApp (team.go)
+	identity  identityPool
+	meRoute   bool
 	http      *http.Client
 	log       *slog.Logger
 	now       func() time.Time
@@ -153,6 +155,8 @@ func (p *Page) routes() *http.ServeMux {
 	mux.HandleFunc("GET "+MessagesPath, p.messages)
 	mux.HandleFunc("POST /tryit/api/hosted/token", p.hostedToken)
 	mux.HandleFunc("POST /tryit/api/password", p.password)
+	mux.Handle("GET /tryit/client/", clientModules())
+	mux.HandleFunc("POST /tryit/api/caller", p.caller)
 	mux.HandleFunc("/tryit/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NotFound", "No such route.")
 	})
@@ -197,6 +201,8 @@ type pageConfig struct {
 	// TeamApp is set when the page also shows the team's own app (a
 	// password sign-in, then linking Kakao): the local stack.
 	TeamApp *teamConfig `json:"teamApp,omitempty"`
+	// Client is the JavaScript client's configuration (client.go).
+	Client clientConfig `json:"client"`
 }
 
 // origin is the page's origin as the browser sees it.
@@ -223,7 +229,7 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 	cfg, err := json.Marshal(pageConfig{
 		APIURL: p.apiURL, AuthorizeURL: p.kakao.AuthURL + "/oauth/authorize", ClientID: p.kakao.ClientID,
 		RedirectURI: p.redirectURI(r), Target: p.target, UserPoolID: p.pool.ID,
-		Unlink: p.double != "", Accounts: p.accounts != nil, HostedUI: p.hostedConfig(), TeamApp: p.teamConfig(),
+		Unlink: p.double != "", Accounts: p.accounts != nil, HostedUI: p.hostedConfig(), Client: p.clientConfig(r), TeamApp: p.teamConfig(),
 	})
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "internal", "Internal error.")
@@ -233,10 +239,14 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	// The page talks to its own backend and to the login API only.
+	// The page talks to its own backend, the login API, and Cognito (the
+	// JavaScript client's refresh, sign-out and identity-pool calls).
 	connect := "'self'"
 	if u, err := url.Parse(p.apiURL); err == nil && u.Host != "" {
 		connect += " " + u.Scheme + "://" + u.Host
+	}
+	for _, o := range p.connectSources() {
+		connect += " " + o
 	}
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src "+connect+"; form-action 'none'; frame-ancestors 'none'; base-uri 'none'")
 	_ = indexPage.Execute(w, struct{ Config template.JS }{template.JS(cfg)})
