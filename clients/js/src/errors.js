@@ -53,6 +53,36 @@ export class AccountConflictError extends KakaoAuthError {
   /** @param {string} message @param {{status?: number, cause?: unknown}} [options] */
   constructor(message, options) { super('AccountConflict', message, options); this.name = 'AccountConflictError'; }
 }
+/** 403: no account is linked to this Kakao account, and the stack creates none (an existing pool); sign in another way, then link. */
+export class AccountNotLinkedError extends KakaoAuthError {
+  /** @param {string} message @param {{status?: number, cause?: unknown}} [options] */
+  constructor(message, options) { super('AccountNotLinked', message, options); this.name = 'AccountNotLinkedError'; }
+}
+/** 401 from the linking endpoints: the Cognito access token is missing, invalid, expired or revoked. */
+export class InvalidCognitoTokenError extends KakaoAuthError {
+  /** @param {string} message @param {{status?: number, cause?: unknown}} [options] */
+  constructor(message, options) { super('InvalidCognitoToken', message, options); this.name = 'InvalidCognitoTokenError'; }
+}
+/** 409 from linking: the Kakao account is linked to another user. */
+export class KakaoAccountInUseError extends KakaoAuthError {
+  /** @param {string} message @param {{status?: number, cause?: unknown}} [options] */
+  constructor(message, options) { super('KakaoAccountInUse', message, options); this.name = 'KakaoAccountInUseError'; }
+}
+/** 409 from linking: this user already has another Kakao account linked. */
+export class UserAlreadyLinkedError extends KakaoAuthError {
+  /** @param {string} message @param {{status?: number, cause?: unknown}} [options] */
+  constructor(message, options) { super('UserAlreadyLinked', message, options); this.name = 'UserAlreadyLinkedError'; }
+}
+/** 409 from unlinking: the account signs in with Kakao only. */
+export class KakaoOnlyAccountError extends KakaoAuthError {
+  /** @param {string} message @param {{status?: number, cause?: unknown}} [options] */
+  constructor(message, options) { super('KakaoOnlyAccount', message, options); this.name = 'KakaoOnlyAccountError'; }
+}
+/** 404 from unlinking: the user has no Kakao account linked. */
+export class NotLinkedError extends KakaoAuthError {
+  /** @param {string} message @param {{status?: number, cause?: unknown}} [options] */
+  constructor(message, options) { super('NotLinked', message, options); this.name = 'NotLinkedError'; }
+}
 /** 429: too many requests; try again shortly. */
 export class ThrottledError extends KakaoAuthError {
   /** @param {string} message @param {{status?: number, cause?: unknown}} [options] */
@@ -92,6 +122,12 @@ export const brokerErrors = Object.freeze({
   AccountUnlinked: AccountUnlinkedError,
   AccountDisabled: AccountDisabledError,
   AccountConflict: AccountConflictError,
+  AccountNotLinked: AccountNotLinkedError,
+  InvalidCognitoToken: InvalidCognitoTokenError,
+  KakaoAccountInUse: KakaoAccountInUseError,
+  UserAlreadyLinked: UserAlreadyLinkedError,
+  KakaoOnlyAccount: KakaoOnlyAccountError,
+  NotLinked: NotLinkedError,
   Throttled: ThrottledError,
   KakaoUnavailable: KakaoUnavailableError,
   Timeout: TimeoutError,
