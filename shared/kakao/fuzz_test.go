@@ -328,15 +328,17 @@ func FuzzIDTokenClaims(f *testing.F) {
 // Kakao's documented error codes and how the broker must treat them.
 var (
 	invalidTokenCodes = map[int]bool{codeInvalidToken: true, codeInvalidArg: true, codeNotRegistered: true}
-	retryableCodes    = map[int]bool{codeInternal: true, codeQuota: true, codeMaintenance: true}
+	retryableCodes    = map[int]bool{codeInternal: true, codeTimeout: true, codeMaintenance: true}
+	quotaCodes        = map[int]bool{codeQuota: true, codePaidLimit: true}
 )
 
 // FuzzKakaoAnswer: whatever status and body Kakao answers on
 // access_token_info or /v2/user/me, the client returns the decoded answer
 // (200 with a user id) or exactly the error kind and retry decision
 // DESIGN.md gives for it: -401/-2/-101 and other 401s are an invalid token,
-// never retried; -1, -10, -9798 and 5xx are Kakao unavailable, retried;
-// anything else is Kakao unavailable, not retried. The reason quotes at
+// never retried; -10, -11 and other 429s are a spent quota, never retried;
+// -1, -603, -9798 and 5xx are Kakao unavailable, retried; anything else is
+// Kakao unavailable, not retried. The reason quotes at
 // most Kakao's msg, cleaned, bounded, and never the token.
 func FuzzKakaoAnswer(f *testing.F) {
 	f.Fuzz(func(t *testing.T, me bool, status uint16, body []byte, token string) {
@@ -394,8 +396,12 @@ func FuzzKakaoAnswer(f *testing.F) {
 		switch {
 		case hasCode && invalidTokenCodes[*ae.Code]:
 			wantKind, wantRetry = "InvalidKakaoToken", false
+		case hasCode && quotaCodes[*ae.Code]:
+			wantKind, wantRetry = "KakaoQuotaExceeded", false
 		case hasCode && retryableCodes[*ae.Code]:
 			wantRetry = true
+		case status == http.StatusTooManyRequests:
+			wantKind, wantRetry = "KakaoQuotaExceeded", false
 		case status == http.StatusUnauthorized:
 			wantKind, wantRetry = "InvalidKakaoToken", false
 		}

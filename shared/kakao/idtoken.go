@@ -293,10 +293,20 @@ func (v *IDTokenVerifier) download(ctx context.Context) (map[string]*rsa.PublicK
 		switch {
 		case err != nil:
 			return true, &kakaoauth.KakaoUnavailable{Reason: "jwks: " + transportReason(actx, err)}
-		case status >= 500:
-			return true, &kakaoauth.KakaoUnavailable{Reason: "jwks: HTTP " + strconv.Itoa(status)}
 		case status != http.StatusOK:
-			return false, &kakaoauth.KakaoUnavailable{Reason: "jwks: HTTP " + strconv.Itoa(status)}
+			// The JWKS takes no credential: only Kakao's outages are
+			// retried, and a quota answer is a quota.
+			reason := "jwks: HTTP " + strconv.Itoa(status)
+			var ae apiError
+			_ = json.Unmarshal(body, &ae)
+			switch classifyAnswer(status, ae.Code) {
+			case answerQuota:
+				return false, &kakaoauth.KakaoQuotaExceeded{Reason: reason}
+			case answerTransient:
+				return true, &kakaoauth.KakaoUnavailable{Reason: reason}
+			default:
+				return false, &kakaoauth.KakaoUnavailable{Reason: reason}
+			}
 		}
 		if err := json.Unmarshal(body, &set); err != nil {
 			return false, &kakaoauth.KakaoUnavailable{Reason: "jwks: malformed"}

@@ -263,6 +263,26 @@ func TestJWKSUnavailable(t *testing.T) {
 	}
 }
 
+// A quota answer of the JWKS endpoint is spent once: no retry, and the
+// next request (the quota may have reset) tries again.
+func TestJWKSQuotaIsNotRetried(t *testing.T) {
+	e := newIDEnv(t)
+	v := e.verifier()
+	raw := e.idToken(t, kakaofake.TokenRequest{})
+	if err := e.fake.SetFault(kakaofake.Fault{Path: "/.well-known/jwks.json", Status: 429, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(context.Background(), raw, ""); kakaoauth.ErrorName(err) != "KakaoQuotaExceeded" {
+		t.Fatalf("error %v, want KakaoQuotaExceeded", err)
+	}
+	if got := e.jwksHits(); got != 1 {
+		t.Fatalf("JWKS attempts %d, want 1", got)
+	}
+	if _, err := v.Verify(context.Background(), raw, ""); err != nil {
+		t.Fatalf("after the quota reset: %v", err)
+	}
+}
+
 // signer makes tokens a test controls fully, served from its own JWKS.
 type signer struct {
 	key *rsa.PrivateKey
