@@ -87,6 +87,9 @@ type Config struct {
 	// AllowIDTokenWithoutNonce is the stack's AllowIdTokenWithoutNonce:
 	// by default an ID token presented without a nonce is refused.
 	AllowIDTokenWithoutNonce bool
+	// AllowPlainIDTokenNonce is the stack's AllowPlainIdTokenNonce: by
+	// default only the hashed nonce (the token carries its SHA-256) binds.
+	AllowPlainIDTokenNonce bool
 	// QueueVisibility is the unlink queue's visibility timeout here
 	// (default DefaultQueueVisibility; the template's is 360 s): how soon a
 	// failed unlink is retried.
@@ -236,6 +239,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		"UNLINK_QUEUE_URL":             m.stack.UnlinkQueueURL,
 		"UNLINK_POLICY":                m.cfg.UnlinkPolicy,
 		"ALLOW_ID_TOKEN_WITHOUT_NONCE": strconv.FormatBool(m.cfg.AllowIDTokenWithoutNonce),
+		"ALLOW_PLAIN_ID_TOKEN_NONCE":   strconv.FormatBool(m.cfg.AllowPlainIDTokenNonce),
 	}
 	if m.cfg.PasswordRotation > 0 {
 		env["PASSWORD_ROTATION"] = m.cfg.PasswordRotation.String()

