@@ -14,6 +14,7 @@ import (
 
 	"github.com/kakaoauth/kakaoauth/infra/kakaofake"
 	"github.com/kakaoauth/kakaoauth/infra/localapi"
+	"github.com/kakaoauth/kakaoauth/infra/localonly"
 	"github.com/kakaoauth/kakaoauth/infra/localstack"
 	"github.com/kakaoauth/kakaoauth/infra/moto"
 )
@@ -57,6 +58,9 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg.Log = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	localonly.Warn(stdout, "the login endpoint and try-it page (-addr)", cfg.APIAddr, "sign in as any Kakao account of the double and read its accounts' state")
+	localonly.Warn(stdout, "the Kakao double (-kakao-addr)", cfg.KakaoAddr, "create Kakao users, mint their tokens and send unlink callbacks")
+	localonly.Warn(stdout, "moto (-moto-addr)", cfg.MotoAddr, "call the local AWS APIs without credentials: read the pepper, change any user")
 	fmt.Fprintln(stdout, "kakaoauth local: starting (moto, Kakao double, login endpoint)...")
 	stack := localstack.New(cfg)
 	if err := stack.Run(ctx); err != nil {
@@ -83,13 +87,13 @@ kakaoauth local stack is up.
   moto (AWS)      user pool %[3]s, client %[4]s, tables %[5]s and %[6]s
 
 Try it (another terminal):
-  curl -s -X POST %[2]s/_fake/users -d '{"id":123,"email":"a@example.com","is_email_verified":true,"is_email_valid":true,"nickname":"n"}'
-  TOKEN=$(curl -s -X POST %[2]s/_fake/tokens -d '{"user_id":123}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  curl -s -X POST %[2]s/_fake/users -H 'Content-Type: application/json' -d '{"id":123,"email":"a@example.com","is_email_verified":true,"is_email_valid":true,"nickname":"n"}'
+  TOKEN=$(curl -s -X POST %[2]s/_fake/tokens -H 'Content-Type: application/json' -d '{"user_id":123}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   curl -s -X POST %[1]s/auth/kakao -H 'Content-Type: application/json' -d "{\"access_token\":\"$TOKEN\"}"
 or simply:  go run ./cmd/kakaoauth login -user 123
 
 Unlink at Kakao and come back (lifecycle events show up in this log as "lifecycle event"):
-  curl -s -X POST %[2]s/_fake/unlink -d '{"user_id":123,"referrer_type":"UNLINK_FROM_APPS"}'
+  curl -s -X POST %[2]s/_fake/unlink -H 'Content-Type: application/json' -d '{"user_id":123,"referrer_type":"UNLINK_FROM_APPS"}'
   go run ./cmd/kakaoauth admin show -kakao-id 123 -endpoint %[8]s
   go run ./cmd/kakaoauth login -user 123      # a fresh Kakao login: same sub again
 

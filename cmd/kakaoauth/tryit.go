@@ -20,6 +20,7 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
 	"github.com/kakaoauth/kakaoauth/infra/localapi"
+	"github.com/kakaoauth/kakaoauth/infra/localonly"
 	"github.com/kakaoauth/kakaoauth/infra/tryit"
 )
 
@@ -165,6 +166,7 @@ func (m *TryItMain) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("tryit: listen %s: %w", m.Addr, err)
 	}
+	localonly.Warn(m.Out, "the try-it page (-addr)", ln.Addr().String(), "use its backend: exchange codes with the Kakao app's client secret, refresh and sign out tokens")
 	if m.PublicURL == "" {
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
 		m.PublicURL = "http://localhost:" + port

@@ -1,9 +1,12 @@
 package localstack
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -84,4 +87,79 @@ func TestStolenIDTokenReplayIsRefused(t *testing.T) {
 			t.Errorf("plain form allowed, %s: %d %v", name, status, body)
 		}
 	}
+}
+
+// The local stack is not an open door for the web pages its developer
+// opens. Another site's page cannot unlink an account through the Kakao
+// double (a no-cors or form POST: refused by its Origin and its content
+// type), and a DNS-rebinding page (another site's name resolved to
+// 127.0.0.1, so its Origin matches the Host it sends) reaches neither the
+// try-it backend nor the login endpoint. The try-it page's own request,
+// and a program's, unlink the account.
+func TestLocalToolsAreNotAnOpenDoor(t *testing.T) {
+	s := startStack(t)
+	const id = 910
+	s.verifiedUser(t, id)
+	if status, body := s.login(t, map[string]string{"access_token": s.accessToken(t, id)}); status != http.StatusOK {
+		t.Fatalf("login: %d %v", status, body)
+	}
+	send := func(url, host, contentType, body string, header map[string]string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if host != "" {
+			req.Host = host
+		}
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := s.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(raw)
+	}
+	unlink := `{"user_id":910,"referrer_type":"UNLINK_FROM_APPS"}`
+	apiPort := s.APIURL()[strings.LastIndex(s.APIURL(), ":")+1:]
+	rebound := "rebind.attacker.example:" + apiPort
+	for name, c := range map[string]struct {
+		url, host, contentType, body string
+		header                       map[string]string
+		status                       int
+	}{
+		"another site's no-cors fetch to the double": {s.KakaoURL() + "/_fake/unlink", "", "text/plain;charset=UTF-8", unlink,
+			map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+		"a simple text/plain POST to the double": {s.KakaoURL() + "/_fake/unlink", "", "text/plain", unlink, nil, http.StatusUnsupportedMediaType},
+		"a rebinding page to the try-it backend": {s.APIURL() + "/tryit/api/unlink", rebound, "application/json", `{"kakao_id":910}`,
+			map[string]string{"Origin": "http://" + rebound, "Sec-Fetch-Site": "same-origin"}, http.StatusForbidden},
+		"a rebinding page to the login endpoint": {s.APIURL() + "/auth/kakao", rebound, "application/json", `{"access_token":"x"}`,
+			map[string]string{"Origin": "http://" + rebound}, http.StatusForbidden},
+	} {
+		if status, raw := send(c.url, c.host, c.contentType, c.body, c.header); status != c.status {
+			t.Errorf("%s: %d %s, want %d", name, status, raw, c.status)
+		}
+	}
+	s.drainUnlinks(t)
+	if m, err := s.Deps().Mappings().Get(context.Background(), id); err != nil || m.Status != "active" {
+		t.Fatalf("after the refused requests: %+v %v, want active", m, err)
+	}
+	if got := s.auditTypes(t, id); slices.Contains(got, "unlinked") {
+		t.Fatalf("audit %v: a refused request unlinked the account", got)
+	}
+
+	// The try-it page's own request (same origin, JSON) goes through.
+	page := s.APIURL()
+	status, raw := send(page+"/tryit/api/unlink", "", "application/json", `{"kakao_id":910}`,
+		map[string]string{"Origin": page, "Sec-Fetch-Site": "same-origin"})
+	if status != http.StatusOK || !strings.Contains(raw, `"callback_status":200`) {
+		t.Fatalf("the page's unlink: %d %s", status, raw)
+	}
+	s.waitStatus(t, id, "unlinked")
 }

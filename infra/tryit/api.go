@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
+
+	"github.com/kakaoauth/kakaoauth/infra/localonly"
 )
 
 // errorBody is the endpoints' error shape, the login API's own.
@@ -29,11 +30,12 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 
 // sameOrigin refuses calls from other sites' pages: these endpoints act
 // for whoever holds the tokens in the request, and on the local stack
-// they unlink accounts. A browser sends Origin with every POST; a
-// cross-site page cannot send application/json without a preflight, which
-// nothing here answers.
+// they unlink accounts. A browser marks another site's request (Origin,
+// Sec-Fetch-Site); a cross-site page cannot send application/json without
+// a preflight, which nothing here answers; and a DNS-rebinding page, whose
+// Origin matches its Host, is refused by its Host (Page.guard).
 func (p *Page) sameOrigin(w http.ResponseWriter, r *http.Request) bool {
-	if origin := r.Header.Get("Origin"); origin != "" && origin != p.origin(r) {
+	if localonly.CrossSite(r, p.origin(r)) {
 		writeError(w, http.StatusForbidden, "Forbidden", "This page's backend answers its own page only.")
 		return false
 	}
@@ -45,7 +47,7 @@ func (p *Page) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	if !p.sameOrigin(w, r) {
 		return false
 	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+	if !localonly.JSON(r) {
 		writeError(w, http.StatusUnsupportedMediaType, "InvalidRequest", "Send JSON (Content-Type: application/json).")
 		return false
 	}
