@@ -52,7 +52,7 @@ func TestBackendRefusesOtherSitesAndRebinding(t *testing.T) {
 	}{
 		"rebinding: unlink": {"POST", "/tryit/api/unlink", rebound,
 			map[string]string{"Content-Type": "application/json", "Origin": "http://" + rebound, "Sec-Fetch-Site": "same-origin"}},
-		"rebinding: account": {"GET", "/tryit/api/account?kakao_id=4242", rebound, map[string]string{"Sec-Fetch-Site": "same-origin"}},
+		"rebinding: account":  {"GET", "/tryit/api/account?kakao_id=4242", rebound, map[string]string{"Sec-Fetch-Site": "same-origin"}},
 		"rebinding: the page": {"GET", "/", rebound, nil},
 		"rebinding: an asset": {"GET", "/tryit/assets/app.js", rebound, nil},
 		"another site, Origin withheld": {"POST", "/tryit/api/unlink", "127.0.0.1:" + port,
