@@ -343,7 +343,13 @@ func classify(path string, status int, body []byte, token string) (retryable boo
 	} else {
 		reason = fmt.Sprintf("%s: HTTP %d, code %d (%s)", path, status, *ae.Code, sanitize(ae.Msg, token))
 	}
-	switch classifyAnswer(status, ae.Code) {
+	return answerError(classifyAnswer(status, ae.Code), reason)
+}
+
+// answerError is the error kind of a classified answer, and whether to
+// retry it.
+func answerError(c answerClass, reason string) (retryable bool, err error) {
+	switch c {
 	case answerTokenRefused:
 		return false, &kakaoauth.InvalidKakaoToken{Reason: reason}
 	case answerQuota:

@@ -343,19 +343,15 @@ func (v *IDTokenVerifier) download(ctx context.Context) (map[string]*rsa.PublicK
 		case err != nil:
 			return true, &kakaoauth.KakaoUnavailable{Reason: "jwks: " + transportReason(actx, err)}
 		case status != http.StatusOK:
-			// The JWKS takes no credential: only Kakao's outages are
-			// retried, and a quota answer is a quota.
-			reason := "jwks: HTTP " + strconv.Itoa(status)
+			// The JWKS takes no credential, so no answer can mean the
+			// token is bad: a refusal is Kakao refusing this stack.
 			var ae apiError
 			_ = json.Unmarshal(body, &ae)
-			switch classifyAnswer(status, ae.Code) {
-			case answerQuota:
-				return false, &kakaoauth.KakaoQuotaExceeded{Reason: reason}
-			case answerTransient:
-				return true, &kakaoauth.KakaoUnavailable{Reason: reason}
-			default:
-				return false, &kakaoauth.KakaoUnavailable{Reason: reason}
+			class := classifyAnswer(status, ae.Code)
+			if class == answerTokenRefused {
+				class = answerRefused
 			}
+			return answerError(class, "jwks: HTTP "+strconv.Itoa(status))
 		}
 		if err := json.Unmarshal(body, &set); err != nil {
 			return false, &kakaoauth.KakaoUnavailable{Reason: "jwks: malformed"}
