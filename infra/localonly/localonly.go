@@ -27,6 +27,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 )
@@ -34,7 +35,8 @@ import (
 // HostAllowed says whether a request with this Host header (host[:port])
 // is addressed to this machine: an IP address (a rebinding page always
 // uses a name), localhost or a name under .localhost (browsers resolve
-// them to loopback themselves), or one of names.
+// them to loopback themselves), this machine's own host name (no other
+// site can make a browser send it), or one of names.
 func HostAllowed(hostport string, names ...string) bool {
 	host := hostport
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
@@ -49,7 +51,11 @@ func HostAllowed(hostport string, names ...string) bool {
 	case host == "localhost", strings.HasSuffix(host, ".localhost"):
 		return true
 	}
-	return slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, host) })
+	if slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, host) }) {
+		return true
+	}
+	me, err := os.Hostname()
+	return err == nil && me != "" && (strings.EqualFold(me, host) || strings.EqualFold(strings.SplitN(me, ".", 2)[0]+".local", host))
 }
 
 // Hosts serves h only for requests addressed to this machine (HostAllowed

@@ -3,6 +3,7 @@ package localonly
 import (
 	"bytes"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 )
@@ -27,6 +28,18 @@ func TestHostAllowed(t *testing.T) {
 	} {
 		if got := HostAllowed(host, "host.docker.internal"); got != want {
 			t.Errorf("HostAllowed(%q) = %v, want %v", host, got, want)
+		}
+	}
+	// This machine's own name: a program on another machine of the
+	// network may use it; no other site can make a browser send it.
+	if me, err := os.Hostname(); err == nil && me != "" {
+		for _, host := range []string{me + ":8080", strings.ToUpper(me), strings.SplitN(me, ".", 2)[0] + ".local:8080"} {
+			if !HostAllowed(host) {
+				t.Errorf("HostAllowed(%q), this machine's name: false", host)
+			}
+		}
+		if HostAllowed(me + ".attacker.example") {
+			t.Errorf("HostAllowed(%q): true", me+".attacker.example")
 		}
 	}
 }
