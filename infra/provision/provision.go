@@ -301,6 +301,9 @@ func ensureUserPool(ctx context.Context, idp *cip.Client, name string, p *cfncog
 	if err != nil {
 		return "", fmt.Errorf("provision: create user pool %s: %w", name, err)
 	}
+	if out.UserPool == nil {
+		return "", fmt.Errorf("provision: create user pool %s: the answer names no pool", name)
+	}
 	return aws.ToString(out.UserPool.Id), nil
 }
 
@@ -382,6 +385,9 @@ func ensureClient(ctx context.Context, idp *cip.Client, poolID, name string, c *
 	if err != nil {
 		return "", fmt.Errorf("provision: create user pool client %s: %w", name, err)
 	}
+	if out.UserPoolClient == nil {
+		return "", fmt.Errorf("provision: create user pool client %s: the answer names no client", name)
+	}
 	return aws.ToString(out.UserPoolClient.ClientId), nil
 }
 
@@ -420,7 +426,7 @@ func convergeClient(ctx context.Context, idp *cip.Client, poolID, clientID strin
 	if err != nil {
 		return fmt.Errorf("provision: describe user pool client %s: %w", aws.ToString(in.ClientName), err)
 	}
-	if out.UserPoolClient.PreventUserExistenceErrors == in.PreventUserExistenceErrors {
+	if out.UserPoolClient != nil && out.UserPoolClient.PreventUserExistenceErrors == in.PreventUserExistenceErrors {
 		return nil
 	}
 	_, err = idp.UpdateUserPoolClient(ctx, &cip.UpdateUserPoolClientInput{
