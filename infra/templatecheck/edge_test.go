@@ -2,6 +2,7 @@ package templatecheck
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -111,13 +112,29 @@ func TestUserPoolWebACL(t *testing.T) {
 		t.Fatalf("user pool web ACL %v", acl)
 	}
 	rules := asList(acl["Rules"])
-	if len(rules) != 1 {
-		t.Fatalf("%d rules, want the rate rule", len(rules))
+	if len(rules) != 2 {
+		t.Fatalf("%d rules, want the unused operations' and the rate rule", len(rules))
 	}
-	rs := at(rules[0], "Statement", "RateBasedStatement")
+	// The anonymous operations a pool of the stack never serves, whose
+	// answers could tell an existing user from a missing one (ForgotPassword
+	// with admin-only recovery): refused for everyone, before any counting.
+	unused := rules[0]
+	re := at(unused, "Statement", "RegexMatchStatement")
+	pattern, _ := at(re, "RegexString").(string)
+	header, _ := at(re, "FieldToMatch", "SingleHeader", "Name").(string)
+	if !strings.EqualFold(header, "x-amzn-cognito-operation-name") || at(unused, "Action", "Block") == nil || at(unused, "Priority") != 0.0 {
+		t.Errorf("unused operations rule %v", unused)
+	}
+	for op, blocked := range map[string]bool{"SignUp": true, "ConfirmSignUp": true, "ResendConfirmationCode": true, "ForgotPassword": true,
+		"ConfirmForgotPassword": true, "InitiateAuth": false, "RespondToAuthChallenge": false, "GetUser": false, "RevokeToken": false, "XSignUp": false, "SignUpX": false} {
+		if got := regexp.MustCompile(pattern).MatchString(op); got != blocked {
+			t.Errorf("operation %s blocked: %v, want %v (pattern %s)", op, got, blocked, pattern)
+		}
+	}
+	rs := at(rules[1], "Statement", "RateBasedStatement")
 	if name(at(rs, "Limit")) != "UserPoolWafRateLimit" || at(rs, "AggregateKeyType") != "IP" || at(rs, "EvaluationWindowSec") != 300.0 ||
-		at(rs, "ScopeDownStatement") != nil || at(rules[0], "Action", "Block") == nil {
-		t.Errorf("rate rule %v: want every request of an IP counted, blocked past UserPoolWafRateLimit in 5 minutes", rules[0])
+		at(rs, "ScopeDownStatement") != nil || at(rules[1], "Action", "Block") == nil {
+		t.Errorf("rate rule %v: want every request of an IP counted, blocked past UserPoolWafRateLimit in 5 minutes", rules[1])
 	}
 	if !protects(acl, "SINGLE_QUERY_ARGUMENT", "code") {
 		t.Error("the user pool's web ACL keeps Kakao's authorization code (/oauth2/idpresponse?code=) in its samples")
