@@ -114,25 +114,66 @@ func (s *Steps) UnlinkWebhook(ctx context.Context, req events.APIGatewayProxyReq
 }
 
 // unlinkAuthorized compares the Authorization header with the expected one
-// in constant time. A missing or repeated header, or no configured key,
-// is refused.
+// in constant time.
 func (s *Steps) unlinkAuthorized(req events.APIGatewayProxyRequest) bool {
-	if s.unlinkAuth == nil {
+	return s.unlinkAuth.allows(headerValues(req.Headers, req.MultiValueHeaders, "Authorization"))
+}
+
+// allows is the one check of Kakao's admin key, for the webhook and its
+// authorizer alike: exactly one Authorization header, equal (compared in
+// constant time) to "KakaoAK <admin key>". No configured key refuses all.
+func (a *unlinkAuth) allows(authorization []string) bool {
+	if a == nil || len(authorization) != 1 {
 		return false
 	}
-	values := headerValues(req, "Authorization")
-	if len(values) != 1 {
-		return false
+	got := sha256.Sum256([]byte(authorization[0]))
+	return subtle.ConstantTimeCompare(got[:], a.header[:]) == 1
+}
+
+// UnlinkAuthorizer is the API's request authorizer in front of the unlink
+// callback (GET and POST /kakao/unlink): it checks Kakao's admin key, as
+// the webhook does, before API Gateway calls the webhook, so that
+// unauthenticated traffic never reaches it (a request without the header
+// is refused by API Gateway alone). An allowed key is cached by API
+// Gateway for both methods of the route; anything else is "Unauthorized"
+// (401). The webhook keeps its own check, and checks the app id.
+func (s *Steps) UnlinkAuthorizer(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+	if !s.unlinkAuth.allows(headerValues(req.Headers, req.MultiValueHeaders, "Authorization")) {
+		s.log.WarnContext(ctx, "unlink callback refused", "authorizer", "unlink", "reason", "authorization", "sourceIp", req.RequestContext.Identity.SourceIP)
+		return events.APIGatewayCustomAuthorizerResponse{}, errors.New("Unauthorized") // API Gateway's word for 401
 	}
-	got := sha256.Sum256([]byte(values[0]))
-	return subtle.ConstantTimeCompare(got[:], s.unlinkAuth.header[:]) == 1
+	resource, err := routeARN(req.MethodArn)
+	if err != nil {
+		s.log.ErrorContext(ctx, "unlink authorizer: unexpected method ARN", "error", err.Error())
+		return events.APIGatewayCustomAuthorizerResponse{}, err
+	}
+	return events.APIGatewayCustomAuthorizerResponse{
+		PrincipalID: "kakao",
+		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
+			Version: "2012-10-17",
+			Statement: []events.IAMPolicyStatement{
+				{Action: []string{"execute-api:Invoke"}, Effect: "Allow", Resource: []string{resource}},
+			},
+		},
+	}, nil
+}
+
+// routeARN turns a method ARN (arn:aws:execute-api:<region>:<account>:<api>/<stage>/<METHOD>/kakao/unlink)
+// into the unlink route's, any method: API Gateway caches the policy by
+// the Authorization header, and both methods must pass with it.
+func routeARN(methodARN string) (string, error) {
+	parts := strings.SplitN(methodARN, "/", 4)
+	if len(parts) != 4 || !strings.HasPrefix(parts[0], "arn:") || "/"+parts[3] != UnlinkPath {
+		return "", errors.New("not a method ARN of " + UnlinkPath)
+	}
+	return parts[0] + "/" + parts[1] + "/*" + UnlinkPath, nil
 }
 
 // headerValues looks a header up case-insensitively (API Gateway passes
 // names as the client sent them), preferring the multi-value map.
-func headerValues(req events.APIGatewayProxyRequest, name string) []string {
+func headerValues(single map[string]string, multi map[string][]string, name string) []string {
 	var out []string
-	for k, vs := range req.MultiValueHeaders {
+	for k, vs := range multi {
 		if strings.EqualFold(k, name) {
 			out = append(out, vs...)
 		}
@@ -140,7 +181,7 @@ func headerValues(req events.APIGatewayProxyRequest, name string) []string {
 	if out != nil {
 		return out
 	}
-	for k, v := range req.Headers {
+	for k, v := range single {
 		if strings.EqualFold(k, name) {
 			out = append(out, v)
 		}
@@ -184,7 +225,7 @@ func parseUnlink(req events.APIGatewayProxyRequest) (unlinkParams, error) {
 		if len(body) > maxUnlinkBody {
 			return p, errors.New("body too large")
 		}
-		if ct := headerValues(req, "Content-Type"); len(ct) > 0 {
+		if ct := headerValues(req.Headers, req.MultiValueHeaders, "Content-Type"); len(ct) > 0 {
 			mt, _, err := mime.ParseMediaType(ct[0])
 			if err != nil || mt != "application/x-www-form-urlencoded" {
 				return p, errors.New("body is not form-encoded")

@@ -268,7 +268,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	login := localapi.New(localapi.ExecutorFunc(m.execute), m.cfg.Log, localapi.WithAllowedOrigins(m.cfg.CORSOrigins...))
-	routes := map[string]http.Handler{workflow.UnlinkPath: ProxyHandler(steps.UnlinkWebhook, m.cfg.Log)}
+	// The unlink callback behind its authorizer, as on API Gateway.
+	routes := map[string]http.Handler{workflow.UnlinkPath: Authorized(steps.UnlinkAuthorizer, ProxyHandler(steps.UnlinkWebhook, m.cfg.Log), m.cfg.Log)}
 	page, err := m.tryItPage(awsCfg, motoURL, authBase)
 	if err != nil {
 		return err

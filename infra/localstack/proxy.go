@@ -3,6 +3,7 @@ package localstack
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/uuid"
+
+	"github.com/kakaoauth/kakaoauth"
 )
 
 // ProxyFunc is a Lambda handler behind an API Gateway proxy integration.
@@ -126,4 +129,104 @@ func remoteIP(r *http.Request) string {
 		return strings.TrimSpace(r.RemoteAddr)
 	}
 	return host
+}
+
+// AuthorizerFunc is a Lambda REQUEST authorizer.
+type AuthorizerFunc func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error)
+
+// localMethodARN is what API Gateway would name a method of the local API.
+func localMethodARN(r *http.Request) string {
+	return "arn:aws:execute-api:us-east-1:123456789012:local/v1/" + r.Method + r.URL.Path
+}
+
+// Authorized puts a REQUEST authorizer whose identity source is the
+// Authorization header in front of next, as template.yaml does for the
+// unlink callback, answering as API Gateway and the template's gateway
+// responses do: no header, or the authorizer's "Unauthorized", is 401
+// (UNAUTHORIZED); a policy that does not allow the method is ACCESS_DENIED
+// (DEFAULT_4XX: 400); any other failure is AUTHORIZER_FAILURE (DEFAULT_5XX:
+// 500). (API Gateway also caches an answer per header value for the
+// authorizer's TTL; the local endpoint asks every time.)
+func Authorized(authz AuthorizerFunc, next http.Handler, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" {
+			writeGatewayJSON(w, http.StatusUnauthorized, `{"error":"Unauthorized"}`)
+			return
+		}
+		proxy := toProxyRequest(r, nil)
+		req := events.APIGatewayCustomAuthorizerRequestTypeRequest{
+			Type: "REQUEST", MethodArn: localMethodARN(r), Resource: r.URL.Path, Path: r.URL.Path, HTTPMethod: r.Method,
+			Headers: proxy.Headers, MultiValueHeaders: proxy.MultiValueHeaders,
+			QueryStringParameters: proxy.QueryStringParameters, MultiValueQueryStringParameters: proxy.MultiValueQueryStringParameters,
+			RequestContext: events.APIGatewayCustomAuthorizerRequestTypeRequestContext{
+				Path: r.URL.Path, HTTPMethod: r.Method, RequestID: proxy.RequestContext.RequestID,
+				Identity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentity{SourceIP: proxy.RequestContext.Identity.SourceIP},
+			},
+		}
+		resp, err := authz(r.Context(), req)
+		switch {
+		case err != nil && err.Error() == "Unauthorized":
+			writeGatewayJSON(w, http.StatusUnauthorized, `{"error":"Unauthorized"}`)
+		case err != nil:
+			log.ErrorContext(r.Context(), "authorizer failed", "path", r.URL.Path, "error", err.Error())
+			writeOutcome(w, kakaoauth.OutcomeOf(kakaoauth.CodeInternal))
+		case !allows(resp.PolicyDocument, req.MethodArn):
+			writeOutcome(w, kakaoauth.OutcomeOf("InvalidRequest"))
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+// allows evaluates an authorizer's policy for a method ARN as API Gateway
+// does: some Allow covers it and no Deny does ("*" matches any text).
+func allows(p events.APIGatewayCustomAuthorizerPolicy, arn string) bool {
+	allowed := false
+	for _, st := range p.Statement {
+		for _, res := range st.Resource {
+			if !globMatch(res, arn) {
+				continue
+			}
+			switch st.Effect {
+			case "Deny":
+				return false
+			case "Allow":
+				allowed = true
+			}
+		}
+	}
+	return allowed
+}
+
+func globMatch(pattern, s string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == s
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	for _, p := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, p)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(p):]
+	}
+	return strings.HasSuffix(s, parts[len(parts)-1])
+}
+
+func writeGatewayJSON(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}
+
+func writeOutcome(w http.ResponseWriter, o kakaoauth.Outcome) {
+	b, _ := json.Marshal(map[string]string{"error": o.Code, "message": o.Message})
+	writeGatewayJSON(w, o.Status, string(b))
 }

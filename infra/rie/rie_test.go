@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -371,7 +372,7 @@ func TestEventsUnderRIE(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	for _, id := range []string{"ValidateTokenFunction", "UpsertUserFunction", "SetPasswordFunction", "IssueTokensFunction", "RecordFailureFunction", "PreAuthFunction", "UnlinkFunction", "UnlinkWorkerFunction", "PreSignUpFunction"} {
+	for _, id := range []string{"ValidateTokenFunction", "UpsertUserFunction", "SetPasswordFunction", "IssueTokensFunction", "RecordFailureFunction", "PreAuthFunction", "UnlinkFunction", "UnlinkAuthorizerFunction", "UnlinkWorkerFunction", "PreSignUpFunction"} {
 		if emu[id] == nil {
 			t.Fatalf("no %s in the Makefile's FUNCTIONS", id)
 		}
@@ -495,6 +496,21 @@ func TestEventsUnderRIE(t *testing.T) {
 	decodeStrict(t, "preauth with a proof", invoke(t, emu["PreAuthFunction"], preIn), &pre)
 	if pre.UserName != subj.Username || pre.Request.ValidationData[workflow.ProofMetadataKey] != vars["PREAUTH_PROOF"] {
 		t.Fatalf("preauth did not return the event: %+v", pre)
+	}
+
+	// The unlink callback's authorizer: the committed event (the local
+	// admin key) is allowed on the route, any method; a forged key is
+	// API Gateway's "Unauthorized".
+	var policy events.APIGatewayCustomAuthorizerResponse
+	decodeStrict(t, "unlinkauthorizer", invoke(t, emu["UnlinkAuthorizerFunction"], event(t, "unlinkauthorizer", nil)), &policy)
+	if st := policy.PolicyDocument.Statement; len(st) != 1 || st[0].Effect != "Allow" ||
+		fmt.Sprint(st[0].Resource) != "[arn:aws:execute-api:us-east-1:123456789012:abcdef1234/v1/*/kakao/unlink]" {
+		t.Fatalf("unlinkauthorizer: %+v", policy)
+	}
+	forgedAuthz := bytes.ReplaceAll(event(t, "unlinkauthorizer", nil), []byte("KakaoAK "+kakaofake.DefaultAdminKey), []byte("KakaoAK forged"))
+	// API Gateway reads the error's message: "Unauthorized" is its 401.
+	if r := invoke(t, emu["UnlinkAuthorizerFunction"], forgedAuthz); r.ErrorMessage != "Unauthorized" {
+		t.Fatalf("unlinkauthorizer with a forged key: %s (%s) %s", r.ErrorType, r.ErrorMessage, r.Payload)
 	}
 
 	// The unlink webhook: a forged key changes nothing; the committed

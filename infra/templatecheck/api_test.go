@@ -362,8 +362,10 @@ func TestGatewayResponses(t *testing.T) {
 		"INTEGRATION_TIMEOUT":          outcome(kakaoauth.ErrorTimeout),
 		"INTEGRATION_FAILURE":          outcome(""),
 		"MISSING_AUTHENTICATION_TOKEN": notFound,
-		"DEFAULT_4XX":                  invalid,
-		"DEFAULT_5XX":                  outcome(""),
+		// The unlink callback's authorizer: the webhook's answer to a wrong key.
+		"UNAUTHORIZED": {http.StatusUnauthorized, map[string]any{"error": "Unauthorized"}},
+		"DEFAULT_4XX":  invalid,
+		"DEFAULT_5XX":  outcome(""),
 	}
 	if got := slices.Sorted(maps.Keys(responses)); !slices.Equal(got, slices.Sorted(maps.Keys(want))) {
 		t.Errorf("gateway responses %v, want %v", got, slices.Sorted(maps.Keys(want)))
@@ -513,6 +515,30 @@ func TestRoutes(t *testing.T) {
 		if !found {
 			t.Errorf("API Gateway may not invoke UnlinkFunction for %s %s", strings.ToUpper(method), workflow.UnlinkPath)
 		}
+		// Kakao's admin key is checked before the webhook, and the route
+		// is authenticated as SAM's guided deploy sees it
+		// (samcli/commands/deploy/auth_utils.py: a "security" on the path).
+		if sec := fmt.Sprint(at(paths, workflow.UnlinkPath, method, "security")); sec != "[map[KakaoAdminKey:[]]]" {
+			t.Errorf("%s %s security %s, want the KakaoAdminKey authorizer", strings.ToUpper(method), workflow.UnlinkPath, sec)
+		}
+	}
+	if post := at(paths, localapi.LoginPath, "post", "security"); post != nil {
+		t.Errorf("POST %s has security %v: the login takes no credential but the Kakao token", localapi.LoginPath, post)
+	}
+	scheme := at(body, "components", "securitySchemes", "KakaoAdminKey")
+	authz := at(scheme, "x-amazon-apigateway-authorizer")
+	authzURI, _ := at(authz, "authorizerUri", "Fn::Sub").(string)
+	ttl, _ := at(authz, "authorizerResultTtlInSeconds").(float64)
+	if at(scheme, "x-amazon-apigateway-authtype") != "custom" || at(authz, "type") != "request" ||
+		at(authz, "identitySource") != "method.request.header.Authorization" || !strings.Contains(authzURI, "${UnlinkAuthorizerFunction.Arn}") ||
+		ttl <= 0 || ttl > 300 {
+		t.Errorf("KakaoAdminKey authorizer %v", scheme)
+	}
+	perm := tpl.Resources["UnlinkAuthorizerInvokePermission"]
+	if src, _ := at(perm.Properties, "SourceArn", "Fn::Sub").(string); perm.Type != "AWS::Lambda::Permission" ||
+		name(perm.Properties["FunctionName"]) != "UnlinkAuthorizerFunction" || at(perm.Properties, "Principal") != "apigateway.amazonaws.com" ||
+		!strings.HasSuffix(src, "/authorizers/*") {
+		t.Errorf("UnlinkAuthorizerInvokePermission %v", perm.Properties)
 	}
 
 	api := tpl.Resources["LoginApi"]

@@ -35,7 +35,7 @@ const (
 	SecretProofKey = "PROOF_KEY_SECRET_ID"
 )
 
-// Defaults documented in the README.
+// Defaults documented in docs/deploy.md.
 const (
 	DefaultKakaoAPIBaseURL  = "https://kapi.kakao.com"
 	DefaultKakaoAuthBaseURL = "https://kauth.kakao.com"
