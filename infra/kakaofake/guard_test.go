@@ -1,13 +1,15 @@
 package kakaofake
 
 import (
-	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/kakaoauth/kakaoauth/infra/localonly/localonlytest"
 )
 
 // The double is not an open door: any web page the developer opens can
@@ -33,26 +35,10 @@ func TestControlAPIIsNotAnOpenDoor(t *testing.T) {
 
 	send := func(method, path, host, contentType, body string, header map[string]string) (int, http.Header, string) {
 		t.Helper()
-		req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if host != "" {
-			req.Host = host
-		}
-		if contentType != "" {
-			req.Header.Set("Content-Type", contentType)
-		}
-		for k, v := range header {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, resp.Header, string(b)
+		h := map[string]string{"Content-Type": contentType}
+		maps.Copy(h, header)
+		a := localonlytest.Send(t, nil, method, srv.URL+path, host, body, h)
+		return a.Status, a.Header, a.Body
 	}
 
 	refused := []struct {

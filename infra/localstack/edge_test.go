@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/kakaoauth/kakaoauth/infra/localonly/localonlytest"
 	"github.com/kakaoauth/kakaoauth/shared/kakao"
 )
 
@@ -105,27 +106,12 @@ func TestLocalToolsAreNotAnOpenDoor(t *testing.T) {
 	}
 	send := func(url, host, contentType, body string, header map[string]string) (int, string) {
 		t.Helper()
-		req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if host != "" {
-			req.Host = host
-		}
-		if contentType != "" {
-			req.Header.Set("Content-Type", contentType)
-		}
-		for k, v := range header {
-			req.Header.Set(k, v)
-		}
-		resp, err := s.http.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(raw)
+		h := map[string]string{"Content-Type": contentType}
+		maps.Copy(h, header)
+		a := localonlytest.Send(t, s.http, http.MethodPost, url, host, body, h)
+		return a.Status, a.Body
 	}
+
 	unlink := `{"user_id":910,"referrer_type":"UNLINK_FROM_APPS"}`
 	apiPort := s.APIURL()[strings.LastIndex(s.APIURL(), ":")+1:]
 	rebound := "rebind.attacker.example:" + apiPort

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/kakaoauth/kakaoauth/infra/localonly/localonlytest"
 )
 
 // The page's backend answers its own page only, and only at this
@@ -29,22 +31,10 @@ func TestBackendRefusesOtherSitesAndRebinding(t *testing.T) {
 
 	send := func(method, path, host string, header map[string]string, body string) answer {
 		t.Helper()
-		req, err := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Host = host
-		for k, v := range header {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		return answer{status: resp.StatusCode, raw: string(raw)}
+		a := localonlytest.Send(t, nil, method, f.srv.URL+path, host, body, header)
+		return answer{status: a.Status, raw: a.Body}
 	}
+
 	json := map[string]string{"Content-Type": "application/json"}
 	for name, c := range map[string]struct {
 		method, path, host string
@@ -85,15 +75,9 @@ func TestBackendRefusesOtherSitesAndRebinding(t *testing.T) {
 	pub := newFixture(t, WithPublicURL("http://tryit.example.test:8090"))
 	u, _ := url.Parse(pub.srv.URL)
 	for host, want := range map[string]int{"tryit.example.test:8090": http.StatusOK, "rebind.attacker.example:" + u.Port(): http.StatusForbidden} {
-		req, _ := http.NewRequest("GET", pub.srv.URL+"/", nil)
-		req.Host = host
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		if a := localonlytest.Send(t, nil, "GET", pub.srv.URL+"/", host, "", nil); a.Status != want {
+			t.Errorf("public URL page, Host %s: %d, want %d", host, a.Status, want)
 		}
-		resp.Body.Close()
-		if resp.StatusCode != want {
-			t.Errorf("public URL page, Host %s: %d, want %d", host, resp.StatusCode, want)
-		}
+
 	}
 }
