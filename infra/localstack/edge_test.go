@@ -4,11 +4,17 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"maps"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/kakaoauth/kakaoauth/infra/localonly/localonlytest"
 	"github.com/kakaoauth/kakaoauth/shared/kakao"
@@ -148,4 +154,85 @@ func TestLocalToolsAreNotAnOpenDoor(t *testing.T) {
 		t.Fatalf("the page's unlink: %d %s", status, raw)
 	}
 	s.waitStatus(t, id, "unlinked")
+}
+
+// No user enumeration, on the local stack (moto's layer answers as
+// Cognito does for PreventUserExistenceErrors). With the stack's public
+// app client, anonymous callers learn nothing of a missing user, by
+// username or by email, that tells it from an existing one: sign-in
+// answers both alike, and sign-up confirmation and password recovery never
+// say UserNotFoundException (a LEGACY client would). What they answer an
+// existing user is Cognito's to decide (moto checks no code): the user
+// pool's web ACL refuses those operations for everyone (TestUserPoolWebACL).
+// And the broker still finds a Cognito user deleted behind its back,
+// although its own sign-in now hears "wrong password": AdminInitiateAuth
+// refused, one AdminGetUser, the user recreated; no AdminSetUserPassword,
+// at most 2 sign-ins.
+func TestNoUserEnumeration(t *testing.T) {
+	s := startStack(t, withProxy)
+	const id = 920
+	s.verifiedUser(t, id)
+	status, first := s.login(t, map[string]string{"access_token": s.accessToken(t, id)})
+	if status != http.StatusOK {
+		t.Fatalf("login: %d %v", status, first)
+	}
+	anon := cip.NewFromConfig(s.direct(), func(o *cip.Options) { o.Credentials = aws.AnonymousCredentials{} })
+	client := aws.String(s.Stack().UserPoolClientID)
+	ctx := context.Background()
+	// answer is what a caller learns: the error's code and message, or
+	// that the call went through.
+	answer := func(_ any, err error) string {
+		var api smithy.APIError
+		if errors.As(err, &api) {
+			return api.ErrorCode() + ": " + api.ErrorMessage()
+		}
+		if err != nil {
+			t.Fatalf("not an API error: %v", err)
+		}
+		return "ok"
+	}
+	const password, code = "Guess-1234567!", "123456"
+	calls := map[string]func(username string) string{
+		"InitiateAuth": func(u string) string {
+			return answer(anon.InitiateAuth(ctx, &cip.InitiateAuthInput{ClientId: client, AuthFlow: ciptypes.AuthFlowTypeUserPasswordAuth,
+				AuthParameters: map[string]string{"USERNAME": u, "PASSWORD": password}}))
+		},
+		"ForgotPassword": func(u string) string {
+			return answer(anon.ForgotPassword(ctx, &cip.ForgotPasswordInput{ClientId: client, Username: aws.String(u)}))
+		},
+		"ConfirmForgotPassword": func(u string) string {
+			return answer(anon.ConfirmForgotPassword(ctx, &cip.ConfirmForgotPasswordInput{ClientId: client, Username: aws.String(u),
+				ConfirmationCode: aws.String(code), Password: aws.String(password)}))
+		},
+		"ConfirmSignUp": func(u string) string {
+			return answer(anon.ConfirmSignUp(ctx, &cip.ConfirmSignUpInput{ClientId: client, Username: aws.String(u), ConfirmationCode: aws.String(code)}))
+		},
+	}
+	for name, call := range calls {
+		for _, missing := range []string{"kakao_999999920", "nobody-920@example.com"} {
+			if got := call(missing); strings.Contains(got, "UserNotFound") {
+				t.Errorf("%s of a missing user %s: %q", name, missing, got)
+			}
+		}
+	}
+	for _, pair := range [][2]string{{"kakao_920", "kakao_999999920"}, {emailOf(id), "nobody-920@example.com"}} {
+		if existing, missing := calls["InitiateAuth"](pair[0]), calls["InitiateAuth"](pair[1]); existing != missing {
+			t.Errorf("InitiateAuth tells %s (%q) from %s (%q)", pair[0], existing, pair[1], missing)
+		}
+	}
+
+	if _, err := cip.NewFromConfig(s.direct()).AdminDeleteUser(ctx, &cip.AdminDeleteUserInput{
+		UserPoolId: aws.String(s.Stack().UserPoolID), Username: aws.String("kakao_920")}); err != nil {
+		t.Fatal(err)
+	}
+	s.proxy.Reset()
+	status, second := s.login(t, map[string]string{"access_token": s.accessToken(t, id)})
+	if status != http.StatusOK || second["sub"] == first["sub"] || second["new_user"] != true {
+		t.Fatalf("login after the deletion: %d %v", status, second)
+	}
+	got := secCognitoCalls(s.proxy.Counts())
+	want := map[string]int{"AdminInitiateAuth": 2, "AdminGetUser": 1, "ListUsers": 1, "AdminCreateUser": 1, "AdminRespondToAuthChallenge": 1}
+	if !sameCounts(got, want) {
+		t.Fatalf("Cognito calls of the recreating login %v, want %v", got, want)
+	}
 }

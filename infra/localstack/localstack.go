@@ -98,6 +98,11 @@ type Config struct {
 	// CORSOrigins may call the login endpoint from a browser page on
 	// another origin (kakaoauth tryit), as the API's CorsAllowedOrigins.
 	CORSOrigins []string
+	// HostedUI provisions the stack as HostedUi=enabled: the PreSignUp
+	// trigger, the pool's domain (served by moto's layer at
+	// <moto>/<prefix>), Kakao as its identity provider (the double) and
+	// the hosted UI's client, whose redirect URI is the try-it page's.
+	HostedUI bool
 	// Log receives the stack's structured logs (the steps' included).
 	Log *slog.Logger
 	// MotoLog receives moto_server's own output.
@@ -154,6 +159,10 @@ type Main struct {
 	kakaoURL string
 	apiURL   string
 
+	// The pool's trigger functions (triggers.go).
+	triggers    *http.Server
+	triggerMoto string
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	errs   chan error
@@ -163,7 +172,7 @@ type Main struct {
 // New returns a stack that Run starts.
 func New(cfg Config) *Main {
 	cfg.defaults()
-	return &Main{cfg: cfg, errs: make(chan error, 2)}
+	return &Main{cfg: cfg, errs: make(chan error, 3)}
 }
 
 // Run starts what is not running yet, provisions, and serves the login
@@ -186,10 +195,6 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		motoURL = m.moto.URL()
 	}
 	awsCfg := moto.AWSConfig(ctx, motoURL)
-	if m.stack, err = provision.Provision(ctx, awsCfg, m.cfg.TemplatePath, provision.NamesFor(m.cfg.Prefix),
-		provision.WithQueueVisibility(m.cfg.QueueVisibility)); err != nil {
-		return err
-	}
 
 	apiLn, err := net.Listen("tcp", m.cfg.APIAddr)
 	if err != nil {
@@ -208,6 +213,18 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			return err
 		}
 		apiBase, authBase = m.kakaoURL, m.kakaoURL
+	}
+
+	provisionOpts := []provision.Option{provision.WithQueueVisibility(m.cfg.QueueVisibility)}
+	if m.cfg.HostedUI {
+		params, err := m.hostedUIParameters(ctx, awsCfg, apiBase, authBase)
+		if err != nil {
+			return err
+		}
+		provisionOpts = append(provisionOpts, provision.WithParameters(params))
+	}
+	if m.stack, err = provision.Provision(ctx, awsCfg, m.cfg.TemplatePath, provision.NamesFor(m.cfg.Prefix), provisionOpts...); err != nil {
+		return err
 	}
 
 	stepsCfg := awsCfg
@@ -242,6 +259,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		"ALLOW_ID_TOKEN_WITHOUT_NONCE": strconv.FormatBool(m.cfg.AllowIDTokenWithoutNonce),
 		"ALLOW_PLAIN_ID_TOKEN_NONCE":   strconv.FormatBool(m.cfg.AllowPlainIDTokenNonce),
 	}
+	if m.cfg.HostedUI {
+		env["HOSTED_UI"] = "enabled"
+	}
 	if m.cfg.PasswordRotation > 0 {
 		env["PASSWORD_ROTATION"] = m.cfg.PasswordRotation.String()
 	}
@@ -259,6 +279,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	steps := m.deps.Steps()
 	m.steps = steps
 	if m.machine, err = workflow.NewMachine(steps); err != nil {
+		return err
+	}
+	if err := m.startTriggers(ctx, motoURL, steps); err != nil {
 		return err
 	}
 	// The unlink worker, fed from the queue as Lambda's event source
@@ -297,6 +320,9 @@ func (m *Main) tryItPage(awsCfg aws.Config, motoURL, authBase string) (*tryit.Pa
 	opts := []tryit.Option{tryit.WithAccounts(m.deps.Mappings()), tryit.WithLogger(m.cfg.Log)}
 	if m.fake != nil {
 		opts = append(opts, tryit.WithDouble(m.kakaoURL))
+	}
+	if h := m.stack.HostedUI; h != nil {
+		opts = append(opts, tryit.WithHostedUI(tryit.HostedUI{DomainURL: HostedUIDomainURL(motoURL, h.Domain), ClientID: h.ClientID}))
 	}
 	return tryit.New(tryit.Kakao{AuthURL: authBase, ClientID: m.cfg.AppKeys[0]},
 		tryit.NewPool(api, moto.Region, m.stack.UserPoolID, m.stack.UserPoolClientID, motoURL), opts...)
@@ -387,6 +413,39 @@ func (m *Main) startEventTap(ctx context.Context, awsCfg aws.Config) error {
 // template's KakaoAdminKeySecretName).
 func AdminKeySecretName(prefix string) string { return prefix + "/kakao-admin-key" }
 
+// KakaoClientSecretName is the local stack's Kakao client secret (the
+// template's KakaoClientSecretName; the double does not check it).
+func KakaoClientSecretName(prefix string) string { return prefix + "/kakao-client-secret" }
+
+// HostedUIDomainURL is where moto's layer serves a pool domain's hosted UI
+// (Cognito's https://<domain>.auth.<region>.amazoncognito.com).
+func HostedUIDomainURL(motoURL, domain string) string {
+	return strings.TrimRight(motoURL, "/") + "/" + domain
+}
+
+// hostedUIParameters are the template parameters of a stack with the
+// hosted UI, for this local stack: its domain is the prefix, Kakao is the
+// double (or the configured Kakao), the redirect URIs are the try-it
+// page's callback (by address and by localhost name).
+func (m *Main) hostedUIParameters(ctx context.Context, awsCfg aws.Config, apiBase, authBase string) (map[string]string, error) {
+	if _, err := provision.PutSecret(ctx, awssm.NewFromConfig(awsCfg), KakaoClientSecretName(m.cfg.Prefix), "local-kakao-client-secret"); err != nil {
+		return nil, err
+	}
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(m.apiURL, "http://"))
+	callbacks := []string{m.apiURL + tryit.CallbackPath}
+	signOuts := []string{m.apiURL + "/"}
+	if !strings.HasPrefix(m.apiURL, "http://localhost:") {
+		callbacks = append(callbacks, "http://localhost:"+port+tryit.CallbackPath)
+		signOuts = append(signOuts, "http://localhost:"+port+"/")
+	}
+	return map[string]string{
+		"HostedUi": "enabled", "KakaoIdAttribute": "mutable", "HostedUiDomainPrefix": strings.ToLower(m.cfg.Prefix),
+		"HostedUiCallbackUrls": strings.Join(callbacks, ","), "HostedUiSignOutUrls": strings.Join(signOuts, ","),
+		"KakaoRestApiKey": m.cfg.AppKeys[0], "KakaoClientSecretName": KakaoClientSecretName(m.cfg.Prefix),
+		"KakaoApiBaseUrl": apiBase, "KakaoAuthBaseUrl": authBase, "AllowNonKakaoHosts": "true",
+	}, nil
+}
+
 // execute is StartSyncExecution for the local endpoint.
 func (m *Main) execute(ctx context.Context, input json.RawMessage) (localapi.Result, error) {
 	exec, err := m.machine.Run(ctx, input)
@@ -428,7 +487,8 @@ func (m *Main) Deps() *wiring.Stack { return m.deps }
 // Err reports a component that stopped on its own.
 func (m *Main) Err() <-chan error { return m.errs }
 
-// Close stops the endpoint, the double and a moto this stack started.
+// Close stops the endpoint, the triggers, the double and a moto this
+// stack started.
 func (m *Main) Close() error {
 	var errs []error
 	if m.api != nil {
@@ -436,6 +496,7 @@ func (m *Main) Close() error {
 		errs = append(errs, m.api.Shutdown(ctx))
 		cancel()
 	}
+	errs = append(errs, m.stopTriggers())
 	if m.cancel != nil {
 		m.cancel()
 	}
