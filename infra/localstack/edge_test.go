@@ -17,6 +17,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/kakaoauth/kakaoauth/infra/localonly/localonlytest"
+	"github.com/kakaoauth/kakaoauth/infra/tryit"
 	"github.com/kakaoauth/kakaoauth/shared/kakao"
 )
 
@@ -130,7 +131,7 @@ func TestLocalToolsAreNotAnOpenDoor(t *testing.T) {
 			map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
 		"a simple text/plain POST to the double": {s.KakaoURL() + "/_fake/unlink", "", "text/plain", unlink, nil, http.StatusUnsupportedMediaType},
 		"a rebinding page to the try-it backend": {s.APIURL() + "/tryit/api/unlink", rebound, "application/json", `{"kakao_id":910}`,
-			map[string]string{"Origin": "http://" + rebound, "Sec-Fetch-Site": "same-origin"}, http.StatusForbidden},
+			map[string]string{"Origin": "http://" + rebound, "Sec-Fetch-Site": "same-origin", tryit.PageHeader: "1"}, http.StatusForbidden},
 		"a rebinding page to the login endpoint": {s.APIURL() + "/auth/kakao", rebound, "application/json", `{"access_token":"x"}`,
 			map[string]string{"Origin": "http://" + rebound}, http.StatusForbidden},
 	} {
@@ -149,7 +150,7 @@ func TestLocalToolsAreNotAnOpenDoor(t *testing.T) {
 	// The try-it page's own request (same origin, JSON) goes through.
 	page := s.APIURL()
 	status, raw := send(page+"/tryit/api/unlink", "", "application/json", `{"kakao_id":910}`,
-		map[string]string{"Origin": page, "Sec-Fetch-Site": "same-origin"})
+		map[string]string{"Origin": page, "Sec-Fetch-Site": "same-origin", tryit.PageHeader: "1"})
 	if status != http.StatusOK || !strings.Contains(raw, `"callback_status":200`) {
 		t.Fatalf("the page's unlink: %d %s", status, raw)
 	}

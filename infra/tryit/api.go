@@ -36,12 +36,13 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 
 // sameOrigin refuses calls from other sites' pages: these endpoints act
 // for whoever holds the tokens in the request, and on the local stack
-// they unlink accounts. A browser marks another site's request (Origin,
-// Sec-Fetch-Site); a cross-site page cannot send application/json without
-// a preflight, which nothing here answers; and a DNS-rebinding page, whose
-// Origin matches its Host, is refused by its Host (Page.guard).
+// they unlink accounts. The page sends PageHeader, which no other site's
+// page can send without a preflight that nothing here answers (neither can
+// it send application/json); a browser marks another site's request
+// (Origin, Sec-Fetch-Site); and a DNS-rebinding page, whose Origin matches
+// its Host, is refused by its Host (Page.guard).
 func (p *Page) sameOrigin(w http.ResponseWriter, r *http.Request) bool {
-	if localonly.CrossSite(r, p.origin(r)) {
+	if r.Header.Get(PageHeader) == "" || localonly.CrossSite(r, p.origin(r)) {
 		writeError(w, http.StatusForbidden, "Forbidden", "This page's backend answers its own page only.")
 		return false
 	}

@@ -2,6 +2,7 @@ package tryit
 
 import (
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,7 +13,8 @@ import (
 	"github.com/kakaoauth/kakaoauth/infra/localonly/localonlytest"
 )
 
-// The page's backend answers its own page only, and only at this
+// The page's backend answers its own page only (it sends PageHeader, which
+// no other site's page can send without a preflight), and only at this
 // machine's addresses or its public URL. A DNS-rebinding page (its own
 // name resolved to 127.0.0.1, so that its Origin matches the Host it
 // sends) is refused by that Host, on every route: before, it passed the
@@ -29,13 +31,15 @@ func TestBackendRefusesOtherSitesAndRebinding(t *testing.T) {
 	port := strings.TrimPrefix(f.srv.URL[strings.LastIndex(f.srv.URL, ":"):], ":")
 	rebound := "rebind.attacker.example:" + port
 
+	// send sends what the page sends (its header), and header.
 	send := func(method, path, host string, header map[string]string, body string) answer {
 		t.Helper()
-		a := localonlytest.Send(t, nil, method, f.srv.URL+path, host, body, header)
+		h := map[string]string{PageHeader: "1"}
+		maps.Copy(h, header)
+		a := localonlytest.Send(t, nil, method, f.srv.URL+path, host, body, h)
 		return answer{status: a.Status, raw: a.Body}
 	}
 
-	json := map[string]string{"Content-Type": "application/json"}
 	for name, c := range map[string]struct {
 		method, path, host string
 		header             map[string]string
@@ -49,6 +53,10 @@ func TestBackendRefusesOtherSitesAndRebinding(t *testing.T) {
 			map[string]string{"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"}},
 		"another port of this host": {"GET", "/tryit/api/account?kakao_id=4242", "127.0.0.1:" + port,
 			map[string]string{"Sec-Fetch-Site": "same-site"}},
+		// An empty value sends no header: a request without the page's.
+		"without the page's header": {"POST", "/tryit/api/unlink", "127.0.0.1:" + port,
+			map[string]string{PageHeader: "", "Content-Type": "application/json", "Origin": "http://127.0.0.1:" + port}},
+		"a read without the page's header": {"GET", "/tryit/api/account?kakao_id=4242", "127.0.0.1:" + port, map[string]string{PageHeader: ""}},
 	} {
 		if a := send(c.method, c.path, c.host, c.header, `{"kakao_id":4242}`); a.status != http.StatusForbidden || !strings.Contains(a.raw, `"Forbidden"`) {
 			t.Errorf("%s: %d %s, want 403 Forbidden", name, a.status, a.raw)
@@ -67,8 +75,8 @@ func TestBackendRefusesOtherSitesAndRebinding(t *testing.T) {
 			t.Errorf("the page at %s: %d", host, a.status)
 		}
 	}
-	if a := send("GET", "/tryit/api/account?kakao_id=4242", "127.0.0.1:"+port, json, ""); a.status != http.StatusOK {
-		t.Errorf("a program reading the account: %d %s", a.status, a.raw)
+	if a := send("GET", "/tryit/api/account?kakao_id=4242", "127.0.0.1:"+port, nil, ""); a.status != http.StatusOK {
+		t.Errorf("the page reading the account: %d %s", a.status, a.raw)
 	}
 
 	// kakaoauth tryit with a public URL: that name is the page's too.
