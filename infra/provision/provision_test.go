@@ -134,7 +134,7 @@ func TestProvisionTwiceMatchesTemplate(t *testing.T) {
 		PreventUserExistenceErrors: ciptypes.PreventUserExistenceErrorTypesLegacy}); err != nil {
 		t.Fatal(err)
 	}
-	if again, err := Provision(ctx, cfg, templatePath, names); err != nil || again != first {
+	if again, err := Provision(ctx, cfg, templatePath, names); err != nil || !reflect.DeepEqual(again, first) {
 		t.Fatalf("third run: %+v %v", again, err)
 	}
 	client, err = idp.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: &first.UserPoolID, ClientId: &first.UserPoolClientID})
