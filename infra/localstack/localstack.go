@@ -34,6 +34,7 @@ import (
 	"github.com/kakaoauth/kakaoauth/infra/provision"
 	"github.com/kakaoauth/kakaoauth/infra/tryit"
 	"github.com/kakaoauth/kakaoauth/shared/bootstrap"
+	"github.com/kakaoauth/kakaoauth/shared/cognitojwt"
 	"github.com/kakaoauth/kakaoauth/shared/config"
 	"github.com/kakaoauth/kakaoauth/shared/secretsmanager"
 	"github.com/kakaoauth/kakaoauth/shared/wiring"
@@ -215,7 +216,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		apiBase, authBase = m.kakaoURL, m.kakaoURL
 	}
 
-	provisionOpts := []provision.Option{provision.WithQueueVisibility(m.cfg.QueueVisibility)}
+	// The local stack always has the app integration's optional parts:
+	// the identity pool (here) and GET /me (the login endpoint's routes).
+	provisionOpts := []provision.Option{provision.WithQueueVisibility(m.cfg.QueueVisibility),
+		provision.WithParameters(map[string]string{"EnableIdentityPool": "true"})}
 	if m.cfg.HostedUI {
 		params, err := m.hostedUIParameters(ctx, awsCfg, apiBase, authBase)
 		if err != nil {
@@ -291,8 +295,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	login := localapi.New(localapi.ExecutorFunc(m.execute), m.cfg.Log, localapi.WithAllowedOrigins(m.cfg.CORSOrigins...))
-	// The unlink callback behind its authorizer, as on API Gateway.
-	routes := map[string]http.Handler{workflow.UnlinkPath: Authorized(steps.UnlinkAuthorizer, ProxyHandler(steps.UnlinkWebhook, m.cfg.Log), m.cfg.Log)}
+	routes := map[string]http.Handler{
+		// The unlink callback behind its authorizer, as on API Gateway.
+		workflow.UnlinkPath: Authorized(steps.UnlinkAuthorizer, ProxyHandler(steps.UnlinkWebhook, m.cfg.Log), m.cfg.Log),
+		// The stack's optional GET /me (EnableMeRoute), always on here.
+		localapi.MePath: localapi.NewMe(m.poolTokens(motoURL), m.cfg.Log, m.cfg.CORSOrigins...),
+	}
 	page, err := m.tryItPage(awsCfg, motoURL, authBase)
 	if err != nil {
 		return err
@@ -311,13 +319,21 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	return nil
 }
 
+// poolTokens verifies the pool's tokens as API Gateway's Cognito
+// authorizer does, against moto's JWKS of the pool.
+func (m *Main) poolTokens(motoURL string) *cognitojwt.Verifier {
+	return cognitojwt.New(&http.Client{Timeout: 5 * time.Second}, cognitojwt.Issuer(moto.Region, m.stack.UserPoolID),
+		cognitojwt.JWKSURL(moto.Region, m.stack.UserPoolID, motoURL), []string{m.stack.UserPoolClientID})
+}
+
 // tryItPage is the try-it page on the login endpoint's address: Kakao's
 // authorize page (the double's consent page), the stack's pool through
 // its public app client with no credentials, as an app uses it, and the
 // local-only extras: unlink at the double, the mapping's status.
 func (m *Main) tryItPage(awsCfg aws.Config, motoURL, authBase string) (*tryit.Page, error) {
 	api := cip.NewFromConfig(awsCfg, func(o *cip.Options) { o.Credentials = aws.AnonymousCredentials{} })
-	opts := []tryit.Option{tryit.WithAccounts(m.deps.Mappings()), tryit.WithLogger(m.cfg.Log)}
+	opts := []tryit.Option{tryit.WithAccounts(m.deps.Mappings()), tryit.WithLogger(m.cfg.Log), tryit.WithMeRoute(),
+		tryit.WithIdentityPool(m.stack.IdentityPoolID, motoURL, motoURL)}
 	if m.fake != nil {
 		opts = append(opts, tryit.WithDouble(m.kakaoURL))
 	}

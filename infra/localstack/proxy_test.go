@@ -125,8 +125,8 @@ func TestAuthorizedAsAPIGateway(t *testing.T) {
 		status int
 		body   string
 	}{
-		{"", 401, `{"error":"Unauthorized"}`},
-		{"wrong", 401, `{"error":"Unauthorized"}`},
+		{"", 401, `"error":"Unauthorized"`},
+		{"wrong", 401, `"error":"Unauthorized"`},
 		{"deny", 400, `"error":"InvalidRequest"`},
 		{"other-route", 400, `"error":"InvalidRequest"`},
 		{"broken", 500, `"error":"internal"`},

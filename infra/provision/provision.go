@@ -80,6 +80,10 @@ type Names struct {
 	FunctionPrefix string
 	// HostedUIClient names the hosted UI's app client (HostedUi=enabled).
 	HostedUIClient string
+	// The identity pool's (identity.go).
+	IdentityPool    string
+	IdentityRole    string
+	UserFilesBucket string
 }
 
 // NamesFor derives every name from one prefix, e.g. "kakaoauth-local".
@@ -96,6 +100,10 @@ func NamesFor(prefix string) Names {
 		ProofKeySecret: prefix + "/proof-key",
 		FunctionPrefix: prefix + "-",
 		HostedUIClient: prefix + "-hosted-ui",
+		IdentityPool:   prefix + "-identities",
+		IdentityRole:   prefix + "-identity-authenticated",
+		// Bucket names are lower case.
+		UserFilesBucket: strings.ToLower(prefix) + "-user-files",
 	}
 }
 
@@ -122,6 +130,11 @@ type Stack struct {
 	Triggers map[string]string
 	// HostedUI is set when the stack has the hosted UI (HostedUi=enabled).
 	HostedUI *HostedUI
+	// IdentityPoolID, IdentityRoleARN and UserFilesBucket are the
+	// identity pool's (EnableIdentityPool in the template).
+	IdentityPoolID  string
+	IdentityRoleARN string
+	UserFilesBucket string
 }
 
 // HostedUI is the hosted UI provisioned with the pool.
@@ -176,7 +189,8 @@ func WithQueueVisibility(d time.Duration) Option {
 func Provision(ctx context.Context, cfg aws.Config, templatePath string, names Names, opts ...Option) (Stack, error) {
 	if names.UserPool == "" || names.UserPoolClient == "" || names.MappingTable == "" || names.AuditTable == "" ||
 		names.UnlinkQueue == "" || names.UnlinkDLQ == "" || names.EventBus == "" || names.PepperSecret == "" || names.ProofKeySecret == "" ||
-		names.FunctionPrefix == "" || names.HostedUIClient == "" {
+		names.FunctionPrefix == "" || names.HostedUIClient == "" ||
+		names.IdentityPool == "" || names.IdentityRole == "" || names.UserFilesBucket == "" {
 		return Stack{}, errors.New("provision: every name must be set (see NamesFor)")
 	}
 	var o options
@@ -234,9 +248,19 @@ func Provision(ctx context.Context, cfg aws.Config, templatePath string, names N
 	if err != nil {
 		return Stack{}, err
 	}
+	var identityPoolID, identityRoleARN, userFiles string
+	if res.identityPool != nil {
+		if identityPoolID, identityRoleARN, err = ensureIdentity(ctx, cfg, names, poolID, clientID, res.identityPool); err != nil {
+			return Stack{}, err
+		}
+		userFiles = names.UserFilesBucket
+	}
 	return Stack{
 		Triggers:          res.triggers,
 		HostedUI:          hosted,
+		IdentityPoolID:    identityPoolID,
+		IdentityRoleARN:   identityRoleARN,
+		UserFilesBucket:   userFiles,
 		PepperSecretARN:   pepperARN,
 		ProofKeySecretARN: proofKeyARN,
 		UserPoolID:        poolID,
@@ -263,6 +287,7 @@ type resources struct {
 	queue, dlq     *cfnsqs.Queue
 	pepper         *cfnsm.Secret
 	proofKey       *cfnsm.Secret
+	identityPool   *cfncognito.IdentityPool
 }
 
 func load(path string, params map[string]string, functionARNPrefix string) (resources, error) {
@@ -322,7 +347,8 @@ func shapesOnly(data []byte, params map[string]string, functionARNPrefix string,
 	}
 	keepResources := map[string]bool{LogicalUserPool: true, LogicalUserPoolClient: true, LogicalMappingTable: true, LogicalAuditTable: true,
 		LogicalUnlinkQueue: true, LogicalUnlinkDLQ: true, LogicalPepperSecret: true, LogicalProofKeySecret: true,
-		LogicalUserPoolDomain: true, LogicalKakaoIdP: true, LogicalHostedUIClient: true}
+		LogicalUserPoolDomain: true, LogicalKakaoIdP: true, LogicalHostedUIClient: true,
+		LogicalIdentityPool: true}
 	top := doc.Content[0]
 	conds, err := newConditions(top, params)
 	if err != nil {
@@ -538,6 +564,10 @@ func pick(tpl *cloudformation.Template) (r resources, err error) {
 	}
 	if r.proofKey, err = tpl.GetSecretsManagerSecretWithName(LogicalProofKeySecret); err != nil {
 		return r, fmt.Errorf("provision: template: %w", err)
+	}
+	// The identity pool exists only when EnableIdentityPool held.
+	if p, err := tpl.GetCognitoIdentityPoolWithName(LogicalIdentityPool); err == nil {
+		r.identityPool = p
 	}
 	// The hosted UI's resources exist only when HostedUiEnabled held.
 	if c, err := tpl.GetCognitoUserPoolClientWithName(LogicalHostedUIClient); err == nil {

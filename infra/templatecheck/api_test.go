@@ -362,8 +362,9 @@ func TestGatewayResponses(t *testing.T) {
 		"INTEGRATION_TIMEOUT":          outcome(kakaoauth.ErrorTimeout),
 		"INTEGRATION_FAILURE":          outcome(""),
 		"MISSING_AUTHENTICATION_TOKEN": notFound,
-		// The unlink callback's authorizer: the webhook's answer to a wrong key.
-		"UNAUTHORIZED": {http.StatusUnauthorized, map[string]any{"error": "Unauthorized"}},
+		// An authorizer's refusal: the unlink callback's, and GET /me's
+		// (EnableMeRoute; appintegration_test.go).
+		"UNAUTHORIZED": {kakaoauth.UnauthorizedOutcome.Status, map[string]any{"error": kakaoauth.UnauthorizedOutcome.Code, "message": kakaoauth.UnauthorizedOutcome.Message}},
 		"DEFAULT_4XX":  invalid,
 		"DEFAULT_5XX":  outcome(""),
 	}
@@ -453,8 +454,12 @@ func TestRoutes(t *testing.T) {
 	tpl := transformed(t)
 	body := openAPI(t)
 	paths, _ := body["paths"].(map[string]any)
-	if got := slices.Sorted(maps.Keys(paths)); !slices.Equal(got, []string{localapi.LoginPath, workflow.UnlinkPath}) {
+	// GET /me is there only with EnableMeRoute (appintegration_test.go).
+	if got := slices.Sorted(maps.Keys(paths)); !slices.Equal(got, []string{localapi.LoginPath, workflow.UnlinkPath, localapi.MePath}) {
 		t.Fatalf("paths %v", got)
+	}
+	if at(paths, localapi.MePath, "Fn::If", 0) != "MeRouteEnabled" {
+		t.Fatalf("%s is not conditional on EnableMeRoute", localapi.MePath)
 	}
 	// OPTIONS is the CORS preflight (cors_test.go).
 	if got := slices.Sorted(maps.Keys(paths[localapi.LoginPath].(map[string]any))); !slices.Equal(got, []string{"options", "post"}) {

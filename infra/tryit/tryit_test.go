@@ -150,7 +150,8 @@ type fixture struct {
 func newFixture(t *testing.T, opts ...Option) *fixture {
 	t.Helper()
 	f := &fixture{kakao: newKakao(t), cognito: &fakeCognito{}, signer: newSigner(t), logs: &bytes.Buffer{}}
-	pool := Pool{ID: poolID, ClientID: clientID, Issuer: issuer, JWKSURL: f.signer.jwks.URL, API: f.cognito}
+	pool := Pool{ID: poolID, ClientID: clientID, Issuer: issuer, JWKSURL: f.signer.jwks.URL, API: f.cognito,
+		Region: "ap-northeast-2", Endpoint: "https://cognito-idp.ap-northeast-2.amazonaws.com"}
 	opts = append([]Option{WithLogger(slog.New(slog.NewJSONHandler(f.logs, nil)))}, opts...)
 	p, err := New(Kakao{AuthURL: f.kakao.URL + "/", ClientID: "restkey", ClientSecret: "kakao-secret"}, pool, opts...)
 	if err != nil {
@@ -391,7 +392,7 @@ func TestPage(t *testing.T) {
 		t.Error("the Kakao client secret reached the page")
 	}
 	csp := a.header.Get("Content-Security-Policy")
-	if !strings.Contains(csp, "connect-src 'self' https://api.example;") || !strings.Contains(csp, "script-src 'self';") {
+	if !strings.Contains(csp, "connect-src 'self' https://api.example https://cognito-idp.ap-northeast-2.amazonaws.com;") || !strings.Contains(csp, "script-src 'self';") {
 		t.Errorf("CSP %q", csp)
 	}
 	if a := f.call(t, http.MethodGet, "/callback?code=x&state=y", "", "", ""); a.status != 200 || !strings.Contains(a.raw, `id="kakao-login"`) {
