@@ -103,15 +103,33 @@ func (e *KakaoOnlyAccount) Error() string {
 	return "user " + e.Username + " signs in with kakao only"
 }
 
+// ChallengeRefused: Cognito refused the broker's answer to a linked
+// user's CUSTOM_AUTH challenge. The app client answers a missing user so
+// too (PreventUserExistenceErrors ENABLED): IssueTokens asks AdminGetUser
+// which it was. Otherwise the triggers' keys or clocks disagree: internal.
+type ChallengeRefused struct{ Username, Reason string }
+
+func (e *ChallengeRefused) Error() string {
+	return "cognito refused the custom sign-in of " + e.Username + ": " + e.Reason
+}
+
 // NotLinked: the signed-in user has no Kakao account to unlink.
 type NotLinked struct{ Sub string }
 
 func (e *NotLinked) Error() string { return "user " + e.Sub + " has no linked kakao account" }
 
-// KakaoUnavailable: Kakao failed (-1, -10, -9798, 5xx, timeout) after retries.
+// KakaoUnavailable: Kakao failed (-1, -603, -9798, 5xx, timeout) after retries.
 type KakaoUnavailable struct{ Reason string }
 
 func (e *KakaoUnavailable) Error() string { return "kakao unavailable: " + e.Reason }
+
+// KakaoQuotaExceeded: Kakao refused for a quota (-10, -11, HTTP 429). Never
+// retried, by the client or the state machine: a retry would spend the
+// app's quota again and cannot succeed before it resets. Clients get
+// KakaoUnavailable's answer; the audit trail keeps the name.
+type KakaoQuotaExceeded struct{ Reason string }
+
+func (e *KakaoQuotaExceeded) Error() string { return "kakao quota exceeded: " + e.Reason }
 
 // Throttled: Cognito or DynamoDB throttled after the SDK's retries.
 type Throttled struct{ Reason string }
@@ -283,8 +301,18 @@ var RouteNotFound = Outcome{http.StatusNotFound, "NotFound", "No such route.", "
 var UnauthorizedOutcome = Outcome{http.StatusUnauthorized, "Unauthorized", "Not authorized: sign in again (the token is missing, invalid or expired).",
 	"인증되지 않았습니다. 다시 로그인해 주세요(토큰이 없거나 유효하지 않거나 만료되었습니다)."}
 
+// answeredAs lists error names the state machine must tell apart (to
+// retry one and not the other) that a client need not: each is answered
+// exactly as the name it maps to.
+var answeredAs = map[string]string{
+	"KakaoQuotaExceeded": "KakaoUnavailable",
+}
+
 // OutcomeOf maps an error name to its HTTP answer; unknown names are 500.
 func OutcomeOf(errorName string) Outcome {
+	if as, ok := answeredAs[errorName]; ok {
+		errorName = as
+	}
 	if o, ok := outcomes[errorName]; ok {
 		return o
 	}
@@ -313,8 +341,11 @@ func PublicOutcomes() []Outcome {
 
 // PublicErrorNames lists the error names that have their own HTTP answer.
 func PublicErrorNames() []string {
-	names := make([]string, 0, len(outcomes))
+	names := make([]string, 0, len(outcomes)+len(answeredAs))
 	for n := range outcomes {
+		names = append(names, n)
+	}
+	for n := range answeredAs {
 		names = append(names, n)
 	}
 	return names

@@ -149,7 +149,9 @@ type UserDirectory interface {
 	SetPassword(ctx context.Context, username, password string) error
 	// SignIn signs the user in. A wrong password is *PasswordRotated, a
 	// disabled user *AccountDisabled, Cognito's lockout
-	// *PasswordAttemptsExceeded, a missing user *NotFound.
+	// *PasswordAttemptsExceeded. A missing user is *PasswordRotated too
+	// when the app client hides user existence (PreventUserExistenceErrors
+	// ENABLED, as the stack's does), *NotFound when it does not.
 	SignIn(ctx context.Context, in SignIn) (CognitoTokens, error)
 	// SignInWithChallenge signs a linked user in through CUSTOM_AUTH: a
 	// disabled user is *AccountDisabled, a missing user *NotFound, a

@@ -90,6 +90,10 @@ type memUsers struct {
 	// them for CUSTOM_AUTH (clientID is the broker's client).
 	triggers *Steps
 	clientID string
+	// legacyExistenceErrors is an app client with PreventUserExistenceErrors
+	// LEGACY: a sign-in of a missing user says so. The stack's client has
+	// ENABLED: it says what it says of a wrong password.
+	legacyExistenceErrors bool
 }
 
 // poolID and brokerClientID name the in-memory pool and the broker's
@@ -313,8 +317,10 @@ func (d *memUsers) SignIn(_ context.Context, in kakaoauth.SignIn) (kakaoauth.Cog
 	}
 	u, ok := d.users[in.Username]
 	switch {
-	case !ok:
+	case !ok && d.legacyExistenceErrors:
 		return kakaoauth.CognitoTokens{}, notFoundUser(in.Username)
+	case !ok:
+		return kakaoauth.CognitoTokens{}, &kakaoauth.PasswordRotated{Username: in.Username}
 	case !u.Enabled:
 		return kakaoauth.CognitoTokens{}, &kakaoauth.AccountDisabled{Username: in.Username}
 	case u.password != in.Password:
@@ -349,8 +355,17 @@ func (d *memUsers) SignInWithChallenge(ctx context.Context, in kakaoauth.Challen
 	enabled := ok && u.Enabled
 	unlock()
 	switch {
-	case !ok:
+	case !ok && d.legacyExistenceErrors:
 		return kakaoauth.CognitoTokens{}, notFoundUser(in.Username)
+	case !ok:
+		// ENABLED: Cognito runs the challenge with userNotFound and
+		// refuses the answer, as it would a wrong one.
+		unlock, err := d.op("AdminRespondToAuthChallenge")
+		if err != nil {
+			return kakaoauth.CognitoTokens{}, err
+		}
+		unlock()
+		return kakaoauth.CognitoTokens{}, &kakaoauth.ChallengeRefused{Username: in.Username, Reason: "Incorrect username or password."}
 	case !enabled:
 		return kakaoauth.CognitoTokens{}, &kakaoauth.AccountDisabled{Username: in.Username}
 	case d.triggers == nil:
@@ -361,7 +376,7 @@ func (d *memUsers) SignInWithChallenge(ctx context.Context, in kakaoauth.Challen
 	def := events.CognitoEventUserPoolsDefineAuthChallenge{CognitoEventUserPoolsHeader: header}
 	def.Request.UserAttributes = attrs
 	if def, err = d.triggers.DefineAuthChallenge(ctx, def); err != nil || def.Response.FailAuthentication || def.Response.ChallengeName != CustomChallenge {
-		return kakaoauth.CognitoTokens{}, fmt.Errorf("cognito: custom auth refused (define): %v", err)
+		return kakaoauth.CognitoTokens{}, &kakaoauth.ChallengeRefused{Username: in.Username, Reason: fmt.Sprintf("define: %v", err)}
 	}
 	create := events.CognitoEventUserPoolsCreateAuthChallenge{CognitoEventUserPoolsHeader: header}
 	create.Request.ChallengeName, create.Request.UserAttributes = CustomChallenge, attrs
@@ -386,7 +401,7 @@ func (d *memUsers) SignInWithChallenge(ctx context.Context, in kakaoauth.Challen
 	def.Request.Session = []*events.CognitoEventUserPoolsChallengeResult{{ChallengeName: CustomChallenge,
 		ChallengeResult: verify.Response.AnswerCorrect, ChallengeMetadata: create.Response.ChallengeMetadata}}
 	if def, err = d.triggers.DefineAuthChallenge(ctx, def); err != nil || !def.Response.IssueTokens {
-		return kakaoauth.CognitoTokens{}, fmt.Errorf("cognito: custom auth refused (answer): %v", err)
+		return kakaoauth.CognitoTokens{}, &kakaoauth.ChallengeRefused{Username: in.Username, Reason: fmt.Sprintf("answer: %v", err)}
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -320,10 +320,23 @@ func (s *Steps) issueLinked(ctx context.Context, subj Subject) (kakaoauth.Cognit
 		return kakaoauth.CognitoTokens{}, errors.New("IssueTokens: no proof key configured")
 	}
 	expires := s.now().Add(s.proofTTL)
-	return s.users.SignInWithChallenge(ctx, kakaoauth.ChallengeSignIn{
+	tokens, err := s.users.SignInWithChallenge(ctx, kakaoauth.ChallengeSignIn{
 		Username: subj.Username,
 		Answer: func(clientID, challenge string) (string, error) {
 			return password.ChallengeProof(s.proofKey, subj.Sub, clientID, challenge, expires), nil
 		},
 	})
+	var refused *kakaoauth.ChallengeRefused
+	if errors.As(err, &refused) {
+		// The app client answers a missing user as a wrong answer: one
+		// AdminGetUser tells which (a missing user starts over).
+		if _, gerr := s.users.GetUser(ctx, subj.Username); gerr != nil {
+			var notFound *kakaoauth.NotFound
+			if errors.As(gerr, &notFound) {
+				return tokens, gerr
+			}
+			s.log.WarnContext(ctx, "could not tell a refused custom sign-in from a missing user", "step", "IssueTokens", "kakaoId", subj.KakaoID, "error", gerr.Error())
+		}
+	}
+	return tokens, err
 }

@@ -384,6 +384,7 @@ func TestLinkedUserDeletedByTheTeam(t *testing.T) {
 	alice := r.users.addNative("alice", "alice@example.com")
 	r.link(t, "alice", "tok-2")
 	r.users.deleteBehindTheBrokersBack("alice")
+	r.resetCalls()
 	exec := r.run(t, `{"access_token":"tok-2"}`)
 	assertPath(t, exec, "ValidateToken", "UpsertUser", "PasswordReady", "CountSignIn", "IssueTokens", "AfterUserMissing", "RecreateUser", "CountSignIn", "IssueTokens")
 	resp := decode(t, exec)
@@ -394,6 +395,10 @@ func TestLinkedUserDeletedByTheTeam(t *testing.T) {
 	if r.mappings.claim(alice.Sub) != 0 {
 		t.Fatal("the deleted user is still claimed")
 	}
+	// The app client hides the missing user (PreventUserExistenceErrors
+	// ENABLED): the refused answer, one AdminGetUser, then a new user's
+	// calls.
+	assertCalls(t, "start over", r.cognito(), map[string]int{"AdminInitiateAuth": 2, "AdminRespondToAuthChallenge": 2, "AdminGetUser": 1, "AdminCreateUser": 1})
 }
 
 // A linked account's login that loses a race with an unlink revokes only

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kakaoauth/kakaoauth/infra/kakaofake"
 	"github.com/kakaoauth/kakaoauth/infra/localapi"
+	"github.com/kakaoauth/kakaoauth/infra/localonly"
 	"github.com/kakaoauth/kakaoauth/infra/localstack"
 	"github.com/kakaoauth/kakaoauth/infra/moto"
 )
@@ -46,6 +47,7 @@ flags:
 	fs.BoolVar(&cfg.AllowIDTokenWithoutNonce, "allow-id-token-without-nonce", false, "accept ID tokens presented without a nonce (the stack parameter AllowIdTokenWithoutNonce)")
 	fs.StringVar(&cfg.UserPoolID, "user-pool-id", "", "add Kakao to this existing pool of the local moto instead of creating one (the stack parameter UserPoolId)")
 	fs.BoolVar(&cfg.LinkByVerifiedEmail, "link-by-verified-email", false, "link a Kakao login to the pool's user with the same verified email (the stack parameter LinkByVerifiedEmail)")
+	fs.BoolVar(&cfg.AllowPlainIDTokenNonce, "allow-plain-id-token-nonce", false, "also accept ID tokens whose nonce claim is the sent nonce itself, not its SHA-256 (the stack parameter AllowPlainIdTokenNonce)")
 	fs.BoolVar(&cfg.HostedUI, "hosted-ui", os.Getenv("KAKAOAUTH_HOSTED_UI") == "true", "also run Cognito's hosted UI with Kakao, as the stack parameter HostedUi=enabled does (make run turns it on): its PreSignUp trigger and the link run locally (env KAKAOAUTH_HOSTED_UI=true)")
 	corsOrigins := fs.String("cors-origins", os.Getenv("KAKAOAUTH_CORS_ORIGINS"), "comma-separated origins whose pages may call the login endpoint, e.g. http://localhost:8090 for kakaoauth tryit (env KAKAOAUTH_CORS_ORIGINS)")
 	logLevel := fs.String("log-level", envOr("KAKAOAUTH_LOG_LEVEL", "info"), "debug|info|warn|error (env KAKAOAUTH_LOG_LEVEL)")
@@ -63,6 +65,9 @@ flags:
 	}
 	cfg.Log = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	localonly.Warn(stdout, "the login endpoint and try-it page (-addr)", cfg.APIAddr, "sign in as any Kakao account of the double and read its accounts' state")
+	localonly.Warn(stdout, "the Kakao double (-kakao-addr)", cfg.KakaoAddr, "create Kakao users, mint their tokens and send unlink callbacks")
+	localonly.Warn(stdout, "moto (-moto-addr)", cfg.MotoAddr, "call the local AWS APIs without credentials: read the pepper, change any user")
 	fmt.Fprintln(stdout, "kakaoauth local: starting (moto, Kakao double, login endpoint)...")
 	stack := localstack.New(cfg)
 	if err := waitSaying(stdout, "kakaoauth local: still starting (moto; the pool, tables and queues from "+cfg.TemplatePath+")", func() error {
@@ -104,8 +109,8 @@ kakaoauth local stack is up.
 Try it (another terminal; kakaoauth is what make install installs, or go run ./cmd/kakaoauth):
   kakaoauth login -kakao-id 123%[9]s
 or with curl:
-  curl -s -X POST %[2]s/_fake/users -d '{"id":123,"email":"a@example.com","is_email_verified":true,"is_email_valid":true,"nickname":"n"}'
-  TOKEN=$(curl -s -X POST %[2]s/_fake/tokens -d '{"user_id":123}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  curl -s -X POST %[2]s/_fake/users -H 'Content-Type: application/json' -d '{"id":123,"email":"a@example.com","is_email_verified":true,"is_email_valid":true,"nickname":"n"}'
+  TOKEN=$(curl -s -X POST %[2]s/_fake/tokens -H 'Content-Type: application/json' -d '{"user_id":123}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   curl -s -X POST %[1]s/auth/kakao -H 'Content-Type: application/json' -d "{\"access_token\":\"$TOKEN\"}"
 
 A person already in the pool (the team's app, email and password):
@@ -114,7 +119,7 @@ A person already in the pool (the team's app, email and password):
   or by hand: POST %[1]s/auth/kakao/link with "Authorization: Bearer <their access token>" and a Kakao token
 
 Unlink at Kakao and come back (lifecycle events show up in this log as "lifecycle event"):
-  curl -s -X POST %[2]s/_fake/unlink -d '{"user_id":123,"referrer_type":"UNLINK_FROM_APPS"}'
+  curl -s -X POST %[2]s/_fake/unlink -H 'Content-Type: application/json' -d '{"user_id":123,"referrer_type":"UNLINK_FROM_APPS"}'
   kakaoauth admin show -kakao-id 123%[8]s
   kakaoauth login -kakao-id 123%[9]s      # a fresh Kakao login: same sub again
 

@@ -29,6 +29,7 @@ import (
 	"github.com/kakaoauth/kakaoauth/infra/eventsource"
 	"github.com/kakaoauth/kakaoauth/infra/kakaofake"
 	"github.com/kakaoauth/kakaoauth/infra/localapi"
+	"github.com/kakaoauth/kakaoauth/infra/localonly"
 	"github.com/kakaoauth/kakaoauth/infra/moto"
 	"github.com/kakaoauth/kakaoauth/infra/provision"
 	"github.com/kakaoauth/kakaoauth/infra/tryit"
@@ -95,6 +96,9 @@ type Config struct {
 	UserPoolID string
 	// LinkByVerifiedEmail is the stack's LinkByVerifiedEmail.
 	LinkByVerifiedEmail bool
+	// AllowPlainIDTokenNonce is the stack's AllowPlainIdTokenNonce: by
+	// default only the hashed nonce (the token carries its SHA-256) binds.
+	AllowPlainIDTokenNonce bool
 	// QueueVisibility is the unlink queue's visibility timeout here
 	// (default DefaultQueueVisibility; the template's is 360 s): how soon a
 	// failed unlink is retried.
@@ -276,6 +280,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		"LINK_CLIENT_IDS":        m.demo.ClientID,
 		"LINK_BY_VERIFIED_EMAIL": strconv.FormatBool(m.cfg.LinkByVerifiedEmail),
 		"CORS_ALLOWED_ORIGINS":   strings.Join(m.cfg.CORSOrigins, ","),
+		"ALLOW_PLAIN_ID_TOKEN_NONCE":   strconv.FormatBool(m.cfg.AllowPlainIDTokenNonce),
 	}
 	if m.cfg.HostedUI {
 		env["HOSTED_UI"] = "enabled"
@@ -332,7 +337,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	maps.Copy(routes, page.Routes())
-	m.api = &http.Server{Handler: localapi.Mux(login, routes), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 35 * time.Second}
+	// Requests addressed to this machine only: a DNS-rebinding page gets
+	// neither the page's backend nor the login endpoint.
+	m.api = &http.Server{Handler: localonly.Hosts(localapi.Mux(login, routes)), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 35 * time.Second}
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -369,6 +376,16 @@ func (m *Main) tryItPage(awsCfg aws.Config, motoURL, authBase string) (*tryit.Pa
 		tryit.NewPool(api, moto.Region, m.stack.UserPoolID, m.stack.UserPoolClientID, motoURL), opts...)
 }
 
+// pageOrigins are the origins the try-it page has in a browser: the login
+// endpoint's address, under its IP or as localhost.
+func (m *Main) pageOrigins() []string {
+	origins := []string{m.apiURL}
+	if _, port, err := net.SplitHostPort(strings.TrimPrefix(m.apiURL, "http://")); err == nil {
+		origins = append(origins, "http://localhost:"+port)
+	}
+	return origins
+}
+
 func (m *Main) startFake(ctx context.Context) error {
 	ln, err := net.Listen("tcp", m.cfg.KakaoAddr)
 	if err != nil {
@@ -376,7 +393,7 @@ func (m *Main) startFake(ctx context.Context) error {
 	}
 	m.kakaoURL = "http://" + ln.Addr().String()
 	fake, err := kakaofake.New(kakaofake.Config{AppID: m.cfg.AppID, AppKeys: m.cfg.AppKeys, AdminKey: m.cfg.AdminKey,
-		UnlinkCallbackURL: m.apiURL + "/kakao/unlink"})
+		UnlinkCallbackURL: m.apiURL + "/kakao/unlink", PageOrigins: m.pageOrigins()})
 	if err != nil {
 		ln.Close()
 		return err

@@ -248,9 +248,9 @@ func (d *Directory) SetPassword(ctx context.Context, username, password string) 
 // SignIn runs ADMIN_USER_PASSWORD_AUTH with metadata passed to the
 // PreAuthentication trigger; with in.NewPassword it answers
 // NEW_PASSWORD_REQUIRED (a user's first sign-in) with
-// AdminRespondToAuthChallenge. Each call is sent once. The client must have
-// PreventUserExistenceErrors LEGACY, or a missing user reads as a wrong
-// password.
+// AdminRespondToAuthChallenge. Each call is sent once. With the client's
+// PreventUserExistenceErrors ENABLED (the stack's), a missing user reads as
+// a wrong password (*PasswordRotated); LEGACY answers it *NotFound.
 func (d *Directory) SignIn(ctx context.Context, in kakaoauth.SignIn) (kakaoauth.CognitoTokens, error) {
 	out, err := d.api.AdminInitiateAuth(ctx, &cip.AdminInitiateAuthInput{
 		UserPoolId: &d.poolID,
@@ -339,8 +339,9 @@ func (d *Directory) SignInWithChallenge(ctx context.Context, in kakaoauth.Challe
 }
 
 // challengeError names why Cognito refused a CUSTOM_AUTH sign-in. A
-// refused answer is never a password matter: it is an internal error
-// (the triggers' keys or clocks disagree), not *PasswordRotated.
+// refused answer is never a password matter: it is *ChallengeRefused
+// (a missing user, which the app client hides, or the triggers' keys or
+// clocks disagree), not *PasswordRotated.
 func challengeError(username, op string, err error) error {
 	var notAuth *types.NotAuthorizedException
 	switch {
@@ -348,7 +349,7 @@ func challengeError(username, op string, err error) error {
 		if refused := userRefusal(username, notAuth); refused != nil {
 			return refused
 		}
-		return fmt.Errorf("cognito: %s refused: %s", op, notAuth.ErrorMessage())
+		return &kakaoauth.ChallengeRefused{Username: username, Reason: op + ": " + notAuth.ErrorMessage()}
 	case isUserNotFound(err):
 		return notFound(username)
 	}

@@ -69,6 +69,8 @@ func TestAccountsLookupErrors(t *testing.T) {
 		{400, "error_-2.json", func(err error) bool {
 			return kakaoauth.OutcomeOf(kakaoauth.ErrorName(err)).Code == kakaoauth.CodeInternal
 		}, 1},
+		// A spent quota: once, never retried.
+		{400, "error_-10.json", func(err error) bool { var e *kakaoauth.KakaoQuotaExceeded; return errors.As(err, &e) }, 1},
 		// Outages: retried, then KakaoUnavailable.
 		{503, "error_-9798.json", func(err error) bool { var e *kakaoauth.KakaoUnavailable; return errors.As(err, &e) }, 3},
 		{500, "error_500.html", func(err error) bool { var e *kakaoauth.KakaoUnavailable; return errors.As(err, &e) }, 3},
