@@ -276,11 +276,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		"UNLINK_POLICY":                m.cfg.UnlinkPolicy,
 		"ALLOW_ID_TOKEN_WITHOUT_NONCE": strconv.FormatBool(m.cfg.AllowIDTokenWithoutNonce),
 		// The linking endpoints and the custom auth triggers.
-		"BROKER_CLIENT_NAME":     names.UserPoolClient,
-		"LINK_CLIENT_IDS":        m.demo.ClientID,
-		"LINK_BY_VERIFIED_EMAIL": strconv.FormatBool(m.cfg.LinkByVerifiedEmail),
-		"CORS_ALLOWED_ORIGINS":   strings.Join(m.cfg.CORSOrigins, ","),
-		"ALLOW_PLAIN_ID_TOKEN_NONCE":   strconv.FormatBool(m.cfg.AllowPlainIDTokenNonce),
+		"BROKER_CLIENT_NAME":         names.UserPoolClient,
+		"LINK_CLIENT_IDS":            m.demo.ClientID,
+		"LINK_BY_VERIFIED_EMAIL":     strconv.FormatBool(m.cfg.LinkByVerifiedEmail),
+		"CORS_ALLOWED_ORIGINS":       strings.Join(m.cfg.CORSOrigins, ","),
+		"ALLOW_PLAIN_ID_TOKEN_NONCE": strconv.FormatBool(m.cfg.AllowPlainIDTokenNonce),
 	}
 	if m.cfg.HostedUI {
 		env["HOSTED_UI"] = "enabled"

@@ -665,7 +665,7 @@ func TestEnvironment(t *testing.T) {
 		"ALLOW_ID_TOKEN_WITHOUT_NONCE": "AllowIdTokenWithoutNonce", "PROOF_KEY_SECRET_ID": "ProofKeySecret",
 		"LINK_BY_VERIFIED_EMAIL": "LinkByVerifiedEmail", "LINK_CLIENT_IDS": "LinkClientIds", "CORS_ALLOWED_ORIGINS": "CorsAllowedOrigins",
 		// The broker's app client, by the name the template gives it.
-		"BROKER_CLIENT_NAME": "sub:${AWS::StackName}-app",
+		"BROKER_CLIENT_NAME":         "sub:${AWS::StackName}-app",
 		"ALLOW_PLAIN_ID_TOKEN_NONCE": "AllowPlainIdTokenNonce",
 	}
 	fns := makefileFunctions(t)
