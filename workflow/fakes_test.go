@@ -353,7 +353,13 @@ func (d *memUsers) SignInWithChallenge(ctx context.Context, in kakaoauth.Challen
 		attrs = map[string]string{"sub": u.Sub}
 	}
 	enabled := ok && u.Enabled
+	// Cognito runs PreAuthentication for CUSTOM_AUTH too, and the stack's
+	// refuses a user kakaoauth created (no password proof here).
+	created := ok && kakaoauth.CreatedByKakaoauth(u.CognitoUser)
 	unlock()
+	if created && enabled {
+		return kakaoauth.CognitoTokens{}, fmt.Errorf("cognito: custom auth: UserLambdaValidationException: PreAuthentication failed with error %s", (&PasswordSignInBlocked{}).Error())
+	}
 	switch {
 	case !ok && d.legacyExistenceErrors:
 		return kakaoauth.CognitoTokens{}, notFoundUser(in.Username)

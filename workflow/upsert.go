@@ -235,7 +235,9 @@ func (s *Steps) createOrAdopt(ctx context.Context, in LoginState, email string) 
 func (s *Steps) signInAs(ctx context.Context, in LoginState, m kakaoauth.Mapping, newUser bool) LoginState {
 	out := in
 	out.Error, out.Recreate = nil, false
-	out.Subject.Sub, out.Subject.Username, out.Subject.NewUser = m.Sub, m.Username, newUser
+	// A user kakaoauth created signs in with its password (a linked account
+	// that starts over, RecreateUser, comes here with one too).
+	out.Subject.Sub, out.Subject.Username, out.Subject.NewUser, out.Subject.Linked = m.Sub, m.Username, newUser, false
 	out.Password = s.passwordOf(m)
 	s.log.DebugContext(ctx, "password plan", "step", "UpsertUser", "kakaoId", m.KakaoID, "pwState", m.PasswordState, "ready", out.Password.Ready, "temporary", out.Password.Temporary)
 	return out

@@ -443,3 +443,31 @@ func TestHostedUIReachesTheLinkedPerson(t *testing.T) {
 	}
 	s.personIntact(t, "after hosted-UI sign-ins")
 }
+
+// The team deletes a linked person's user: the app client hides the
+// missing user (PreventUserExistenceErrors ENABLED), so Cognito runs the
+// challenge and refuses the broker's answer; one AdminGetUser tells the
+// broker the user is gone, and the Kakao account starts over as its own.
+func TestLinkedUserDeletedByTheTeamEndToEnd(t *testing.T) {
+	s := startStack(t, withProxy)
+	demo := s.Demo()
+	s.kakaoUser(t, map[string]any{"id": 891, "nickname": "n891"})
+	s.linkDemo(t, 891)
+	if _, err := cip.NewFromConfig(s.direct()).AdminDeleteUser(context.Background(), &cip.AdminDeleteUserInput{
+		UserPoolId: aws.String(s.Stack().UserPoolID), Username: aws.String(demo.Username)}); err != nil {
+		t.Fatal(err)
+	}
+	s.proxy.Reset()
+	status, body := s.login(t, map[string]string{"access_token": s.accessToken(t, 891)})
+	if status != http.StatusOK || body["username"] != "kakao_891" || body["sub"] == demo.Sub || body["new_user"] != true {
+		t.Fatalf("Kakao login after the person's deletion: %d %v", status, body)
+	}
+	counts := s.proxy.Counts()
+	if counts["AdminGetUser"] != 1 || counts["AdminSetUserPassword"] != 0 || counts["AdminInitiateAuth"] != 2 {
+		t.Fatalf("calls %v: want one AdminGetUser, 2 AdminInitiateAuth, no AdminSetUserPassword", counts)
+	}
+	m, err := s.Deps().Mappings().Get(context.Background(), 891)
+	if err != nil || m.Kind != kakaoauth.KindCreated || !slices.Equal(m.PreviousSubs, []string{demo.Sub}) {
+		t.Fatalf("mapping %+v %v", m, err)
+	}
+}
