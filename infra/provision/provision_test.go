@@ -147,7 +147,8 @@ func TestProvisionTwiceMatchesTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c := client.UserPoolClient; c.PreventUserExistenceErrors != ciptypes.PreventUserExistenceErrorTypesEnabled ||
-		!slices.Contains(c.ReadAttributes, "custom:kakao_id") || len(c.ExplicitAuthFlows) != 2 || !aws.ToBool(c.EnableTokenRevocation) {
+		!slices.Contains(c.ReadAttributes, "custom:kakao_id") || len(c.ExplicitAuthFlows) != 3 ||
+		!slices.Contains(c.ExplicitAuthFlows, ciptypes.ExplicitAuthFlowsTypeAllowCustomAuth) || !aws.ToBool(c.EnableTokenRevocation) {
 		t.Fatalf("after the update: %+v", c)
 	}
 
