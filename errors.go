@@ -47,6 +47,24 @@ type AccountDisabled struct{ Username string }
 
 func (e *AccountDisabled) Error() string { return "user " + e.Username + " is disabled" }
 
+// AccountBanned: an operator banned the account (kakaoauth admin ban, or
+// an administrator's disable in Cognito that an unlink found). Answered
+// from the mapping before any Cognito call; it survives unlinks,
+// re-links, recreation and the hosted UI.
+type AccountBanned struct{ KakaoID int64 }
+
+func (e *AccountBanned) Error() string { return fmt.Sprintf("kakao account %d is banned", e.KakaoID) }
+
+// RecreateLimitReached: the account's Cognito user was recreated as many
+// times as the stack allows in the current period (RecreationLimit per
+// RecreationPeriod): a deleted-and-back-again churn is refused until it
+// ends, without a Cognito call.
+type RecreateLimitReached struct{ KakaoID int64 }
+
+func (e *RecreateLimitReached) Error() string {
+	return fmt.Sprintf("kakao account %d was recreated too often in the current period", e.KakaoID)
+}
+
 // AccountConflict: the verified email belongs to a user not linked to this
 // Kakao account.
 type AccountConflict struct{ KakaoID int64 }
@@ -174,6 +192,12 @@ var outcomes = map[string]Outcome{
 	"PasswordAttemptsExceeded": {http.StatusTooManyRequests, "Throttled", "Too many requests; try again shortly."},
 	"KakaoUnavailable":         {http.StatusBadGateway, "KakaoUnavailable", "Kakao is unavailable; try again shortly."},
 	ErrorTimeout:               {http.StatusGatewayTimeout, "Timeout", "The login took too long; try again."},
+
+	// Issue 19: bans and the recreation limit.
+	// Korean (MessageKo, with issue 18's field): "이 계정은 이용이 정지되었습니다."
+	"AccountBanned": {http.StatusForbidden, "AccountBanned", "This account is suspended."},
+	// Korean (MessageKo, with issue 18's field): "계정이 너무 자주 다시 만들어졌습니다. 나중에 다시 시도하세요."
+	"RecreateLimitReached": {http.StatusTooManyRequests, "RecreateLimitReached", "This account was re-created too often; try again later."},
 }
 
 var internalOutcome = Outcome{http.StatusInternalServerError, CodeInternal, "Internal error."}

@@ -438,8 +438,18 @@ func (s *memMappings) Create(_ context.Context, m kakaoauth.Mapping) error {
 	if m.ActiveSince.IsZero() {
 		m.ActiveSince = m.CreatedAt
 	}
+	if m.EventPending && len(m.Outbox) == 0 {
+		m.Outbox = []kakaoauth.LifecycleEvent{m.LastEvent}
+	}
 	s.rows[m.KakaoID] = m
 	return nil
+}
+
+// record makes e the row's last event and appends it to the outbox, as
+// the store's recordEvent does.
+func record(m *kakaoauth.Mapping, e kakaoauth.LifecycleEvent) {
+	m.LastEvent, m.EventPending = e, true
+	m.Outbox = append(slices.Clone(m.Outbox), e)
 }
 
 // update runs fn on the row under the lock, as one conditional
@@ -515,7 +525,9 @@ func (s *memMappings) MarkUnlinked(_ context.Context, id int64, receivedAt time.
 		if m.Status != kakaoauth.StatusActive || m.ActiveSince.After(receivedAt) {
 			return errConditionFailed
 		}
-		m.Status, m.UnlinkedAt, m.LastEvent, m.EventPending = kakaoauth.StatusUnlinked, receivedAt, e, true
+		m.Status, m.UnlinkedAt, m.Unlinking = kakaoauth.StatusUnlinked, receivedAt, ""
+		m.EmailKeptUntil = e.Time.Add(memEmailRetention)
+		record(m, e)
 		return nil
 	}))
 }
@@ -526,7 +538,8 @@ func (s *memMappings) MarkRelinked(_ context.Context, r kakaoauth.Relink) error 
 			return &kakaoauth.StaleTransition{KakaoID: r.KakaoID}
 		}
 		m.Status, m.ActiveSince, m.RelinkedAt, m.Email = kakaoauth.StatusActive, r.At, r.At, r.Email
-		m.LastEvent, m.EventPending = r.Event, true
+		m.EmailKeptUntil, m.Unlinking = time.Time{}, ""
+		record(m, r.Event)
 		return nil
 	})
 }
@@ -538,7 +551,8 @@ func (s *memMappings) MarkDeleted(_ context.Context, id int64, receivedAt time.T
 		}
 		m.Status, m.UnlinkedAt, m.DeletedAt = kakaoauth.StatusDeleted, receivedAt, e.Time
 		m.Email, m.PasswordNonce, m.PasswordState, m.PasswordSetAt, m.PepperVersion = "", "", "", time.Time{}, 0
-		m.LastEvent, m.EventPending = e, true
+		m.EmailKeptUntil, m.Unlinking, m.PIIScrubAt = time.Time{}, "", e.Time.Add(memPIIRetention)
+		record(m, e)
 		return nil
 	}))
 }
@@ -551,22 +565,70 @@ func (s *memMappings) Repoint(_ context.Context, r kakaoauth.Repoint) error {
 		m.PreviousSubs = append(slices.Clone(m.PreviousSubs), m.Sub)
 		m.Sub, m.Username, m.Status, m.ActiveSince, m.Email = r.User.Sub, r.User.Username, kakaoauth.StatusActive, r.At, r.Email
 		m.PasswordNonce, m.PasswordState, m.PasswordSetAt, m.PepperVersion = r.Nonce, kakaoauth.PasswordTemporary, r.At, r.PepperVersion
-		m.DeletedAt, m.LastEvent, m.EventPending = time.Time{}, r.Event, true
+		m.DeletedAt, m.PIIScrubAt, m.EmailKeptUntil, m.Unlinking = time.Time{}, time.Time{}, time.Time{}, ""
+		if !r.RecreatedSince.IsZero() {
+			m.RecreatedSince, m.Recreations = r.RecreatedSince, r.Recreations
+		}
+		record(m, r.Event)
 		return nil
 	})
 }
 
 func (s *memMappings) EventDone(_ context.Context, id int64, eventID string) error {
 	err := s.update(id, func(m *kakaoauth.Mapping) error {
-		if m.LastEvent.ID == eventID {
-			m.EventPending = false
-		}
+		m.Outbox = slices.DeleteFunc(slices.Clone(m.Outbox), func(e kakaoauth.LifecycleEvent) bool { return e.ID == eventID })
+		m.EventPending = len(m.Outbox) > 0
 		return nil
 	})
 	if _, nf := err.(*kakaoauth.NotFound); nf {
 		return nil
 	}
 	return err
+}
+
+// The retention the in-memory store gives (the store's defaults).
+const (
+	memEmailRetention = 30 * 24 * time.Hour
+	memPIIRetention   = 30 * 24 * time.Hour
+)
+
+func (s *memMappings) SetBan(_ context.Context, id int64, ban kakaoauth.Ban, e kakaoauth.LifecycleEvent) error {
+	return s.update(id, func(m *kakaoauth.Mapping) error {
+		b := ban
+		m.Ban = &b
+		record(m, e)
+		return nil
+	})
+}
+
+func (s *memMappings) InferBan(_ context.Context, id int64, ban kakaoauth.Ban, e kakaoauth.LifecycleEvent) (bool, error) {
+	return changed(s.update(id, func(m *kakaoauth.Mapping) error {
+		if m.Status != kakaoauth.StatusActive || m.Ban != nil || m.Unlinking != "" {
+			return errConditionFailed
+		}
+		b := ban
+		m.Ban = &b
+		record(m, e)
+		return nil
+	}))
+}
+
+func (s *memMappings) LiftBan(_ context.Context, id int64, banAt time.Time, e kakaoauth.LifecycleEvent) error {
+	return s.update(id, func(m *kakaoauth.Mapping) error {
+		if m.Ban == nil || !m.Ban.At.Equal(banAt) {
+			return &kakaoauth.StaleTransition{KakaoID: id}
+		}
+		m.Ban = nil
+		record(m, e)
+		return nil
+	})
+}
+
+func (s *memMappings) BeginUnlink(_ context.Context, id int64, requestID string) error {
+	return s.update(id, func(m *kakaoauth.Mapping) error {
+		m.Unlinking = requestID
+		return nil
+	})
 }
 
 type memAudit struct {
@@ -649,16 +711,22 @@ func (p *memEvents) all() []kakaoauth.LifecycleEvent {
 type memQueue struct {
 	mu       sync.Mutex
 	requests []kakaoauth.UnlinkRequest
+	messages []kakaoauth.UnlinkMessage
 	err      error
 }
 
-func (q *memQueue) Enqueue(_ context.Context, r kakaoauth.UnlinkRequest) error {
+func (q *memQueue) Enqueue(_ context.Context, m kakaoauth.UnlinkMessage) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.err != nil {
 		return q.err
 	}
+	r, err := DecodeUnlinkRequest(m.Body)
+	if err != nil {
+		return err
+	}
 	q.requests = append(q.requests, r)
+	q.messages = append(q.messages, m)
 	return nil
 }
 
