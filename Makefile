@@ -11,7 +11,8 @@ FUNCTIONS := ValidateTokenFunction:validatetoken UpsertUserFunction:upsertuser \
 	SetPasswordFunction:setpassword IssueTokensFunction:issuetokens \
 	RecordFailureFunction:recordfailure PreAuthFunction:preauth \
 	UnlinkFunction:unlink UnlinkWorkerFunction:unlinkworker \
-	PreSignUpFunction:presignup
+	PreSignUpFunction:presignup \
+	UnlinkAuthorizerFunction:unlinkauthorizer SweeperFunction:sweeper ReconcilerFunction:reconciler
 # -buildvcs=false: sam build copies the sources to a scratch directory, where
 # VCS stamping would fail or vary; the binary needs no VCS information.
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags="-s -w"

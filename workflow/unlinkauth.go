@@ -101,27 +101,6 @@ func WithUnlinkAuthorizer(usageKey string, sources []netip.Prefix) Option {
 	return func(s *Steps) { s.unlinkGate = &unlinkGate{usageKey: usageKey, sources: slices.Clone(sources)} }
 }
 
-// ParseSourceNetworks reads a comma-separated list of CIDRs (or single
-// addresses), as the KakaoCallbackSourceCidrs parameter gives it.
-func ParseSourceNetworks(list string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, f := range strings.Split(list, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		p, err := netip.ParsePrefix(f)
-		if err != nil {
-			a, aerr := netip.ParseAddr(f)
-			if aerr != nil {
-				return nil, errors.New("source network " + strconv.Quote(f) + " is not a CIDR")
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		out = append(out, p.Masked())
-	}
-	return out, nil
-}
-
 // ErrUnauthorized is the error an API Gateway Lambda authorizer returns
 // for API Gateway to answer 401 (its text must be exactly "Unauthorized").
 var ErrUnauthorized = errors.New("Unauthorized")

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"sort"
 	"strconv"
@@ -33,6 +34,10 @@ const (
 	// apart from the pepper so that the trigger cannot derive passwords.
 	// The template generates it.
 	SecretProofKey = "PROOF_KEY_SECRET_ID"
+	// SecretUnlinkMACKey is JSON like the pepper's: the key of the MAC the
+	// unlink webhook puts on each queued request and the worker checks
+	// (and nobody else holds). The template generates it.
+	SecretUnlinkMACKey = "UNLINK_MAC_KEY_SECRET_ID"
 )
 
 // Defaults documented in the README.
@@ -45,6 +50,17 @@ const (
 	// account is unknown (anyone can make them) for a shorter time.
 	DefaultAnonAuditRetention = 30 * 24 * time.Hour
 	DefaultUnlinkPolicy       = "disable"
+)
+
+// Defaults of issue 19's settings (template.yaml's parameter defaults).
+const (
+	DefaultRecreationLimit         = 3
+	DefaultRecreationPeriod        = 24 * time.Hour
+	DefaultUnlinkedEmailRetention  = 30 * 24 * time.Hour
+	DefaultDeletedAccountPII       = 30 * 24 * time.Hour
+	DefaultDeletedMappingRetention = 400 * 24 * time.Hour
+	DefaultReconcileRate           = 2.0
+	DefaultReconcileMaxUnlinks     = 100
 )
 
 // Config is everything a Lambda of the stack may need. Each Lambda reads
@@ -86,7 +102,35 @@ type Config struct {
 	KakaoAdminKeySecretID string
 	ProofKeySecretID      string
 
-	KakaoAdminKey string // secret
+	KakaoAdminKey string // secret: the first of KakaoAdminKeys, which calls Kakao
+	// KakaoAdminKeys are every admin key the secret holds (one per line or
+	// comma-separated): an unlink callback with any of them is Kakao's.
+	KakaoAdminKeys []string // secret
+
+	// Issue 19. OperationsTable keeps the unlink inbox and the
+	// reconciler's cursor; UnlinkUsageKey is the API key of the usage plan
+	// Kakao's authenticated callbacks spend, KakaoCallbackSources the
+	// optional allow-list of their networks (comma-separated CIDRs).
+	OperationsTable      string
+	UnlinkUsageKey       string
+	KakaoCallbackSources []netip.Prefix
+	// The recreation limit: RecreationLimit per RecreationPeriod (0: none).
+	RecreationLimit  int
+	RecreationPeriod time.Duration
+	// Retention once an account is gone (see store.Retention).
+	UnlinkedEmailRetention  time.Duration
+	DeletedAccountPII       time.Duration
+	DeletedMappingRetention time.Duration
+	// The reconciler's pace and guard; StackName names its metric.
+	ReconcileRate        float64
+	ReconcileMaxUnlinks  int
+	StackName            string
+	UnlinkMACKeySecretID string
+	// UnlinkMACKey is the current unlink MAC key, UnlinkMACKeyVersion its
+	// version; UnlinkMACKeys holds every version (a MAC of any is checked).
+	UnlinkMACKey        []byte // secret
+	UnlinkMACKeyVersion int
+	UnlinkMACKeys       map[int][]byte // secret
 	// Pepper is the current pepper, PepperVersion its version; Peppers
 	// holds every version the secret carries.
 	Pepper        []byte // secret
@@ -129,6 +173,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		PepperSecretID:        getenv(SecretPepper),
 		KakaoAdminKeySecretID: getenv(SecretKakaoAdminKey),
 		ProofKeySecretID:      getenv(SecretProofKey),
+	}
+	if err := c.issue19FromEnv(getenv); err != nil {
+		return c, err
 	}
 	for name, dst := range map[string]*bool{"ALLOW_NON_KAKAO_HOSTS": &c.AllowNonKakaoHosts, "ALLOW_ID_TOKEN_WITHOUT_NONCE": &c.AllowIDTokenWithoutNonce} {
 		if v := getenv(name); v != "" {
@@ -205,6 +252,9 @@ func (c Config) Require(names ...string) error {
 		"AUDIT_TABLE":         c.AuditTable,
 		"EVENT_BUS_NAME":      c.EventBusName,
 		"UNLINK_QUEUE_URL":    c.UnlinkQueueURL,
+		"OPERATIONS_TABLE":    c.OperationsTable,
+		"UNLINK_USAGE_KEY":    c.UnlinkUsageKey,
+		"STACK_NAME":          c.StackName,
 		"KAKAO_APP_KEYS":      strings.Join(c.KakaoAppKeys, ","),
 		"HOSTED_UI":           map[bool]string{true: "enabled"}[c.HostedUI],
 	}
@@ -237,6 +287,8 @@ func (c *Config) LoadSecrets(ctx context.Context, secrets SecretGetter, names ..
 			id = c.KakaoAdminKeySecretID
 		case SecretProofKey:
 			id = c.ProofKeySecretID
+		case SecretUnlinkMACKey:
+			id = c.UnlinkMACKeySecretID
 		default:
 			return fmt.Errorf("config: unknown secret %s", name)
 		}
@@ -257,10 +309,17 @@ func (c *Config) LoadSecrets(ctx context.Context, secrets SecretGetter, names ..
 func (c *Config) setSecret(name, value string) error {
 	switch name {
 	case SecretKakaoAdminKey:
-		if strings.TrimSpace(value) == "" {
+		keys := ParseAdminKeys(value)
+		if len(keys) == 0 {
 			return fmt.Errorf("empty")
 		}
-		c.KakaoAdminKey = strings.TrimSpace(value)
+		c.KakaoAdminKeys, c.KakaoAdminKey = keys, keys[0]
+	case SecretUnlinkMACKey:
+		version, keys, err := parseVersioned(value, "unlink MAC key")
+		if err != nil {
+			return err
+		}
+		c.UnlinkMACKeyVersion, c.UnlinkMACKeys, c.UnlinkMACKey = version, keys, keys[version]
 	case SecretPepper:
 		version, peppers, err := ParsePeppers(value)
 		if err != nil {
@@ -323,4 +382,88 @@ func orDefault(v, d string) string {
 		return d
 	}
 	return v
+}
+
+// ParseAdminKeys reads the admin key secret: one key, or several (one per
+// line, or comma-separated) while an app rotates its key, the one to call
+// Kakao with first.
+func ParseAdminKeys(secret string) []string {
+	var keys []string
+	for _, k := range strings.FieldsFunc(secret, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' || r == ' ' || r == '\t' }) {
+		if k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// issue19FromEnv reads the settings of bans, the unlink path, retention
+// and the reconciler; absent ones keep the template's defaults.
+func (c *Config) issue19FromEnv(getenv func(string) string) error {
+	c.OperationsTable = getenv("OPERATIONS_TABLE")
+	c.UnlinkUsageKey = getenv("UNLINK_USAGE_KEY")
+	var err error
+	if c.KakaoCallbackSources, err = ParseSourceNetworks(getenv("KAKAO_CALLBACK_CIDRS")); err != nil {
+		return fmt.Errorf("KAKAO_CALLBACK_CIDRS: %w", err)
+	}
+	c.StackName = getenv("STACK_NAME")
+	c.UnlinkMACKeySecretID = getenv(SecretUnlinkMACKey)
+	c.RecreationLimit, c.RecreationPeriod = DefaultRecreationLimit, DefaultRecreationPeriod
+	c.UnlinkedEmailRetention, c.DeletedAccountPII, c.DeletedMappingRetention = DefaultUnlinkedEmailRetention, DefaultDeletedAccountPII, DefaultDeletedMappingRetention
+	c.ReconcileRate, c.ReconcileMaxUnlinks = DefaultReconcileRate, DefaultReconcileMaxUnlinks
+	for name, dst := range map[string]*int{"RECREATION_LIMIT": &c.RecreationLimit, "RECONCILE_MAX_UNLINKS": &c.ReconcileMaxUnlinks} {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return fmt.Errorf("%s %q: want a whole number, 0 or more", name, v)
+			}
+			*dst = n
+		}
+	}
+	if v := getenv("RECREATION_PERIOD"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("RECREATION_PERIOD %q: want a positive Go duration such as 24h", v)
+		}
+		c.RecreationPeriod = d
+	}
+	for name, dst := range map[string]*time.Duration{"UNLINKED_EMAIL_RETENTION_DAYS": &c.UnlinkedEmailRetention,
+		"DELETED_ACCOUNT_PII_DAYS": &c.DeletedAccountPII, "DELETED_MAPPING_RETENTION_DAYS": &c.DeletedMappingRetention} {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return fmt.Errorf("%s %q: want a whole number of days, 0 or more", name, v)
+			}
+			*dst = time.Duration(n) * 24 * time.Hour
+		}
+	}
+	if v := getenv("RECONCILE_REQUESTS_PER_SECOND"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f > 0) || f > 100 {
+			return fmt.Errorf("RECONCILE_REQUESTS_PER_SECOND %q: want a number above 0, at most 100", v)
+		}
+		c.ReconcileRate = f
+	}
+	return nil
+}
+
+// ParseSourceNetworks reads a comma-separated list of CIDRs (or single
+// addresses), as the KakaoCallbackSourceCidrs parameter gives it.
+func ParseSourceNetworks(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("%q is not a CIDR", f)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }

@@ -7,13 +7,16 @@ package wiring
 import (
 	"time"
 
+	awscw "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awseb "github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/kakaoauth/kakaoauth/shared/bootstrap"
+	"github.com/kakaoauth/kakaoauth/shared/cloudwatch"
 	"github.com/kakaoauth/kakaoauth/shared/cognito"
+	"github.com/kakaoauth/kakaoauth/shared/config"
 	"github.com/kakaoauth/kakaoauth/shared/eventbridge"
 	"github.com/kakaoauth/kakaoauth/shared/kakao"
 	"github.com/kakaoauth/kakaoauth/shared/sqs"
@@ -43,7 +46,29 @@ func (s *Stack) Users() *cognito.Directory {
 
 // Mappings is the mapping table.
 func (s *Stack) Mappings() *store.Mappings {
-	return store.NewMappings(dynamodb.NewFromConfig(s.AWS), s.Config.MappingTable)
+	return store.NewMappings(dynamodb.NewFromConfig(s.AWS), s.Config.MappingTable, store.WithRetention(Retention(s.Config)))
+}
+
+// Retention is the configuration's store.Retention.
+func Retention(c config.Config) store.Retention {
+	return store.Retention{UnlinkedEmail: c.UnlinkedEmailRetention, DeletedPII: c.DeletedAccountPII, DeletedRow: c.DeletedMappingRetention}
+}
+
+// Operations is the operations table (the unlink inbox, the reconciler's
+// cursor).
+func (s *Stack) Operations() *store.Operations {
+	return store.NewOperations(dynamodb.NewFromConfig(s.AWS), s.Config.OperationsTable)
+}
+
+// KakaoLinks asks Kakao which accounts are linked, with the admin key.
+func (s *Stack) KakaoLinks() *kakao.Accounts {
+	c := s.Config
+	return kakao.NewAccounts(kakao.NewClient(s.HTTP, kakao.WithAPIBaseURL(c.KakaoAPIBaseURL), kakao.WithAuthBaseURL(c.KakaoAuthBaseURL)), c.KakaoAdminKey)
+}
+
+// Metrics is CloudWatch, under the stack's name.
+func (s *Stack) Metrics() *cloudwatch.Metrics {
+	return cloudwatch.New(awscw.NewFromConfig(s.AWS), s.Config.StackName)
 }
 
 // Audit is the audit table.
@@ -80,7 +105,18 @@ func (s *Stack) Steps() *workflow.Steps {
 		opts = append(opts, workflow.WithUsers(s.Users()))
 	}
 	if c.MappingTable != "" {
-		opts = append(opts, workflow.WithMappings(s.Mappings()))
+		mappings := s.Mappings()
+		opts = append(opts, workflow.WithMappings(mappings))
+		if c.AuditTable != "" {
+			opts = append(opts, workflow.WithSweeper(mappings, s.Audit()))
+		}
+		if c.OperationsTable != "" && c.KakaoAdminKey != "" {
+			opts = append(opts, workflow.WithReconciler(s.KakaoLinks(), store.NewActiveAccounts(dynamodb.NewFromConfig(s.AWS), c.MappingTable),
+				s.Operations(), s.Metrics(), workflow.ReconcilerSettings{RequestsPerSecond: c.ReconcileRate, MaxUnlinksPerRun: c.ReconcileMaxUnlinks}))
+		}
+	}
+	if c.OperationsTable != "" {
+		opts = append(opts, workflow.WithInbox(s.Operations()))
 	}
 	if c.AuditTable != "" {
 		opts = append(opts, workflow.WithAudit(s.Audit()))
