@@ -505,8 +505,11 @@ func TestRoutes(t *testing.T) {
 		found := false
 		for _, r := range tpl.Resources {
 			src, _ := at(r.Properties, "SourceArn", "Fn::Sub", 0).(string)
+			if s, ok := at(r.Properties, "SourceArn", "Fn::Sub").(string); ok {
+				src = s
+			}
 			if r.Type == "AWS::Lambda::Permission" && name(r.Properties["FunctionName"]) == "UnlinkFunction" &&
-				strings.HasSuffix(src, "/"+strings.ToUpper(method)+workflow.UnlinkPath) {
+				(strings.HasSuffix(src, "/"+strings.ToUpper(method)+workflow.UnlinkPath) || strings.HasSuffix(src, "${LoginApi}/*/*"+workflow.UnlinkPath)) {
 				found = true
 			}
 		}
