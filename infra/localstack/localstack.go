@@ -35,6 +35,7 @@ import (
 	"github.com/kakaoauth/kakaoauth/shared/bootstrap"
 	"github.com/kakaoauth/kakaoauth/shared/config"
 	"github.com/kakaoauth/kakaoauth/shared/secretsmanager"
+	"github.com/kakaoauth/kakaoauth/shared/store"
 	"github.com/kakaoauth/kakaoauth/shared/wiring"
 	"github.com/kakaoauth/kakaoauth/workflow"
 	"github.com/kakaoauth/kakaoauth/workflow/asl"
@@ -45,6 +46,7 @@ const (
 	DefaultAPIAddr         = "127.0.0.1:8080"
 	DefaultPrefix          = "kakaoauth-local"
 	DefaultQueueVisibility = 5 * time.Second
+	DefaultSweepEvery      = 5 * time.Second
 )
 
 // Config says where each part listens and which Kakao to use.
@@ -94,6 +96,29 @@ type Config struct {
 	// CORSOrigins may call the login endpoint from a browser page on
 	// another origin (kakaoauth tryit), as the API's CorsAllowedOrigins.
 	CORSOrigins []string
+	// Issue 19. ExtraAdminKeys are accepted on unlink callbacks besides
+	// AdminKey (an app rotating its key holds several). CallbackSources is
+	// KakaoCallbackSourceCidrs (empty: any source).
+	ExtraAdminKeys  []string
+	CallbackSources string
+	// SweepEvery is how often the sweeper runs (default DefaultSweepEvery;
+	// the template's schedule is every minute; negative: only on demand,
+	// Main.Sweep, as the tests run it); OutboxGrace how long a
+	// transition's own run has before the sweeper sends its events
+	// (default store.DefaultOutboxGrace). ReconcileEvery is how often the
+	// reconciler runs (0: only on demand, Main.Reconcile).
+	SweepEvery     time.Duration
+	OutboxGrace    time.Duration
+	ReconcileEvery time.Duration
+	// RecreationLimit and RecreationPeriod are the stack's (0: the
+	// template's defaults); ReconcileRate its ReconcileRequestsPerSecond.
+	RecreationLimit  int
+	RecreationPeriod time.Duration
+	ReconcileRate    float64
+	// Retention, when set, replaces the template's retention defaults
+	// (UnlinkedEmailRetentionDays, DeletedAccountPiiDays,
+	// DeletedMappingRetentionDays), in whole days.
+	Retention *store.Retention
 	// Log receives the stack's structured logs (the steps' included).
 	Log *slog.Logger
 	// MotoLog receives moto_server's own output.
@@ -131,6 +156,9 @@ func (c *Config) defaults() {
 	if c.QueueVisibility <= 0 {
 		c.QueueVisibility = DefaultQueueVisibility
 	}
+	if c.SweepEvery == 0 {
+		c.SweepEvery = DefaultSweepEvery
+	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -152,6 +180,9 @@ type Main struct {
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// upkeep serialises the sweeper's and the reconciler's runs, as one
+	// scheduled function each never overlaps itself in AWS.
+	upkeep sync.Mutex
 	errs   chan error
 	api    *http.Server
 }
@@ -213,7 +244,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// Bounded as a Lambda's clients are.
 	stepsCfg = bootstrap.BoundCalls(stepsCfg, m.cfg.AWSCallTimeout)
 	// The operator's step before a deploy: the admin key's secret.
-	adminKeyARN, err := provision.PutSecret(ctx, awssm.NewFromConfig(awsCfg), AdminKeySecretName(m.cfg.Prefix), m.cfg.AdminKey)
+	adminKeyARN, err := provision.PutSecret(ctx, awssm.NewFromConfig(awsCfg), AdminKeySecretName(m.cfg.Prefix),
+		strings.Join(append([]string{m.cfg.AdminKey}, m.cfg.ExtraAdminKeys...), "\n"))
 	if err != nil {
 		return err
 	}
@@ -236,13 +268,36 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		"UNLINK_QUEUE_URL":             m.stack.UnlinkQueueURL,
 		"UNLINK_POLICY":                m.cfg.UnlinkPolicy,
 		"ALLOW_ID_TOKEN_WITHOUT_NONCE": strconv.FormatBool(m.cfg.AllowIDTokenWithoutNonce),
+		// Issue 19.
+		"OPERATIONS_TABLE":        m.stack.OperationsTable,
+		config.SecretUnlinkMACKey: m.stack.UnlinkMACKeySecretARN,
+		"UNLINK_USAGE_KEY":        "kakao-unlink-callbacks-" + m.cfg.Prefix,
+		"KAKAO_CALLBACK_CIDRS":    m.cfg.CallbackSources,
+		"STACK_NAME":              m.cfg.Prefix,
+	}
+	if m.cfg.OutboxGrace > 0 {
+		env["OUTBOX_GRACE"] = m.cfg.OutboxGrace.String()
+	}
+	if m.cfg.RecreationLimit > 0 {
+		env["RECREATION_LIMIT"] = strconv.Itoa(m.cfg.RecreationLimit)
+	}
+	if m.cfg.RecreationPeriod > 0 {
+		env["RECREATION_PERIOD"] = m.cfg.RecreationPeriod.String()
+	}
+	if r := m.cfg.Retention; r != nil {
+		days := func(d time.Duration) string { return strconv.Itoa(int(d / (24 * time.Hour))) }
+		env["UNLINKED_EMAIL_RETENTION_DAYS"], env["DELETED_ACCOUNT_PII_DAYS"], env["DELETED_MAPPING_RETENTION_DAYS"] =
+			days(r.UnlinkedEmail), days(r.DeletedPII), days(r.DeletedRow)
+	}
+	if m.cfg.ReconcileRate > 0 {
+		env["RECONCILE_REQUESTS_PER_SECOND"] = strconv.FormatFloat(m.cfg.ReconcileRate, 'f', -1, 64)
 	}
 	if m.cfg.PasswordRotation > 0 {
 		env["PASSWORD_ROTATION"] = m.cfg.PasswordRotation.String()
 	}
 	cfg, err := config.FromEnv(func(k string) string { return env[k] })
 	if err == nil {
-		err = cfg.LoadSecrets(ctx, secretsmanager.FromConfig(awsCfg), config.SecretPepper, config.SecretKakaoAdminKey, config.SecretProofKey)
+		err = cfg.LoadSecrets(ctx, secretsmanager.FromConfig(awsCfg), config.SecretPepper, config.SecretKakaoAdminKey, config.SecretProofKey, config.SecretUnlinkMACKey)
 	}
 	if err != nil {
 		return err
@@ -262,8 +317,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err := m.startEventTap(bg, awsCfg); err != nil {
 		return err
 	}
+	// The schedules: the sweeper, and the reconciler when asked to.
+	if m.cfg.SweepEvery > 0 {
+		m.every(bg, m.cfg.SweepEvery, "sweep", func(ctx context.Context) error { _, err := m.Sweep(ctx); return err })
+	}
+	if m.cfg.ReconcileEvery > 0 {
+		m.every(bg, m.cfg.ReconcileEvery, "reconcile", func(ctx context.Context) error { _, err := m.Reconcile(ctx); return err })
+	}
 	login := localapi.New(localapi.ExecutorFunc(m.execute), m.cfg.Log, localapi.WithAllowedOrigins(m.cfg.CORSOrigins...))
-	routes := map[string]http.Handler{workflow.UnlinkPath: ProxyHandler(steps.UnlinkWebhook, m.cfg.Log)}
+	// The unlink route behind its authorizer, as API Gateway runs it.
+	routes := map[string]http.Handler{workflow.UnlinkPath: AuthorizedProxyHandler(steps.UnlinkAuthorizer, steps.UnlinkWebhook, m.cfg.Log)}
 	page, err := m.tryItPage(awsCfg, motoURL, authBase)
 	if err != nil {
 		return err
@@ -363,6 +426,43 @@ func (m *Main) startEventTap(ctx context.Context, awsCfg aws.Config) error {
 		}
 	}()
 	return nil
+}
+
+// every runs fn every d until ctx ends, as EventBridge Scheduler starts
+// the upkeep functions in AWS.
+func (m *Main) every(ctx context.Context, d time.Duration, what string, fn func(context.Context) error) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := fn(ctx); err != nil && ctx.Err() == nil {
+					m.cfg.Log.WarnContext(ctx, what+" failed", "error", err.Error())
+				}
+			}
+		}
+	}()
+}
+
+// Sweep runs the sweeper once, now (what SweeperFunction does every
+// minute in AWS).
+func (m *Main) Sweep(ctx context.Context) (workflow.SweepReport, error) {
+	m.upkeep.Lock()
+	defer m.upkeep.Unlock()
+	return m.steps.Sweep(ctx, workflow.SweepEvent{})
+}
+
+// Reconcile runs the reconciler once, now (what ReconcilerFunction does
+// on its schedule in AWS).
+func (m *Main) Reconcile(ctx context.Context) (workflow.ReconcileReport, error) {
+	m.upkeep.Lock()
+	defer m.upkeep.Unlock()
+	return m.steps.Reconcile(ctx, workflow.ReconcileEvent{})
 }
 
 // AdminKeySecretName is the local stack's Kakao admin key secret (the

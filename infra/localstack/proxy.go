@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -126,4 +127,63 @@ func remoteIP(r *http.Request) string {
 		return strings.TrimSpace(r.RemoteAddr)
 	}
 	return host
+}
+
+// RequestAuthorizer is an API Gateway REQUEST authorizer (the unlink
+// route's, workflow.Steps.UnlinkAuthorizer).
+type RequestAuthorizer func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error)
+
+// AuthorizedProxyHandler serves fn behind authorize the way API Gateway
+// does for a method with a request authorizer: the authorizer sees the
+// request's headers, query and source address; an error is 401 (what
+// API Gateway answers for "Unauthorized"), a Deny 403, each with the
+// template's gateway response, and only an Allow reaches fn. What it does not do: cache the authorizer's answer, or
+// throttle by the usage plan the answer names (docs/local-stack.md).
+func AuthorizedProxyHandler(authorize RequestAuthorizer, fn ProxyFunc, log *slog.Logger) http.Handler {
+	inner := ProxyHandler(fn, log)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := toProxyRequest(r, nil)
+		ev := events.APIGatewayCustomAuthorizerRequestTypeRequest{
+			Type:      "REQUEST",
+			MethodArn: "arn:aws:execute-api:us-east-1:000000000000:local/v1/" + r.Method + r.URL.Path,
+			Resource:  r.URL.Path, Path: r.URL.Path, HTTPMethod: r.Method,
+			Headers: req.Headers, MultiValueHeaders: req.MultiValueHeaders,
+			QueryStringParameters: req.QueryStringParameters, MultiValueQueryStringParameters: req.MultiValueQueryStringParameters,
+			RequestContext: events.APIGatewayCustomAuthorizerRequestTypeRequestContext{
+				Path: r.URL.Path, Stage: "v1", RequestID: req.RequestContext.RequestID, ResourcePath: r.URL.Path, HTTPMethod: r.Method,
+				Identity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentity{SourceIP: req.RequestContext.Identity.SourceIP},
+			},
+		}
+		resp, err := authorize(r.Context(), ev)
+		// The template's gateway responses UNAUTHORIZED and ACCESS_DENIED.
+		refuse := func(status int, body string) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, body)
+		}
+		switch {
+		case err != nil:
+			refuse(http.StatusUnauthorized, `{"error":"Unauthorized"}`)
+			return
+		case !allows(resp):
+			refuse(http.StatusForbidden, `{"error":"Forbidden"}`)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	})
+}
+
+// allows reports an authorizer's answer that allows execute-api:Invoke.
+func allows(resp events.APIGatewayCustomAuthorizerResponse) bool {
+	allowed := false
+	for _, st := range resp.PolicyDocument.Statement {
+		if !slices.Contains(st.Action, "execute-api:Invoke") {
+			continue
+		}
+		if st.Effect == "Deny" {
+			return false
+		}
+		allowed = allowed || st.Effect == "Allow"
+	}
+	return allowed
 }

@@ -52,6 +52,9 @@ const (
 	LogicalEventBus       = "EventBus"
 	LogicalPepperSecret   = "PepperSecret"
 	LogicalProofKeySecret = "ProofKeySecret"
+	// Issue 19: the unlink inbox and reconciler cursor; the unlink MAC key.
+	LogicalOperationsTable = "OperationsTable"
+	LogicalUnlinkMACKey    = "UnlinkMacKeySecret"
 )
 
 // Names are the physical names to give the resources. In the cloud
@@ -66,6 +69,9 @@ type Names struct {
 	EventBus       string
 	PepperSecret   string
 	ProofKeySecret string
+	// Issue 19.
+	OperationsTable string
+	UnlinkMACKey    string
 }
 
 // NamesFor derives every name from one prefix, e.g. "kakaoauth-local".
@@ -80,6 +86,9 @@ func NamesFor(prefix string) Names {
 		EventBus:       prefix + "-events",
 		PepperSecret:   prefix + "/pepper",
 		ProofKeySecret: prefix + "/proof-key",
+		// Issue 19.
+		OperationsTable: prefix + "-operations",
+		UnlinkMACKey:    prefix + "/unlink-mac-key",
 	}
 }
 
@@ -99,6 +108,10 @@ type Stack struct {
 	PepperSecretARN string
 	// ProofKeySecretARN is the generated key of the sign-in proofs.
 	ProofKeySecretARN string
+	// OperationsTable keeps the unlink inbox and the reconciler's cursor;
+	// UnlinkMACKeySecretARN is the generated key of the unlink MAC.
+	OperationsTable       string
+	UnlinkMACKeySecretARN string
 }
 
 // Option adjusts what Provision creates.
@@ -122,7 +135,8 @@ func WithQueueVisibility(d time.Duration) Option {
 // the template is an error (reset moto after changing the template).
 func Provision(ctx context.Context, cfg aws.Config, templatePath string, names Names, opts ...Option) (Stack, error) {
 	if names.UserPool == "" || names.UserPoolClient == "" || names.MappingTable == "" || names.AuditTable == "" ||
-		names.UnlinkQueue == "" || names.UnlinkDLQ == "" || names.EventBus == "" || names.PepperSecret == "" || names.ProofKeySecret == "" {
+		names.UnlinkQueue == "" || names.UnlinkDLQ == "" || names.EventBus == "" || names.PepperSecret == "" || names.ProofKeySecret == "" ||
+		names.OperationsTable == "" || names.UnlinkMACKey == "" {
 		return Stack{}, errors.New("provision: every name must be set (see NamesFor)")
 	}
 	var o options
@@ -150,6 +164,9 @@ func Provision(ctx context.Context, cfg aws.Config, templatePath string, names N
 	if err := ensureTable(ctx, ddb, names.AuditTable, res.audit); err != nil {
 		return Stack{}, err
 	}
+	if err := ensureTable(ctx, ddb, names.OperationsTable, res.operations); err != nil {
+		return Stack{}, err
+	}
 	q := sqs.NewFromConfig(cfg)
 	dlqURL, dlqARN, err := ensureQueue(ctx, q, names.UnlinkDLQ, res.dlq, "", 0)
 	if err != nil {
@@ -170,17 +187,23 @@ func Provision(ctx context.Context, cfg aws.Config, templatePath string, names N
 	if err != nil {
 		return Stack{}, err
 	}
+	macKeyARN, err := ensureGeneratedSecret(ctx, sm.NewFromConfig(cfg), names.UnlinkMACKey, res.macKey.GenerateSecretString)
+	if err != nil {
+		return Stack{}, err
+	}
 	return Stack{
-		PepperSecretARN:   pepperARN,
-		ProofKeySecretARN: proofKeyARN,
-		UserPoolID:        poolID,
-		UserPoolClientID:  clientID,
-		MappingTable:      names.MappingTable,
-		AuditTable:        names.AuditTable,
-		UnlinkQueueURL:    queueURL,
-		UnlinkQueueARN:    queueARN,
-		UnlinkDLQURL:      dlqURL,
-		EventBusName:      names.EventBus,
+		OperationsTable:       names.OperationsTable,
+		UnlinkMACKeySecretARN: macKeyARN,
+		PepperSecretARN:       pepperARN,
+		ProofKeySecretARN:     proofKeyARN,
+		UserPoolID:            poolID,
+		UserPoolClientID:      clientID,
+		MappingTable:          names.MappingTable,
+		AuditTable:            names.AuditTable,
+		UnlinkQueueURL:        queueURL,
+		UnlinkQueueARN:        queueARN,
+		UnlinkDLQURL:          dlqURL,
+		EventBusName:          names.EventBus,
 	}, nil
 }
 
@@ -191,6 +214,8 @@ type resources struct {
 	queue, dlq     *cfnsqs.Queue
 	pepper         *cfnsm.Secret
 	proofKey       *cfnsm.Secret
+	operations     *cfnddb.Table
+	macKey         *cfnsm.Secret
 }
 
 func load(path string) (resources, error) {
@@ -223,7 +248,8 @@ func shapesOnly(data []byte) ([]byte, error) {
 		return nil, errors.New("not a YAML mapping")
 	}
 	keepResources := map[string]bool{LogicalUserPool: true, LogicalUserPoolClient: true, LogicalMappingTable: true, LogicalAuditTable: true,
-		LogicalUnlinkQueue: true, LogicalUnlinkDLQ: true, LogicalPepperSecret: true, LogicalProofKeySecret: true}
+		LogicalUnlinkQueue: true, LogicalUnlinkDLQ: true, LogicalPepperSecret: true, LogicalProofKeySecret: true,
+		LogicalOperationsTable: true, LogicalUnlinkMACKey: true}
 	// The event bus is conditional (an operator may name their own), which
 	// goformation cannot read; only its presence is checked, by name.
 	busFound := false
@@ -277,6 +303,12 @@ func pick(tpl *cloudformation.Template) (r resources, err error) {
 		return r, fmt.Errorf("provision: template: %w", err)
 	}
 	if r.proofKey, err = tpl.GetSecretsManagerSecretWithName(LogicalProofKeySecret); err != nil {
+		return r, fmt.Errorf("provision: template: %w", err)
+	}
+	if r.operations, err = tpl.GetDynamoDBTableWithName(LogicalOperationsTable); err != nil {
+		return r, fmt.Errorf("provision: template: %w", err)
+	}
+	if r.macKey, err = tpl.GetSecretsManagerSecretWithName(LogicalUnlinkMACKey); err != nil {
 		return r, fmt.Errorf("provision: template: %w", err)
 	}
 	return r, nil

@@ -364,6 +364,10 @@ func TestGatewayResponses(t *testing.T) {
 		"MISSING_AUTHENTICATION_TOKEN": notFound,
 		"DEFAULT_4XX":                  invalid,
 		"DEFAULT_5XX":                  outcome(""),
+		// The unlink authorizer's refusals: the webhook's own answers
+		// (workflow.UnlinkWebhook), which Kakao alone reads.
+		"UNAUTHORIZED":  {http.StatusUnauthorized, map[string]any{"error": "Unauthorized"}},
+		"ACCESS_DENIED": {http.StatusForbidden, map[string]any{"error": "Forbidden"}},
 	}
 	if got := slices.Sorted(maps.Keys(responses)); !slices.Equal(got, slices.Sorted(maps.Keys(want))) {
 		t.Errorf("gateway responses %v, want %v", got, slices.Sorted(maps.Keys(want)))

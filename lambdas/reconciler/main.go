@@ -8,7 +8,6 @@ package main
 import (
 	"time"
 
-	awscw "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awseb "github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -39,7 +38,7 @@ func main() {
 			workflow.WithAudit(store.NewAudit(db, c.AuditTable, c.AuditRetention, time.Now)),
 			workflow.WithEvents(eventbridge.New(awseb.NewFromConfig(d.AWS), c.EventBusName)),
 			workflow.WithReconciler(links, store.NewActiveAccounts(db, c.MappingTable), store.NewOperations(db, c.OperationsTable),
-				cloudwatch.New(awscw.NewFromConfig(d.AWS), c.StackName),
+				cloudwatch.New(cloudwatch.NewClient(d.AWS), c.StackName),
 				workflow.ReconcilerSettings{RequestsPerSecond: c.ReconcileRate, MaxUnlinksPerRun: c.ReconcileMaxUnlinks}),
 		}
 		if c.HostedUI {

@@ -186,8 +186,11 @@ func (d *Deps) Options() []workflow.Option {
 	if len(c.ProofKey) > 0 {
 		opts = append(opts, workflow.WithProofKeys(c.ProofKeyVersion, c.ProofKeys))
 	}
-	if len(c.KakaoAdminKeys) > 0 {
-		opts = append(opts, workflow.WithUnlinkAuth(c.KakaoAppID, c.KakaoAdminKeys...))
+	if keys := c.KakaoAdminKeys; len(keys) > 0 || c.KakaoAdminKey != "" {
+		if len(keys) == 0 {
+			keys = []string{c.KakaoAdminKey}
+		}
+		opts = append(opts, workflow.WithUnlinkAuth(c.KakaoAppID, keys...))
 	}
 	// Issue 19: the unlink MAC, the unlink route's authorizer, the
 	// recreation limit.

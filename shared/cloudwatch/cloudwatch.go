@@ -11,8 +11,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awscw "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
 
 	"github.com/kakaoauth/kakaoauth"
 )
@@ -41,6 +43,18 @@ type Metrics struct {
 
 // New reports the metrics of stack (its name) through api.
 func New(api API, stack string) *Metrics { return &Metrics{api: api, stack: stack} }
+
+// NewClient is the CloudWatch client of cfg. Against a local stand-in
+// (cfg.BaseEndpoint set: moto) it speaks CloudWatch's awsQuery protocol,
+// the only one moto 5.2 serves, instead of the SDK's default RPC v2 CBOR;
+// AWS serves both.
+func NewClient(cfg aws.Config) *awscw.Client {
+	return awscw.NewFromConfig(cfg, func(o *awscw.Options) {
+		if cfg.BaseEndpoint != nil {
+			o.Protocol = awsquery.New(schemas.GraniteServiceVersion20100801)
+		}
+	})
+}
 
 // Count puts one data point of name (unit Count).
 func (m *Metrics) Count(ctx context.Context, name string, value int) error {

@@ -121,6 +121,10 @@ type Config struct {
 	UnlinkedEmailRetention  time.Duration
 	DeletedAccountPII       time.Duration
 	DeletedMappingRetention time.Duration
+	// OutboxGrace, when set (OUTBOX_GRACE, a Go duration; the local stack
+	// and its tests), replaces store.DefaultOutboxGrace: how long a
+	// transition's own run has to send its events before the sweeper may.
+	OutboxGrace time.Duration
 	// The reconciler's pace and guard; StackName names its metric.
 	ReconcileRate        float64
 	ReconcileMaxUnlinks  int
@@ -436,6 +440,13 @@ func (c *Config) issue19FromEnv(getenv func(string) string) error {
 			}
 			*dst = time.Duration(n) * 24 * time.Hour
 		}
+	}
+	if v := getenv("OUTBOX_GRACE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("OUTBOX_GRACE %q: want a positive Go duration", v)
+		}
+		c.OutboxGrace = d
 	}
 	if v := getenv("RECONCILE_REQUESTS_PER_SECOND"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)

@@ -7,7 +7,6 @@ package wiring
 import (
 	"time"
 
-	awscw "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awseb "github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -46,7 +45,11 @@ func (s *Stack) Users() *cognito.Directory {
 
 // Mappings is the mapping table.
 func (s *Stack) Mappings() *store.Mappings {
-	return store.NewMappings(dynamodb.NewFromConfig(s.AWS), s.Config.MappingTable, store.WithRetention(Retention(s.Config)))
+	opts := []store.MappingsOption{store.WithRetention(Retention(s.Config))}
+	if s.Config.OutboxGrace > 0 {
+		opts = append(opts, store.WithOutboxGrace(s.Config.OutboxGrace))
+	}
+	return store.NewMappings(dynamodb.NewFromConfig(s.AWS), s.Config.MappingTable, opts...)
 }
 
 // Retention is the configuration's store.Retention.
@@ -68,7 +71,7 @@ func (s *Stack) KakaoLinks() *kakao.Accounts {
 
 // Metrics is CloudWatch, under the stack's name.
 func (s *Stack) Metrics() *cloudwatch.Metrics {
-	return cloudwatch.New(awscw.NewFromConfig(s.AWS), s.Config.StackName)
+	return cloudwatch.New(cloudwatch.NewClient(s.AWS), s.Config.StackName)
 }
 
 // Audit is the audit table.
