@@ -27,9 +27,9 @@ func ForTest(tb testing.TB, templatePath string, change ...func(*Config)) *Main 
 		QueueVisibility: time.Second,
 		// The upkeep runs when a test says (Main.Sweep, Main.Reconcile):
 		// in the background it would spend calls the tests count.
-		SweepEvery: -1,
-		Prefix:          "kakaoauth-" + name,
-		TemplatePath:    templatePath,
+		SweepEvery:   -1,
+		Prefix:       "kakaoauth-" + name,
+		TemplatePath: templatePath,
 	}
 	for _, c := range change {
 		c(&cfg)
