@@ -65,6 +65,14 @@ func (e *RecreateLimitReached) Error() string {
 	return fmt.Sprintf("kakao account %d was recreated too often in the current period", e.KakaoID)
 }
 
+// LoginTimeout: the login's steps used up their budget (LoginBudget from
+// the execution's start) before they were done; answered like Step
+// Functions' own timeout (504), but audited, since RecordFailure keeps its
+// time.
+type LoginTimeout struct{ Step string }
+
+func (e *LoginTimeout) Error() string { return "the login's time ran out in " + e.Step }
+
 // AccountConflict: the verified email belongs to a user not linked to this
 // Kakao account.
 type AccountConflict struct{ KakaoID int64 }
@@ -193,11 +201,12 @@ var outcomes = map[string]Outcome{
 	"KakaoUnavailable":         {http.StatusBadGateway, "KakaoUnavailable", "Kakao is unavailable; try again shortly."},
 	ErrorTimeout:               {http.StatusGatewayTimeout, "Timeout", "The login took too long; try again."},
 
-	// Issue 19: bans and the recreation limit.
+	// Issue 19: bans, the recreation limit, the login's budget.
 	// Korean (MessageKo, with issue 18's field): "이 계정은 이용이 정지되었습니다."
 	"AccountBanned": {http.StatusForbidden, "AccountBanned", "This account is suspended."},
 	// Korean (MessageKo, with issue 18's field): "계정이 너무 자주 다시 만들어졌습니다. 나중에 다시 시도하세요."
 	"RecreateLimitReached": {http.StatusTooManyRequests, "RecreateLimitReached", "This account was re-created too often; try again later."},
+	"LoginTimeout":         {http.StatusGatewayTimeout, "Timeout", "The login took too long; try again."},
 }
 
 var internalOutcome = Outcome{http.StatusInternalServerError, CodeInternal, "Internal error."}

@@ -22,10 +22,20 @@ type memKakao struct {
 	ids   map[string]kakaoauth.KakaoIdentity // by access token or ID token
 	err   error
 	calls atomic.Int32 // Verify calls: what would reach Kakao
+	// delay makes Kakao slow; a cancelled ctx ends the wait with its error,
+	// as the HTTP client's would.
+	delay time.Duration
 }
 
-func (k *memKakao) Verify(_ context.Context, t kakaoauth.KakaoTokens) (kakaoauth.KakaoIdentity, error) {
+func (k *memKakao) Verify(ctx context.Context, t kakaoauth.KakaoTokens) (kakaoauth.KakaoIdentity, error) {
 	k.calls.Add(1)
+	if k.delay > 0 {
+		select {
+		case <-time.After(k.delay):
+		case <-ctx.Done():
+			return kakaoauth.KakaoIdentity{}, &kakaoauth.KakaoUnavailable{Reason: "timeout"}
+		}
+	}
 	if k.err != nil {
 		return kakaoauth.KakaoIdentity{}, k.err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/kakaoauth/kakaoauth"
 	"github.com/kakaoauth/kakaoauth/shared/password"
@@ -20,7 +21,13 @@ import (
 //   - an unlink that won the race: the mapping is no longer active, so
 //     the tokens just issued are revoked (global sign-out) and the answer
 //     is *AccountUnlinked.
-func (s *Steps) IssueTokens(ctx context.Context, in LoginState) (LoginResponse, error) {
+func (s *Steps) IssueTokens(ctx context.Context, in LoginState) (_ LoginResponse, err error) {
+	ctx, cancel, err := withinBudget(ctx, in.Context, "IssueTokens")
+	if err != nil {
+		return LoginResponse{}, err
+	}
+	defer cancel()
+	defer func() { err = overBudget(ctx, err, "IssueTokens") }()
 	p := in.Password
 	if p.Nonce == "" {
 		return LoginResponse{}, fmt.Errorf("IssueTokens: no password nonce in state")
@@ -122,5 +129,17 @@ func (s *Steps) RecordFailure(ctx context.Context, in FailureInput) (struct{}, e
 		level = s.log.ErrorContext
 	}
 	level(ctx, "login failed", "step", "RecordFailure", "error", in.Error.Error, "cause", causeOf(in.Error), "kakaoId", ev.KakaoID, "sub", ev.Sub, "executionId", rc.ExecutionID)
-	return struct{}{}, s.audit.Record(ctx, ev)
+	// Within the task's 2 s: a hung audit store fails this try in time for
+	// the state machine's next one.
+	ctx, cancel := context.WithTimeout(ctx, recordTimeout)
+	defer cancel()
+	if err := s.audit.Record(ctx, ev); err != nil {
+		s.log.ErrorContext(ctx, "login failure not audited yet", "step", "RecordFailure", "error", in.Error.Error, "kakaoId", ev.KakaoID,
+			"executionId", rc.ExecutionID, "auditError", err.Error())
+		return struct{}{}, err
+	}
+	return struct{}{}, nil
 }
+
+// recordTimeout bounds RecordFailure's audit write (the task allows 2 s).
+const recordTimeout = 1500 * time.Millisecond
