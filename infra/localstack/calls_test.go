@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -147,6 +148,17 @@ func TestCallsPerLoginKind(t *testing.T) {
 			s.waitStatus(t, 704, "unlinked")
 			return map[string]string{"id_token": tok, "nonce": "n-0123456789"}
 		}, 403, "AccountUnlinked", map[string]int{"GetItem": 1, audit: 1}, nil},
+		{"AccountBanned", func(t *testing.T) any {
+			if status, _ := s.login(t, map[string]string{"access_token": s.accessToken(t, 705)}); status != 200 {
+				t.Fatalf("first login of 705: %d", status)
+			}
+			if err := s.Deps().Steps().BanAccount(ctx, 705, time.Time{}, "", "operator"); err != nil {
+				t.Fatal(err)
+			}
+			return map[string]string{"access_token": s.accessToken(t, 705)}
+		}, 403, "AccountBanned",
+			// Refused from the mapping: no Cognito call.
+			map[string]int{"GetItem": 1, audit: 1}, kakaoToken},
 	}
 	for _, k := range kinds {
 		body := k.setup(t)

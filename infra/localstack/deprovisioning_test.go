@@ -24,6 +24,7 @@ import (
 	"github.com/kakaoauth/kakaoauth/infra/faultproxy"
 	"github.com/kakaoauth/kakaoauth/infra/kakaofake"
 	"github.com/kakaoauth/kakaoauth/shared/cloudwatch"
+	"github.com/kakaoauth/kakaoauth/shared/config"
 	"github.com/kakaoauth/kakaoauth/shared/store"
 	"github.com/kakaoauth/kakaoauth/workflow"
 )
@@ -505,5 +506,81 @@ func TestStrandedEventsAreDelivered(t *testing.T) {
 	}
 	if m, _ := s.Deps().Mappings().Get(ctx, 1912); m.EventPending || len(m.Outbox) != 0 {
 		t.Fatalf("outbox after the sweep %+v", m.Outbox)
+	}
+}
+
+// Nothing secret of the unlink path (the admin keys, the MAC key) reaches
+// a log line, the audit trail, the mapping rows (their outbox included),
+// the operations table (the inbox holds bodies and MACs, not the key) or
+// an event on the bus, whatever path a callback takes: queued, kept while
+// the queue is down and swept, refused, forged on the queue, or caught by
+// the reconciler.
+func TestNoSecretsInTheUnlinkPath(t *testing.T) {
+	const second = "rotated-admin-key-0003"
+	s := startStack(t, withProxy, func(c *Config) { c.ExtraAdminKeys = []string{second} })
+	app := s.subscribe(t)
+	ctx := context.Background()
+	for _, id := range []int64{1913, 1914, 1915, 1916} {
+		s.verifiedUser(t, id)
+		s.mustLogin(t, id)
+	}
+	form := func(id string) string {
+		return url.Values{"app_id": {itoa(kakaofake.DefaultAppID)}, "user_id": {id}, "referrer_type": {"UNLINK_FROM_APPS"}}.Encode()
+	}
+	s.secFakeUnlink(t, 1913, "UNLINK_FROM_APPS")
+	s.secUnlinkRequest(t, "POST", "KakaoAK "+second, "", form("1914"))
+	s.secUnlinkRequest(t, "POST", "KakaoAK wrong-"+second, "", form("1914"))
+	s.proxy.Inject("SendMessage", faultproxy.Fault{Kind: faultproxy.ServerError, Times: -1})
+	s.secFakeUnlink(t, 1915, "UNLINK_FROM_APPS")
+	s.proxy.Inject("SendMessage", faultproxy.Fault{})
+	if _, err := s.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.postJSON(t, s.KakaoURL()+"/_fake/unlink", map[string]any{"user_id": 1916, "drop_callback": true})
+	if _, err := s.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = sqs.NewFromConfig(s.direct()).SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(s.Stack().UnlinkQueueURL), MessageBody: aws.String(`{"id":"x"}`)})
+	for _, id := range []int64{1913, 1914, 1915, 1916} {
+		s.waitStatus(t, id, kakaoauth.StatusUnlinked)
+	}
+	events, _ := app.WaitFor(ctx, 5*time.Second, func(BusEvent) bool { return false })
+	busJSON, _ := json.Marshal(events)
+	if !strings.Contains(string(busJSON), kakaoauth.EventUnlinked) {
+		t.Fatal("no events on the bus: the check below would be empty")
+	}
+	dump := func(table string) string {
+		out, err := dynamodb.NewFromConfig(s.direct()).Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(table)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(out.Items)
+		return string(b)
+	}
+	mac := s.secret(t, s.Deps().Config.UnlinkMACKeySecretID)
+	_, macKeys, err := config.ParsePeppers(mac) // the pepper's versioned shape
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := []string{kakaofake.DefaultAdminKey, second}
+	for _, k := range macKeys {
+		secrets = append(secrets, string(k))
+	}
+	places := map[string]string{
+		"logs": s.logs.String(), "audit": s.auditDump(t), "mappings": dump(s.Stack().MappingTable),
+		"operations": dump(s.Stack().OperationsTable), "bus": string(busJSON),
+	}
+	if !strings.Contains(places["logs"], "unlink callback queued") || !strings.Contains(places["logs"], "kept in the inbox") {
+		t.Fatal("the unlink paths logged nothing: the check below would be empty")
+	}
+	for where, text := range places {
+		for _, secret := range secrets {
+			if len(secret) < 12 {
+				t.Fatalf("secret %q too short to check", secret)
+			}
+			if strings.Contains(text, secret) {
+				t.Fatalf("%s contain a secret (%d chars)", where, len(secret))
+			}
+		}
 	}
 }
