@@ -40,6 +40,9 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.PasswordRotation, "password-rotation", 0, "password nonce rotation interval (default 24h)")
 	fs.StringVar(&cfg.UnlinkPolicy, "unlink-policy", envOr("KAKAOAUTH_UNLINK_POLICY", sharedconfig.DefaultUnlinkPolicy), "what a Kakao unlink does: disable (the person can come back) or delete (env KAKAOAUTH_UNLINK_POLICY)")
 	fs.BoolVar(&cfg.AllowIDTokenWithoutNonce, "allow-id-token-without-nonce", false, "accept ID tokens presented without a nonce (the stack parameter AllowIdTokenWithoutNonce)")
+	// Issue 19: the upkeep's schedules, shorter than in AWS.
+	fs.DurationVar(&cfg.SweepEvery, "sweep-every", localstack.DefaultSweepEvery, "how often the sweeper runs (AWS: every minute; negative: never)")
+	fs.DurationVar(&cfg.ReconcileEvery, "reconcile-every", time.Minute, "how often the reconciler asks the double which accounts are still linked (AWS: ReconcileIntervalMinutes; 0: never)")
 	corsOrigins := fs.String("cors-origins", os.Getenv("KAKAOAUTH_CORS_ORIGINS"), "comma-separated origins whose pages may call the login endpoint, e.g. http://localhost:8090 for kakaoauth tryit (env KAKAOAUTH_CORS_ORIGINS)")
 	logLevel := fs.String("log-level", envOr("KAKAOAUTH_LOG_LEVEL", "info"), "debug|info|warn|error (env KAKAOAUTH_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {

@@ -584,3 +584,69 @@ func TestNoSecretsInTheUnlinkPath(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkEventDelay measures how long after a transition its lifecycle
+// event is out: from the event's time (the transition's mapping write) to
+// the moment its row's outbox is empty again, which is after PutEvents
+// took it (EventBridge's own delivery to a target comes on top: about
+// half a second in AWS, and not what kakaoauth controls):
+//
+//   - inline: the transition's own run sends it (every transition, unless
+//     the bus, the audit table or the function fails then);
+//   - stranded: that run's PutEvents failed, so the sweeper sends it, after
+//     the run's grace (OutboxGrace) at its next run (SweepEvery). Here 1 s
+//     and 1 s; in AWS store.DefaultOutboxGrace (20 s) and the schedule's
+//     minute, so at most about 80 s plus the sweep itself.
+//
+// Run: go test ./infra/localstack -run '^$' -bench EventDelay -benchtime 5x
+func BenchmarkEventDelay(b *testing.B) {
+	for _, stranded := range []bool{false, true} {
+		name := "inline"
+		if stranded {
+			name = "stranded"
+		}
+		b.Run(name, func(b *testing.B) {
+			s := startStack(b, withProxy, func(c *Config) { c.OutboxGrace, c.SweepEvery = time.Second, time.Second })
+			mappings := store.NewMappings(dynamodb.NewFromConfig(s.direct()), s.Stack().MappingTable)
+			ctx := context.Background()
+			id := int64(1_990_000)
+			if stranded {
+				id = 1_995_000
+			}
+			var total time.Duration
+			n := 0
+			for b.Loop() {
+				id++
+				s.verifiedUser(b, id)
+				if stranded {
+					s.proxy.Inject("PutEvents", faultproxy.Fault{Kind: faultproxy.ServerError, Times: 3}) // every attempt of the run's one PutEvents call
+				}
+				token := s.accessToken(b, id)
+				// Watch the row from before the login on, so that the
+				// moment its outbox empties is seen as it happens.
+				out := make(chan time.Duration, 1)
+				go func() {
+					deadline := time.Now().Add(time.Minute)
+					for time.Now().Before(deadline) {
+						if m, err := mappings.Get(ctx, id); err == nil && !m.EventPending {
+							out <- time.Since(m.LastEvent.Time)
+							return
+						}
+						time.Sleep(2 * time.Millisecond)
+					}
+					out <- -1
+				}()
+				if status, body := s.login(b, map[string]string{"access_token": token}); status != http.StatusOK {
+					b.Fatalf("login: %d %v", status, body)
+				}
+				d := <-out
+				if d < 0 {
+					b.Fatalf("the event of %d never went out", id)
+				}
+				total += d
+				n++
+			}
+			b.ReportMetric(float64(total.Microseconds())/1000/float64(n), "ms/event")
+		})
+	}
+}
