@@ -109,7 +109,7 @@ func (s *Steps) Reconcile(ctx context.Context, _ ReconcileEvent) (ReconcileRepor
 	if !ok {
 		deadline = time.Now().Add(reconcileBudget)
 	}
-	stop := deadline.Add(-reconcileMargin)
+	stop := stopBefore(deadline, reconcileMargin)
 	run := uuid.NewString()
 	cur, err := r.cursor.Cursor(ctx)
 	if err != nil {

@@ -89,7 +89,7 @@ func (s *Steps) Sweep(ctx context.Context, _ SweepEvent) (SweepReport, error) {
 	if !ok {
 		deadline = time.Now().Add(sweepBudget)
 	}
-	stop := deadline.Add(-sweepMargin)
+	stop := stopBefore(deadline, sweepMargin)
 	if err := s.sweepInbox(ctx, &rep); err != nil {
 		return rep, err
 	}
@@ -200,4 +200,14 @@ func (s *Steps) sweepRow(ctx context.Context, kakaoID int64, rep *SweepReport) {
 	if err := s.sweeper.rows.Reschedule(ctx, kakaoID); err != nil {
 		fail("rescheduling the row", err)
 	}
+}
+
+// stopBefore is when a scheduled run stops taking new work: margin before
+// its deadline, or half the time left when that is shorter (a function
+// run with a short timeout still does some work).
+func stopBefore(deadline time.Time, margin time.Duration) time.Time {
+	if left := time.Until(deadline); left < 2*margin {
+		margin = left / 2
+	}
+	return deadline.Add(-margin)
 }

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awscw "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -23,7 +21,6 @@ import (
 	"github.com/kakaoauth/kakaoauth"
 	"github.com/kakaoauth/kakaoauth/infra/faultproxy"
 	"github.com/kakaoauth/kakaoauth/infra/kakaofake"
-	"github.com/kakaoauth/kakaoauth/shared/cloudwatch"
 	"github.com/kakaoauth/kakaoauth/shared/config"
 	"github.com/kakaoauth/kakaoauth/shared/store"
 	"github.com/kakaoauth/kakaoauth/workflow"
@@ -279,15 +276,10 @@ func TestReconcilerCatchesADroppedCallback(t *testing.T) {
 	}); !ok {
 		t.Fatal("no unlinked (reconciled) event on the bus")
 	}
-	// The metric the alarm watches.
-	stats, err := cloudwatch.NewClient(s.direct()).GetMetricStatistics(ctx, &awscw.GetMetricStatisticsInput{
-		Namespace: aws.String(cloudwatch.Namespace), MetricName: aws.String(workflow.MetricReconciledUnlinks),
-		Dimensions: []cwtypes.Dimension{{Name: aws.String(cloudwatch.DimensionStack), Value: aws.String(s.cfg.Prefix)}},
-		StartTime:  aws.Time(time.Now().Add(-time.Hour)), EndTime: aws.Time(time.Now().Add(time.Hour)),
-		Period: aws.Int32(3600), Statistics: []cwtypes.Statistic{cwtypes.StatisticSum},
-	})
-	if err != nil || len(stats.Datapoints) != 1 || aws.ToFloat64(stats.Datapoints[0].Sum) != 1 {
-		t.Fatalf("metric %s: %+v %v", workflow.MetricReconciledUnlinks, stats, err)
+	// The metric the alarm watches: an EMF line CloudWatch Logs extracts.
+	want := `"ReconciledUnlinks":1,"Stack":"` + s.cfg.Prefix + `","_aws":{"CloudWatchMetrics":[{"Dimensions":[["Stack"]],"Metrics":[{"Name":"ReconciledUnlinks","Unit":"Count"}],"Namespace":"kakaoauth"}]`
+	if !strings.Contains(s.logs.String(), want) {
+		t.Fatalf("no %s metric line in the log", workflow.MetricReconciledUnlinks)
 	}
 	// A second pass finds nothing more.
 	if rep, err := s.Reconcile(ctx); err != nil || rep.Checked != 1 || rep.Unlinked != 0 {

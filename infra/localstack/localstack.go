@@ -8,6 +8,7 @@
 package localstack
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -303,6 +304,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	m.deps = wiring.New(bootstrap.New(cfg, stepsCfg, m.cfg.Log))
+	// The metrics' EMF lines, which CloudWatch Logs would extract in AWS,
+	// go into the stack's log.
+	m.deps.MetricsOut = metricLog{m.cfg.Log}
 	// One Steps for the workflow and the unlink webhook, wired from the
 	// configuration the Lambdas load (the webhook's admin key comes from
 	// the secret stored above).
@@ -463,6 +467,15 @@ func (m *Main) Reconcile(ctx context.Context) (workflow.ReconcileReport, error) 
 	m.upkeep.Lock()
 	defer m.upkeep.Unlock()
 	return m.steps.Reconcile(ctx, workflow.ReconcileEvent{})
+}
+
+// metricLog logs each embedded-metric-format line it is given ("metric",
+// with the line as its emf attribute).
+type metricLog struct{ log *slog.Logger }
+
+func (l metricLog) Write(p []byte) (int, error) {
+	l.log.Info("metric", "emf", json.RawMessage(bytes.TrimSpace(p)))
+	return len(p), nil
 }
 
 // AdminKeySecretName is the local stack's Kakao admin key secret (the

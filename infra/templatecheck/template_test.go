@@ -531,7 +531,6 @@ var wantCalls = map[string][]string{
 		"cognito-idp:AdminDisableUser@UserPool", "cognito-idp:AdminUserGlobalSignOut@UserPool", "cognito-idp:AdminGetUser@UserPool",
 		"cognito-idp:AdminDeleteUserAttributes@UserPool", "cognito-idp:AdminDeleteUser@UserPool",
 		"cognito-idp:AdminDisableProviderForUser@UserPool?",
-		"cloudwatch:PutMetricData@*",
 	},
 }
 
@@ -541,8 +540,6 @@ var starOnly = map[string]bool{
 	"xray:PutTraceSegments": true, "xray:PutTelemetryRecords": true, "xray:GetSamplingRules": true, "xray:GetSamplingTargets": true,
 	"logs:CreateLogDelivery": true, "logs:GetLogDelivery": true, "logs:UpdateLogDelivery": true, "logs:DeleteLogDelivery": true,
 	"logs:ListLogDeliveries": true, "logs:PutResourcePolicy": true, "logs:DescribeResourcePolicies": true, "logs:DescribeLogGroups": true,
-	// Scoped by its cloudwatch:namespace condition instead (TestReconcilerAndSweeper).
-	"cloudwatch:PutMetricData": true,
 }
 
 // Least privilege: each function's role grants exactly its calls on this

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"os"
 	"time"
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -38,7 +39,7 @@ func main() {
 			workflow.WithAudit(store.NewAudit(db, c.AuditTable, c.AuditRetention, time.Now)),
 			workflow.WithEvents(eventbridge.New(awseb.NewFromConfig(d.AWS), c.EventBusName)),
 			workflow.WithReconciler(links, store.NewActiveAccounts(db, c.MappingTable), store.NewOperations(db, c.OperationsTable),
-				cloudwatch.New(cloudwatch.NewClient(d.AWS), c.StackName),
+				cloudwatch.New(os.Stdout, c.StackName),
 				workflow.ReconcilerSettings{RequestsPerSecond: c.ReconcileRate, MaxUnlinksPerRun: c.ReconcileMaxUnlinks}),
 		}
 		if c.HostedUI {

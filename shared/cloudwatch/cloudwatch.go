@@ -1,20 +1,20 @@
 // Package cloudwatch reports the stack's operational counts
-// (kakaoauth.Metrics) as CloudWatch metrics in the "kakaoauth" namespace,
-// with the stack's name as the Stack dimension, where the template's
-// alarms watch them (the reconciler's ReconciledUnlinks).
+// (kakaoauth.Metrics) as CloudWatch metrics in the embedded metric format
+// (EMF): one JSON line per count on the function's standard output, from
+// which CloudWatch Logs extracts the metric (namespace "kakaoauth",
+// dimension Stack, the stack's name), where the template's alarms watch
+// it (the reconciler's ReconciledUnlinks). No API call, no permission
+// beyond the function's log group, no failure that could stop a run.
 package cloudwatch
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awscw "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
-	"github.com/aws/smithy-go"
-	"github.com/aws/smithy-go/transport/http/protocol/awsquery"
+	"io"
+	"sync"
+	"time"
 
 	"github.com/kakaoauth/kakaoauth"
 )
@@ -25,57 +25,44 @@ const Namespace = "kakaoauth"
 // DimensionStack is the dimension naming the stack.
 const DimensionStack = "Stack"
 
-// API is the part of *cloudwatch.Client the metrics use.
-type API interface {
-	PutMetricData(context.Context, *awscw.PutMetricDataInput, ...func(*awscw.Options)) (*awscw.PutMetricDataOutput, error)
-}
+var _ kakaoauth.Metrics = (*Metrics)(nil)
 
-var (
-	_ API               = (*awscw.Client)(nil)
-	_ kakaoauth.Metrics = (*Metrics)(nil)
-)
-
-// Metrics puts counts for one stack.
+// Metrics writes counts for one stack.
 type Metrics struct {
-	api   API
+	mu    sync.Mutex
+	w     io.Writer
 	stack string
+	now   func() time.Time
 }
 
-// New reports the metrics of stack (its name) through api.
-func New(api API, stack string) *Metrics { return &Metrics{api: api, stack: stack} }
+// New writes the metrics of stack (its name) to w (a Lambda's standard
+// output, which becomes its log group).
+func New(w io.Writer, stack string) *Metrics { return &Metrics{w: w, stack: stack, now: time.Now} }
 
-// NewClient is the CloudWatch client of cfg. Against a local stand-in
-// (cfg.BaseEndpoint set: moto) it speaks CloudWatch's awsQuery protocol,
-// the only one moto 5.2 serves, instead of the SDK's default RPC v2 CBOR;
-// AWS serves both.
-func NewClient(cfg aws.Config) *awscw.Client {
-	return awscw.NewFromConfig(cfg, func(o *awscw.Options) {
-		if cfg.BaseEndpoint != nil {
-			o.Protocol = awsquery.New(schemas.GraniteServiceVersion20100801)
-		}
-	})
-}
-
-// Count puts one data point of name (unit Count).
-func (m *Metrics) Count(ctx context.Context, name string, value int) error {
+// Count writes one data point of name (unit Count) as an EMF line.
+func (m *Metrics) Count(_ context.Context, name string, value int) error {
 	if m.stack == "" {
 		return errors.New("cloudwatch: no stack name to put metrics under")
 	}
-	_, err := m.api.PutMetricData(ctx, &awscw.PutMetricDataInput{
-		Namespace: aws.String(Namespace),
-		MetricData: []types.MetricDatum{{
-			MetricName: aws.String(name),
-			Dimensions: []types.Dimension{{Name: aws.String(DimensionStack), Value: aws.String(m.stack)}},
-			Unit:       types.StandardUnitCount,
-			Value:      aws.Float64(float64(value)),
-		}},
+	line, err := json.Marshal(map[string]any{
+		"_aws": map[string]any{
+			"Timestamp": m.now().UnixMilli(),
+			"CloudWatchMetrics": []map[string]any{{
+				"Namespace":  Namespace,
+				"Dimensions": [][]string{{DimensionStack}},
+				"Metrics":    []map[string]string{{"Name": name, "Unit": "Count"}},
+			}},
+		},
+		DimensionStack: m.stack,
+		name:           value,
 	})
 	if err != nil {
-		var api smithy.APIError
-		if errors.As(err, &api) && api.ErrorCode() == "Throttling" {
-			return &kakaoauth.Throttled{Reason: "cloudwatch put metric data"}
-		}
-		return fmt.Errorf("cloudwatch: put %s: %w", name, err)
+		return fmt.Errorf("cloudwatch: %s: %w", name, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.w.Write(append(line, '\n')); err != nil {
+		return fmt.Errorf("cloudwatch: write %s: %w", name, err)
 	}
 	return nil
 }

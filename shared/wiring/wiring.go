@@ -5,6 +5,8 @@
 package wiring
 
 import (
+	"io"
+	"os"
 	"time"
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -26,6 +28,8 @@ import (
 // Stack is the configuration with every adapter it configures.
 type Stack struct {
 	*bootstrap.Deps
+	// MetricsOut receives the metrics' EMF lines (nil: standard output).
+	MetricsOut io.Writer
 }
 
 // New wires d.
@@ -69,9 +73,14 @@ func (s *Stack) KakaoLinks() *kakao.Accounts {
 	return kakao.NewAccounts(kakao.NewClient(s.HTTP, kakao.WithAPIBaseURL(c.KakaoAPIBaseURL), kakao.WithAuthBaseURL(c.KakaoAuthBaseURL)), c.KakaoAdminKey)
 }
 
-// Metrics is CloudWatch, under the stack's name.
+// Metrics writes CloudWatch's embedded metric format to MetricsOut
+// (standard output unless set), under the stack's name.
 func (s *Stack) Metrics() *cloudwatch.Metrics {
-	return cloudwatch.New(cloudwatch.NewClient(s.AWS), s.Config.StackName)
+	out := s.MetricsOut
+	if out == nil {
+		out = os.Stdout
+	}
+	return cloudwatch.New(out, s.Config.StackName)
 }
 
 // Audit is the audit table.
