@@ -2,6 +2,9 @@
 SHELL := /bin/bash
 GO ?= go
 PYTHON ?= python3
+# The interpreter infra/install-tools.sh installs moto for and the moto
+# layer (infra/moto/ext) runs under.
+export PYTHON
 
 # Lambda name (lambdas/<dir>) per SAM logical id; `sam build` calls
 # build-<LogicalId> with ARTIFACTS_DIR set (Metadata: BuildMethod: makefile).

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the tests need beyond Go, when missing:
-# moto_server (Python package "moto[server]"), cfn-lint, Debian's chromium
+# moto (Python package "moto[server]", exactly the release the layer in
+# infra/moto/ext is written for), cfn-lint, Debian's chromium
 # (with a Hangul font) for the browser tests, and Node with the Velocity
 # engine (velocityjs, from infra/templatecheck/vtl/package-lock.json) that
 # renders the API's mapping templates in tests. Idempotent.
@@ -17,10 +18,23 @@ need_pip() {
   fi
 }
 
-if ! command -v moto_server >/dev/null 2>&1; then
-  need_pip
-  echo "install-tools: installing moto[server] with pip"
-  python3 -m pip install --quiet "moto[server]"
+# The moto release infra/moto/ext's patches are written for (RequiredMoto
+# in infra/moto/layer.go; a test keeps the two equal). The layer runs under
+# $PYTHON (default python3), so moto is installed for that interpreter.
+MOTO_VERSION=5.2.1
+PYTHON="${PYTHON:-python3}"
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+  echo "install-tools: $PYTHON is missing; install Python 3 with pip (e.g. apt-get install python3 python3-pip) and run again" >&2
+  exit 1
+fi
+have_moto=$("$PYTHON" -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null || true)
+if [ "$have_moto" != "$MOTO_VERSION" ]; then
+  if ! "$PYTHON" -m pip --version >/dev/null 2>&1; then
+    echo "install-tools: pip is missing for $PYTHON; install it (e.g. apt-get install python3-pip) and run again" >&2
+    exit 1
+  fi
+  echo "install-tools: installing moto[server]==$MOTO_VERSION for $PYTHON with pip${have_moto:+ (found moto $have_moto)}"
+  "$PYTHON" -m pip install --quiet "moto[server]==$MOTO_VERSION"
   hash -r; command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 fi
 if ! command -v cfn-lint >/dev/null 2>&1; then

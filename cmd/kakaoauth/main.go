@@ -8,6 +8,7 @@
 //	kakaoauth tryit        the try-it page against a deployed stack
 //	kakaoauth admin        operators: an account's state; unlink, re-link, delete
 //	kakaoauth bench        load-test a login endpoint and check the invariants
+//	kakaoauth pool         attach kakaoauth's triggers to a pool it does not own, or detach them
 //
 // Each subcommand lives in its own file with a Main struct (Run/Close).
 package main
@@ -35,9 +36,11 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "kakaoauth:", err)
+		// -h asked for the usage, which was printed: that is success.
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
 		}
+		fmt.Fprintln(os.Stderr, "kakaoauth:", err)
 		// A command that ran but found a failure (bench's checks) says
 		// so with its own status; usage and other errors are 2.
 		var coded interface{ ExitCode() int }

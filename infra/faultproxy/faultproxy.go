@@ -11,6 +11,7 @@
 package faultproxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -69,10 +70,19 @@ type Proxy struct {
 	srv    *http.Server
 	ln     net.Listener
 
-	mu     sync.Mutex
-	counts map[string]int
-	faults map[string]*Fault
-	hits   map[string]int // faults served, by operation
+	mu        sync.Mutex
+	counts    map[string]int
+	faults    map[string]*Fault
+	hits      map[string]int // faults served, by operation
+	recording map[string]bool
+	exchanges map[string][]Exchange
+}
+
+// Exchange is one call as it crossed the wire: the request body as the
+// client sent it and the response body as the service answered it.
+type Exchange struct {
+	Request, Response []byte
+	Status            int
 }
 
 // Start listens on a free loopback port and forwards to target.
@@ -85,7 +95,8 @@ func Start(target string) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{target: u, ln: ln, counts: map[string]int{}, faults: map[string]*Fault{}, hits: map[string]int{}}
+	p := &Proxy{target: u, ln: ln, counts: map[string]int{}, faults: map[string]*Fault{}, hits: map[string]int{},
+		recording: map[string]bool{}, exchanges: map[string][]Exchange{}}
 	p.rp = httputil.NewSingleHostReverseProxy(u)
 	// A client that gave up (a stall past its timeout) is expected here,
 	// not worth a line on stderr.
@@ -145,12 +156,60 @@ func (p *Proxy) Faulted(op string) int {
 	return p.hits[op]
 }
 
-// Reset zeroes the counts (faults stay).
+// Reset zeroes the counts and drops recorded exchanges (faults and what
+// is recorded stay).
 func (p *Proxy) Reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.counts = map[string]int{}
 	p.hits = map[string]int{}
+	p.exchanges = map[string][]Exchange{}
+}
+
+// Record keeps the bodies of every later call of op (see Exchanges), for
+// tests that compare what a client sent with what it had read.
+func (p *Proxy) Record(op string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.recording[op] = true
+}
+
+// Exchanges are the recorded calls of op, oldest first.
+func (p *Proxy) Exchanges(op string) []Exchange {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Exchange(nil), p.exchanges[op]...)
+}
+
+// record forwards r and keeps both bodies.
+func (p *Proxy) record(op string, w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	rec := &recordingWriter{ResponseWriter: w, status: http.StatusOK}
+	p.rp.ServeHTTP(rec, r)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.exchanges[op] = append(p.exchanges[op], Exchange{Request: body, Response: rec.body.Bytes(), Status: rec.status})
+}
+
+type recordingWriter struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (w *recordingWriter) WriteHeader(status int) {
+	w.status = status
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *recordingWriter) Write(b []byte) (int, error) {
+	w.body.Write(b)
+	return w.ResponseWriter.Write(b)
 }
 
 // Operation names a request: the X-Amz-Target suffix, or "" for a
@@ -178,8 +237,13 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	recording := p.recording[op]
 	p.mu.Unlock()
 	if !faulted {
+		if recording {
+			p.record(op, w, r)
+			return
+		}
 		p.rp.ServeHTTP(w, r)
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,5 +94,36 @@ func TestFaultsAsTheSDKSeesThem(t *testing.T) {
 	var api smithy.APIError
 	if !errors.As(err, &api) || api.ErrorCode() != "ThrottlingException" {
 		t.Fatalf("dynamodb throttle: %T %v", err, err)
+	}
+}
+
+// A recorded operation keeps both bodies as they crossed the wire; other
+// operations are only counted.
+func TestRecordKeepsBodies(t *testing.T) {
+	ctx := context.Background()
+	p, err := Start(moto.ForTest(t).URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	idp := cip.NewFromConfig(moto.AWSConfig(ctx, p.URL()))
+	p.Record("DescribeUserPool")
+	pool, err := idp.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("recorded")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := idp.DescribeUserPool(ctx, &cip.DescribeUserPoolInput{UserPoolId: pool.UserPool.Id}); err != nil {
+		t.Fatal(err)
+	}
+	got := p.Exchanges("DescribeUserPool")
+	if len(got) != 1 || len(p.Exchanges("CreateUserPool")) != 0 || got[0].Status != 200 {
+		t.Fatalf("exchanges %+v", got)
+	}
+	if !strings.Contains(string(got[0].Request), *pool.UserPool.Id) || !strings.Contains(string(got[0].Response), `"Name": "recorded"`) && !strings.Contains(string(got[0].Response), `"Name":"recorded"`) {
+		t.Fatalf("request %s\nresponse %s", got[0].Request, got[0].Response)
+	}
+	p.Reset()
+	if len(p.Exchanges("DescribeUserPool")) != 0 {
+		t.Fatal("Reset kept exchanges")
 	}
 }

@@ -1,6 +1,9 @@
 // Package moto runs moto_server, the local stand-in for the AWS APIs the
 // stack uses (Cognito user pools, DynamoDB, SQS, EventBridge, Secrets
-// Manager), for tests and for the local stack.
+// Manager), for tests and for the local stack, with the layer (ext/) that
+// adds around moto what Cognito does and moto does not: Lambda triggers,
+// the custom authentication flow, RevokeToken and the rest listed in
+// docs/local-stack.md ("What differs from AWS").
 //
 // Tests share one server per test binary:
 //
@@ -28,6 +31,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -53,9 +57,9 @@ type Options struct {
 	Host string
 	// Port to bind; 0 picks a free port.
 	Port int
-	// Command overrides the executable, e.g. {"python3", "-m", "moto.server"};
-	// "-H host -p port" are appended. Default: moto_server from PATH,
-	// installed with pip when missing.
+	// Command overrides the executable (tests); "-H host -p port" are
+	// appended. Default: the layer's runner (ext/runner.py) under $PYTHON,
+	// or python3 from PATH, with moto installed by pip when missing.
 	Command []string
 	// LogWriter receives moto's output (and pip's, when it installs moto).
 	// Nil discards it.
@@ -128,7 +132,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 30 * time.Second
 	}
-	command, err := resolveCommand(ctx, opts)
+	command, err := resolveCommand(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -137,6 +141,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if opts.Port == 0 {
 		attempts = 3
 	}
+	installed := false
 	for i := 0; ; i++ {
 		port := opts.Port
 		if port == 0 {
@@ -149,6 +154,16 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			return nil, err
 		}
 		srv, err := start(ctx, opts, command, port)
+		var exited *exitError
+		if errors.As(err, &exited) && exited.code == exitNoMoto && !installed && len(opts.Command) == 0 {
+			// moto is missing: install the release the layer needs, once.
+			if err := installMoto(ctx, command[0], opts.LogWriter); err != nil {
+				return nil, err
+			}
+			installed = true
+			i--
+			continue
+		}
 		if err == nil || i+1 >= attempts || !errors.Is(err, errExited) {
 			return srv, err
 		}
@@ -170,6 +185,11 @@ func Ensure(ctx context.Context, addr string, opts Options) (*Server, error) {
 	url := "http://" + net.JoinHostPort(host, portStr)
 	switch isMoto, err := probe(ctx, url); {
 	case err == nil && isMoto:
+		if len(opts.Command) == 0 {
+			if err := checkLayer(ctx, url); err != nil {
+				return nil, fmt.Errorf("moto: the moto_server at %s cannot be reused: %w; stop it and start again", addr, err)
+			}
+		}
 		return &Server{url: url}, nil
 	case err == nil:
 		return nil, fmt.Errorf("moto: something other than moto_server is listening at %s", addr)
@@ -190,10 +210,26 @@ func AWSConfig(_ context.Context, endpoint string) aws.Config {
 
 var errExited = errors.New("moto_server exited before it answered")
 
+// exitError is a server that exited before it answered, with its status.
+type exitError struct {
+	code int
+	port int
+	out  string
+}
+
+func (e *exitError) Error() string {
+	return fmt.Sprintf("moto: %v (port %d, exit status %d): %s", errExited, e.port, e.code, e.out)
+}
+
+func (e *exitError) Unwrap() error { return errExited }
+
 func start(ctx context.Context, opts Options, command []string, port int) (*Server, error) {
 	args := append(append([]string(nil), command[1:]...), "-H", opts.Host, "-p", strconv.Itoa(port))
 	// Not CommandContext: ctx bounds the start, not the server's life.
 	cmd := exec.Command(command[0], args...)
+	if _, hash, err := layerDir(); err == nil {
+		cmd.Env = append(os.Environ(), LayerEnv+"="+hash)
+	}
 	procgroup.Attr(cmd, opts.Detached)
 	tail := &tailBuffer{max: 4096}
 	if opts.Detached {
@@ -247,7 +283,7 @@ func start(ctx context.Context, opts Options, command []string, port int) (*Serv
 		if err == nil {
 			select {
 			case <-srv.done: // someone else answered
-				return nil, fmt.Errorf("moto: %w (port %d): %s", errExited, port, tail.String())
+				return nil, srv.exited(port)
 			default:
 			}
 			if isMoto {
@@ -258,7 +294,7 @@ func start(ctx context.Context, opts Options, command []string, port int) (*Serv
 		}
 		select {
 		case <-srv.done:
-			return nil, fmt.Errorf("moto: %w (port %d): %s", errExited, port, tail.String())
+			return nil, srv.exited(port)
 		case <-deadline.Done():
 			_ = srv.Close()
 			return nil, fmt.Errorf("moto: no answer from %s within %s: %s", srv.url, opts.StartTimeout, tail.String())
@@ -267,33 +303,95 @@ func start(ctx context.Context, opts Options, command []string, port int) (*Serv
 	}
 }
 
-// resolveCommand finds moto_server, installing it with pip when missing.
-func resolveCommand(ctx context.Context, opts Options) ([]string, error) {
+// exited describes a server process that has exited.
+func (s *Server) exited(port int) error {
+	code := -1
+	if st := s.cmd.ProcessState; st != nil {
+		code = st.ExitCode()
+	}
+	out := ""
+	if s.tail != nil {
+		out = s.tail.String()
+	}
+	if code == exitWrongMoto {
+		// The runner's own message says which release and how to get it.
+		return errors.New(out)
+	}
+	return &exitError{code: code, port: port, out: out}
+}
+
+// python is the interpreter the layer runs under: $PYTHON, or python3 from
+// PATH.
+func python() (string, error) {
+	name := os.Getenv("PYTHON")
+	if name == "" {
+		name = "python3"
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf(`moto: %s not found: install Python 3 with pip (or set PYTHON), then run: make tools`, name)
+	}
+	return p, nil
+}
+
+// resolveCommand is the layer's runner under python.
+func resolveCommand(opts Options) ([]string, error) {
 	if len(opts.Command) > 0 {
 		return opts.Command, nil
 	}
-	if p, err := exec.LookPath("moto_server"); err == nil {
-		return []string{p}, nil
-	}
-	python, err := exec.LookPath("python3")
+	py, err := python()
 	if err != nil {
-		return nil, errors.New(`moto: moto_server is not on PATH and python3 is missing: install Python 3 with pip, then run: python3 -m pip install "moto[server]"`)
+		return nil, err
 	}
-	if err := exec.CommandContext(ctx, python, "-m", "pip", "--version").Run(); err != nil {
-		return nil, errors.New(`moto: moto_server is not on PATH and python3 has no pip: install pip (e.g. apt-get install python3-pip), then run: python3 -m pip install "moto[server]"`)
+	dir, _, err := layerDir()
+	if err != nil {
+		return nil, err
 	}
-	install := exec.CommandContext(ctx, python, "-m", "pip", "install", "moto[server]")
-	if opts.LogWriter != nil {
-		install.Stdout, install.Stderr = opts.LogWriter, opts.LogWriter
+	return []string{py, filepath.Join(dir, "runner.py")}, nil
+}
+
+// installMoto installs the moto release the layer needs with py's pip.
+func installMoto(ctx context.Context, py string, log io.Writer) error {
+	spec := "moto[server]==" + RequiredMoto
+	if err := exec.CommandContext(ctx, py, "-m", "pip", "--version").Run(); err != nil {
+		return fmt.Errorf(`moto: moto is not installed for %s and it has no pip: install pip (e.g. apt-get install python3-pip), then run: %s -m pip install "%s"`, py, py, spec)
+	}
+	install := exec.CommandContext(ctx, py, "-m", "pip", "install", spec)
+	if log != nil {
+		install.Stdout, install.Stderr = log, log
 	}
 	if err := install.Run(); err != nil {
-		return nil, fmt.Errorf(`moto: python3 -m pip install "moto[server]" failed: %w`, err)
+		return fmt.Errorf(`moto: %s -m pip install "%s" failed: %w`, py, spec, err)
 	}
-	if p, err := exec.LookPath("moto_server"); err == nil {
-		return []string{p}, nil
+	return nil
+}
+
+// checkLayer asks a running server which layer it runs (GET /_ext/status)
+// and refuses a bare moto_server or another checkout's layer.
+func checkLayer(ctx context.Context, base string) error {
+	_, want, err := layerDir()
+	if err != nil {
+		return err
 	}
-	// pip may have put the script in a directory that is not on PATH.
-	return []string{python, "-m", "moto.server"}, nil
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/_ext/status", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := probeClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Layer string `json:"layer"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&st) != nil {
+		return errors.New("it runs without kakaoauth's layer (infra/moto/ext): Lambda triggers and the other Cognito behaviours would be missing")
+	}
+	if st.Layer != want {
+		return fmt.Errorf("it runs another version of kakaoauth's layer (%s, this checkout's is %s)", st.Layer, want)
+	}
+	return nil
 }
 
 // probeClient has a short timeout: a port that accepts but never answers

@@ -2,11 +2,13 @@ package moto
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -146,22 +148,91 @@ func TestStartRefusesATakenPort(t *testing.T) {
 
 func TestMissingPythonIsExplained(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
+	t.Setenv("PYTHON", "")
 	_, err := Start(context.Background(), Options{})
 	if err == nil || !strings.Contains(err.Error(), "install Python 3") {
 		t.Fatalf("got %v", err)
 	}
 }
 
+// A python3 without moto and without pip, like a fresh distro python: the
+// runner says moto is missing (its exit status 3), pip cannot install it.
 func TestMissingPipIsExplained(t *testing.T) {
 	dir := t.TempDir()
-	// A python3 whose "-m pip" fails, like a distro python without pip.
-	if err := os.WriteFile(filepath.Join(dir, "python3"), []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+	script := "#!/bin/sh\nif [ \"$1\" = -m ]; then exit 1; fi\necho 'moto is not installed' >&2\nexit 3\n"
+	if err := os.WriteFile(filepath.Join(dir, "python3"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", dir)
+	t.Setenv("PYTHON", "")
 	_, err := Start(context.Background(), Options{})
 	if err == nil || !strings.Contains(err.Error(), "install pip") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// Another moto release than the layer's: the runner's own message, which
+// names both releases and the command that installs the right one.
+func TestWrongMotoIsExplained(t *testing.T) {
+	dir := t.TempDir()
+	script := "#!/bin/sh\necho 'kakaoauth moto layer: moto 9.9.9 is installed, but ... install that version with: python3 -m pip install \"moto[server]==" + RequiredMoto + "\"' >&2\nexit 4\n"
+	if err := os.WriteFile(filepath.Join(dir, "python3"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PYTHON", filepath.Join(dir, "python3"))
+	_, err := Start(context.Background(), Options{})
+	if err == nil || !strings.Contains(err.Error(), "moto 9.9.9 is installed") || !strings.Contains(err.Error(), "moto[server]=="+RequiredMoto) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// The real runner refuses another release: its check, run against a
+// package metadata that says 0.0.1.
+func TestRunnerRefusesAnotherMoto(t *testing.T) {
+	py, err := python()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, _, err := layerDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// importlib.metadata finds a moto-0.0.1.dist-info first on PYTHONPATH.
+	site := t.TempDir()
+	info := filepath.Join(site, "moto-0.0.1.dist-info")
+	if err := os.MkdirAll(info, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(info, "METADATA"), []byte("Metadata-Version: 2.1\nName: moto\nVersion: 0.0.1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(py, filepath.Join(dir, "runner.py"), "-p", "1")
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+site)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != exitWrongMoto {
+		t.Fatalf("runner with moto 0.0.1: %v: %s", err, out)
+	}
+	if !strings.Contains(string(out), "moto 0.0.1 is installed") || !strings.Contains(string(out), "moto[server]=="+RequiredMoto) {
+		t.Fatalf("runner's message: %s", out)
+	}
+}
+
+// A running moto_server without the layer (or with another checkout's) is
+// not reused: its Cognito would lack what the stack relies on.
+func TestEnsureRefusesAServerWithoutTheLayer(t *testing.T) {
+	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/moto-api/config":
+			_, _ = w.Write([]byte(`{"batch":{"use_docker":true}}`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer bare.Close()
+	_, err := Ensure(context.Background(), strings.TrimPrefix(bare.URL, "http://"), Options{})
+	if err == nil || !strings.Contains(err.Error(), "without kakaoauth's layer") {
+		t.Fatalf("Ensure on a bare moto: %v", err)
 	}
 }
 
@@ -175,3 +246,22 @@ func writeScript(t *testing.T, name, body string) string {
 }
 
 func ptr(s string) *string { return &s }
+
+// One moto release everywhere: the runner's check, this package's
+// RequiredMoto and the one install-tools.sh installs.
+func TestOneMotoRelease(t *testing.T) {
+	runner, err := layerFiles.ReadFile("ext/runner.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(runner), `REQUIRED_MOTO = "`+RequiredMoto+`"`) {
+		t.Errorf("ext/runner.py's REQUIRED_MOTO is not %s", RequiredMoto)
+	}
+	tools, err := os.ReadFile("../install-tools.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(tools), "\nMOTO_VERSION="+RequiredMoto+"\n") {
+		t.Errorf("infra/install-tools.sh's MOTO_VERSION is not %s", RequiredMoto)
+	}
+}
