@@ -26,24 +26,22 @@ var errLoginBudget = errors.New("the login's budget is used up")
 
 // withinBudget bounds ctx by the login's budget (no bound when the state
 // carries no start time: a step invoked on its own). It fails at once,
-// with *LoginTimeout, when the budget is already used up.
-func withinBudget(ctx context.Context, rc RequestContext, step string) (context.Context, context.CancelFunc, error) {
+// with *LoginTimeout, when the budget is already used up. The step defers
+// done(&err): it releases the bound and turns a failure the budget caused
+// into *LoginTimeout.
+func withinBudget(ctx context.Context, rc RequestContext, step string) (context.Context, func(*error), error) {
 	if rc.StartedAt.IsZero() {
-		return ctx, func() {}, nil
+		return ctx, func(*error) {}, nil
 	}
 	deadline := rc.StartedAt.Add(LoginBudget)
 	if !time.Now().Before(deadline) {
-		return ctx, func() {}, &kakaoauth.LoginTimeout{Step: step}
+		return ctx, func(*error) {}, &kakaoauth.LoginTimeout{Step: step}
 	}
 	ctx, cancel := context.WithDeadlineCause(ctx, deadline, errLoginBudget)
-	return ctx, cancel, nil
-}
-
-// overBudget turns a step's failure that the budget caused into
-// *LoginTimeout.
-func overBudget(ctx context.Context, err error, step string) error {
-	if err != nil && errors.Is(context.Cause(ctx), errLoginBudget) {
-		return &kakaoauth.LoginTimeout{Step: step}
-	}
-	return err
+	return ctx, func(err *error) {
+		if *err != nil && errors.Is(context.Cause(ctx), errLoginBudget) {
+			*err = &kakaoauth.LoginTimeout{Step: step}
+		}
+		cancel()
+	}, nil
 }

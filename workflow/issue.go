@@ -22,12 +22,11 @@ import (
 //     the tokens just issued are revoked (global sign-out) and the answer
 //     is *AccountUnlinked.
 func (s *Steps) IssueTokens(ctx context.Context, in LoginState) (_ LoginResponse, err error) {
-	ctx, cancel, err := withinBudget(ctx, in.Context, "IssueTokens")
+	ctx, done, err := withinBudget(ctx, in.Context, "IssueTokens")
 	if err != nil {
 		return LoginResponse{}, err
 	}
-	defer cancel()
-	defer func() { err = overBudget(ctx, err, "IssueTokens") }()
+	defer done(&err)
 	p := in.Password
 	if p.Nonce == "" {
 		return LoginResponse{}, fmt.Errorf("IssueTokens: no password nonce in state")

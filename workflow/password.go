@@ -27,12 +27,11 @@ const pollInterval = 100 * time.Millisecond
 // paying a failed sign-in: a throttled set is repaired by the next run
 // without more sign-ins.
 func (s *Steps) SetPassword(ctx context.Context, in LoginState) (_ LoginState, err error) {
-	ctx, cancel, err := withinBudget(ctx, in.Context, "SetPassword")
+	ctx, done, err := withinBudget(ctx, in.Context, "SetPassword")
 	if err != nil {
 		return in, err
 	}
-	defer cancel()
-	defer func() { err = overBudget(ctx, err, "SetPassword") }()
+	defer done(&err)
 	out := in
 	out.Error = nil
 	var failed *PasswordState // the password a sign-in was just refused with

@@ -22,12 +22,11 @@ import (
 // account, or of one whose Cognito user is gone (as RecreateUser, after
 // UserMissing), gives it a new user (recreated).
 func (s *Steps) UpsertUser(ctx context.Context, in LoginState) (_ LoginState, err error) {
-	ctx, cancel, err := withinBudget(ctx, in.Context, "UpsertUser")
+	ctx, done, err := withinBudget(ctx, in.Context, "UpsertUser")
 	if err != nil {
 		return in, err
 	}
-	defer cancel()
-	defer func() { err = overBudget(ctx, err, "UpsertUser") }()
+	defer done(&err)
 	in.Error = nil
 	m, err := s.mappings.Get(ctx, in.Subject.KakaoID)
 	var notFound *kakaoauth.NotFound

@@ -119,12 +119,11 @@ func (s *Steps) ValidateToken(ctx context.Context, in ValidateTokenInput) (_ Log
 	if !in.StartedAt.IsZero() {
 		rc.StartedAt = in.StartedAt
 	}
-	ctx, cancel, err := withinBudget(ctx, rc, "ValidateToken")
+	ctx, done, err := withinBudget(ctx, rc, "ValidateToken")
 	if err != nil {
 		return LoginState{}, err
 	}
-	defer cancel()
-	defer func() { err = overBudget(ctx, err, "ValidateToken") }()
+	defer done(&err)
 	req, err := ParseLoginRequest(in.Body)
 	if in.Oversized {
 		err = &kakaoauth.InvalidRequest{Reason: "body too large"}

@@ -21,8 +21,7 @@ import (
 func main() {
 	bootstrap.Start(bootstrap.Needs{Env: []string{"MAPPING_TABLE", "AUDIT_TABLE", "EVENT_BUS_NAME", "OPERATIONS_TABLE", "UNLINK_QUEUE_URL"}}, func(d *bootstrap.Deps) any {
 		c, db := d.Config, dynamodb.NewFromConfig(d.AWS)
-		retention := store.Retention{UnlinkedEmail: c.UnlinkedEmailRetention, DeletedPII: c.DeletedAccountPII, DeletedRow: c.DeletedMappingRetention}
-		mappings := store.NewMappings(db, c.MappingTable, store.WithRetention(retention))
+		mappings := store.NewMappings(db, c.MappingTable, store.WithRetention(c.Retention))
 		audit := store.NewAudit(db, c.AuditTable, c.AuditRetention, time.Now)
 		return d.Steps(
 			workflow.WithMappings(mappings),

@@ -27,10 +27,9 @@ func main() {
 		SecretStore: secretsmanager.FromConfig,
 	}, func(d *bootstrap.Deps) any {
 		c, db, idp := d.Config, dynamodb.NewFromConfig(d.AWS), cip.NewFromConfig(d.AWS)
-		retention := store.Retention{UnlinkedEmail: c.UnlinkedEmailRetention, DeletedPII: c.DeletedAccountPII, DeletedRow: c.DeletedMappingRetention}
 		opts := []workflow.Option{
 			workflow.WithUsers(cognito.New(idp, c.UserPoolID, "")),
-			workflow.WithMappings(store.NewMappings(db, c.MappingTable, store.WithRetention(retention))),
+			workflow.WithMappings(store.NewMappings(db, c.MappingTable, store.WithRetention(c.Retention))),
 			workflow.WithAudit(store.NewAudit(db, c.AuditTable, c.AuditRetention, time.Now)),
 			workflow.WithEvents(eventbridge.New(awseb.NewFromConfig(d.AWS), c.EventBusName)),
 		}

@@ -52,6 +52,22 @@ const (
 	DefaultUnlinkPolicy       = "disable"
 )
 
+// Retention is how long the mapping keeps what identifies a person once
+// the account is gone (docs/lifecycle.md, "What is kept, and for how
+// long"); store.Retention is this type.
+type Retention struct {
+	// UnlinkedEmail: an unlinked account's last verified email (kept only
+	// to give it back on a re-link) is dropped this long after the unlink.
+	UnlinkedEmail time.Duration
+	// DeletedPII: a deleted account's audit events lose their source IP and
+	// user agent this long after the deletion (0: at the next sweep).
+	DeletedPII time.Duration
+	// DeletedRow: a deleted account's row (ids and times, no personal
+	// data) expires (DynamoDB TTL) this long after the deletion, unless it
+	// carries a ban; 0 keeps it.
+	DeletedRow time.Duration
+}
+
 // Defaults of issue 19's settings (template.yaml's parameter defaults).
 const (
 	DefaultRecreationLimit         = 3
@@ -117,10 +133,8 @@ type Config struct {
 	// The recreation limit: RecreationLimit per RecreationPeriod (0: none).
 	RecreationLimit  int
 	RecreationPeriod time.Duration
-	// Retention once an account is gone (see store.Retention).
-	UnlinkedEmailRetention  time.Duration
-	DeletedAccountPII       time.Duration
-	DeletedMappingRetention time.Duration
+	// Retention once an account is gone.
+	Retention Retention
 	// OutboxGrace, when set (OUTBOX_GRACE, a Go duration; the local stack
 	// and its tests), replaces store.DefaultOutboxGrace: how long a
 	// transition's own run has to send its events before the sweeper may.
@@ -413,7 +427,7 @@ func (c *Config) issue19FromEnv(getenv func(string) string) error {
 	c.StackName = getenv("STACK_NAME")
 	c.UnlinkMACKeySecretID = getenv(SecretUnlinkMACKey)
 	c.RecreationLimit, c.RecreationPeriod = DefaultRecreationLimit, DefaultRecreationPeriod
-	c.UnlinkedEmailRetention, c.DeletedAccountPII, c.DeletedMappingRetention = DefaultUnlinkedEmailRetention, DefaultDeletedAccountPII, DefaultDeletedMappingRetention
+	c.Retention = Retention{UnlinkedEmail: DefaultUnlinkedEmailRetention, DeletedPII: DefaultDeletedAccountPII, DeletedRow: DefaultDeletedMappingRetention}
 	c.ReconcileRate, c.ReconcileMaxUnlinks = DefaultReconcileRate, DefaultReconcileMaxUnlinks
 	for name, dst := range map[string]*int{"RECREATION_LIMIT": &c.RecreationLimit, "RECONCILE_MAX_UNLINKS": &c.ReconcileMaxUnlinks} {
 		if v := getenv(name); v != "" {
@@ -431,8 +445,8 @@ func (c *Config) issue19FromEnv(getenv func(string) string) error {
 		}
 		c.RecreationPeriod = d
 	}
-	for name, dst := range map[string]*time.Duration{"UNLINKED_EMAIL_RETENTION_DAYS": &c.UnlinkedEmailRetention,
-		"DELETED_ACCOUNT_PII_DAYS": &c.DeletedAccountPII, "DELETED_MAPPING_RETENTION_DAYS": &c.DeletedMappingRetention} {
+	for name, dst := range map[string]*time.Duration{"UNLINKED_EMAIL_RETENTION_DAYS": &c.Retention.UnlinkedEmail,
+		"DELETED_ACCOUNT_PII_DAYS": &c.Retention.DeletedPII, "DELETED_MAPPING_RETENTION_DAYS": &c.Retention.DeletedRow} {
 		if v := getenv(name); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {

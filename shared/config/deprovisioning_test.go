@@ -40,8 +40,8 @@ func TestIssue19Settings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.RecreationLimit != DefaultRecreationLimit || c.RecreationPeriod != DefaultRecreationPeriod || c.UnlinkedEmailRetention != DefaultUnlinkedEmailRetention ||
-		c.DeletedAccountPII != DefaultDeletedAccountPII || c.DeletedMappingRetention != DefaultDeletedMappingRetention ||
+	if c.RecreationLimit != DefaultRecreationLimit || c.RecreationPeriod != DefaultRecreationPeriod || c.Retention != (Retention{UnlinkedEmail: DefaultUnlinkedEmailRetention,
+		DeletedPII: DefaultDeletedAccountPII, DeletedRow: DefaultDeletedMappingRetention}) ||
 		c.ReconcileRate != DefaultReconcileRate || c.ReconcileMaxUnlinks != DefaultReconcileMaxUnlinks || c.KakaoCallbackSources != nil {
 		t.Fatalf("defaults %+v", c)
 	}
@@ -51,8 +51,7 @@ func TestIssue19Settings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.RecreationLimit != 0 || c.RecreationPeriod != 2*time.Hour || c.UnlinkedEmailRetention != 0 || c.DeletedAccountPII != 7*24*time.Hour ||
-		c.DeletedMappingRetention != 0 || c.ReconcileRate != 0.5 || len(c.KakaoCallbackSources) != 2 || c.KakaoCallbackSources[1].String() != "198.51.100.7/32" || c.OutboxGrace != time.Second {
+	if c.RecreationLimit != 0 || c.RecreationPeriod != 2*time.Hour || c.Retention != (Retention{DeletedPII: 7 * 24 * time.Hour}) || c.ReconcileRate != 0.5 || len(c.KakaoCallbackSources) != 2 || c.KakaoCallbackSources[1].String() != "198.51.100.7/32" || c.OutboxGrace != time.Second {
 		t.Fatalf("settings %+v", c)
 	}
 	for name, v := range map[string]string{"RECREATION_LIMIT": "-1", "RECREATION_PERIOD": "soon", "DELETED_ACCOUNT_PII_DAYS": "x",

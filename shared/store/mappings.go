@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/kakaoauth/kakaoauth"
+	"github.com/kakaoauth/kakaoauth/shared/config"
 )
 
 // Mappings is the mapping table as a kakaoauth.MappingStore. Every write
@@ -29,22 +30,12 @@ type Mappings struct {
 var _ kakaoauth.MappingStore = (*Mappings)(nil)
 
 // Retention is how long the mapping keeps what identifies a person once
-// the account is gone (docs/lifecycle.md, "What is kept, and for how long").
-type Retention struct {
-	// UnlinkedEmail: an unlinked account's last verified email (kept only
-	// to give it back on a re-link) is dropped this long after the unlink.
-	UnlinkedEmail time.Duration
-	// DeletedPII: a deleted account's audit events lose their source IP and
-	// user agent this long after the deletion (0: at the next sweep).
-	DeletedPII time.Duration
-	// DeletedRow: a deleted account's row (ids and times, no personal
-	// data) expires (DynamoDB TTL) this long after the deletion, unless it
-	// carries a ban; 0 keeps it.
-	DeletedRow time.Duration
-}
+// the account is gone (config.Retention).
+type Retention = config.Retention
 
 // DefaultRetention is the template's defaults.
-var DefaultRetention = Retention{UnlinkedEmail: 30 * 24 * time.Hour, DeletedPII: 30 * 24 * time.Hour, DeletedRow: 400 * 24 * time.Hour}
+var DefaultRetention = Retention{UnlinkedEmail: config.DefaultUnlinkedEmailRetention, DeletedPII: config.DefaultDeletedAccountPII,
+	DeletedRow: config.DefaultDeletedMappingRetention}
 
 // DefaultOutboxGrace is how long a transition's own run has to send its
 // events before the sweeper takes them over (the row's dueAt).

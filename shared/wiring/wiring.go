@@ -17,7 +17,6 @@ import (
 	"github.com/kakaoauth/kakaoauth/shared/bootstrap"
 	"github.com/kakaoauth/kakaoauth/shared/cloudwatch"
 	"github.com/kakaoauth/kakaoauth/shared/cognito"
-	"github.com/kakaoauth/kakaoauth/shared/config"
 	"github.com/kakaoauth/kakaoauth/shared/eventbridge"
 	"github.com/kakaoauth/kakaoauth/shared/kakao"
 	"github.com/kakaoauth/kakaoauth/shared/sqs"
@@ -49,16 +48,11 @@ func (s *Stack) Users() *cognito.Directory {
 
 // Mappings is the mapping table.
 func (s *Stack) Mappings() *store.Mappings {
-	opts := []store.MappingsOption{store.WithRetention(Retention(s.Config))}
+	opts := []store.MappingsOption{store.WithRetention(s.Config.Retention)}
 	if s.Config.OutboxGrace > 0 {
 		opts = append(opts, store.WithOutboxGrace(s.Config.OutboxGrace))
 	}
 	return store.NewMappings(dynamodb.NewFromConfig(s.AWS), s.Config.MappingTable, opts...)
-}
-
-// Retention is the configuration's store.Retention.
-func Retention(c config.Config) store.Retention {
-	return store.Retention{UnlinkedEmail: c.UnlinkedEmailRetention, DeletedPII: c.DeletedAccountPII, DeletedRow: c.DeletedMappingRetention}
 }
 
 // Operations is the operations table (the unlink inbox, the reconciler's
