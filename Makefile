@@ -1,9 +1,10 @@
 # kakaoauth — the two commands are `make run` and `make test`.
 SHELL := /bin/bash
 GO ?= go
+# The interpreter infra/install-tools.sh checks for the pinned Python
+# packages (and makes .cache/python from when it lacks them); the moto
+# layer (infra/moto/ext) runs under .cache/python's, else this one.
 PYTHON ?= python3
-# The interpreter infra/install-tools.sh installs moto for and the moto
-# layer (infra/moto/ext) runs under.
 export PYTHON
 
 # Lambda name (lambdas/<dir>) per SAM logical id; `sam build` calls
@@ -13,19 +14,28 @@ export PYTHON
 FUNCTIONS := ValidateTokenFunction:validatetoken UpsertUserFunction:upsertuser \
 	SetPasswordFunction:setpassword IssueTokensFunction:issuetokens \
 	RecordFailureFunction:recordfailure PreAuthFunction:preauth \
-	UnlinkFunction:unlink UnlinkWorkerFunction:unlinkworker \
-	PreSignUpFunction:presignup \
-	UnlinkAuthorizerFunction:unlinkauthorizer SweeperFunction:sweeper ReconcilerFunction:reconciler
+	UnlinkFunction:unlink UnlinkAuthorizerFunction:unlinkauthorizer \
+	UnlinkWorkerFunction:unlinkworker \
+	PreSignUpFunction:presignup SweeperFunction:sweeper ReconcilerFunction:reconciler
 # -buildvcs=false: sam build copies the sources to a scratch directory, where
 # VCS stamping would fail or vary; the binary needs no VCS information.
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags="-s -w"
 GOARCH_LAMBDA ?= arm64
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 
-.PHONY: run test lint bench fuzz build tools clean
+# Python tools (moto_server, cfn-lint) from the virtual environment that
+# infra/install-tools.sh makes in .cache/python when the machine's python3
+# lacks the pinned versions or refuses pip installs; absent, PATH as it is.
+export PATH := $(CURDIR)/.cache/python/bin:$(PATH)
 
-## run: bring the local stack up (moto, Kakao double, login endpoint on :8080)
-run: tools
+# What `kakaoauth version` prints for a binary built here.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: run test lint bench fuzz build tools tools-run install clean
+
+## run: bring the local stack up (moto, Kakao double, login endpoint on :8080).
+## Needs Go and Python only: the browser and Node are for the tests.
+run: tools-run
 	$(GO) run ./cmd/kakaoauth local
 
 ## test: every test, moto and the Kakao double included
@@ -40,7 +50,7 @@ lint: tools
 	$(GO) vet ./...
 	@PYTHON=$(PYTHON) bash infra/templatecheck/lint.sh
 
-## bench: benchmarks (speed and allocations), figures quoted in the README
+## bench: benchmarks (speed and allocations), figures quoted in docs/performance.md
 bench: tools build
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
 
@@ -50,11 +60,20 @@ FUZZTIME ?= 30s
 fuzz:
 	@GO=$(GO) FUZZTIME=$(FUZZTIME) bash infra/fuzz.sh
 
-## tools: what the tests need beyond Go, installed when missing
+## tools-run: what `make run` needs beyond Go (Python with moto), installed when missing
+tools-run:
+	@GO=$(GO) bash infra/install-tools.sh run
+
+## tools: what the tests need beyond Go (moto, cfn-lint, Chromium, Node and
+## velocityjs, aws-lambda-rie), installed when missing
 tools:
-	@bash infra/install-tools.sh
-	@command -v aws-lambda-rie >/dev/null || [ -x "$$($(GO) env GOPATH)/bin/aws-lambda-rie" ] || \
-	  { echo "tools: installing aws-lambda-rie"; $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION); }
+	@GO=$(GO) bash infra/install-tools.sh test
+
+## install: the kakaoauth CLI into $(go env GOPATH)/bin (put it on PATH)
+install:
+	$(GO) install -ldflags "-X main.version=$(VERSION)" ./cmd/kakaoauth
+	@echo "installed $$($(GO) env GOPATH)/bin/kakaoauth ($(VERSION))"; \
+	  command -v kakaoauth >/dev/null || echo "add $$($(GO) env GOPATH)/bin to PATH to run it as kakaoauth"
 
 ## build: one linux/arm64 bootstrap per function under build/<LogicalId>/
 build:

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"sort"
 )
 
 // Error kinds. Each is its own Go type because Step Functions matches a
@@ -176,6 +177,9 @@ type Outcome struct {
 	Status  int
 	Code    string // the "error" field
 	Message string // the "message" field: human text, no internals
+	// MessageKo is the same message in Korean, for apps and pages to show
+	// (docs/api.md's table prints both; the API answers Message).
+	MessageKo string
 }
 
 // Error names that are not Go types: Step Functions' own.
@@ -187,29 +191,46 @@ const (
 // outcomes is the one place error names map to HTTP. template.yaml's
 // response template mirrors it; a test keeps the two in step.
 var outcomes = map[string]Outcome{
-	"InvalidRequest":    {http.StatusBadRequest, "InvalidRequest", "The request is not valid: send JSON with access_token or id_token."},
-	"InvalidKakaoToken": {http.StatusUnauthorized, "InvalidKakaoToken", "The Kakao token is invalid or expired."},
-	"WrongKakaoApp":     {http.StatusUnauthorized, "WrongKakaoApp", "The Kakao token was issued to another app."},
-	"AccountUnlinked":   {http.StatusForbidden, "AccountUnlinked", "This Kakao account is unlinked from the app."},
-	"AccountDisabled":   {http.StatusForbidden, "AccountDisabled", "This account is disabled."},
-	"AccountConflict":   {http.StatusConflict, "AccountConflict", "The email of this Kakao account belongs to another user."},
-	"Throttled":         {http.StatusTooManyRequests, "Throttled", "Too many requests; try again shortly."},
+	"InvalidRequest": {http.StatusBadRequest, "InvalidRequest", "The request is not valid: send JSON with access_token or id_token.",
+		"요청이 올바르지 않습니다. access_token 또는 id_token을 담은 JSON을 보내 주세요."},
+	"InvalidKakaoToken": {http.StatusUnauthorized, "InvalidKakaoToken", "The Kakao token is invalid or expired.",
+		"카카오 토큰이 유효하지 않거나 만료되었습니다."},
+	"WrongKakaoApp": {http.StatusUnauthorized, "WrongKakaoApp", "The Kakao token was issued to another app.",
+		"다른 앱에 발급된 카카오 토큰입니다."},
+	"AccountUnlinked": {http.StatusForbidden, "AccountUnlinked", "This Kakao account is unlinked from the app.",
+		"이 카카오 계정은 앱과 연결이 끊겼습니다."},
+	"AccountDisabled": {http.StatusForbidden, "AccountDisabled", "This account is disabled.",
+		"사용이 중지된 계정입니다."},
+	"AccountConflict": {http.StatusConflict, "AccountConflict", "The email of this Kakao account belongs to another user.",
+		"이 카카오 계정의 이메일은 이미 다른 사용자가 쓰고 있습니다."},
+	"Throttled": {http.StatusTooManyRequests, "Throttled", "Too many requests; try again shortly.",
+		"요청이 너무 많습니다. 잠시 후 다시 시도해 주세요."},
 	// Both mean "not now": concurrent logins of one account kept changing
 	// its password, or Cognito locked sign-in after failed attempts.
-	"PasswordRotated":          {http.StatusTooManyRequests, "Throttled", "Too many requests; try again shortly."},
-	"PasswordAttemptsExceeded": {http.StatusTooManyRequests, "Throttled", "Too many requests; try again shortly."},
-	"KakaoUnavailable":         {http.StatusBadGateway, "KakaoUnavailable", "Kakao is unavailable; try again shortly."},
-	ErrorTimeout:               {http.StatusGatewayTimeout, "Timeout", "The login took too long; try again."},
+	"PasswordRotated": {http.StatusTooManyRequests, "Throttled", "Too many requests; try again shortly.",
+		"요청이 너무 많습니다. 잠시 후 다시 시도해 주세요."},
+	"PasswordAttemptsExceeded": {http.StatusTooManyRequests, "Throttled", "Too many requests; try again shortly.",
+		"요청이 너무 많습니다. 잠시 후 다시 시도해 주세요."},
+	"KakaoUnavailable": {http.StatusBadGateway, "KakaoUnavailable", "Kakao is unavailable; try again shortly.",
+		"카카오에 연결할 수 없습니다. 잠시 후 다시 시도해 주세요."},
+	ErrorTimeout: {http.StatusGatewayTimeout, "Timeout", "The login took too long; try again.",
+		"로그인이 너무 오래 걸렸습니다. 다시 시도해 주세요."},
 
 	// Issue 19: bans, the recreation limit, the login's budget.
-	// Korean (MessageKo, with issue 18's field): "이 계정은 이용이 정지되었습니다."
-	"AccountBanned": {http.StatusForbidden, "AccountBanned", "This account is suspended."},
-	// Korean (MessageKo, with issue 18's field): "계정이 너무 자주 다시 만들어졌습니다. 나중에 다시 시도하세요."
-	"RecreateLimitReached": {http.StatusTooManyRequests, "RecreateLimitReached", "This account was re-created too often; try again later."},
-	"LoginTimeout":         {http.StatusGatewayTimeout, "Timeout", "The login took too long; try again."},
+	"AccountBanned": {http.StatusForbidden, "AccountBanned", "This account is suspended.",
+		"이용이 정지된 계정입니다."},
+	"RecreateLimitReached": {http.StatusTooManyRequests, "RecreateLimitReached", "This account was re-created too often; try again later.",
+		"계정이 너무 자주 다시 만들어졌습니다. 나중에 다시 시도해 주세요."},
+	"LoginTimeout": {http.StatusGatewayTimeout, "Timeout", "The login took too long; try again.",
+		"로그인이 너무 오래 걸렸습니다. 다시 시도해 주세요."},
 }
 
-var internalOutcome = Outcome{http.StatusInternalServerError, CodeInternal, "Internal error."}
+var internalOutcome = Outcome{http.StatusInternalServerError, CodeInternal, "Internal error.", "내부 오류가 발생했습니다."}
+
+// RouteNotFound is the API's answer to a route or method it does not have
+// (API Gateway's MISSING_AUTHENTICATION_TOKEN; the local endpoint alike).
+// Not an error name: a step's internal NotFound stays a 500.
+var RouteNotFound = Outcome{http.StatusNotFound, "NotFound", "No such route.", "없는 경로입니다."}
 
 // OutcomeOf maps an error name to its HTTP answer; unknown names are 500.
 func OutcomeOf(errorName string) Outcome {
@@ -217,6 +238,26 @@ func OutcomeOf(errorName string) Outcome {
 		return o
 	}
 	return internalOutcome
+}
+
+// PublicOutcomes are the answers an app can get, one per code, by status
+// then code: docs/api.md's error table is checked against them.
+func PublicOutcomes() []Outcome {
+	seen := map[string]Outcome{internalOutcome.Code: internalOutcome, RouteNotFound.Code: RouteNotFound}
+	for _, o := range outcomes {
+		seen[o.Code] = o
+	}
+	out := make([]Outcome, 0, len(seen))
+	for _, o := range seen {
+		out = append(out, o)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Status != out[j].Status {
+			return out[i].Status < out[j].Status
+		}
+		return out[i].Code < out[j].Code
+	})
+	return out
 }
 
 // PublicErrorNames lists the error names that have their own HTTP answer.

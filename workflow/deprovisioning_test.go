@@ -136,7 +136,7 @@ func authorizerEvent(auth, ip string) events.APIGatewayCustomAuthorizerRequestTy
 // The authorizer lets Kakao's key through (any of the app's keys) and ties
 // it to Kakao's usage plan; anything else is 401, or 403 from outside the
 // allow-list; unconfigured, it refuses everything.
-func TestUnlinkAuthorizer(t *testing.T) {
+func TestUnlinkAuthorizerKeysAndSources(t *testing.T) {
 	sources := []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}
 	s := New(WithUnlinkAuth(testAppID, "old-admin-key-0001", testAdminKey), WithUnlinkAuthorizer("usage-key-1", sources))
 	ctx := context.Background()

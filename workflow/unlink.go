@@ -178,18 +178,21 @@ func (s *Steps) UnlinkWebhook(ctx context.Context, req events.APIGatewayProxyReq
 }
 
 // unlinkAuthorized checks the Authorization header against the admin
-// keys. A missing or repeated header, or no configured key, is refused.
+// keys (allows).
 func (s *Steps) unlinkAuthorized(req events.APIGatewayProxyRequest) bool {
-	if s.unlinkAuth == nil {
-		return false
-	}
-	values := headerValues(req.MultiValueHeaders, req.Headers, "Authorization")
-	return len(values) == 1 && s.unlinkAuth.keys.Match(values[0])
+	return s.unlinkAuth.allows(headerValues(req.Headers, req.MultiValueHeaders, "Authorization"))
+}
+
+// allows is the one check of Kakao's admin key, for the webhook and its
+// authorizer alike: exactly one Authorization header, carrying one of the
+// admin keys (UnlinkKeys.Match). No configured key refuses all.
+func (a *unlinkAuth) allows(authorization []string) bool {
+	return a != nil && len(authorization) == 1 && a.keys.Match(authorization[0])
 }
 
 // headerValues looks a header up case-insensitively (API Gateway passes
 // names as the client sent them), preferring the multi-value map.
-func headerValues(multi map[string][]string, single map[string]string, name string) []string {
+func headerValues(single map[string]string, multi map[string][]string, name string) []string {
 	var out []string
 	for k, vs := range multi {
 		if strings.EqualFold(k, name) {
@@ -243,7 +246,7 @@ func parseUnlink(req events.APIGatewayProxyRequest) (unlinkParams, error) {
 		if len(body) > maxUnlinkBody {
 			return p, errors.New("body too large")
 		}
-		if ct := headerValues(req.MultiValueHeaders, req.Headers, "Content-Type"); len(ct) > 0 {
+		if ct := headerValues(req.Headers, req.MultiValueHeaders, "Content-Type"); len(ct) > 0 {
 			mt, _, err := mime.ParseMediaType(ct[0])
 			if err != nil || mt != "application/x-www-form-urlencoded" {
 				return p, errors.New("body is not form-encoded")

@@ -177,3 +177,66 @@ func TestUnlinkFailsClosedWithoutAKey(t *testing.T) {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 }
+
+// The authorizer in front of the webhook allows exactly the callers the
+// webhook's own key check allows (one check, unlinkAuth.allows), for both
+// methods of the route, and says nothing else: no Kakao or Cognito call,
+// no audit event, nothing queued.
+func TestUnlinkAuthorizer(t *testing.T) {
+	const methodARN = "arn:aws:execute-api:ap-northeast-2:123456789012:abcdef1234/v1/POST/kakao/unlink"
+	request := func(headers map[string]string, multi map[string][]string) events.APIGatewayCustomAuthorizerRequestTypeRequest {
+		return events.APIGatewayCustomAuthorizerRequestTypeRequest{Type: "REQUEST", MethodArn: methodARN, Headers: headers, MultiValueHeaders: multi}
+	}
+	r := newRig(t, WithUnlinkAuth(testAppID, testAdminKey), WithUnlinkAuthorizer("usage-key-1", nil))
+	r.login(t, `{"access_token":"tok-1"}`)
+	r.audit.events = nil
+	r.resetCalls()
+	resp, err := r.steps.UnlinkAuthorizer(context.Background(), request(map[string]string{"Authorization": "KakaoAK " + testAdminKey}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.UsageIdentifierKey != "usage-key-1" {
+		t.Fatalf("usage key %q: an allowed call must spend Kakao's usage plan", resp.UsageIdentifierKey)
+	}
+	st := resp.PolicyDocument.Statement
+	if len(st) != 1 || st[0].Effect != "Allow" || len(st[0].Resource) != 1 ||
+		st[0].Resource[0] != "arn:aws:execute-api:ap-northeast-2:123456789012:abcdef1234/v1/*/kakao/unlink" || st[0].Action[0] != "execute-api:Invoke" {
+		t.Fatalf("policy %+v", resp.PolicyDocument)
+	}
+	lower, err := r.steps.UnlinkAuthorizer(context.Background(), request(nil, map[string][]string{"authorization": {"KakaoAK " + testAdminKey}}))
+	if err != nil || lower.PolicyDocument.Statement[0].Effect != "Allow" {
+		t.Fatalf("a lower-case header name: %v %+v", err, lower)
+	}
+	for name, req := range map[string]events.APIGatewayCustomAuthorizerRequestTypeRequest{
+		"no header":       request(nil, nil),
+		"wrong key":       request(map[string]string{"Authorization": "KakaoAK wrong-admin-key-0123456789"}, nil),
+		"bearer":          request(map[string]string{"Authorization": "Bearer " + testAdminKey}, nil),
+		"key with suffix": request(map[string]string{"Authorization": "KakaoAK " + testAdminKey + "x"}, nil),
+		"twice":           request(nil, map[string][]string{"Authorization": {"KakaoAK " + testAdminKey, "KakaoAK " + testAdminKey}}),
+	} {
+		resp, err := r.steps.UnlinkAuthorizer(context.Background(), req)
+		if err == nil || err.Error() != "Unauthorized" || len(resp.PolicyDocument.Statement) != 0 {
+			t.Errorf("%s: %+v %v, want API Gateway's Unauthorized", name, resp, err)
+		}
+		// The webhook refuses the same caller the same way.
+		webhook := kakaoCallback("1001", "1", "UNLINK_FROM_APPS")
+		webhook.Headers, webhook.MultiValueHeaders = req.Headers, req.MultiValueHeaders
+		if got := callUnlink(t, r, webhook); got.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s: the webhook answers %d", name, got.StatusCode)
+		}
+	}
+	// A method ARN of another route is not this authorizer's business.
+	if _, err := r.steps.UnlinkAuthorizer(context.Background(), events.APIGatewayCustomAuthorizerRequestTypeRequest{
+		MethodArn: "arn:aws:execute-api:ap-northeast-2:123456789012:abcdef1234/v1/POST/auth/kakao",
+		Headers:   map[string]string{"Authorization": "KakaoAK " + testAdminKey}}); err == nil {
+		t.Error("allowed another route")
+	}
+	// Without a configured key, it fails closed like the webhook.
+	closed := newRig(t, WithUnlinkAuthorizer("usage-key-1", nil))
+	if _, err := closed.steps.UnlinkAuthorizer(context.Background(), request(map[string]string{"Authorization": "KakaoAK " + testAdminKey}, nil)); err == nil {
+		t.Error("an authorizer with no admin key allowed a caller")
+	}
+	if len(r.queue.requests) != 0 || len(r.cognito()) != 0 || len(r.audit.events) != 0 {
+		t.Fatalf("the authorizer did something: queued %d, cognito %v, audit %v", len(r.queue.requests), r.cognito(), r.audit.types())
+	}
+}

@@ -123,6 +123,11 @@ func (s *Steps) UnlinkAuthorizer(ctx context.Context, ev events.APIGatewayCustom
 		s.log.ErrorContext(ctx, "unlink authorizer not configured: every call refused", "authorizer", "unlink")
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
 	}
+	if _, err := unlinkRouteARN(ev.MethodArn); err != nil {
+		// Another route's method: not this authorizer's business.
+		s.log.ErrorContext(ctx, "unlink authorizer: unexpected method ARN", "authorizer", "unlink", "error", err.Error())
+		return events.APIGatewayCustomAuthorizerResponse{}, err
+	}
 	ip := ev.RequestContext.Identity.SourceIP
 	if len(g.sources) > 0 {
 		addr, err := netip.ParseAddr(ip)
@@ -131,8 +136,7 @@ func (s *Steps) UnlinkAuthorizer(ctx context.Context, ev events.APIGatewayCustom
 			return unlinkPolicy(ev.MethodArn, "Deny", ""), nil
 		}
 	}
-	values := headerValues(ev.MultiValueHeaders, ev.Headers, "Authorization")
-	if len(values) != 1 || !a.keys.Match(values[0]) {
+	if !a.allows(headerValues(ev.Headers, ev.MultiValueHeaders, "Authorization")) {
 		s.log.WarnContext(ctx, "unlink callback refused", "authorizer", "unlink", "reason", "authorization", "sourceIp", ip)
 		return events.APIGatewayCustomAuthorizerResponse{}, ErrUnauthorized
 	}
@@ -140,27 +144,29 @@ func (s *Steps) UnlinkAuthorizer(ctx context.Context, ev events.APIGatewayCustom
 }
 
 // unlinkPolicy allows or denies both methods of the unlink route: the
-// answer is cached per identity, whichever method asked first.
+// answer is cached per identity, whichever method asked first. methodARN
+// is one of the route's (UnlinkAuthorizer checked it).
 func unlinkPolicy(methodARN, effect, usageKey string) events.APIGatewayCustomAuthorizerResponse {
+	resource, _ := unlinkRouteARN(methodARN)
 	return events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID: UnlinkPrincipal,
 		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
 			Version: "2012-10-17",
 			Statement: []events.IAMPolicyStatement{{
-				Action: []string{"execute-api:Invoke"}, Effect: effect, Resource: []string{unlinkRouteARN(methodARN)},
+				Action: []string{"execute-api:Invoke"}, Effect: effect, Resource: []string{resource},
 			}},
 		},
 		UsageIdentifierKey: usageKey,
 	}
 }
 
-// unlinkRouteARN turns a method ARN (arn:...:api/stage/POST/kakao/unlink)
-// into the route's, any method.
-func unlinkRouteARN(methodARN string) string {
+// unlinkRouteARN turns a method ARN of the unlink route
+// (arn:aws:execute-api:<region>:<account>:<api>/<stage>/<METHOD>/kakao/unlink)
+// into the route's, any method; any other ARN is an error.
+func unlinkRouteARN(methodARN string) (string, error) {
 	parts := strings.SplitN(methodARN, "/", 4)
-	if len(parts) < 4 {
-		return methodARN
+	if len(parts) != 4 || !strings.HasPrefix(parts[0], "arn:") || "/"+parts[3] != UnlinkPath {
+		return "", errors.New("not a method ARN of " + UnlinkPath)
 	}
-	parts[2] = "*"
-	return strings.Join(parts, "/")
+	return parts[0] + "/" + parts[1] + "/*" + UnlinkPath, nil
 }

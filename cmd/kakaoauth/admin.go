@@ -72,8 +72,8 @@ actions:
           rotating the pepper: how many still use the old one); reads the
           whole mapping table (a Scan of two attributes)
 
-Where: -stack NAME (its outputs; the usual AWS credentials, -region, -profile),
-or -endpoint URL for the local stack (kakaoauth local).
+Where: the local stack (make run) by default; a deployed one with -stack NAME
+-region REGION (its outputs; the usual AWS credentials, -profile).
 Every action is audited (detail "admin by=<your AWS identity>") and published
 on the lifecycle bus like the same transition by Kakao or a login.
 Run "kakaoauth admin <action> -h" for every flag.
@@ -81,7 +81,11 @@ Run "kakaoauth admin <action> -h" for every flag.
 
 // Run parses args and carries out the action.
 func (m *AdminMain) Run(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		fmt.Fprint(m.Err, adminUsage)
+		return errors.New("admin: which action?")
+	}
+	if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(m.Err, adminUsage)
 		return flag.ErrHelp
 	}
@@ -92,27 +96,26 @@ func (m *AdminMain) Run(ctx context.Context, args []string) error {
 		fmt.Fprint(m.Err, adminUsage)
 		return fmt.Errorf("admin: unknown action %q", action)
 	}
-	fs := flag.NewFlagSet("admin "+action, flag.ContinueOnError)
-	fs.SetOutput(m.Err)
+	f := newFlags("admin "+action, m.Err, "")
 	target := awsTarget{command: "admin", HTTP: m.HTTPClient}
-	target.register(fs, "the pool, the tables and the bus")
-	kakaoID := fs.Int64("kakao-id", 0, "the Kakao account (user id)")
-	output := fs.String("output", "table", "table|json (show, peppers)")
-	yes := fs.Bool("yes", false, "confirm a deletion (it cannot be undone)")
-	until := fs.String("until", "", "ban: when the ban ends, RFC 3339 (2026-12-31T00:00:00+09:00) or a duration from now (72h); default: until unbanned")
-	reason := fs.String("reason", "", "ban: a note for the audit trail (no personal data)")
-	if err := fs.Parse(args[1:]); err != nil {
+	target.register(f, "the pool, the tables and the bus")
+	f.alias("endpoint", flagEndpointURL)
+	kakaoID := f.Int64("kakao-id", 0, "the Kakao account (user id)")
+	var out outputFormat
+	out.register(f, "json")
+	yes := f.Bool("yes", false, "confirm a deletion (it cannot be undone)")
+	until := f.String("until", "", "ban: when the ban ends, RFC 3339 (2026-12-31T00:00:00+09:00) or a duration from now (72h); default: until unbanned")
+	reason := f.String("reason", "", "ban: a note for the audit trail (no personal data)")
+	if err := f.parseNoArgs(args[1:]); err != nil {
 		return err
 	}
 	switch {
-	case fs.NArg() > 0:
-		return fmt.Errorf("admin %s: unexpected argument %q", action, fs.Arg(0))
-	case *kakaoID <= 0 && action != "peppers":
-		return fmt.Errorf("admin %s: give -kakao-id", action)
+	case *kakaoID < 0:
+		return fmt.Errorf("admin %s: -kakao-id %d: a Kakao user id is a positive number", action, *kakaoID)
+	case *kakaoID == 0 && action != "peppers":
+		return fmt.Errorf("admin %s: which account? give -kakao-id", action)
 	case *kakaoID != 0 && action == "peppers":
 		return errors.New("admin peppers: counts every account; -kakao-id does not apply")
-	case *output != "table" && *output != "json":
-		return fmt.Errorf("admin %s: -output %q: want table or json", action, *output)
 	case action == "delete" && !*yes:
 		return errors.New("admin delete: deleting the Cognito user cannot be undone; add -yes")
 	case action != "ban" && (*until != "" || *reason != ""):
@@ -131,15 +134,13 @@ func (m *AdminMain) Run(ctx context.Context, args []string) error {
 			return fmt.Errorf("admin ban: -until %q: %w", *until, err)
 		}
 	}
-	if err := target.check(fs); err != nil {
+	if err := target.check(f); err != nil {
 		return err
 	}
-	if target.stack == "" && target.endpoint == "" {
-		return fmt.Errorf("admin %s: which stack? give -stack or -endpoint", action)
-	}
+	output := &out.format
 	deps, err := m.connect(ctx, &target)
 	if err != nil {
-		return err
+		return target.explain(err)
 	}
 	switch action {
 	case "show":

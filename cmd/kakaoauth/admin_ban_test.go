@@ -39,11 +39,11 @@ func TestAdminBanThroughTheBinary(t *testing.T) {
 	}
 	admin := func(args ...string) (string, string, int) {
 		t.Helper()
-		return runCLI(t, append(append([]string{"admin"}, args...), "-kakao-id", id, "-endpoint", motoURL)...)
+		return runCLI(t, append(append([]string{"admin"}, args...), "-kakao-id", id, "-endpoint-url", motoURL)...)
 	}
 	show := func() map[string]any {
 		t.Helper()
-		out, stderr, code := admin("show", "-output", "json")
+		out, stderr, code := admin("show", "-json")
 		var st map[string]any
 		if code != 0 || json.Unmarshal([]byte(out), &st) != nil {
 			t.Fatalf("show: exit %d %s%s", code, out, stderr)

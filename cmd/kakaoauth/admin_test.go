@@ -44,7 +44,7 @@ func TestAdminThroughTheBinary(t *testing.T) {
 	}
 	admin := func(args ...string) string {
 		t.Helper()
-		out, stderr, code := runCLI(t, append(append([]string{"admin"}, args...), "-kakao-id", id, "-endpoint", motoURL)...)
+		out, stderr, code := runCLI(t, append(append([]string{"admin"}, args...), "-kakao-id", id, "-endpoint-url", motoURL)...)
 		if code != 0 {
 			t.Fatalf("kakaoauth admin %v: exit %d\n%s%s", args, code, out, stderr)
 		}
@@ -53,7 +53,7 @@ func TestAdminThroughTheBinary(t *testing.T) {
 	show := func() map[string]any {
 		t.Helper()
 		var st map[string]any
-		if err := json.Unmarshal([]byte(admin("show", "-output", "json")), &st); err != nil {
+		if err := json.Unmarshal([]byte(admin("show", "-json")), &st); err != nil {
 			t.Fatal(err)
 		}
 		return st
@@ -90,7 +90,7 @@ func TestAdminThroughTheBinary(t *testing.T) {
 	}
 
 	// Deletion asks for confirmation, through the exit status.
-	if out, stderr, code := runCLI(t, "admin", "delete", "-kakao-id", id, "-endpoint", motoURL); code == 0 || !strings.Contains(stderr, "-yes") {
+	if out, stderr, code := runCLI(t, "admin", "delete", "-kakao-id", id, "-endpoint-url", motoURL); code == 0 || !strings.Contains(stderr, "-yes") {
 		t.Fatalf("delete without -yes: exit %d\n%s%s", code, out, stderr)
 	}
 	if out := admin("delete", "-yes"); !strings.Contains(out, "deleted: the Cognito user is gone") {
@@ -145,7 +145,7 @@ func TestAdminThroughTheBinary(t *testing.T) {
 			t.Fatalf("kakaoauth %v: exit %d, stderr %q", args, code, stderr)
 		}
 	}
-	if _, stderr, code := runCLI(t, "admin", "show", "-kakao-id", "424242424242", "-endpoint", motoURL); code == 0 || !strings.Contains(stderr, "never logged in") {
+	if _, stderr, code := runCLI(t, "admin", "show", "-kakao-id", "424242424242", "-endpoint-url", motoURL); code == 0 || !strings.Contains(stderr, "never logged in") {
 		t.Fatalf("show of an unknown account: exit %d %s", code, stderr)
 	}
 }
@@ -166,7 +166,7 @@ func TestAdminPeppersThroughTheBinary(t *testing.T) {
 	defer stack.Close()
 	count := func() map[int]int {
 		t.Helper()
-		out, stderr, code := runCLI(t, "admin", "peppers", "-endpoint", motoURL, "-output", "json")
+		out, stderr, code := runCLI(t, "admin", "peppers", "-endpoint-url", motoURL, "-json")
 		if code != 0 {
 			t.Fatalf("admin peppers: exit %d\n%s%s", code, out, stderr)
 		}
@@ -206,15 +206,15 @@ func TestAdminPeppersThroughTheBinary(t *testing.T) {
 	if after[1]-before[1] != 2 || after[2]-before[2] != 2 || len(after) != 2 {
 		t.Fatalf("pepper versions %v, before %v: want 2 more on version 1 (a login, a row from before versions) and 2 more on version 2", after, before)
 	}
-	out, _, code := runCLI(t, "admin", "peppers", "-endpoint", motoURL)
+	out, _, code := runCLI(t, "admin", "peppers", "-endpoint-url", motoURL)
 	if code != 0 || !strings.Contains(out, "PEPPER VERSION") || !strings.Contains(out, "not counted") {
 		t.Fatalf("admin peppers table: exit %d\n%s", code, out)
 	}
-	out, _, code = runCLI(t, "admin", "show", "-kakao-id", fmt.Sprint(base+1), "-endpoint", motoURL)
+	out, _, code = runCLI(t, "admin", "show", "-kakao-id", fmt.Sprint(base+1), "-endpoint-url", motoURL)
 	if code != 0 || !strings.Contains(out, "pepper version") {
 		t.Fatalf("admin show: exit %d\n%s", code, out)
 	}
-	if _, stderr, code := runCLI(t, "admin", "peppers", "-kakao-id", "1", "-endpoint", motoURL); code == 0 || !strings.Contains(stderr, "does not apply") {
+	if _, stderr, code := runCLI(t, "admin", "peppers", "-kakao-id", "1", "-endpoint-url", motoURL); code == 0 || !strings.Contains(stderr, "does not apply") {
 		t.Fatalf("admin peppers -kakao-id: exit %d %s", code, stderr)
 	}
 }

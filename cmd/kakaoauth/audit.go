@@ -45,6 +45,8 @@ type AuditMain struct {
 	HTTPClient aws.HTTPClient
 	// Now is the default --until; nil means time.Now.
 	Now func() time.Time
+
+	target *awsTarget // the query's, once its flags are read
 }
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -55,25 +57,30 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 const auditUsage = `usage: kakaoauth audit <query> [flags]
 
 queries:
-  mapping  --kakao-id N | --sub S           one account's mapping (GetItem; bySub Query + GetItem)
-  mappings --since T [--until T] [--details] accounts linked in [since, until) (byCreatedDay, one Query per day)
-  events   --kakao-id N [--since T] [--until T] [--type X] [--error E]
-                                            one account's events (one Query on its partition)
-  events   --since T [--until T] [--type X] [--error E]
-                                            every event in [since, until) (byDay, one Query per day)
-  stats    --since T [--until T] [--type X] [--error E]
-                                            event counts per UTC day, type and error name
+  mapping  -kakao-id N | -sub S            one account's mapping (GetItem; bySub Query + GetItem)
+  mappings -since T [-until T] [-details]  accounts linked in [since, until) (byCreatedDay, one Query per day)
+  events   -kakao-id N [-since T] [-until T] [-type X] [-error E]
+                                           one account's events (one Query on its partition)
+  events   -since T [-until T] [-type X] [-error E]
+                                           every event in [since, until) (byDay, one Query per day)
+  stats    -since T [-until T] [-type X] [-error E]
+                                           event counts per UTC day, type and error name
 
 Times: RFC 3339 with any offset (2026-11-25T09:00:00+09:00, 2026-11-25T00:00:00Z) or a
-date (2026-11-25, taken as 00:00 UTC). --since is inclusive, --until exclusive (default: now).
-Output times are UTC. Tables: --mapping-table/--audit-table, or --stack NAME (its outputs),
-or with --endpoint the local stack's (kakaoauth-local-mappings, kakaoauth-local-audit).
+date (2026-11-25, taken as 00:00 UTC). -since is inclusive, -until exclusive (default: now).
+Output times are UTC. Where: the local stack (make run) by default; a deployed one with
+-stack NAME -region REGION (its outputs name the tables), or -mapping-table/-audit-table.
+Output: a table that fits 100 columns; -wide every column, -json, -csv.
 Run "kakaoauth audit <query> -h" for every flag.
 `
 
 // Run parses args (the query and its flags) and prints the answer.
 func (m *AuditMain) Run(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		fmt.Fprint(m.Err, auditUsage)
+		return errors.New("audit: which query?")
+	}
+	if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(m.Err, auditUsage)
 		return flag.ErrHelp
 	}
@@ -88,42 +95,39 @@ func (m *AuditMain) Run(ctx context.Context, args []string) error {
 		fmt.Fprint(m.Err, auditUsage)
 		return fmt.Errorf("audit: unknown query %q", args[0])
 	}
-	return q(ctx, args[1:])
+	err := q(ctx, args[1:])
+	if m.target != nil {
+		err = m.target.explain(err)
+	}
+	return err
 }
 
 // auditFlags are the flags every query takes.
 type auditFlags struct {
-	fs *flag.FlagSet
+	fs *cliFlags
 	awsTarget
 	mappingTable, auditTable string
-	output                   string
+	out                      outputFormat
 	pageSize                 int
 	limit                    int
 }
 
 func (m *AuditMain) flags(name string) *auditFlags {
-	f := &auditFlags{fs: flag.NewFlagSet("audit "+name, flag.ContinueOnError), awsTarget: awsTarget{command: "audit", HTTP: m.HTTPClient}}
-	f.fs.SetOutput(m.Err)
+	f := &auditFlags{fs: newFlags("audit "+name, m.Err, ""), awsTarget: awsTarget{command: "audit", HTTP: m.HTTPClient}}
 	f.register(f.fs, "the tables")
-	f.fs.StringVar(&f.mappingTable, "mapping-table", "", "mapping table name")
-	f.fs.StringVar(&f.auditTable, "audit-table", "", "audit table name")
-	f.fs.StringVar(&f.output, "output", "table", "table|json|csv")
+	f.fs.alias("endpoint", flagEndpointURL)
+	m.target = &f.awsTarget
+	f.fs.StringVar(&f.mappingTable, "mapping-table", "", "mapping table name (default: the stack's, or the local stack's)")
+	f.fs.StringVar(&f.auditTable, "audit-table", "", "audit table name (default: the stack's, or the local stack's)")
+	f.out.register(f.fs, "wide", "json", "csv")
 	f.fs.IntVar(&f.pageSize, "page-size", 0, "items per DynamoDB request (0: DynamoDB's 1 MB pages)")
 	f.fs.IntVar(&f.limit, "limit", 0, "print at most this many rows (0: all)")
 	return f
 }
 
 func (f *auditFlags) parse(args []string) error {
-	if err := f.fs.Parse(args); err != nil {
+	if err := f.fs.parseNoArgs(args); err != nil {
 		return err
-	}
-	if f.fs.NArg() > 0 {
-		return fmt.Errorf("%s: unexpected argument %q", f.fs.Name(), f.fs.Arg(0))
-	}
-	switch f.output {
-	case "table", "json", "csv":
-	default:
-		return fmt.Errorf("%s: -output %q: want table, json or csv", f.fs.Name(), f.output)
 	}
 	if f.pageSize < 0 || f.pageSize > 1<<20 || f.limit < 0 {
 		return fmt.Errorf("%s: -page-size and -limit must be positive", f.fs.Name())
@@ -139,21 +143,21 @@ func (m *AuditMain) reader(ctx context.Context, f *auditFlags, needMapping, need
 	}
 	outs, _, err := f.describe(ctx, cfg)
 	if err != nil {
-		return nil, err
+		return nil, f.explain(err)
 	}
 	// Explicit table flags win over the stack's outputs.
 	mappingTable := orDefault(f.mappingTable, outs[outputMappingTable])
 	auditTable := orDefault(f.auditTable, outs[outputAuditTable])
-	if f.endpoint != "" {
+	if f.local() {
 		local := provision.NamesFor(localstack.DefaultPrefix)
 		mappingTable = orDefault(mappingTable, local.MappingTable)
 		auditTable = orDefault(auditTable, local.AuditTable)
 	}
 	if needMapping && mappingTable == "" {
-		return nil, errors.New("audit: which mapping table? give -mapping-table, -stack or -endpoint")
+		return nil, errors.New("audit: which mapping table? give -mapping-table or -stack")
 	}
 	if needAudit && auditTable == "" {
-		return nil, errors.New("audit: which audit table? give -audit-table, -stack or -endpoint")
+		return nil, errors.New("audit: which audit table? give -audit-table or -stack")
 	}
 	r := store.NewReader(dynamodb.NewFromConfig(cfg), mappingTable, auditTable)
 	r.PageSize = int32(f.pageSize)
@@ -206,7 +210,7 @@ func parseAuditTime(v string) (time.Time, error) {
 // rangeFlags are --since/--until.
 type rangeFlags struct{ since, until timeFlag }
 
-func (r *rangeFlags) register(fs *flag.FlagSet) {
+func (r *rangeFlags) register(fs *cliFlags) {
 	fs.Var(&r.since, "since", "start of the range, inclusive (RFC 3339 or YYYY-MM-DD = 00:00 UTC)")
 	fs.Var(&r.until, "until", "end of the range, exclusive (RFC 3339 or YYYY-MM-DD = 00:00 UTC; default now)")
 }
@@ -233,6 +237,12 @@ func (r *rangeFlags) closed(name string, now func() time.Time) (store.TimeRange,
 	return tr, nil
 }
 
+// daysIn is how many UTC days a range touches (one Query each).
+func daysIn(tr store.TimeRange) int {
+	first := tr.Since.UTC().Truncate(24 * time.Hour)
+	return int(tr.Until.UTC().Sub(first).Hours()/24) + 1
+}
+
 // maxAuditRangeDays bounds a range across users: it costs one Query per
 // UTC day (a typo such as -since 0026-11-25 would be 730,000 of them), and
 // no audit event outlives the longest retention, 3650 days.
@@ -248,7 +258,7 @@ var eventTypes = []string{
 	kakaoauth.EventBanned, kakaoauth.EventUnbanned, kakaoauth.EventReconciled, kakaoauth.EventUnlinkRefused,
 }
 
-func (ff *filterFlags) register(fs *flag.FlagSet) {
+func (ff *filterFlags) register(fs *cliFlags) {
 	fs.StringVar(&ff.f.Type, "type", "", "only events of this type: "+strings.Join(eventTypes, ", "))
 	fs.StringVar(&ff.f.Error, "error", "", "only events with this error name, e.g. InvalidKakaoToken")
 }
@@ -386,8 +396,14 @@ func (m *AuditMain) stats(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	counts, err := r.Stats(ctx, tr, ff.f)
-	if err != nil {
+	// Counting reads the whole range before printing anything: say so
+	// while it takes (events and mappings print rows as they come).
+	var counts []store.EventCount
+	if err := waitSaying(m.Err, fmt.Sprintf("audit stats: still counting %d UTC days (one Query each)", daysIn(tr)), func() error {
+		var err error
+		counts, err = r.Stats(ctx, tr, ff.f)
+		return err
+	}); err != nil {
 		return err
 	}
 	return printRows(m.Out, f, statColumns, noErrors(slices.Values(counts)))
@@ -410,15 +426,20 @@ type column[T any] struct {
 	name  string
 	text  func(T) string
 	isNum bool // a JSON number, not a string
+	// width is the column's width in the default table, which fits 100
+	// columns (longer cells are cut with "…"; times show whole seconds);
+	// 0 leaves the column to -wide, -json and -csv.
+	width int
+	time  bool
 }
 
 func mappingColumns(full bool) []column[store.MappingRecord] {
 	cols := []column[store.MappingRecord]{
-		{name: store.AttrKakaoID, text: func(m store.MappingRecord) string { return strconv.FormatInt(m.KakaoID, 10) }, isNum: true},
-		{name: store.AttrCreatedAt, text: func(m store.MappingRecord) string { return timeText(m.CreatedAt) }},
-		{name: store.AttrStatus, text: func(m store.MappingRecord) string { return m.Status }},
-		{name: store.AttrSub, text: func(m store.MappingRecord) string { return m.Sub }},
-		{name: store.AttrUsername, text: func(m store.MappingRecord) string { return m.Username }},
+		{name: store.AttrKakaoID, text: func(m store.MappingRecord) string { return strconv.FormatInt(m.KakaoID, 10) }, isNum: true, width: 12},
+		{name: store.AttrCreatedAt, text: func(m store.MappingRecord) string { return timeText(m.CreatedAt) }, width: 20, time: true},
+		{name: store.AttrStatus, text: func(m store.MappingRecord) string { return m.Status }, width: 8},
+		{name: store.AttrSub, text: func(m store.MappingRecord) string { return m.Sub }, width: 36},
+		{name: store.AttrUsername, text: func(m store.MappingRecord) string { return m.Username }, width: 16},
 	}
 	if full {
 		cols = append(cols,
@@ -434,12 +455,12 @@ func mappingColumns(full bool) []column[store.MappingRecord] {
 }
 
 var eventColumns = []column[store.EventRecord]{
-	{name: store.AttrTime, text: func(e store.EventRecord) string { return timeText(e.Time) }},
-	{name: store.AttrType, text: func(e store.EventRecord) string { return e.Type }},
+	{name: store.AttrTime, text: func(e store.EventRecord) string { return timeText(e.Time) }, width: 20, time: true},
+	{name: store.AttrType, text: func(e store.EventRecord) string { return e.Type }, width: 22},
 	{name: store.AttrOutcome, text: func(e store.EventRecord) string { return e.Outcome }},
-	{name: store.AttrError, text: func(e store.EventRecord) string { return e.Error }},
-	{name: store.AttrKakaoID, text: func(e store.EventRecord) string { return idText(e.KakaoID) }, isNum: true},
-	{name: store.AttrSub, text: func(e store.EventRecord) string { return e.Sub }},
+	{name: store.AttrError, text: func(e store.EventRecord) string { return e.Error }, width: 18},
+	{name: store.AttrKakaoID, text: func(e store.EventRecord) string { return idText(e.KakaoID) }, isNum: true, width: 12},
+	{name: store.AttrSub, text: func(e store.EventRecord) string { return e.Sub }, width: 13},
 	{name: store.AttrAppID, text: func(e store.EventRecord) string { return idText(e.AppID) }, isNum: true},
 	{name: store.AttrSourceIP, text: func(e store.EventRecord) string { return e.SourceIP }},
 	{name: store.AttrUserAgent, text: func(e store.EventRecord) string { return e.UserAgent }},
@@ -450,10 +471,10 @@ var eventColumns = []column[store.EventRecord]{
 }
 
 var statColumns = []column[store.EventCount]{
-	{name: store.AttrDay, text: func(c store.EventCount) string { return c.Day }},
-	{name: store.AttrType, text: func(c store.EventCount) string { return c.Type }},
-	{name: store.AttrError, text: func(c store.EventCount) string { return c.Error }},
-	{name: "count", text: func(c store.EventCount) string { return strconv.Itoa(c.Count) }, isNum: true},
+	{name: store.AttrDay, text: func(c store.EventCount) string { return c.Day }, width: 10},
+	{name: store.AttrType, text: func(c store.EventCount) string { return c.Type }, width: 22},
+	{name: store.AttrError, text: func(c store.EventCount) string { return c.Error }, width: 24},
+	{name: "count", text: func(c store.EventCount) string { return strconv.Itoa(c.Count) }, isNum: true, width: 10},
 }
 
 func timeText(t time.Time) string {
@@ -470,17 +491,40 @@ func idText(id int64) string {
 	return strconv.FormatInt(id, 10)
 }
 
-// printRows writes rows as f.output says, stopping after f.limit rows. An
+// printRows writes rows in f's format, stopping after f.limit rows. An
 // error from rows is returned after what was printed so far is flushed.
 func printRows[T any](w io.Writer, f *auditFlags, cols []column[T], rows iter.Seq2[T, error]) error {
 	var p rowPrinter
-	switch f.output {
+	switch f.out.format {
 	case "json":
 		p = &jsonPrinter{w: w}
 	case "csv":
 		p = &csvPrinter{w: csv.NewWriter(w)}
-	default:
+	case "wide":
 		p = &tablePrinter{w: tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)}
+	default:
+		// The narrow table: only the columns with a width, cut to it.
+		var narrow []column[T]
+		for _, c := range cols {
+			if c.width > 0 {
+				narrow = append(narrow, c)
+			}
+		}
+		widths := make([]int, len(narrow))
+		for i, c := range narrow {
+			widths[i] = c.width
+			if c.time {
+				c.text = func(f func(T) string) func(T) string {
+					return func(v T) string { return wholeSeconds(f(v)) }
+				}(c.text)
+				narrow[i] = c
+			}
+		}
+		p = &tablePrinter{w: tabwriter.NewWriter(w, 0, 0, 2, ' ', 0), widths: widths}
+		if len(narrow) < len(cols) {
+			defer fmt.Fprintf(f.fs.stderr, "(-wide prints every column, -json every field)\n")
+		}
+		cols = narrow
 	}
 	names := make([]string, len(cols))
 	isNum := make([]bool, len(cols))
@@ -514,21 +558,34 @@ func printRows[T any](w io.Writer, f *auditFlags, cols []column[T], rows iter.Se
 	return rowErr
 }
 
+// wholeSeconds shortens a stored time (2026-11-25T22:40:25.550Z) to
+// 2026-11-25T22:40:25Z for the narrow table.
+func wholeSeconds(t string) string {
+	if len(t) == len("2006-01-02T15:04:05.000Z") && t[19] == '.' {
+		return t[:19] + "Z"
+	}
+	return t
+}
+
 type rowPrinter interface {
 	header(names []string) error
 	row(names []string, isNum []bool, cells []string) error
 	close() error
 }
 
-// tablePrinter aligns columns. Cell text is client-controlled (user agent,
-// detail), so control characters are escaped: they could break the layout
-// or drive the auditor's terminal.
-type tablePrinter struct{ w *tabwriter.Writer }
+// tablePrinter aligns columns, each cut to its width if it has one. Cell
+// text is client-controlled (user agent, detail), so control characters
+// are escaped: they could break the layout or drive the auditor's
+// terminal.
+type tablePrinter struct {
+	w      *tabwriter.Writer
+	widths []int // nil: every cell whole (-wide)
+}
 
 func (p *tablePrinter) header(names []string) error {
 	heads := make([]string, len(names))
 	for i, n := range names {
-		heads[i] = snakeUpper(n)
+		heads[i] = p.cut(i, snakeUpper(n))
 	}
 	_, err := fmt.Fprintln(p.w, strings.Join(heads, "\t"))
 	return err
@@ -546,9 +603,21 @@ func (p *tablePrinter) row(_ []string, _ []bool, cells []string) error {
 		default:
 			out[i] = c
 		}
+		out[i] = p.cut(i, out[i])
 	}
 	_, err := fmt.Fprintln(p.w, strings.Join(out, "\t"))
 	return err
+}
+
+// cut shortens s to column i's width, ending it with "…".
+func (p *tablePrinter) cut(i int, s string) string {
+	if p.widths == nil {
+		return s
+	}
+	if r := []rune(s); len(r) > p.widths[i] {
+		return string(r[:p.widths[i]-1]) + "…"
+	}
+	return s
 }
 
 func (p *tablePrinter) close() error { return p.w.Flush() }

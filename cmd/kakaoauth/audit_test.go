@@ -19,6 +19,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -154,7 +155,7 @@ func (f *auditFixture) audit(t *testing.T, args ...string) (string, error) {
 	var out, errOut bytes.Buffer
 	m := AuditMain{Out: &out, Err: &errOut, HTTPClient: &http.Client{Transport: f.rec, Timeout: 30 * time.Second},
 		Now: func() time.Time { return at("2026-11-27T00:00:00Z") }}
-	args = append(args, "--endpoint", f.motoURL, "--mapping-table", f.stack.MappingTable, "--audit-table", f.stack.AuditTable)
+	args = append(args, "-endpoint-url", f.motoURL, "--mapping-table", f.stack.MappingTable, "--audit-table", f.stack.AuditTable)
 	err := m.Run(context.Background(), args)
 	return out.String(), err
 }
@@ -199,30 +200,51 @@ func TestAuditOutputs(t *testing.T) {
 		args []string
 	}{
 		{"mapping-kakao-id", []string{"mapping", "--kakao-id", "502"}},
-		{"mapping-sub-json", []string{"mapping", "--sub", "sub-501", "--output", "json"}},
+		{"mapping-sub-json", []string{"mapping", "--sub", "sub-501", "-json"}},
 		// 501 was linked exactly at --since (08:30 KST), 503 exactly at --until.
 		{"mappings", []string{"mappings", "--since", "2026-11-25T08:30:00+09:00", "--until", "2026-11-26"}},
-		{"mappings-details-csv", []string{"mappings", "--since", "2026-11-25T08:30:00+09:00", "--until", "2026-11-26", "--details", "--output", "csv"}},
+		{"mappings-details-csv", []string{"mappings", "--since", "2026-11-25T08:30:00+09:00", "--until", "2026-11-26", "--details", "-csv"}},
 		{"events-kakao-id", []string{"events", "--kakao-id", "502"}},
-		{"events-day-json", []string{"events", "--since", "2026-11-25", "--until", "2026-11-26", "--output", "json"}},
-		{"events-day-csv", []string{"events", "--since", "2026-11-25", "--until", "2026-11-26", "--output", "csv"}},
+		{"events-day-json", []string{"events", "--since", "2026-11-25", "--until", "2026-11-26", "-json"}},
+		{"events-day-csv", []string{"events", "--since", "2026-11-25", "--until", "2026-11-26", "-csv"}},
 		{"events-invalid-token", []string{"events", "--since", "2026-11-25", "--until", "2026-11-26", "--type", "login_failed", "--error", "InvalidKakaoToken"}},
 		{"stats", []string{"stats", "--since", "2026-11-24", "--until", "2026-11-27"}},
-		{"stats-json", []string{"stats", "--since", "2026-11-24", "--until", "2026-11-27", "--output", "json"}},
-		{"empty-json", []string{"events", "--since", "2020-01-01", "--until", "2020-01-02", "--output", "json"}},
+		{"stats-json", []string{"stats", "--since", "2026-11-24", "--until", "2026-11-27", "-json"}},
+		{"empty-json", []string{"events", "--since", "2020-01-01", "--until", "2020-01-02", "-json"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { golden(t, tc.name, f.mustAudit(t, tc.args...)) })
 	}
 
+	// The default table fits a 100-column terminal; -wide prints every
+	// column whole.
+	t.Run("tables fit 100 columns", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"mapping", "-kakao-id", "502"},
+			{"mappings", "-since", "2026-11-24", "-until", "2026-11-27", "-details"},
+			{"events", "-since", "2026-11-24", "-until", "2026-11-27"},
+			{"stats", "-since", "2026-11-24", "-until", "2026-11-27"},
+		} {
+			narrow, wide := f.mustAudit(t, args...), f.mustAudit(t, append(args, "-wide")...)
+			for _, line := range strings.Split(narrow, "\n") {
+				if n := utf8.RuneCountInString(line); n > 100 {
+					t.Errorf("%v: a line of %d columns:\n%s", args, n, line)
+				}
+			}
+			if args[0] != "stats" && (len(wide) <= len(narrow) || !strings.Contains(wide, "EXPIRES_AT") && !strings.Contains(wide, "LAST_LOGIN_AT")) {
+				t.Errorf("%v -wide prints no more than the table:\n%s", args, wide)
+			}
+		}
+	})
+
 	t.Run("machine-readable output parses", func(t *testing.T) {
 		var events []map[string]any
-		if err := json.Unmarshal([]byte(f.mustAudit(t, "events", "--since", "2026-11-25", "--until", "2026-11-26", "--output", "json")), &events); err != nil {
+		if err := json.Unmarshal([]byte(f.mustAudit(t, "events", "--since", "2026-11-25", "--until", "2026-11-26", "-json")), &events); err != nil {
 			t.Fatal(err)
 		}
 		if len(events) != 6 || events[0]["userAgent"] != "curl/8.0\x1b[31m\tred" || events[1]["kakaoId"] != float64(502) {
 			t.Fatalf("json events %v", events)
 		}
-		rows, err := csv.NewReader(strings.NewReader(f.mustAudit(t, "events", "--kakao-id", "502", "--output", "csv"))).ReadAll()
+		rows, err := csv.NewReader(strings.NewReader(f.mustAudit(t, "events", "--kakao-id", "502", "-csv"))).ReadAll()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -235,7 +257,7 @@ func TestAuditOutputs(t *testing.T) {
 	// cell starting with = + - @, a tab or a CR gets a leading '. JSON keeps
 	// the text as sent.
 	t.Run("csv neutralises formulas", func(t *testing.T) {
-		rows, err := csv.NewReader(strings.NewReader(f.mustAudit(t, "events", "--since", "2026-11-20", "--until", "2026-11-21", "--output", "csv"))).ReadAll()
+		rows, err := csv.NewReader(strings.NewReader(f.mustAudit(t, "events", "--since", "2026-11-20", "--until", "2026-11-21", "-csv"))).ReadAll()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -248,7 +270,7 @@ func TestAuditOutputs(t *testing.T) {
 			t.Fatalf("csv rows %q", rows)
 		}
 		var events []map[string]any
-		if err := json.Unmarshal([]byte(f.mustAudit(t, "events", "--since", "2026-11-20", "--until", "2026-11-21", "--output", "json")), &events); err != nil {
+		if err := json.Unmarshal([]byte(f.mustAudit(t, "events", "--since", "2026-11-20", "--until", "2026-11-21", "-json")), &events); err != nil {
 			t.Fatal(err)
 		}
 		if len(events) != 1 || events[0]["userAgent"] != `=HYPERLINK("http://evil.example","x")` {
@@ -262,32 +284,32 @@ func TestAuditOutputs(t *testing.T) {
 	})
 
 	t.Run("the table escapes control characters", func(t *testing.T) {
-		out := f.mustAudit(t, "events", "--since", "2026-11-25T03:00:00Z", "--until", "2026-11-25T03:00:00.001Z")
+		out := f.mustAudit(t, "events", "--since", "2026-11-25T03:00:00Z", "--until", "2026-11-25T03:00:00.001Z", "-wide")
 		if strings.ContainsAny(out, "\x1b\t") || !strings.Contains(out, `curl/8.0\x1b[31m\tred`) {
 			t.Fatalf("table output:\n%q", out)
 		}
 	})
 
 	t.Run("time zones", func(t *testing.T) {
-		utc := f.mustAudit(t, "events", "--since", "2026-11-25T00:00:00Z", "--until", "2026-11-26T00:00:00Z", "--output", "csv")
+		utc := f.mustAudit(t, "events", "--since", "2026-11-25T00:00:00Z", "--until", "2026-11-26T00:00:00Z", "-csv")
 		for _, args := range [][]string{
 			{"--since", "2026-11-25", "--until", "2026-11-26"},
 			{"--since", "2026-11-25T09:00:00+09:00", "--until", "2026-11-26T09:00:00+09:00"},
 			{"--since", "2026-11-24T19:00:00-05:00", "--until", "2026-11-25T19:00:00-05:00"},
 		} {
-			if got := f.mustAudit(t, append([]string{"events", "--output", "csv"}, args...)...); got != utc {
+			if got := f.mustAudit(t, append([]string{"events", "-csv"}, args...)...); got != utc {
 				t.Fatalf("%v:\n%s\nwant\n%s", args, got, utc)
 			}
 		}
 		// The KST day 25 November is another range: it has 501's events and not the late ones.
-		kstDay := f.mustAudit(t, "events", "--since", "2026-11-25T00:00:00+09:00", "--until", "2026-11-26T00:00:00+09:00", "--output", "csv")
+		kstDay := f.mustAudit(t, "events", "--since", "2026-11-25T00:00:00+09:00", "--until", "2026-11-26T00:00:00+09:00", "-csv")
 		if got := strings.Count(kstDay, "\n") - 1; got != 7 || !strings.Contains(kstDay, "exec-1") || strings.Contains(kstDay, "exec-5") {
 			t.Fatalf("KST day: %d events\n%s", got, kstDay)
 		}
 	})
 
 	t.Run("limit", func(t *testing.T) {
-		out := f.mustAudit(t, "events", "--since", "2026-11-24", "--until", "2026-11-27", "--output", "csv", "--limit", "3", "--page-size", "1")
+		out := f.mustAudit(t, "events", "--since", "2026-11-24", "--until", "2026-11-27", "-csv", "--limit", "3", "--page-size", "1")
 		if rows := strings.Split(strings.TrimSpace(out), "\n"); len(rows) != 4 || !strings.Contains(rows[3], "2026-11-25T03:00:00.000Z") {
 			t.Fatalf("limit 3:\n%s", out)
 		}
@@ -315,7 +337,7 @@ func TestAuditIssuesOnlyGetItemAndQuery(t *testing.T) {
 	} {
 		for _, pageSize := range []string{"0", "1"} {
 			f.rec.take()
-			out := f.mustAudit(t, append(tc.args, "--page-size", pageSize, "--output", "csv")...)
+			out := f.mustAudit(t, append(tc.args, "--page-size", pageSize, "-csv")...)
 			ops := f.rec.take()
 			if len(ops) == 0 {
 				t.Fatalf("%v: no request recorded", tc.args)
@@ -333,7 +355,7 @@ func TestAuditIssuesOnlyGetItemAndQuery(t *testing.T) {
 			}
 			// Pages of one item are many requests and the same answer.
 			if pageSize == "1" {
-				if again := f.mustAudit(t, append(tc.args, "--output", "csv")...); again != out {
+				if again := f.mustAudit(t, append(tc.args, "-csv")...); again != out {
 					t.Fatalf("%v: page size 1 answered\n%s\nthe default\n%s", tc.args, out, again)
 				}
 				if rows := strings.Count(out, "\n") - 1; !slices.Contains(tc.args, "stats") && len(ops) <= rows/2 {
@@ -364,7 +386,7 @@ func TestAuditStackOutputs(t *testing.T) {
 	var out bytes.Buffer
 	m := AuditMain{Out: &out, Err: io.Discard, HTTPClient: &http.Client{Transport: f.rec}}
 	f.rec.take()
-	if err := m.Run(ctx, []string{"mapping", "--kakao-id", "501", "--endpoint", f.motoURL, "--stack", name, "--output", "csv"}); err != nil {
+	if err := m.Run(ctx, []string{"mapping", "--kakao-id", "501", "-endpoint-url", f.motoURL, "--stack", name, "-csv"}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "501,2026-11-24T23:30:00.000Z,active,sub-501,kakao_501,a@example.com") {
@@ -373,7 +395,7 @@ func TestAuditStackOutputs(t *testing.T) {
 	if ops := f.rec.take(); !slices.Equal(ops, []string{"Action=DescribeStacks", "DynamoDB_20120810.GetItem"}) {
 		t.Fatalf("requests %v", ops)
 	}
-	err := m.Run(ctx, []string{"mapping", "--kakao-id", "501", "--endpoint", f.motoURL, "--stack", "no-such-stack"})
+	err := m.Run(ctx, []string{"mapping", "--kakao-id", "501", "-endpoint-url", f.motoURL, "--stack", "no-such-stack"})
 	if err == nil || !strings.Contains(err.Error(), "no-such-stack") {
 		t.Fatalf("missing stack: %v", err)
 	}
@@ -391,7 +413,10 @@ func TestAuditRefusesBadInvocations(t *testing.T) {
 		m := AuditMain{Out: io.Discard, Err: io.Discard, HTTPClient: &http.Client{Transport: failingTransport{}}}
 		return m.Run(context.Background(), args)
 	}
-	if err := run(); !errors.Is(err, flag.ErrHelp) {
+	if err := run("-h"); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h: %v", err)
+	}
+	if err := run(); err == nil || errors.Is(err, flag.ErrHelp) || !strings.Contains(err.Error(), "which query") {
 		t.Fatalf("no query: %v", err)
 	}
 	local := "http://127.0.0.1:1"
@@ -400,21 +425,22 @@ func TestAuditRefusesBadInvocations(t *testing.T) {
 		want string
 	}{
 		{[]string{"nope"}, "unknown query"},
-		{[]string{"mapping", "--endpoint", local}, "exactly one"},
-		{[]string{"mapping", "--kakao-id", "1", "--sub", "s", "--endpoint", local}, "exactly one"},
-		{[]string{"mapping", "--kakao-id", "1", "extra", "--endpoint", local}, "unexpected argument"},
-		{[]string{"events", "--since", "yesterday", "--endpoint", local}, "want RFC 3339"},
-		{[]string{"events", "--since", "2026-11-25 09:00", "--endpoint", local}, "want RFC 3339"},
-		{[]string{"events", "--endpoint", local}, "-since is required"},
-		{[]string{"stats", "--endpoint", local}, "-since is required"},
-		{[]string{"mappings", "--endpoint", local}, "-since is required"},
-		{[]string{"events", "--since", "2026-11-26", "--until", "2026-11-25", "--endpoint", local}, "is not before"},
-		{[]string{"events", "--kakao-id", "1", "--since", "2026-11-26", "--until", "2026-11-26", "--endpoint", local}, "is not before"},
-		{[]string{"events", "--since", "2026-11-25", "--type", "login_failure", "--endpoint", local}, "want one of"},
-		{[]string{"events", "--since", "2026-11-25", "--output", "xml", "--endpoint", local}, "table, json or csv"},
-		{[]string{"events", "--since", "2026-11-25", "--page-size", "-1", "--endpoint", local}, "must be positive"},
-		{[]string{"mapping", "--kakao-id", "1", "--endpoint", local, "--profile", "prod"}, "does not apply"},
-		{[]string{"mapping", "--kakao-id", "1"}, "no AWS region"},
+		{[]string{"mapping", "-endpoint-url", local}, "exactly one"},
+		{[]string{"mapping", "--kakao-id", "1", "--sub", "s", "-endpoint-url", local}, "exactly one"},
+		{[]string{"mapping", "--kakao-id", "1", "extra", "-endpoint-url", local}, "unexpected argument"},
+		{[]string{"events", "--since", "yesterday", "-endpoint-url", local}, "want RFC 3339"},
+		{[]string{"events", "--since", "2026-11-25 09:00", "-endpoint-url", local}, "want RFC 3339"},
+		{[]string{"events", "-endpoint-url", local}, "-since is required"},
+		{[]string{"stats", "-endpoint-url", local}, "-since is required"},
+		{[]string{"mappings", "-endpoint-url", local}, "-since is required"},
+		{[]string{"events", "--since", "2026-11-26", "--until", "2026-11-25", "-endpoint-url", local}, "is not before"},
+		{[]string{"events", "--kakao-id", "1", "--since", "2026-11-26", "--until", "2026-11-26", "-endpoint-url", local}, "is not before"},
+		{[]string{"events", "--since", "2026-11-25", "--type", "login_failure", "-endpoint-url", local}, "want one of"},
+		{[]string{"events", "--since", "2026-11-25", "-output", "xml", "-endpoint-url", local}, "want one of table, wide, json, csv"},
+		{[]string{"events", "--since", "2026-11-25", "--page-size", "-1", "-endpoint-url", local}, "must be positive"},
+		{[]string{"mapping", "--kakao-id", "1", "-endpoint-url", local, "--profile", "prod"}, "does not apply"},
+		{[]string{"mapping", "--kakao-id", "1", "-stack", "kakaoauth"}, "no AWS region"},
+		{[]string{"mapping", "-kakao-id", "x"}, "-h lists the flags"},
 		{[]string{"mapping", "--kakao-id", "1", "--region", "ap-northeast-2"}, "which mapping table"},
 		{[]string{"events", "--kakao-id", "1", "--region", "ap-northeast-2", "--mapping-table", "m"}, "which audit table"},
 	} {
@@ -483,7 +509,7 @@ func TestAuditAfterLocalLogins(t *testing.T) {
 		t.Helper()
 		var out bytes.Buffer
 		m := AuditMain{Out: &out, Err: io.Discard}
-		if err := m.Run(ctx, append(args, "--endpoint", motoURL, "--output", "json")); err != nil {
+		if err := m.Run(ctx, append(args, "-endpoint-url", motoURL, "-json")); err != nil {
 			t.Fatalf("audit %v: %v", args, err)
 		}
 		return out.String()

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math/big"
@@ -23,7 +22,6 @@ import (
 	"github.com/kakaoauth/kakaoauth/infra/loadgen"
 	"github.com/kakaoauth/kakaoauth/infra/localapi"
 	"github.com/kakaoauth/kakaoauth/infra/localstack"
-	"github.com/kakaoauth/kakaoauth/infra/moto"
 )
 
 func init() {
@@ -99,7 +97,7 @@ stack), in the proportions of -mix:
   idtoken    a prepared account's ID token        200, new_user false
   bad        garbage, expired or another app's token, a malformed body,
              a wrong nonce                         400/401
-Accounts and tokens come from the Kakao double's control API (-kakao): a
+Accounts and tokens come from the Kakao double's control API (-kakao-url): a
 deployed stack is benched the same way when its Kakao base URLs point at a
 staging double. Prints throughput, latency percentiles and statuses per
 kind, then checks through the tables and the pool (GetItem/Query/ListUsers,
@@ -109,45 +107,47 @@ orphan user, no unexpected 5xx, every answer as expected. Exit status 1
 when a check fails.
 
 Where the checks look: the local stack by default (moto at -endpoint-url,
-pool and tables named after -prefix); a deployed stack with -stack (its
-outputs UserPoolId, MappingTableName, AuditTableName), or with -region or
--profile and -user-pool-id, -mapping-table, -audit-table.
+pool and tables named after -prefix); a deployed stack with -stack NAME
+-region REGION (its outputs UserPoolId, MappingTableName, AuditTableName),
+or with -region or -profile and -user-pool-id, -mapping-table, -audit-table.
 
 flags:
 `
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, benchUsage)
-		fs.PrintDefaults()
-	}
+	f := newFlags("bench", stderr, benchUsage)
 	m := BenchMain{Out: stdout, Err: stderr}
-	fs.IntVar(&m.N, "n", 500, "logins in the timed run")
-	fs.IntVar(&m.C, "c", 8, "concurrent logins")
-	mix := fs.String("mix", defaultBenchMix, "kinds of login and their relative weights")
-	fs.IntVar(&m.Accounts, "accounts", 50, "returning accounts, each logged in once before the run")
-	fs.StringVar(&m.Endpoint, "endpoint", envOr("KAKAOAUTH_API_URL", "http://"+localstack.DefaultAPIAddr), "base URL of the login API (env KAKAOAUTH_API_URL)")
-	fs.StringVar(&m.KakaoURL, "kakao", envOr("KAKAOAUTH_KAKAO_URL", "http://"+kakaofake.DefaultAddr), "the Kakao double whose /_fake/ API creates accounts and mints tokens (env KAKAOAUTH_KAKAO_URL)")
-	fs.Int64Var(&m.IDPrefix, "id-prefix", 0, "the run's Kakao ids are this*1000000+k (default: random)")
-	fs.BoolVar(&m.Check, "check", true, "check the invariants in the tables and the pool after the run")
-	fs.DurationVar(&m.Settle, "settle", 10*time.Second, "how long failing index-based checks are retried (eventual consistency)")
-	fs.BoolVar(&m.JSON, "json", false, "print the results as one JSON object")
-	fs.StringVar(&m.Where.Endpoint, "endpoint-url", "", "AWS endpoint of a local stack (default http://"+moto.DefaultAddr+" unless -stack, -region or -profile)")
-	fs.StringVar(&m.Where.Prefix, "prefix", localstack.DefaultPrefix, "local stack: the prefix of the pool's and the tables' names")
-	fs.StringVar(&m.Where.Stack, "stack", "", "deployed stack whose outputs name the pool and the tables")
-	fs.StringVar(&m.Where.Region, "region", "", "AWS region of a deployed stack")
-	fs.StringVar(&m.Where.Profile, "profile", "", "AWS shared config profile")
-	fs.StringVar(&m.Where.UserPoolID, "user-pool-id", "", "the user pool (default: the stack's or the local one)")
-	fs.StringVar(&m.Where.MappingTable, "mapping-table", "", "the mapping table (default: the stack's or the local one)")
-	fs.StringVar(&m.Where.AuditTable, "audit-table", "", "the audit table (default: the stack's or the local one)")
-	if err := fs.Parse(args); err != nil {
+	f.IntVar(&m.N, "n", 500, "logins in the timed run")
+	f.IntVar(&m.C, "c", 8, "concurrent logins")
+	mix := f.String("mix", defaultBenchMix, "kinds of login and their relative weights")
+	f.IntVar(&m.Accounts, "accounts", 50, "returning accounts, each logged in once before the run")
+	f.StringVar(&m.Endpoint, flagAPIURL, envOr("KAKAOAUTH_API_URL", "http://"+localstack.DefaultAPIAddr), "the login API's base URL (env KAKAOAUTH_API_URL)")
+	f.StringVar(&m.KakaoURL, flagKakaoURL, envOr("KAKAOAUTH_KAKAO_URL", "http://"+kakaofake.DefaultAddr), "the Kakao double whose /_fake/ API creates accounts and mints tokens (env KAKAOAUTH_KAKAO_URL)")
+	f.Int64Var(&m.IDPrefix, "id-prefix", 0, "the run's Kakao ids are this*1000000+k (default: random)")
+	f.BoolVar(&m.Check, "check", true, "check the invariants in the tables and the pool after the run")
+	f.DurationVar(&m.Settle, "settle", 10*time.Second, "how long failing index-based checks are retried (eventual consistency)")
+	f.BoolVar(&m.JSON, "json", false, "print the results as one JSON object")
+	target := awsTarget{command: "bench"}
+	target.register(f, "the pool and the tables")
+	f.StringVar(&m.Where.Prefix, "prefix", localstack.DefaultPrefix, "local stack: the prefix of the pool's and the tables' names")
+	f.StringVar(&m.Where.UserPoolID, "user-pool-id", "", "the user pool (default: the stack's or the local one)")
+	f.StringVar(&m.Where.MappingTable, "mapping-table", "", "the mapping table (default: the stack's or the local one)")
+	f.StringVar(&m.Where.AuditTable, "audit-table", "", "the audit table (default: the stack's or the local one)")
+	f.alias("endpoint", flagAPIURL) // bench's -endpoint was the login API
+	f.alias("kakao", flagKakaoURL)
+	if err := f.parseNoArgs(args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
+	if err := checkURL(flagAPIURL, m.Endpoint, true); err != nil {
+		return fmt.Errorf("bench: %w", err)
 	}
+	if err := checkURL(flagKakaoURL, m.KakaoURL, true); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	if err := target.check(f); err != nil {
+		return err
+	}
+	m.Where.Endpoint, m.Where.Region, m.Where.Profile, m.Where.Stack = target.endpoint, target.region, target.profile, target.stack
 	var err error
 	if m.Mix, err = loadgen.ParseMix(*mix, benchKinds); err != nil {
 		return fmt.Errorf("bench: -%w", err)
@@ -273,9 +273,11 @@ func (m *BenchMain) Run(ctx context.Context) error {
 	// Prepare: every returning account logs in once, at concurrency C.
 	prepStart := time.Now()
 	prep := make([]*attempt, m.Accounts)
+	prepProgress := loadgen.NewProgress(m.Err, "bench: preparing accounts", m.Accounts, m.Terminal)
 	err = loadgen.Run(ctx, m.Accounts, m.C, func(ctx context.Context, k int) {
 		prep[k] = r.login(ctx, k, kindPrepare, k)
-	}, nil)
+	}, prepProgress.Add)
+	prepProgress.Stop()
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}

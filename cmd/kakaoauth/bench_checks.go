@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/kakaoauth/kakaoauth"
-	"github.com/kakaoauth/kakaoauth/infra/moto"
 	"github.com/kakaoauth/kakaoauth/infra/provision"
 	"github.com/kakaoauth/kakaoauth/shared/store"
 )
@@ -48,7 +47,7 @@ type benchTargets struct {
 func (m *BenchMain) newChecker(ctx context.Context) (*benchChecker, error) {
 	w := m.Where
 	if w.local() && w.Endpoint == "" {
-		w.Endpoint = "http://" + moto.DefaultAddr
+		w.Endpoint = localEndpoint()
 	}
 	target := awsTarget{command: "bench", region: w.Region, profile: w.Profile, endpoint: w.Endpoint, stack: w.Stack, HTTP: m.AWSHTTP}
 	cfg, err := target.config(ctx)
@@ -72,7 +71,7 @@ func (m *BenchMain) newChecker(ctx context.Context) (*benchChecker, error) {
 		t.AuditTable = orDefault(t.AuditTable, names.AuditTable)
 		if t.UserPoolID == "" {
 			if t.UserPoolID, err = localPoolID(ctx, idp, names.UserPool); err != nil {
-				return nil, err
+				return nil, target.explain(err)
 			}
 		}
 	}
@@ -139,10 +138,15 @@ func examples(items []string) []string {
 // that reads an index (eventually consistent in DynamoDB) fails.
 func (c *benchChecker) run(ctx context.Context, r *benchRun, attempts []*attempt, tr store.TimeRange, settle time.Duration) []benchCheck {
 	deadline := time.Now().Add(settle)
-	for {
+	for said := false; ; said = true {
 		checks, settled := c.evaluate(ctx, r, attempts, tr)
 		if settled || time.Now().After(deadline) {
 			return checks
+		}
+		// A wait of seconds, said as it starts: the indexes lag.
+		if !said {
+			fmt.Fprintf(r.m.Err, "bench: checks not settled yet (DynamoDB indexes are eventually consistent); reading again for up to %s\n",
+				time.Until(deadline).Round(time.Second))
 		}
 		select {
 		case <-ctx.Done():

@@ -68,7 +68,7 @@ func TestBenchThroughItsBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = stack.Close() })
-	common := []string{"bench", "-endpoint", stack.APIURL(), "-kakao", stack.KakaoURL(), "-endpoint-url", motoURL, "-prefix", prefix, "-settle", "0"}
+	common := []string{"bench", "-api-url", stack.APIURL(), "-kakao-url", stack.KakaoURL(), "-endpoint-url", motoURL, "-prefix", prefix, "-settle", "0"}
 	idp := cip.NewFromConfig(moto.AWSConfig(t.Context(), motoURL))
 	poolID := stack.Stack().UserPoolID
 	usersWithPrefix := func(p string) int {
@@ -206,11 +206,11 @@ func TestBenchRefusesBadFlags(t *testing.T) {
 // stops with a reason: a misnamed stack does not cost a run.
 func TestBenchChecksItsTargetsFirst(t *testing.T) {
 	motoURL := moto.ForTest(t).URL()
-	err := run(context.Background(), []string{"bench", "-endpoint", "http://127.0.0.1:1", "-endpoint-url", motoURL, "-prefix", "no-such-stack"}, io.Discard, io.Discard)
+	err := run(context.Background(), []string{"bench", "-endpoint-url", "http://127.0.0.1:1", "-endpoint-url", motoURL, "-prefix", "no-such-stack"}, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "0 user pools named no-such-stack-users") {
 		t.Fatalf("bench against a missing stack: %v", err)
 	}
-	err = run(context.Background(), []string{"bench", "-endpoint", "http://127.0.0.1:1", "-endpoint-url", motoURL, "-user-pool-id", "us-east-1_nope", "-mapping-table", "t1", "-audit-table", "t2"}, io.Discard, io.Discard)
+	err = run(context.Background(), []string{"bench", "-endpoint-url", "http://127.0.0.1:1", "-endpoint-url", motoURL, "-user-pool-id", "us-east-1_nope", "-mapping-table", "t1", "-audit-table", "t2"}, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "user pool us-east-1_nope") {
 		t.Fatalf("bench against a missing pool: %v", err)
 	}

@@ -49,11 +49,23 @@ func removeCLI() {
 // code.
 func runCLI(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	return runCLIInput(t, "", args...)
+	return runCLIWith(t, "", nil, args...)
 }
 
 // runCLIInput is runCLI with stdin (a person's answers).
 func runCLIInput(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	return runCLIWith(t, stdin, nil, args...)
+}
+
+// runCLIEnv is runCLI with extra environment variables (NAME=value), which
+// replace the test process's.
+func runCLIEnv(t *testing.T, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	return runCLIWith(t, "", env, args...)
+}
+
+func runCLIWith(t *testing.T, stdin string, env []string, args ...string) (string, string, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -61,7 +73,7 @@ func runCLIInput(t *testing.T, stdin string, args ...string) (string, string, in
 	var stdout, stderr bytes.Buffer
 	cmd.Stdin = strings.NewReader(stdin)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true")
+	cmd.Env = append(append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true"), env...)
 	err := cmd.Run()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"io"
 	"strings"
 	"testing"
@@ -20,8 +19,7 @@ func FuzzAuditTimeFlags(f *testing.F) {
 	now := at("2026-11-27T00:00:00Z")
 	f.Fuzz(func(t *testing.T, since, until string) {
 		var rf rangeFlags
-		fs := flag.NewFlagSet("audit events", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
+		fs := newFlags("audit events", io.Discard, "")
 		rf.register(fs)
 		args := []string{"-since", since}
 		if until != "" {
@@ -83,7 +81,7 @@ func FuzzAuditTimeFlags(f *testing.F) {
 	})
 }
 
-// referenceAuditTime is the README's rule for a time flag, with the
+// referenceAuditTime is docs/operations.md's rule for a time flag, with the
 // standard library alone: RFC 3339 with any offset, or a date at 00:00 UTC,
 // in the years 0000-9999 once in UTC.
 func referenceAuditTime(v string) (time.Time, bool) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,8 +25,13 @@ func init() {
 }
 
 func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("local", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("local", stderr, `usage: kakaoauth local [flags]
+
+Runs the whole stack on this machine (what make run runs): moto for the AWS
+APIs, the Kakao double, POST /auth/kakao and the try-it page.
+
+flags:
+`)
 	var cfg localstack.Config
 	fs.StringVar(&cfg.APIAddr, "addr", envOr("KAKAOAUTH_ADDR", localstack.DefaultAPIAddr), "login endpoint listen address (env KAKAOAUTH_ADDR)")
 	fs.StringVar(&cfg.MotoAddr, "moto-addr", envOr("KAKAOAUTH_MOTO_ADDR", moto.DefaultAddr), "moto_server address; started there unless already running (env KAKAOAUTH_MOTO_ADDR)")
@@ -45,7 +49,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.ReconcileEvery, "reconcile-every", time.Minute, "how often the reconciler asks the double which accounts are still linked (AWS: ReconcileIntervalMinutes; 0: never)")
 	corsOrigins := fs.String("cors-origins", os.Getenv("KAKAOAUTH_CORS_ORIGINS"), "comma-separated origins whose pages may call the login endpoint, e.g. http://localhost:8090 for kakaoauth tryit (env KAKAOAUTH_CORS_ORIGINS)")
 	logLevel := fs.String("log-level", envOr("KAKAOAUTH_LOG_LEVEL", "info"), "debug|info|warn|error (env KAKAOAUTH_LOG_LEVEL)")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parseNoArgs(args); err != nil {
 		return err
 	}
 	cfg.AppKeys = strings.Split(*appKeys, ",")
@@ -61,7 +65,9 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	fmt.Fprintln(stdout, "kakaoauth local: starting (moto, Kakao double, login endpoint)...")
 	stack := localstack.New(cfg)
-	if err := stack.Run(ctx); err != nil {
+	if err := waitSaying(stdout, "kakaoauth local: still starting (moto; the pool, tables and queues from "+cfg.TemplatePath+")", func() error {
+		return stack.Run(ctx)
+	}); err != nil {
 		return err
 	}
 	defer stack.Close()
@@ -77,6 +83,17 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 func printWelcome(w io.Writer, s *localstack.Main) {
 	st := s.Stack()
+	// The CLI's defaults are this stack's default addresses; other
+	// addresses are spelt out.
+	flags := func(name, url, def string) string {
+		if url == def {
+			return ""
+		}
+		return " -" + name + " " + url
+	}
+	loginFlags := flags(flagAPIURL, s.APIURL(), "http://"+localstack.DefaultAPIAddr) +
+		flags(flagKakaoURL, s.KakaoURL(), "http://"+kakaofake.DefaultAddr) + flags(flagEndpointURL, s.MotoURL(), "http://"+moto.DefaultAddr)
+	adminFlags := flags(flagEndpointURL, s.MotoURL(), "http://"+moto.DefaultAddr)
 	fmt.Fprintf(w, `
 kakaoauth local stack is up.
   try-it page     %[1]s/   (open it, click the Kakao button)
@@ -84,19 +101,41 @@ kakaoauth local stack is up.
   Kakao double    %[2]s
   moto (AWS)      user pool %[3]s, client %[4]s, tables %[5]s and %[6]s
 
-Try it (another terminal):
+Try it (another terminal; kakaoauth is what make install installs, or go run ./cmd/kakaoauth):
+  kakaoauth login -kakao-id 123%[9]s
+or with curl:
   curl -s -X POST %[2]s/_fake/users -d '{"id":123,"email":"a@example.com","is_email_verified":true,"is_email_valid":true,"nickname":"n"}'
   TOKEN=$(curl -s -X POST %[2]s/_fake/tokens -d '{"user_id":123}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   curl -s -X POST %[1]s/auth/kakao -H 'Content-Type: application/json' -d "{\"access_token\":\"$TOKEN\"}"
-or simply:  go run ./cmd/kakaoauth login -user 123
 
 Unlink at Kakao and come back (lifecycle events show up in this log as "lifecycle event"):
   curl -s -X POST %[2]s/_fake/unlink -d '{"user_id":123,"referrer_type":"UNLINK_FROM_APPS"}'
-  go run ./cmd/kakaoauth admin show -kakao-id 123 -endpoint %[8]s
-  go run ./cmd/kakaoauth login -user 123      # a fresh Kakao login: same sub again
+  kakaoauth admin show -kakao-id 123%[8]s
+  kakaoauth login -kakao-id 123%[9]s      # a fresh Kakao login: same sub again
 
 Ctrl-C stops everything this command started (%[7]s).
-`, s.APIURL(), orNone(s.KakaoURL()), st.UserPoolID, st.UserPoolClientID, st.MappingTable, st.AuditTable, time.Now().Format(time.RFC3339), s.MotoURL())
+`, s.APIURL(), orNone(s.KakaoURL()), st.UserPoolID, st.UserPoolClientID, st.MappingTable, st.AuditTable, time.Now().Format(time.RFC3339), adminFlags, loginFlags)
+}
+
+// progressEvery is how often a wait says it is still waiting.
+const progressEvery = 2 * time.Second
+
+// waitSaying runs fn and, while it takes longer than progressEvery, says
+// so on w with the time so far: no wait over a second or two is silent.
+func waitSaying(w io.Writer, what string, fn func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	start := time.Now()
+	tick := time.NewTicker(progressEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+			fmt.Fprintf(w, "%s... %ds\n", what, int(time.Since(start).Seconds()))
+		}
+	}
 }
 
 func orNone(s string) string {

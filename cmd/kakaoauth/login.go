@@ -5,10 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -18,7 +18,6 @@ import (
 	"github.com/kakaoauth/kakaoauth/infra/jwks"
 	"github.com/kakaoauth/kakaoauth/infra/kakaofake"
 	"github.com/kakaoauth/kakaoauth/infra/localstack"
-	"github.com/kakaoauth/kakaoauth/infra/moto"
 )
 
 func init() {
@@ -28,28 +27,67 @@ func init() {
 // LoginMain is a client of POST /auth/kakao: what an app does, from the
 // command line.
 type LoginMain struct {
-	APIURL      string
-	KakaoURL    string // the double; "" when a token is given
-	MotoURL     string // where the pool's JWKS is served locally; "" skips verification
+	APIURL   string
+	KakaoURL string // the double; "" when a token is given
+	MotoURL  string // where the pool's JWKS is served locally
+	// IssuerJWKS, with no MotoURL, checks the ID token against its
+	// issuer's JWKS (a deployed pool's); neither skips the check.
+	IssuerJWKS  bool
 	UserID      int64
 	AccessToken string
+	JSON        bool // print the answer whole, as JSON
 	Out         io.Writer
 	HTTP        *http.Client
 }
 
 func runLogin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("login", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	f := newFlags("login", stderr, `usage: kakaoauth login [flags]
+
+Logs in as an app does: creates Kakao account -kakao-id at the Kakao double
+(-kakao-url) and mints its access token there (or takes -access-token),
+posts it to the login API (-api-url), prints the answer with the tokens
+shortened and checks the Cognito ID token's signature against the pool's
+JWKS (served by the local moto, -endpoint-url). Defaults: the local stack.
+
+flags:
+`)
 	m := LoginMain{Out: stdout, HTTP: &http.Client{Timeout: 35 * time.Second}}
-	fs.StringVar(&m.APIURL, "api", envOr("KAKAOAUTH_API_URL", "http://"+localstack.DefaultAPIAddr), "base URL of the login API (env KAKAOAUTH_API_URL)")
-	fs.StringVar(&m.KakaoURL, "kakao", envOr("KAKAOAUTH_KAKAO_URL", "http://"+kakaofake.DefaultAddr), "Kakao double that mints the token (env KAKAOAUTH_KAKAO_URL)")
-	fs.StringVar(&m.MotoURL, "moto", envOr("KAKAOAUTH_MOTO_URL", "http://"+moto.DefaultAddr), "moto URL serving the pool's JWKS, to verify the ID token; empty skips (env KAKAOAUTH_MOTO_URL)")
-	fs.Int64Var(&m.UserID, "user", kakaofake.DemoUser.ID, "Kakao user id at the double (created if missing)")
-	fs.StringVar(&m.AccessToken, "access-token", "", "use this Kakao access token instead of minting one")
-	if err := fs.Parse(args); err != nil {
+	f.StringVar(&m.APIURL, flagAPIURL, envOr("KAKAOAUTH_API_URL", "http://"+localstack.DefaultAPIAddr), "the login API's base URL (env KAKAOAUTH_API_URL)")
+	f.StringVar(&m.KakaoURL, flagKakaoURL, envOr("KAKAOAUTH_KAKAO_URL", "http://"+kakaofake.DefaultAddr), "the Kakao double that creates the account and mints its token (env KAKAOAUTH_KAKAO_URL)")
+	f.StringVar(&m.MotoURL, flagEndpointURL, envOr("KAKAOAUTH_ENDPOINT_URL", localEndpoint()), "AWS endpoint serving the pool's JWKS (the local moto), to check the ID token's signature; empty: the token issuer's (a deployed pool) (env KAKAOAUTH_ENDPOINT_URL)")
+	f.Int64Var(&m.UserID, "kakao-id", kakaofake.DemoUser.ID, "the Kakao account (user id) to log in as; created at the double if new")
+	f.StringVar(&m.AccessToken, "access-token", "", "log in with this Kakao access token instead of minting one")
+	f.BoolVar(&m.JSON, "json", false, "print the login API's answer as JSON, tokens whole (for scripts)")
+	f.alias("api", flagAPIURL)
+	f.alias("kakao", flagKakaoURL)
+	f.alias("moto", flagEndpointURL)
+	f.alias("user", "kakao-id")
+	if err := f.parseNoArgs(args); err != nil {
 		return err
 	}
+	m.IssuerJWKS = m.MotoURL == ""
+	if m.UserID <= 0 && m.AccessToken == "" {
+		return fmt.Errorf("login: -kakao-id %d: a Kakao user id is a positive number, e.g. -kakao-id 123", m.UserID)
+	}
+	for name, u := range map[string]string{flagAPIURL: m.APIURL, flagKakaoURL: m.KakaoURL, flagEndpointURL: m.MotoURL} {
+		if err := checkURL(name, u, name != flagEndpointURL || u != ""); err != nil {
+			return fmt.Errorf("login: %w", err)
+		}
+	}
 	return m.Run(ctx)
+}
+
+// checkURL refuses a flag value that is not an http(s) URL (or, when not
+// required, empty).
+func checkURL(flagName, value string, required bool) error {
+	if value == "" && !required {
+		return nil
+	}
+	u, err := url.Parse(value)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("-%s %q: want a URL such as http://127.0.0.1:8080", flagName, value)
+	}
+	return nil
 }
 
 // Run logs in once and prints the response, token values shortened.
@@ -69,14 +107,19 @@ func (m *LoginMain) Run(ctx context.Context) error {
 	}
 	if status != http.StatusOK {
 		out, _ := json.Marshal(resp)
-		return fmt.Errorf("login answered %d: %s", status, out)
+		return fmt.Errorf("login: %s answered %d: %s", m.APIURL, status, out)
+	}
+	if m.JSON {
+		enc := json.NewEncoder(m.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(resp)
 	}
 	fmt.Fprintf(m.Out, "HTTP %d  sub=%v username=%v new_user=%v expires_in=%v token_type=%v\n",
 		status, resp["sub"], resp["username"], resp["new_user"], resp["expires_in"], resp["token_type"])
 	for _, k := range []string{"id_token", "access_token", "refresh_token"} {
 		fmt.Fprintf(m.Out, "  %-13s %s\n", k, shorten(fmt.Sprint(resp[k])))
 	}
-	if m.MotoURL == "" {
+	if m.MotoURL == "" && !m.IssuerJWKS {
 		return nil
 	}
 	claims, err := m.verify(ctx, fmt.Sprint(resp["id_token"]))
@@ -94,19 +137,26 @@ func (m *LoginMain) mint(ctx context.Context) (string, error) {
 	base := strings.TrimRight(m.KakaoURL, "/")
 	user, _ := json.Marshal(map[string]any{"id": m.UserID, "email": fmt.Sprintf("user%d@example.com", m.UserID),
 		"is_email_verified": true, "is_email_valid": true, "nickname": fmt.Sprintf("user%d", m.UserID)})
-	if _, err := m.post(ctx, base+"/_fake/users", user, nil); err != nil {
-		return "", err
+	var created struct {
+		Error string `json:"error"`
+	}
+	status, err := m.post(ctx, base+"/_fake/users", user, &created)
+	if err != nil {
+		return "", fmt.Errorf("login: the Kakao double at %s: %w (is the local stack running? make run)", m.KakaoURL, err)
+	}
+	if status != http.StatusCreated && status != http.StatusConflict {
+		return "", fmt.Errorf("login: the Kakao double refused Kakao account %d (HTTP %d %s)", m.UserID, status, created.Error)
 	}
 	var tokens struct {
 		AccessToken string `json:"access_token"`
+		Error       string `json:"error"`
 	}
 	req, _ := json.Marshal(map[string]any{"user_id": m.UserID})
-	status, err := m.post(ctx, base+"/_fake/tokens", req, &tokens)
-	if err != nil {
+	if status, err = m.post(ctx, base+"/_fake/tokens", req, &tokens); err != nil {
 		return "", err
 	}
 	if status != http.StatusOK && status != http.StatusCreated || tokens.AccessToken == "" {
-		return "", fmt.Errorf("the Kakao double did not mint a token (HTTP %d)", status)
+		return "", fmt.Errorf("login: the Kakao double did not mint a token for Kakao account %d (HTTP %d %s)", m.UserID, status, tokens.Error)
 	}
 	return tokens.AccessToken, nil
 }
@@ -130,8 +180,9 @@ func (m *LoginMain) post(ctx context.Context, url string, body []byte, out any) 
 	return resp.StatusCode, nil
 }
 
-// verify checks the ID token's RS256 signature against the pool's JWKS,
-// which moto serves at /<pool id>/.well-known/jwks.json.
+// verify checks the ID token's RS256 signature against the pool's JWKS:
+// moto serves it at /<pool id>/.well-known/jwks.json; without MotoURL, the
+// issuer's own (a deployed pool's, public).
 func (m *LoginMain) verify(ctx context.Context, raw string) (map[string]any, error) {
 	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
@@ -147,7 +198,11 @@ func (m *LoginMain) verify(ctx context.Context, raw string) (map[string]any, err
 	if pool == "" {
 		return nil, errors.New("no pool id in iss")
 	}
-	return jwks.Verify(ctx, m.HTTP, strings.TrimRight(m.MotoURL, "/")+"/"+pool+"/.well-known/jwks.json", raw)
+	jwksURL := strings.TrimRight(unverified.Iss, "/") + "/.well-known/jwks.json"
+	if m.MotoURL != "" {
+		jwksURL = strings.TrimRight(m.MotoURL, "/") + "/" + pool + "/.well-known/jwks.json"
+	}
+	return jwks.Verify(ctx, m.HTTP, jwksURL, raw)
 }
 
 // shorten keeps a token recognisable on screen without printing it whole.

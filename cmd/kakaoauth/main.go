@@ -9,6 +9,8 @@
 //	kakaoauth admin        operators: an account's state; unlink, re-link, delete
 //	kakaoauth bench        load-test a login endpoint and check the invariants
 //	kakaoauth pool         attach kakaoauth's triggers to a pool it does not own, or detach them
+//	kakaoauth deploy       check every parameter and the region, then sam build and sam deploy
+//	kakaoauth version      the version of this binary
 //
 // Each subcommand lives in its own file with a Main struct (Run/Close).
 package main
@@ -52,9 +54,16 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		usage(stderr)
+		return errors.New("which command?")
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
 		usage(stderr)
 		return flag.ErrHelp
+	case "-version", "--version":
+		args = []string{"version"}
 	}
 	c, ok := commands[args[0]]
 	if !ok {
@@ -65,7 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: kakaoauth <command> [flags]\n\ncommands:")
+	fmt.Fprintln(w, "usage: kakaoauth <command> [flags]   (kakaoauth <command> -h: its flags)\n\ncommands:")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)

@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 
 func TestUsage(t *testing.T) {
 	var stderr bytes.Buffer
-	if err := run(context.Background(), nil, io.Discard, &stderr); !errors.Is(err, flag.ErrHelp) {
+	if err := run(context.Background(), nil, io.Discard, &stderr); err == nil || errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("no command: %v", err)
 	}
 	for _, c := range []string{"local", "fake-kakao", "login", "tryit"} {
@@ -43,7 +43,7 @@ func TestUsage(t *testing.T) {
 	}
 }
 
-// The README's path: `kakaoauth local` comes up and prints its URLs, the
+// The quickstart's path (docs/quickstart.md): `kakaoauth local` comes up and prints its URLs, the
 // `login` client gets Cognito tokens whose signature verifies against the
 // pool's JWKS, and cancelling (Ctrl-C) stops it cleanly.
 func TestLocalThenLogin(t *testing.T) {
@@ -86,7 +86,7 @@ func TestLocalThenLogin(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	err = run(ctx, []string{"login", "-api", urls["login endpoint"], "-kakao", urls["Kakao double"], "-moto", motoURL, "-user", "777"}, &out, io.Discard)
+	err = run(ctx, []string{"login", "-api-url", urls["login endpoint"], "-kakao-url", urls["Kakao double"], "-endpoint-url", motoURL, "-kakao-id", "777"}, &out, io.Discard)
 	if err != nil {
 		t.Fatalf("login: %v\n%s", err, out.String())
 	}

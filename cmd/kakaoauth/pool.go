@@ -93,12 +93,7 @@ func (m *PoolMain) Run(ctx context.Context, args []string) error {
 		fmt.Fprint(m.Err, poolUsage)
 		return fmt.Errorf("pool: unknown action %q", action)
 	}
-	fs := flag.NewFlagSet("pool "+action, flag.ContinueOnError)
-	fs.SetOutput(m.Err)
-	fs.Usage = func() {
-		fmt.Fprint(m.Err, poolUsage+"\nflags:\n")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("pool "+action, m.Err, poolUsage+"\nflags:\n")
 	target := awsTarget{command: "pool " + action, HTTP: m.HTTPClient}
 	target.register(fs, "the pool (UserPoolId) and kakaoauth's functions (*FunctionArn)")
 	poolID := fs.String("user-pool-id", "", "the user pool (default: the -stack's UserPoolId output)")
@@ -109,11 +104,8 @@ func (m *PoolMain) Run(ctx context.Context, args []string) error {
 	dryRun := fs.Bool("dry-run", false, "show what would change; change nothing")
 	yes := fs.Bool("yes", false, "do not ask before changing the pool")
 	backup := fs.String("backup", "", "write the pool's configuration as read (JSON) to this file before changing anything")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.parseNoArgs(args[1:]); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("pool %s: unexpected argument %q", action, fs.Arg(0))
 	}
 	if err := target.check(fs); err != nil {
 		return err

@@ -264,19 +264,8 @@ func TestPoolNeedsKakaoauthsFunctions(t *testing.T) {
 	}
 }
 
-// endpointFlag is awsTarget's flag for a local AWS endpoint, whichever
-// name it has (-endpoint is being renamed -endpoint-url).
-func endpointFlag() string {
-	fs := flag.NewFlagSet("", flag.ContinueOnError)
-	var target awsTarget
-	target.register(fs, "")
-	for _, name := range []string{"endpoint-url", "endpoint"} {
-		if fs.Lookup(name) != nil {
-			return "-" + name
-		}
-	}
-	panic("awsTarget registers no endpoint flag")
-}
+// endpointFlag is awsTarget's flag for an AWS endpoint.
+func endpointFlag() string { return "-" + flagEndpointURL }
 
 const docsPath = "../../docs/existing-pool.md"
 

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/kakaoauth/kakaoauth"
 	"github.com/kakaoauth/kakaoauth/infra/localapi"
+	"github.com/kakaoauth/kakaoauth/infra/localstack"
 	"github.com/kakaoauth/kakaoauth/workflow"
 )
 
@@ -64,27 +64,44 @@ type SmokeMain struct {
 }
 
 func runSmoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("smoke", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	f := newFlags("smoke", stderr, `usage: kakaoauth smoke [flags]
+
+Checks a stack from the outside, as an app uses it: a bad body answers 400
+InvalidRequest, a garbage Kakao token 401 InvalidKakaoToken; with a real
+Kakao access token (KAKAO_ACCESS_TOKEN) it logs in. A deployed stack:
+-stack NAME -region REGION (its outputs ApiUrl, StateMachineArn); by
+default the local stack's API.
+
+flags:
+`)
 	m := SmokeMain{Out: stdout, HTTP: &http.Client{Timeout: 35 * time.Second}}
-	fs.StringVar(&m.Stack, "stack", "", "CloudFormation stack to read ApiUrl and StateMachineArn from")
-	fs.StringVar(&m.APIURL, "api-url", "", "the API's base URL with the stage, e.g. https://abc.execute-api.ap-northeast-2.amazonaws.com/v1")
-	fs.StringVar(&m.StateMachineARN, "state-machine-arn", "", "the login state machine, for -via sfn")
-	fs.StringVar(&m.AccessToken, "access-token", os.Getenv("KAKAO_ACCESS_TOKEN"), "a real Kakao access token to log in with (env KAKAO_ACCESS_TOKEN, which keeps it out of the process list)")
-	fs.StringVar(&m.Via, "via", "api", "how to log in with -access-token: api (POST /auth/kakao) or sfn (StartSyncExecution)")
-	region := fs.String("region", "", "AWS region of the stack (default: the AWS CLI's configuration)")
-	fs.BoolVar(&m.Hosted.Enabled, "hosted-ui", false, "also check the stack's Cognito hosted UI (HostedUi=enabled)")
-	fs.StringVar(&m.Hosted.Callback, "callback", "", "with -hosted-ui: the address the browser landed on after signing in through the printed authorize URL")
-	fs.StringVar(&m.Hosted.DomainURL, "hosted-ui-domain", "", "with -hosted-ui: the Cognito domain (default: output HostedUiDomainUrl)")
-	fs.StringVar(&m.Hosted.ClientID, "hosted-ui-client-id", "", "with -hosted-ui: its app client (default: output HostedUiClientId)")
-	fs.StringVar(&m.Hosted.RedirectURI, "redirect-uri", "", "with -hosted-ui: a callback URL of the hosted UI's client (default: the first of HostedUiCallbackUrls)")
-	fs.StringVar(&m.Hosted.KakaoClientID, "kakao-client-id", "", "with -hosted-ui: the Kakao REST API key the redirect must carry (default: parameter KakaoRestApiKey)")
-	fs.StringVar(&m.Hosted.UserPoolID, "user-pool-id", "", "with -hosted-ui: the pool whose JWKS signs the tokens (default: output UserPoolId)")
-	if err := fs.Parse(args); err != nil {
+	target := awsTarget{command: "smoke"}
+	target.register(f, "the API and the state machine")
+	f.StringVar(&m.APIURL, flagAPIURL, "", "the API's base URL with the stage, e.g. https://abc.execute-api.ap-northeast-2.amazonaws.com/v1 (default: the stack's output ApiUrl, else the local stack's "+"http://"+localstack.DefaultAPIAddr+", env KAKAOAUTH_API_URL)")
+	f.StringVar(&m.StateMachineARN, "state-machine-arn", "", "the login state machine, for -via sfn")
+	f.StringVar(&m.AccessToken, "access-token", os.Getenv("KAKAO_ACCESS_TOKEN"), "a real Kakao access token to log in with (env KAKAO_ACCESS_TOKEN, which keeps it out of the process list)")
+	f.StringVar(&m.Via, "via", "api", "how to log in with -access-token: api (POST /auth/kakao) or sfn (StartSyncExecution)")
+	f.BoolVar(&m.Hosted.Enabled, "hosted-ui", false, "also check the stack's Cognito hosted UI (HostedUi=enabled)")
+	f.StringVar(&m.Hosted.Callback, "callback", "", "with -hosted-ui: the address the browser landed on after signing in through the printed authorize URL")
+	f.StringVar(&m.Hosted.DomainURL, "hosted-ui-domain", "", "with -hosted-ui: the Cognito domain (default: output HostedUiDomainUrl)")
+	f.StringVar(&m.Hosted.ClientID, "hosted-ui-client-id", "", "with -hosted-ui: its app client (default: output HostedUiClientId)")
+	f.StringVar(&m.Hosted.RedirectURI, "redirect-uri", "", "with -hosted-ui: a callback URL of the hosted UI's client (default: the first of HostedUiCallbackUrls)")
+	f.StringVar(&m.Hosted.KakaoClientID, "kakao-client-id", "", "with -hosted-ui: the Kakao REST API key the redirect must carry (default: parameter KakaoRestApiKey)")
+	f.StringVar(&m.Hosted.UserPoolID, "user-pool-id", "", "with -hosted-ui: the pool whose JWKS signs the tokens (default: output UserPoolId)")
+	if err := f.parseNoArgs(args); err != nil {
 		return err
 	}
+	if err := target.check(f); err != nil {
+		return err
+	}
+	m.Stack = target.stack
+	if m.APIURL == "" && m.Stack == "" {
+		m.APIURL = envOr("KAKAOAUTH_API_URL", "http://"+localstack.DefaultAPIAddr)
+	}
 	if m.Stack != "" || (m.AccessToken != "" && m.Via == "sfn") {
-		target := awsTarget{command: "smoke", region: *region}
+		if target.local() {
+			return errors.New("smoke: -via sfn calls a deployed state machine: give -stack NAME -region REGION")
+		}
 		cfg, err := target.config(ctx)
 		if err != nil {
 			return err
@@ -110,7 +127,7 @@ func (m *SmokeMain) Run(ctx context.Context) error {
 		}
 	}
 	if m.APIURL == "" {
-		return errors.New("give -stack or -api-url")
+		return errors.New("smoke: give -stack NAME -region REGION, or -api-url")
 	}
 	base := strings.TrimRight(m.APIURL, "/")
 	fmt.Fprintf(m.Out, "kakaoauth smoke: %s\n", base)

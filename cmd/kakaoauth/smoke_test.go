@@ -54,8 +54,12 @@ func TestSmokeAgainstLocalStack(t *testing.T) {
 		t.Fatalf("minting a token: %v", err)
 	}
 
+	// With no flags, smoke checks the local stack (KAKAOAUTH_API_URL stands
+	// in for http://127.0.0.1:8080, which tests may not bind).
+	t.Setenv("KAKAOAUTH_API_URL", stack.APIURL())
+	t.Setenv("KAKAO_ACCESS_TOKEN", tokens.AccessToken)
 	var out bytes.Buffer
-	if err := run(ctx, []string{"smoke", "-api-url", stack.APIURL(), "-access-token", tokens.AccessToken}, &out, io.Discard); err != nil {
+	if err := run(ctx, []string{"smoke"}, &out, io.Discard); err != nil {
 		t.Fatalf("smoke: %v\n%s", err, out.String())
 	}
 	for _, want := range []string{"ok    bad body", "400 InvalidRequest", "ok    garbage Kakao token", "401 InvalidKakaoToken", "ok    login via api", "username=kakao_4242"} {
@@ -180,8 +184,8 @@ func TestSmokeStackAndStateMachine(t *testing.T) {
 }
 
 func TestSmokeNeedsAnEndpoint(t *testing.T) {
-	err := run(t.Context(), []string{"smoke"}, io.Discard, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "-stack or -api-url") {
+	err := (&SmokeMain{Out: io.Discard}).Run(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "-stack NAME -region REGION, or -api-url") {
 		t.Fatalf("smoke without an endpoint: %v", err)
 	}
 }

@@ -3,8 +3,9 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"net"
+	"net/url"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -15,9 +16,11 @@ import (
 	"github.com/kakaoauth/kakaoauth/infra/moto"
 )
 
-// awsTarget is which stack an operator command works on: a deployed one
-// (-stack, the usual credential chain, -region/-profile) or the local
-// stack's moto (-endpoint, dummy credentials). audit and admin share it.
+// awsTarget is which stack a command works on: the local stack's moto
+// by default (dummy credentials), a deployed stack as soon as -stack,
+// -region or -profile says so (the usual credential chain), or any AWS
+// endpoint given as -endpoint-url. Every command's AWS flags come from
+// here, so they are named and behave alike everywhere.
 type awsTarget struct {
 	command                   string // for messages, e.g. "audit"
 	region, profile, endpoint string
@@ -26,18 +29,45 @@ type awsTarget struct {
 	HTTP aws.HTTPClient
 }
 
-func (a *awsTarget) register(fs *flag.FlagSet, stackUse string) {
-	fs.StringVar(&a.region, "region", "", "AWS region (default: the AWS config's)")
-	fs.StringVar(&a.profile, "profile", "", "AWS shared config profile")
-	fs.StringVar(&a.endpoint, "endpoint", "", "AWS endpoint of a local stack, e.g. http://127.0.0.1:5000 (dummy credentials)")
-	fs.StringVar(&a.stack, "stack", "", "CloudFormation stack whose outputs name "+stackUse)
+func (a *awsTarget) register(f *cliFlags, stackUse string) {
+	f.StringVar(&a.stack, "stack", "", "deployed CloudFormation stack whose outputs name "+stackUse+" (default: the local stack)")
+	f.StringVar(&a.region, "region", "", "AWS region of the stack (default: the AWS config's, AWS_REGION)")
+	f.StringVar(&a.profile, "profile", "", "AWS shared config profile")
+	f.StringVar(&a.endpoint, flagEndpointURL, "", "AWS endpoint URL (default: the local stack's moto, "+localEndpoint()+", unless -stack, -region or -profile; env KAKAOAUTH_ENDPOINT_URL)")
 }
 
-func (a *awsTarget) check(fs *flag.FlagSet) error {
+// localEndpoint is the local stack's moto: where `make run` starts it, or
+// KAKAOAUTH_ENDPOINT_URL.
+func localEndpoint() string { return envOr("KAKAOAUTH_ENDPOINT_URL", "http://"+moto.DefaultAddr) }
+
+// local says whether the target is the local stack: no deployed stack,
+// region or profile named. Its endpoint is then the local moto unless
+// -endpoint-url names another.
+func (a *awsTarget) local() bool { return a.stack == "" && a.region == "" && a.profile == "" }
+
+func (a *awsTarget) check(f *cliFlags) error {
 	if a.endpoint != "" && a.profile != "" {
-		return fmt.Errorf("%s: -endpoint uses dummy credentials; -profile does not apply", fs.Name())
+		return fmt.Errorf("%s: -endpoint-url uses dummy credentials; -profile does not apply", f.Name())
+	}
+	if a.endpoint != "" {
+		if u, err := url.Parse(a.endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%s: -endpoint-url %q: want a URL such as %s", f.Name(), a.endpoint, localEndpoint())
+		}
+	}
+	if a.local() && a.endpoint == "" {
+		a.endpoint = localEndpoint()
 	}
 	return nil
+}
+
+// explain turns a refused connection to the default local stack into
+// what to do about it.
+func (a *awsTarget) explain(err error) error {
+	var op *net.OpError
+	if err == nil || !a.local() || !errors.As(err, &op) || op.Op != "dial" {
+		return err
+	}
+	return fmt.Errorf("%s: no local stack answers at %s: start it with `make run`, or name a deployed stack with -stack NAME -region REGION (%w)", a.command, a.endpoint, err)
 }
 
 // config is the AWS configuration of the target.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,7 +18,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
+	"github.com/kakaoauth/kakaoauth/infra/kakaofake"
 	"github.com/kakaoauth/kakaoauth/infra/localapi"
+	"github.com/kakaoauth/kakaoauth/infra/localstack"
+	"github.com/kakaoauth/kakaoauth/infra/provision"
 	"github.com/kakaoauth/kakaoauth/infra/tryit"
 )
 
@@ -76,32 +78,45 @@ type TryItMain struct {
 }
 
 func runTryIt(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("tryit", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	f := newFlags("tryit", stderr, `usage: kakaoauth tryit [flags]
+
+Serves the try-it page on this machine against a stack and a Kakao app: a
+deployed stack with -stack NAME -region REGION (its outputs ApiUrl,
+UserPoolId, UserPoolClientId) and a real Kakao app (KAKAO_REST_API_KEY,
+and KAKAO_CLIENT_SECRET if it has one); by default the local stack and its
+Kakao double, on another origin (start it with
+kakaoauth local -cors-origins http://localhost:8090).
+
+flags:
+`)
 	m := TryItMain{Out: stdout, Log: slog.New(slog.NewJSONHandler(stderr, nil))}
-	fs.StringVar(&m.Stack, "stack", "", "CloudFormation stack to read ApiUrl, UserPoolId and UserPoolClientId from")
-	fs.StringVar(&m.Region, "region", "", "AWS region of the stack (default: the AWS config's, else the user pool id's)")
-	profile := fs.String("profile", "", "AWS shared config profile, for -stack")
-	fs.StringVar(&m.APIURL, "api-url", "", "the API's base URL with the stage (output ApiUrl)")
-	fs.StringVar(&m.UserPoolID, "user-pool-id", "", "the user pool (output UserPoolId)")
-	fs.StringVar(&m.UserPoolClientID, "user-pool-client-id", "", "the pool's public app client (output UserPoolClientId)")
-	fs.StringVar(&m.CognitoEndpoint, "cognito-endpoint", "", "Cognito endpoint URL, for a local pool (moto); default: AWS")
-	fs.StringVar(&m.HostedUIDomain, "hosted-ui-domain", "", "the stack's hosted UI domain (output HostedUiDomainUrl), if it has one")
-	fs.StringVar(&m.HostedUIClientID, "hosted-ui-client-id", "", "the hosted UI's app client (output HostedUiClientId)")
-	fs.StringVar(&m.KakaoAuthURL, "kakao-auth-url", envOr("KAKAO_AUTH_BASE_URL", sharedconfig.DefaultKakaoAuthBaseURL), "Kakao auth server (env KAKAO_AUTH_BASE_URL)")
-	fs.StringVar(&m.KakaoClientID, "kakao-client-id", os.Getenv("KAKAO_REST_API_KEY"), "the Kakao app's REST API key (env KAKAO_REST_API_KEY)")
-	fs.StringVar(&m.Addr, "addr", envOr("KAKAOAUTH_TRYIT_ADDR", DefaultTryItAddr), "listen address (env KAKAOAUTH_TRYIT_ADDR)")
-	fs.StringVar(&m.PublicURL, "public-url", "", "the page's origin as registered at Kakao (default http://localhost:<port>)")
-	if err := fs.Parse(args); err != nil {
+	target := awsTarget{command: "tryit"}
+	target.register(f, "the API, the pool and its app client")
+	f.StringVar(&m.APIURL, flagAPIURL, "", "the API's base URL with the stage (default: the stack's output ApiUrl, else the local stack's)")
+	f.StringVar(&m.UserPoolID, "user-pool-id", "", "the user pool (default: the stack's output UserPoolId, else the local stack's)")
+	f.StringVar(&m.UserPoolClientID, "user-pool-client-id", "", "the pool's public app client (default: the stack's output UserPoolClientId, else the local stack's)")
+	f.StringVar(&m.HostedUIDomain, "hosted-ui-domain", "", "the stack's hosted UI domain (output HostedUiDomainUrl), if it has one")
+	f.StringVar(&m.HostedUIClientID, "hosted-ui-client-id", "", "the hosted UI's app client (output HostedUiClientId)")
+	f.StringVar(&m.KakaoAuthURL, "kakao-auth-url", os.Getenv("KAKAO_AUTH_BASE_URL"), "Kakao auth server (env KAKAO_AUTH_BASE_URL; default "+sharedconfig.DefaultKakaoAuthBaseURL+", or the local stack's Kakao double)")
+	f.StringVar(&m.KakaoClientID, "kakao-client-id", os.Getenv("KAKAO_REST_API_KEY"), "the Kakao app's REST API key (env KAKAO_REST_API_KEY; the local double's: "+kakaofake.DefaultAppKey+")")
+	f.StringVar(&m.Addr, "addr", envOr("KAKAOAUTH_TRYIT_ADDR", DefaultTryItAddr), "listen address (env KAKAOAUTH_TRYIT_ADDR)")
+	f.StringVar(&m.PublicURL, "public-url", "", "the page's origin as registered at Kakao (default http://localhost:<port>)")
+	f.alias("cognito-endpoint", flagEndpointURL)
+	if err := f.parseNoArgs(args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("tryit: unexpected argument %q", fs.Arg(0))
 	}
 	// A secret only from the environment: flags show in the process list.
 	m.KakaoClientSecret = os.Getenv("KAKAO_CLIENT_SECRET")
-	if m.Stack != "" {
-		target := awsTarget{command: "tryit", region: m.Region, profile: *profile}
+	explicitEndpoint := target.endpoint != ""
+	if err := target.check(f); err != nil {
+		return err
+	}
+	m.Stack, m.Region = target.stack, target.region
+	if explicitEndpoint || (target.local() && m.APIURL == "") {
+		m.CognitoEndpoint = target.endpoint
+	}
+	switch {
+	case m.Stack != "":
 		cfg, err := target.config(ctx)
 		if err != nil {
 			return err
@@ -110,7 +125,13 @@ func runTryIt(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			m.Region = cfg.Region
 		}
 		m.Stacks = cloudformation.NewFromConfig(cfg)
+	case target.local() && m.APIURL == "":
+		// The local stack, found as make run left it.
+		if err := m.localStack(ctx, &target); err != nil {
+			return target.explain(err)
+		}
 	}
+	m.KakaoAuthURL = orDefault(m.KakaoAuthURL, sharedconfig.DefaultKakaoAuthBaseURL)
 	if err := m.Run(ctx); err != nil {
 		return err
 	}
@@ -150,7 +171,7 @@ func (m *TryItMain) Run(ctx context.Context) error {
 	}
 	switch {
 	case m.APIURL == "" || m.UserPoolID == "" || m.UserPoolClientID == "":
-		return errors.New("tryit: give -stack, or -api-url, -user-pool-id and -user-pool-client-id")
+		return errors.New("tryit: give -stack NAME -region REGION, or -api-url, -user-pool-id and -user-pool-client-id")
 	case m.KakaoClientID == "":
 		return errors.New("tryit: give the Kakao app's REST API key (-kakao-client-id or KAKAO_REST_API_KEY)")
 	case (m.HostedUIDomain == "") != (m.HostedUIClientID == ""):
@@ -255,6 +276,41 @@ func (m *TryItMain) corsAllows(ctx context.Context) (bool, error) {
 	}
 	resp.Body.Close()
 	return resp.Header.Get("Access-Control-Allow-Origin") == m.PublicURL, nil
+}
+
+// localStack fills in what the local stack (make run) serves: its API,
+// the pool and app client provisioned in its moto, its Kakao double.
+func (m *TryItMain) localStack(ctx context.Context, target *awsTarget) error {
+	cfg, err := target.config(ctx)
+	if err != nil {
+		return err
+	}
+	idp := cip.NewFromConfig(cfg)
+	names := provision.NamesFor(localstack.DefaultPrefix)
+	if m.UserPoolID == "" {
+		if m.UserPoolID, err = localPoolID(ctx, idp, names.UserPool); err != nil {
+			return err
+		}
+	}
+	if m.UserPoolClientID == "" {
+		out, err := idp.ListUserPoolClients(ctx, &cip.ListUserPoolClientsInput{UserPoolId: &m.UserPoolID, MaxResults: aws.Int32(60)})
+		if err != nil {
+			return err
+		}
+		for _, c := range out.UserPoolClients {
+			if aws.ToString(c.ClientName) == names.UserPoolClient {
+				m.UserPoolClientID = aws.ToString(c.ClientId)
+			}
+		}
+		if m.UserPoolClientID == "" {
+			return fmt.Errorf("tryit: the local pool has no app client %s", names.UserPoolClient)
+		}
+	}
+	m.APIURL = "http://" + localstack.DefaultAPIAddr
+	m.KakaoAuthURL = orDefault(m.KakaoAuthURL, "http://"+kakaofake.DefaultAddr)
+	m.KakaoClientID = orDefault(m.KakaoClientID, kakaofake.DefaultAppKey)
+	m.Region = orDefault(m.Region, cfg.Region)
+	return nil
 }
 
 // URL is the page's origin.

@@ -42,7 +42,7 @@ func startTryIt(t *testing.T, s *localstack.Main, motoURL, port string) string {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"tryit", "-api-url", s.APIURL(), "-user-pool-id", s.Stack().UserPoolID,
-			"-user-pool-client-id", s.Stack().UserPoolClientID, "-cognito-endpoint", motoURL,
+			"-user-pool-client-id", s.Stack().UserPoolClientID, "-endpoint-url", motoURL,
 			"-kakao-auth-url", s.KakaoURL(), "-kakao-client-id", kakaofake.DefaultAppKey, "-addr", "127.0.0.1:" + port}, pw, io.Discard)
 		pw.Close()
 	}()

@@ -20,7 +20,8 @@
 //	}
 //
 // A missing Chromium fails the tests; it never skips them. `make tools`
-// (infra/install-tools.sh) installs Debian's chromium package.
+// (infra/install-tools.sh) installs Debian's chromium package; on macOS it
+// uses Chromium's or Google Chrome's app.
 package chromium
 
 import (
@@ -29,6 +30,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -40,14 +42,27 @@ import (
 // DefaultPath is where Debian's chromium package installs the browser.
 const DefaultPath = "/usr/bin/chromium"
 
-// Path is the browser: $CHROMIUM if set, else chromium on PATH, else
-// DefaultPath.
+// macApps are where macOS keeps Chromium and Google Chrome.
+var macApps = []string{
+	"/Applications/Chromium.app/Contents/MacOS/Chromium",
+	"/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+}
+
+// Path is the browser: $CHROMIUM if set, else chromium on PATH, else (on
+// macOS) Chromium's or Google Chrome's app, else DefaultPath.
 func Path() string {
 	if p := os.Getenv("CHROMIUM"); p != "" {
 		return p
 	}
 	if p, err := exec.LookPath("chromium"); err == nil {
 		return p
+	}
+	if runtime.GOOS == "darwin" {
+		for _, p := range macApps {
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
 	}
 	return DefaultPath
 }
@@ -92,7 +107,7 @@ var shared struct {
 
 func start() {
 	if _, err := exec.LookPath(Path()); err != nil {
-		shared.err = fmt.Errorf("chromium: no browser at %s (%v): run `make tools`, which installs Debian's chromium package", Path(), err)
+		shared.err = fmt.Errorf("chromium: no browser at %s (%v): run `make tools`, which installs Debian's chromium package (on macOS: brew install --cask google-chrome), or set CHROMIUM", Path(), err)
 		return
 	}
 	dir, err := os.MkdirTemp("", "kakaoauth-chromium-")

@@ -69,6 +69,10 @@ var DemoUser = User{ID: 4242, Email: "demo@example.com", IsEmailValid: true, IsE
 func Main(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("fake-kakao", flag.ContinueOnError)
 	fs.SetOutput(stdout)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: kakaoauth fake-kakao [flags]\n\nRuns only the Kakao double (Kakao's API, login and consent page, and /_fake/ control API).\n\nflags:")
+		fs.PrintDefaults()
+	}
 	addr := fs.String("addr", envOr("KAKAOFAKE_ADDR", DefaultAddr), "listen address (env KAKAOFAKE_ADDR)")
 	appID := fs.Int64("app-id", envInt("KAKAOFAKE_APP_ID", DefaultAppID), "Kakao app id (env KAKAOFAKE_APP_ID)")
 	appKeys := fs.String("app-keys", envOr("KAKAOFAKE_APP_KEYS", DefaultAppKey), "comma-separated app keys, first is the default aud (env KAKAOFAKE_APP_KEYS)")

@@ -99,7 +99,7 @@ func Mux(login http.Handler, extra map[string]http.Handler) *http.ServeMux {
 // writeNotFound is the API's answer to a route or method it does not have
 // (MISSING_AUTHENTICATION_TOKEN, which template.yaml makes a 404).
 func writeNotFound(w http.ResponseWriter) {
-	writeJSON(w, http.StatusNotFound, errorBody{Error: "NotFound", Message: "No such route."})
+	writeJSON(w, kakaoauth.RouteNotFound.Status, errorBody{Error: kakaoauth.RouteNotFound.Code, Message: kakaoauth.RouteNotFound.Message})
 }
 
 // JSONContentType says whether API Gateway runs the login's

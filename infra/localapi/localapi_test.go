@@ -14,7 +14,7 @@ import (
 )
 
 // The local endpoint must answer exactly as API Gateway's templates do;
-// these cases are the contract table of DESIGN.md.
+// these cases are the contract table of docs/api.md.
 func TestResponseMapping(t *testing.T) {
 	cases := []struct {
 		name       string

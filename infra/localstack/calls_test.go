@@ -59,10 +59,10 @@ func (s *testStack) measure(t *testing.T, body any) (int, map[string]any, loginC
 	return status, out, calls
 }
 
-// The calls each kind of login makes, exactly: the README's table of calls
+// The calls each kind of login makes, exactly: docs/performance.md's table of calls
 // per login and the Cognito quota ceiling each implies come from here.
 // Counts are deterministic (no concurrency, no time-dependent rotation),
-// so any change to them is a change to the README's figures.
+// so any change to them is a change to docs/performance.md's figures.
 func TestCallsPerLoginKind(t *testing.T) {
 	s := startStack(t, withProxy)
 	ctx := context.Background()

@@ -30,7 +30,7 @@ var faultKinds = []faultproxy.Kind{faultproxy.Throttle, faultproxy.ServerError, 
 // the 2 steps that write one (UpsertUser's mapping, RecordFailure's audit).
 const maxCallsOfOneOp = 3 * 3 * 2
 
-// faultOutcome is what the README's fault table promises: the status and
+// faultOutcome is what docs/testing.md's fault table promises: the status and
 // error of a first login whose op fails with kind, once or for good.
 func faultOutcome(op string, kind faultproxy.Kind, persistent bool) (int, string) {
 	switch {

@@ -329,8 +329,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.every(bg, m.cfg.ReconcileEvery, "reconcile", func(ctx context.Context) error { _, err := m.Reconcile(ctx); return err })
 	}
 	login := localapi.New(localapi.ExecutorFunc(m.execute), m.cfg.Log, localapi.WithAllowedOrigins(m.cfg.CORSOrigins...))
-	// The unlink route behind its authorizer, as API Gateway runs it.
-	routes := map[string]http.Handler{workflow.UnlinkPath: AuthorizedProxyHandler(steps.UnlinkAuthorizer, steps.UnlinkWebhook, m.cfg.Log)}
+	// The unlink callback behind its authorizer, as on API Gateway.
+	routes := map[string]http.Handler{workflow.UnlinkPath: Authorized(steps.UnlinkAuthorizer, ProxyHandler(steps.UnlinkWebhook, m.cfg.Log), m.cfg.Log)}
 	page, err := m.tryItPage(awsCfg, motoURL, authBase)
 	if err != nil {
 		return err

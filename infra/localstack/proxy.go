@@ -3,16 +3,18 @@ package localstack
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/uuid"
+
+	"github.com/kakaoauth/kakaoauth"
 )
 
 // ProxyFunc is a Lambda handler behind an API Gateway proxy integration.
@@ -129,61 +131,104 @@ func remoteIP(r *http.Request) string {
 	return host
 }
 
-// RequestAuthorizer is an API Gateway REQUEST authorizer (the unlink
-// route's, workflow.Steps.UnlinkAuthorizer).
-type RequestAuthorizer func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error)
+// AuthorizerFunc is a Lambda REQUEST authorizer.
+type AuthorizerFunc func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error)
 
-// AuthorizedProxyHandler serves fn behind authorize the way API Gateway
-// does for a method with a request authorizer: the authorizer sees the
-// request's headers, query and source address; an error is 401 (what
-// API Gateway answers for "Unauthorized"), a Deny 403, each with the
-// template's gateway response, and only an Allow reaches fn. What it does not do: cache the authorizer's answer, or
-// throttle by the usage plan the answer names (docs/local-stack.md).
-func AuthorizedProxyHandler(authorize RequestAuthorizer, fn ProxyFunc, log *slog.Logger) http.Handler {
-	inner := ProxyHandler(fn, log)
+// localMethodARN is what API Gateway would name a method of the local API.
+func localMethodARN(r *http.Request) string {
+	return "arn:aws:execute-api:us-east-1:123456789012:local/v1/" + r.Method + r.URL.Path
+}
+
+// Authorized puts a REQUEST authorizer whose identity source is the
+// Authorization header in front of next, as template.yaml does for the
+// unlink callback, answering as API Gateway and the template's gateway
+// responses do: no header, or the authorizer's "Unauthorized", is 401
+// (UNAUTHORIZED); a policy that does not allow the method (a Deny: a
+// source network outside the allow-list) is 403 (ACCESS_DENIED); any
+// other failure is AUTHORIZER_FAILURE (DEFAULT_5XX: 500). What it does
+// not do: cache an answer per identity for the authorizer's TTL (the
+// local endpoint asks every time), or throttle by the usage plan the
+// answer names (docs/local-stack.md).
+func Authorized(authz AuthorizerFunc, next http.Handler, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req := toProxyRequest(r, nil)
-		ev := events.APIGatewayCustomAuthorizerRequestTypeRequest{
-			Type:      "REQUEST",
-			MethodArn: "arn:aws:execute-api:us-east-1:000000000000:local/v1/" + r.Method + r.URL.Path,
-			Resource:  r.URL.Path, Path: r.URL.Path, HTTPMethod: r.Method,
-			Headers: req.Headers, MultiValueHeaders: req.MultiValueHeaders,
-			QueryStringParameters: req.QueryStringParameters, MultiValueQueryStringParameters: req.MultiValueQueryStringParameters,
+		if r.Header.Get("Authorization") == "" {
+			writeGatewayJSON(w, http.StatusUnauthorized, `{"error":"Unauthorized"}`)
+			return
+		}
+		proxy := toProxyRequest(r, nil)
+		req := events.APIGatewayCustomAuthorizerRequestTypeRequest{
+			Type: "REQUEST", MethodArn: localMethodARN(r), Resource: r.URL.Path, Path: r.URL.Path, HTTPMethod: r.Method,
+			Headers: proxy.Headers, MultiValueHeaders: proxy.MultiValueHeaders,
+			QueryStringParameters: proxy.QueryStringParameters, MultiValueQueryStringParameters: proxy.MultiValueQueryStringParameters,
 			RequestContext: events.APIGatewayCustomAuthorizerRequestTypeRequestContext{
-				Path: r.URL.Path, Stage: "v1", RequestID: req.RequestContext.RequestID, ResourcePath: r.URL.Path, HTTPMethod: r.Method,
-				Identity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentity{SourceIP: req.RequestContext.Identity.SourceIP},
+				Path: r.URL.Path, HTTPMethod: r.Method, RequestID: proxy.RequestContext.RequestID,
+				Identity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentity{SourceIP: proxy.RequestContext.Identity.SourceIP},
 			},
 		}
-		resp, err := authorize(r.Context(), ev)
-		// The template's gateway responses UNAUTHORIZED and ACCESS_DENIED.
-		refuse := func(status int, body string) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(status)
-			_, _ = io.WriteString(w, body)
-		}
+		resp, err := authz(r.Context(), req)
 		switch {
+		case err != nil && err.Error() == "Unauthorized":
+			writeGatewayJSON(w, http.StatusUnauthorized, `{"error":"Unauthorized"}`)
 		case err != nil:
-			refuse(http.StatusUnauthorized, `{"error":"Unauthorized"}`)
-			return
-		case !allows(resp):
-			refuse(http.StatusForbidden, `{"error":"Forbidden"}`)
-			return
+			log.ErrorContext(r.Context(), "authorizer failed", "path", r.URL.Path, "error", err.Error())
+			writeOutcome(w, kakaoauth.OutcomeOf(kakaoauth.CodeInternal))
+		case !allows(resp.PolicyDocument, req.MethodArn):
+			writeGatewayJSON(w, http.StatusForbidden, `{"error":"Forbidden"}`)
+		default:
+			next.ServeHTTP(w, r)
 		}
-		inner.ServeHTTP(w, r)
 	})
 }
 
-// allows reports an authorizer's answer that allows execute-api:Invoke.
-func allows(resp events.APIGatewayCustomAuthorizerResponse) bool {
+// allows evaluates an authorizer's policy for a method ARN as API Gateway
+// does: some Allow covers it and no Deny does ("*" matches any text).
+func allows(p events.APIGatewayCustomAuthorizerPolicy, arn string) bool {
 	allowed := false
-	for _, st := range resp.PolicyDocument.Statement {
-		if !slices.Contains(st.Action, "execute-api:Invoke") {
-			continue
+	for _, st := range p.Statement {
+		for _, res := range st.Resource {
+			if !globMatch(res, arn) {
+				continue
+			}
+			switch st.Effect {
+			case "Deny":
+				return false
+			case "Allow":
+				allowed = true
+			}
 		}
-		if st.Effect == "Deny" {
-			return false
-		}
-		allowed = allowed || st.Effect == "Allow"
 	}
 	return allowed
+}
+
+func globMatch(pattern, s string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == s
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	for _, p := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, p)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(p):]
+	}
+	return strings.HasSuffix(s, parts[len(parts)-1])
+}
+
+func writeGatewayJSON(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}
+
+func writeOutcome(w http.ResponseWriter, o kakaoauth.Outcome) {
+	b, _ := json.Marshal(map[string]string{"error": o.Code, "message": o.Message})
+	writeGatewayJSON(w, o.Status, string(b))
 }

@@ -89,3 +89,64 @@ func TestProxyHandlerBinaryAndFailures(t *testing.T) {
 		t.Fatalf("oversized body: %d", rec.Code)
 	}
 }
+
+// The local endpoint runs the unlink callback's authorizer as API Gateway
+// does, with the template's gateway responses: no header is refused
+// before the authorizer is asked, its "Unauthorized" is 401, a policy
+// that does not allow the method is 403 (the template's ACCESS_DENIED),
+// an authorizer failure 500; an allowed call reaches the handler.
+func TestAuthorizedAsAPIGateway(t *testing.T) {
+	var asked []events.APIGatewayCustomAuthorizerRequestTypeRequest
+	policy := func(effect, resource string) events.APIGatewayCustomAuthorizerResponse {
+		return events.APIGatewayCustomAuthorizerResponse{PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
+			Statement: []events.IAMPolicyStatement{{Effect: effect, Action: []string{"execute-api:Invoke"}, Resource: []string{resource}}}}}
+	}
+	authz := func(_ context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+		asked = append(asked, req)
+		switch req.Headers["Authorization"] {
+		case "good":
+			return policy("Allow", "arn:aws:execute-api:us-east-1:123456789012:local/v1/*/kakao/unlink"), nil
+		case "other-route":
+			return policy("Allow", "arn:aws:execute-api:us-east-1:123456789012:local/v1/*/auth/kakao"), nil
+		case "deny":
+			return policy("Deny", "*"), nil
+		case "broken":
+			return events.APIGatewayCustomAuthorizerResponse{}, errors.New("secrets manager down")
+		}
+		return events.APIGatewayCustomAuthorizerResponse{}, errors.New("Unauthorized")
+	}
+	reached := 0
+	h := Authorized(authz, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached++
+		w.WriteHeader(http.StatusOK)
+	}), nil)
+	for _, c := range []struct {
+		header string
+		status int
+		body   string
+	}{
+		{"", 401, `{"error":"Unauthorized"}`},
+		{"wrong", 401, `{"error":"Unauthorized"}`},
+		{"deny", 403, `{"error":"Forbidden"}`},
+		{"other-route", 403, `{"error":"Forbidden"}`},
+		{"broken", 500, `"error":"internal"`},
+		{"good", 200, ""},
+	} {
+		req := httptest.NewRequest(http.MethodPost, "/kakao/unlink?x=1", strings.NewReader("app_id=1"))
+		if c.header != "" {
+			req.Header.Set("Authorization", c.header)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != c.status || !strings.Contains(rec.Body.String(), c.body) {
+			t.Errorf("Authorization %q: %d %s, want %d %s", c.header, rec.Code, rec.Body.String(), c.status, c.body)
+		}
+	}
+	if reached != 1 || len(asked) != 5 {
+		t.Fatalf("handler reached %d times, authorizer asked %d times", reached, len(asked))
+	}
+	last := asked[len(asked)-1]
+	if last.MethodArn != "arn:aws:execute-api:us-east-1:123456789012:local/v1/POST/kakao/unlink" || last.QueryStringParameters["x"] != "1" || last.Type != "REQUEST" {
+		t.Fatalf("authorizer event %+v", last)
+	}
+}

@@ -31,7 +31,7 @@ import (
 
 // Security regression tests, end to end through the local endpoint (HTTP,
 // statemachine.asl.json, the real adapters on moto, the Kakao double). Each
-// closes a hole of the approach this project replaced; README's Security
+// closes a hole of the approach this project replaced; docs/security.md's
 // section names them.
 
 // --- Kakao unlink ---------------------------------------------------------

@@ -42,6 +42,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/kakaoauth/kakaoauth/infra/procgroup"
+	pytools "github.com/kakaoauth/kakaoauth/infra/python"
 )
 
 // Region is the region the local stack and the tests use. moto puts it in
@@ -58,10 +59,12 @@ type Options struct {
 	// Port to bind; 0 picks a free port.
 	Port int
 	// Command overrides the executable (tests); "-H host -p port" are
-	// appended. Default: the layer's runner (ext/runner.py) under $PYTHON,
-	// or python3 from PATH, with moto installed by pip when missing.
+	// appended. Default: the layer's runner (ext/runner.py) under the
+	// interpreter infra/python finds, with moto installed by
+	// infra/install-tools.sh when missing.
 	Command []string
-	// LogWriter receives moto's output (and pip's, when it installs moto).
+	// LogWriter receives moto's output (and install-tools.sh's, when it
+	// installs moto).
 	// Nil discards it.
 	LogWriter io.Writer
 	// StartTimeout bounds the wait for moto to answer; default 30s.
@@ -161,6 +164,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 				return nil, err
 			}
 			installed = true
+			// The install may have made the virtual environment: ask again.
+			if command, err = resolveCommand(opts); err != nil {
+				return nil, err
+			}
 			i--
 			continue
 		}
@@ -320,16 +327,12 @@ func (s *Server) exited(port int) error {
 	return &exitError{code: code, port: port, out: out}
 }
 
-// python is the interpreter the layer runs under: $PYTHON, or python3 from
-// PATH.
+// python is the interpreter the layer runs under, as infra/python finds
+// it: the repository's virtual environment's, $PYTHON, or python3 from PATH.
 func python() (string, error) {
-	name := os.Getenv("PYTHON")
-	if name == "" {
-		name = "python3"
-	}
-	p, err := exec.LookPath(name)
+	p, err := pytools.Interpreter()
 	if err != nil {
-		return "", fmt.Errorf(`moto: %s not found: install Python 3 with pip (or set PYTHON), then run: make tools`, name)
+		return "", fmt.Errorf("moto: %w, then run: make tools-run", err)
 	}
 	return p, nil
 }
@@ -350,18 +353,23 @@ func resolveCommand(opts Options) ([]string, error) {
 	return []string{py, filepath.Join(dir, "runner.py")}, nil
 }
 
-// installMoto installs the moto release the layer needs with py's pip.
+// installMoto installs the moto release the layer needs for py the one
+// way the project installs it: infra/install-tools.sh (pinned in
+// infra/requirements-run.txt; into .cache/python when py lacks it or
+// refuses pip installs). Outside the repository it says what to run.
 func installMoto(ctx context.Context, py string, log io.Writer) error {
 	spec := "moto[server]==" + RequiredMoto
-	if err := exec.CommandContext(ctx, py, "-m", "pip", "--version").Run(); err != nil {
-		return fmt.Errorf(`moto: moto is not installed for %s and it has no pip: install pip (e.g. apt-get install python3-pip), then run: %s -m pip install "%s"`, py, py, spec)
+	script, ok := pytools.InstallScript()
+	if !ok {
+		return fmt.Errorf(`moto: moto is not installed for %s: install it with: %s -m pip install "%s" (in a kakaoauth checkout: make tools-run)`, py, py, spec)
 	}
-	install := exec.CommandContext(ctx, py, "-m", "pip", "install", spec)
+	install := exec.CommandContext(ctx, "bash", script, "run")
+	install.Env = append(os.Environ(), "PYTHON="+py)
 	if log != nil {
 		install.Stdout, install.Stderr = log, log
 	}
 	if err := install.Run(); err != nil {
-		return fmt.Errorf(`moto: %s -m pip install "%s" failed: %w`, py, spec, err)
+		return fmt.Errorf("moto: moto is not installed for %s, and make tools-run (infra/install-tools.sh run) failed: %w", py, err)
 	}
 	return nil
 }

@@ -147,6 +147,7 @@ func TestStartRefusesATakenPort(t *testing.T) {
 }
 
 func TestMissingPythonIsExplained(t *testing.T) {
+	t.Chdir(t.TempDir()) // outside the repository: no .cache/python either
 	t.Setenv("PATH", t.TempDir())
 	t.Setenv("PYTHON", "")
 	_, err := Start(context.Background(), Options{})
@@ -155,18 +156,21 @@ func TestMissingPythonIsExplained(t *testing.T) {
 	}
 }
 
-// A python3 without moto and without pip, like a fresh distro python: the
-// runner says moto is missing (its exit status 3), pip cannot install it.
+// A python3 without moto, like a fresh distro python: the runner says moto
+// is missing (its exit status 3); outside the repository there is no
+// install-tools.sh to run, so the error says how to install it.
 func TestMissingPipIsExplained(t *testing.T) {
 	dir := t.TempDir()
 	script := "#!/bin/sh\nif [ \"$1\" = -m ]; then exit 1; fi\necho 'moto is not installed' >&2\nexit 3\n"
 	if err := os.WriteFile(filepath.Join(dir, "python3"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	t.Chdir(t.TempDir()) // outside the repository: it says what to run
 	t.Setenv("PATH", dir)
 	t.Setenv("PYTHON", "")
 	_, err := Start(context.Background(), Options{})
-	if err == nil || !strings.Contains(err.Error(), "install pip") {
+	if err == nil || !strings.Contains(err.Error(), "moto is not installed for "+filepath.Join(dir, "python3")) ||
+		!strings.Contains(err.Error(), `-m pip install "moto[server]==`+RequiredMoto+`"`) || !strings.Contains(err.Error(), "make tools-run") {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -179,6 +183,7 @@ func TestWrongMotoIsExplained(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "python3"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	t.Chdir(t.TempDir()) // no .cache/python: $PYTHON is the interpreter
 	t.Setenv("PYTHON", filepath.Join(dir, "python3"))
 	_, err := Start(context.Background(), Options{})
 	if err == nil || !strings.Contains(err.Error(), "moto 9.9.9 is installed") || !strings.Contains(err.Error(), "moto[server]=="+RequiredMoto) {
@@ -248,7 +253,8 @@ func writeScript(t *testing.T, name, body string) string {
 func ptr(s string) *string { return &s }
 
 // One moto release everywhere: the runner's check, this package's
-// RequiredMoto and the one install-tools.sh installs.
+// RequiredMoto and the one infra/requirements-run.txt pins (which
+// install-tools.sh installs).
 func TestOneMotoRelease(t *testing.T) {
 	runner, err := layerFiles.ReadFile("ext/runner.py")
 	if err != nil {
@@ -257,11 +263,11 @@ func TestOneMotoRelease(t *testing.T) {
 	if !strings.Contains(string(runner), `REQUIRED_MOTO = "`+RequiredMoto+`"`) {
 		t.Errorf("ext/runner.py's REQUIRED_MOTO is not %s", RequiredMoto)
 	}
-	tools, err := os.ReadFile("../install-tools.sh")
+	reqs, err := os.ReadFile("../requirements-run.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(tools), "\nMOTO_VERSION="+RequiredMoto+"\n") {
-		t.Errorf("infra/install-tools.sh's MOTO_VERSION is not %s", RequiredMoto)
+	if !strings.Contains(string(reqs), "\nmoto[server]=="+RequiredMoto+"\n") {
+		t.Errorf("infra/requirements-run.txt does not pin moto[server]==%s", RequiredMoto)
 	}
 }

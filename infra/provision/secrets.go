@@ -65,8 +65,8 @@ func ensureGeneratedSecret(ctx context.Context, api SecretsAPI, name string, gen
 }
 
 // PutSecret stores value as the current value of the secret name,
-// creating it if needed, as an operator does before deploying (README,
-// Deploy). It returns the secret's ARN. Values never appear in errors.
+// creating it if needed, as an operator does before deploying (docs/deploy.md).
+// It returns the secret's ARN. Values never appear in errors.
 func PutSecret(ctx context.Context, api SecretsAPI, name, value string) (string, error) {
 	arn, found, err := describeSecret(ctx, api, name)
 	if err != nil {

@@ -25,7 +25,7 @@ var initReport = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
 // of the init duration the emulator reports (init-ms) and of the time from
 // starting the emulator to the first answer (first-answer-ms: the
 // emulator's own start, the function's init, including reading its secrets,
-// and one invocation). make bench runs it; the README quotes it.
+// and one invocation). make bench runs it; docs/performance.md quotes it.
 func BenchmarkColdStart(b *testing.B) {
 	s := newStack(b)
 	fns := build(b)

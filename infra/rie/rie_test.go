@@ -373,8 +373,8 @@ func TestEventsUnderRIE(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	for _, id := range []string{"ValidateTokenFunction", "UpsertUserFunction", "SetPasswordFunction", "IssueTokensFunction", "RecordFailureFunction", "PreAuthFunction", "UnlinkFunction", "UnlinkWorkerFunction", "PreSignUpFunction",
-		"UnlinkAuthorizerFunction", "SweeperFunction", "ReconcilerFunction"} {
+	for _, id := range []string{"ValidateTokenFunction", "UpsertUserFunction", "SetPasswordFunction", "IssueTokensFunction", "RecordFailureFunction", "PreAuthFunction", "UnlinkFunction", "UnlinkAuthorizerFunction", "UnlinkWorkerFunction", "PreSignUpFunction",
+		"SweeperFunction", "ReconcilerFunction"} {
 		if emu[id] == nil {
 			t.Fatalf("no %s in the Makefile's FUNCTIONS", id)
 		}

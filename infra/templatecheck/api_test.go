@@ -364,8 +364,9 @@ func TestGatewayResponses(t *testing.T) {
 		"MISSING_AUTHENTICATION_TOKEN": notFound,
 		"DEFAULT_4XX":                  invalid,
 		"DEFAULT_5XX":                  outcome(""),
-		// The unlink authorizer's refusals: the webhook's own answers
-		// (workflow.UnlinkWebhook), which Kakao alone reads.
+		// The unlink authorizer's refusals: the webhook's own answer to a
+		// wrong key, and a source outside the allow-list; Kakao alone
+		// reads them.
 		"UNAUTHORIZED":  {http.StatusUnauthorized, map[string]any{"error": "Unauthorized"}},
 		"ACCESS_DENIED": {http.StatusForbidden, map[string]any{"error": "Forbidden"}},
 	}
@@ -520,6 +521,30 @@ func TestRoutes(t *testing.T) {
 		if !found {
 			t.Errorf("API Gateway may not invoke UnlinkFunction for %s %s", strings.ToUpper(method), workflow.UnlinkPath)
 		}
+		// Kakao's admin key is checked before the webhook, and the route
+		// is authenticated as SAM's guided deploy sees it
+		// (samcli/commands/deploy/auth_utils.py: a "security" on the path).
+		if sec := fmt.Sprint(at(paths, workflow.UnlinkPath, method, "security")); sec != "[map[KakaoAdminKey:[] api_key:[]]]" {
+			t.Errorf("%s %s security %s, want the KakaoAdminKey authorizer", strings.ToUpper(method), workflow.UnlinkPath, sec)
+		}
+	}
+	if post := at(paths, localapi.LoginPath, "post", "security"); post != nil {
+		t.Errorf("POST %s has security %v: the login takes no credential but the Kakao token", localapi.LoginPath, post)
+	}
+	scheme := at(body, "components", "securitySchemes", "KakaoAdminKey")
+	authz := at(scheme, "x-amazon-apigateway-authorizer")
+	authzURI, _ := at(authz, "authorizerUri", "Fn::Sub").(string)
+	ttl, _ := at(authz, "authorizerResultTtlInSeconds").(float64)
+	if at(scheme, "x-amazon-apigateway-authtype") != "custom" || at(authz, "type") != "request" ||
+		!strings.HasPrefix(at(authz, "identitySource").(string), "method.request.header.Authorization") || !strings.Contains(authzURI, "${UnlinkAuthorizerFunction.Arn}") ||
+		ttl <= 0 || ttl > 300 {
+		t.Errorf("KakaoAdminKey authorizer %v", scheme)
+	}
+	perm := tpl.Resources["UnlinkAuthorizerInvokePermission"]
+	if src, _ := at(perm.Properties, "SourceArn", "Fn::Sub").(string); perm.Type != "AWS::Lambda::Permission" ||
+		name(perm.Properties["FunctionName"]) != "UnlinkAuthorizerFunction" || at(perm.Properties, "Principal") != "apigateway.amazonaws.com" ||
+		!strings.HasSuffix(src, "/authorizers/*") {
+		t.Errorf("UnlinkAuthorizerInvokePermission %v", perm.Properties)
 	}
 
 	api := tpl.Resources["LoginApi"]

@@ -35,11 +35,11 @@ func TestUnlinkCallbackBudget(t *testing.T) {
 	}
 	for _, method := range []string{"get", "post"} {
 		sec, _ := json.Marshal(at(body, "paths", workflow.UnlinkPath, method, "security"))
-		if string(sec) != `[{"KakaoUnlinkAuthorizer":[],"api_key":[]}]` {
+		if string(sec) != `[{"KakaoAdminKey":[],"api_key":[]}]` {
 			t.Errorf("%s %s security %s: want the unlink authorizer and the usage plan's key", strings.ToUpper(method), workflow.UnlinkPath, sec)
 		}
 	}
-	auth := at(body, "components", "securitySchemes", "KakaoUnlinkAuthorizer")
+	auth := at(body, "components", "securitySchemes", "KakaoAdminKey")
 	a := at(auth, "x-amazon-apigateway-authorizer")
 	uri, _ := at(a, "authorizerUri", "Fn::Sub").(string)
 	checks := map[string][2]any{

@@ -25,7 +25,7 @@ import (
 
 var requiredParams = []string{"KakaoAppId=1001", "KakaoAppKeys=abcdef0123456789abcdef0123456789"}
 
-// hostedUiParams turn the hosted UI on, as the README's deploy does.
+// hostedUiParams turn the hosted UI on, as docs/hosted-ui.md's deploy does.
 var hostedUiParams = []string{
 	"HostedUi=enabled", "KakaoIdAttribute=mutable", "HostedUiDomainPrefix=kakaoauth-test",
 	"HostedUiCallbackUrls=https://app.example.com/callback,http://localhost:8090/callback",
@@ -51,7 +51,7 @@ type resolvedStack struct {
 func resolveStack(t *testing.T, params ...string) (*resolvedStack, string) {
 	t.Helper()
 	args := append([]string{"sam_translate.py", "--resolve-conditions", filepath.Join(root, "template.yaml")}, params...)
-	cmd := exec.Command("python3", args...)
+	cmd := exec.Command(pythonTool(t, "python3"), args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -86,7 +86,7 @@ func hostedOn(t *testing.T) *resolvedStack {
 // only the resolved conditions used).
 func TestHostedUiBothWaysLint(t *testing.T) {
 	for what, r := range map[string]*resolvedStack{"off": hostedOff(t), "on": hostedOn(t)} {
-		out, err := exec.Command("cfn-lint", "--ignore-checks", "W2001", "--", r.path).CombinedOutput()
+		out, err := exec.Command(pythonTool(t, "cfn-lint"), "--ignore-checks", "W2001", "--", r.path).CombinedOutput()
 		if err != nil {
 			t.Errorf("cfn-lint, hosted UI %s: %v\n%s", what, err, out)
 		}

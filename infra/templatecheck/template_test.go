@@ -22,6 +22,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/kakaoauth/kakaoauth"
+	"github.com/kakaoauth/kakaoauth/infra/preflight"
+	"github.com/kakaoauth/kakaoauth/infra/python"
 	"github.com/kakaoauth/kakaoauth/infra/rie"
 	"github.com/kakaoauth/kakaoauth/shared/config"
 	"github.com/kakaoauth/kakaoauth/shared/password"
@@ -32,6 +34,7 @@ const root = "../.."
 
 // cfn is the CloudFormation template the SAM translator produces.
 type cfn struct {
+	Metadata   map[string]any
 	Rules      map[string]any
 	Resources  map[string]resource
 	Outputs    map[string]map[string]any
@@ -57,13 +60,29 @@ var translated struct {
 	err  error
 }
 
+// pythonTool is a Python program as the Makefile's tools installed it
+// (infra/python: the repository's virtual environment, else $PYTHON or
+// PATH).
+func pythonTool(t *testing.T, name string) string {
+	t.Helper()
+	find := python.Tool
+	if name == "python3" {
+		find = func(string) (string, error) { return python.Interpreter() }
+	}
+	p, err := find(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // transformed runs sam_translate.py (the aws-sam-translator package that
 // cfn-lint ships with; `make tools` installs it) once per test binary. A
 // template the translator refuses fails every test that reads it.
 func transformed(t *testing.T) cfn {
 	t.Helper()
 	translated.once.Do(func() {
-		cmd := exec.Command("python3", "sam_translate.py", filepath.Join(root, "template.yaml"),
+		cmd := exec.Command(pythonTool(t, "python3"), "sam_translate.py", filepath.Join(root, "template.yaml"),
 			"KakaoAppId=1001", "KakaoAppKeys=abcdef0123456789abcdef0123456789")
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -695,17 +714,16 @@ func TestEnvironment(t *testing.T) {
 // field cannot hide). infra/rie invokes them.
 func TestEventsAreHandlerInputs(t *testing.T) {
 	inputs := map[string]func() any{
-		"validatetoken": func() any { return new(workflow.ValidateTokenInput) },
-		"upsertuser":    func() any { return new(workflow.LoginState) },
-		"setpassword":   func() any { return new(workflow.LoginState) },
-		"issuetokens":   func() any { return new(workflow.LoginState) },
-		"recordfailure": func() any { return new(workflow.FailureInput) },
-		"preauth":       func() any { return new(events.CognitoEventUserPoolsPreAuthentication) },
-		"unlink":        func() any { return new(events.APIGatewayProxyRequest) },
-		"unlinkworker":  func() any { return new(events.SQSEvent) },
-		"presignup":     func() any { return new(events.CognitoEventUserPoolsPreSignup) },
-		// Issue 19.
+		"validatetoken":    func() any { return new(workflow.ValidateTokenInput) },
+		"upsertuser":       func() any { return new(workflow.LoginState) },
+		"setpassword":      func() any { return new(workflow.LoginState) },
+		"issuetokens":      func() any { return new(workflow.LoginState) },
+		"recordfailure":    func() any { return new(workflow.FailureInput) },
+		"preauth":          func() any { return new(events.CognitoEventUserPoolsPreAuthentication) },
+		"unlink":           func() any { return new(events.APIGatewayProxyRequest) },
 		"unlinkauthorizer": func() any { return new(events.APIGatewayCustomAuthorizerRequestTypeRequest) },
+		"unlinkworker":     func() any { return new(events.SQSEvent) },
+		"presignup":        func() any { return new(events.CognitoEventUserPoolsPreSignup) },
 		"sweeper":          func() any { return new(workflow.SweepEvent) },
 		"reconciler":       func() any { return new(workflow.ReconcileEvent) },
 	}
@@ -935,23 +953,76 @@ func TestUnlinkPipelineAndBus(t *testing.T) {
 	}
 }
 
-// samconfig.toml's parameter overrides name parameters the template has.
-func TestSamconfigOverrides(t *testing.T) {
+// samconfig.toml holds only settings that help: the stack's name and
+// region for every sam command, the deploy settings, sam local's
+// environment; parameter overrides (if any) that name template parameters
+// and differ from their defaults; nothing that slows or does nothing
+// (cached does nothing for makefile builds; parallel makes a first build
+// on two cores about three times slower).
+func TestSamconfig(t *testing.T) {
+	cfg, err := preflight.ReadSamConfig(filepath.Join(root, "samconfig.toml"), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
 	raw, err := os.ReadFile(filepath.Join(root, "samconfig.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	line := regexp.MustCompile(`(?m)^parameter_overrides = "(.*)"$`).FindSubmatch(raw)
-	if line == nil {
-		t.Fatal("samconfig.toml has no parameter_overrides")
+	if cfg.StackName == "" || cfg.Global["region"] == nil {
+		t.Errorf("samconfig.toml: stack_name %q, region %v: both belong in [default.global.parameters], for every sam command", cfg.StackName, cfg.Global["region"])
 	}
-	params := transformed(t).Parameters
-	for _, m := range regexp.MustCompile(`(\w+)=`).FindAllSubmatch(line[1], -1) {
-		if _, ok := params[string(m[1])]; !ok {
-			t.Errorf("samconfig.toml overrides %s, which template.yaml does not declare", m[1])
+	for _, k := range []string{"cached", "parallel"} {
+		if _, ok := cfg.Build[k]; ok {
+			t.Errorf("samconfig.toml sets build %s", k)
 		}
 	}
-	if !bytes.Contains(raw, []byte(`capabilities = "CAPABILITY_IAM"`)) || !bytes.Contains(raw, []byte(`env_vars = "env.json"`)) {
+	if cfg.Deploy["capabilities"] != "CAPABILITY_IAM" || !bytes.Contains(raw, []byte(`env_vars = "env.json"`)) {
 		t.Error("samconfig.toml lacks CAPABILITY_IAM or env.json")
+	}
+	tpl, err := preflight.Load(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range cfg.ParameterOverrides {
+		i := slices.IndexFunc(tpl.Parameters, func(p preflight.Parameter) bool { return p.Name == name })
+		switch {
+		case i < 0:
+			t.Errorf("samconfig.toml overrides %s, which template.yaml does not declare", name)
+		case tpl.Parameters[i].Default != nil && *tpl.Parameters[i].Default == v:
+			t.Errorf("samconfig.toml overrides %s with its default %q", name, v)
+		}
+	}
+}
+
+// Every parameter says what it is (Description) and, when constrained,
+// what a right value looks like (ConstraintDescription: CloudFormation's
+// and `kakaoauth deploy`'s refusal quotes it), and sits in exactly one
+// group of the CloudFormation console's parameter form.
+func TestParametersAreDescribedAndGrouped(t *testing.T) {
+	tpl, err := preflight.Load(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := map[string]int{}
+	for _, g := range at(transformed(t).Metadata, "AWS::CloudFormation::Interface", "ParameterGroups").([]any) {
+		for _, p := range at(g, "Parameters").([]any) {
+			groups[p.(string)]++
+		}
+	}
+	for _, p := range tpl.Parameters {
+		constrained := p.AllowedPattern != "" || len(p.AllowedValues) > 0 || p.MinValue != nil || p.MaxValue != nil || p.MinLength != nil || p.MaxLength != nil
+		switch {
+		case p.Description == "":
+			t.Errorf("%s has no Description", p.Name)
+		case constrained && p.ConstraintDescription == "":
+			t.Errorf("%s is constrained but has no ConstraintDescription", p.Name)
+		}
+		if groups[p.Name] != 1 {
+			t.Errorf("%s is in %d groups of Metadata AWS::CloudFormation::Interface: add it to the one it belongs to", p.Name, groups[p.Name])
+		}
+		delete(groups, p.Name)
+	}
+	for name := range groups {
+		t.Errorf("a parameter group names %s, which is no parameter", name)
 	}
 }

@@ -77,7 +77,7 @@ var shortened = regexp.MustCompile(`^\S{12}…\S{8} \(\d+\)$`)
 func TestFirstThenReturningLogin(t *testing.T) {
 	s := localstack.ForTest(t, "../../template.yaml", func(c *localstack.Config) {
 		if *screenshot != "" {
-			// The README's picture shows the addresses `make run` uses.
+			// docs/tryit.png shows the addresses `make run` uses.
 			c.APIAddr, c.KakaoAddr = localstack.DefaultAPIAddr, kakaofake.DefaultAddr
 		}
 	})

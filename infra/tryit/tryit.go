@@ -149,6 +149,7 @@ func (p *Page) routes() *http.ServeMux {
 	mux.HandleFunc("POST /tryit/api/signout", p.signOut)
 	mux.HandleFunc("POST /tryit/api/unlink", p.unlink)
 	mux.HandleFunc("GET /tryit/api/account", p.account)
+	mux.HandleFunc("GET "+MessagesPath, p.messages)
 	mux.HandleFunc("POST /tryit/api/hosted/token", p.hostedToken)
 	mux.HandleFunc("/tryit/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NotFound", "No such route.")

@@ -94,7 +94,7 @@ func Load(ctx context.Context, log *slog.Logger, needs Needs) (*Deps, error) {
 // invoke` and aws-lambda-rie pass), and AWS_ENDPOINT_URL when a local
 // stack stands in for AWS. It is built by hand rather than by the SDK's
 // config loader, whose shared-config, SSO and STS providers a Lambda never
-// uses but would link (see README, Cold start).
+// uses but would link (see docs/performance.md, Bootstrap sizes and cold starts).
 func LambdaAWSConfig(getenv func(string) string) (aws.Config, error) {
 	region := getenv("AWS_REGION")
 	if region == "" {

@@ -216,7 +216,7 @@ func once(o *cip.Options) { o.RetryMaxAttempts = 1 }
 
 // SetPassword sets a permanent password (the user leaves
 // FORCE_CHANGE_PASSWORD). Its quota category is small and not adjustable:
-// callers rotate rarely (see DESIGN.md, The password), and it is sent once.
+// callers rotate rarely (see docs/design.md, The password), and it is sent once.
 func (d *Directory) SetPassword(ctx context.Context, username, password string) error {
 	_, err := d.api.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{
 		UserPoolId: &d.poolID, Username: &username, Password: &password, Permanent: true,

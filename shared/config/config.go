@@ -40,7 +40,7 @@ const (
 	SecretUnlinkMACKey = "UNLINK_MAC_KEY_SECRET_ID"
 )
 
-// Defaults documented in the README.
+// Defaults documented in docs/deploy.md.
 const (
 	DefaultKakaoAPIBaseURL  = "https://kapi.kakao.com"
 	DefaultKakaoAuthBaseURL = "https://kauth.kakao.com"

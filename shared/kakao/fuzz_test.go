@@ -238,7 +238,7 @@ func contains(list []string, v string) bool {
 }
 
 // FuzzIDTokenClaims: tokens the key really signed, with fuzzed claims. The
-// verifier accepts one exactly when OIDC's rules (as DESIGN.md states them
+// verifier accepts one exactly when OIDC's rules (as docs/api.md states them
 // for Kakao) say so: issuer, exactly one trusted audience, exp present and
 // not past (60 s leeway), nbf and iat not in the future, a positive
 // numeric sub, and the nonce rule.
@@ -334,7 +334,7 @@ var (
 // FuzzKakaoAnswer: whatever status and body Kakao answers on
 // access_token_info or /v2/user/me, the client returns the decoded answer
 // (200 with a user id) or exactly the error kind and retry decision
-// DESIGN.md gives for it: -401/-2/-101 and other 401s are an invalid token,
+// docs/api.md gives for it: -401/-2/-101 and other 401s are an invalid token,
 // never retried; -1, -10, -9798 and 5xx are Kakao unavailable, retried;
 // anything else is Kakao unavailable, not retried. The reason quotes at
 // most Kakao's msg, cleaned, bounded, and never the token.
