@@ -430,11 +430,9 @@ func (c *Config) issue19FromEnv(getenv func(string) string) error {
 	c.Retention = Retention{UnlinkedEmail: DefaultUnlinkedEmailRetention, DeletedPII: DefaultDeletedAccountPII, DeletedRow: DefaultDeletedMappingRetention}
 	c.ReconcileRate, c.ReconcileMaxUnlinks = DefaultReconcileRate, DefaultReconcileMaxUnlinks
 	for name, dst := range map[string]*int{"RECREATION_LIMIT": &c.RecreationLimit, "RECONCILE_MAX_UNLINKS": &c.ReconcileMaxUnlinks} {
-		if v := getenv(name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				return fmt.Errorf("%s %q: want a whole number, 0 or more", name, v)
-			}
+		if n, ok, err := wholeEnv(getenv, name, "a whole number"); err != nil {
+			return err
+		} else if ok {
 			*dst = n
 		}
 	}
@@ -447,11 +445,9 @@ func (c *Config) issue19FromEnv(getenv func(string) string) error {
 	}
 	for name, dst := range map[string]*time.Duration{"UNLINKED_EMAIL_RETENTION_DAYS": &c.Retention.UnlinkedEmail,
 		"DELETED_ACCOUNT_PII_DAYS": &c.Retention.DeletedPII, "DELETED_MAPPING_RETENTION_DAYS": &c.Retention.DeletedRow} {
-		if v := getenv(name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				return fmt.Errorf("%s %q: want a whole number of days, 0 or more", name, v)
-			}
+		if n, ok, err := wholeEnv(getenv, name, "a whole number of days"); err != nil {
+			return err
+		} else if ok {
 			*dst = time.Duration(n) * 24 * time.Hour
 		}
 	}
@@ -491,4 +487,17 @@ func ParseSourceNetworks(list string) ([]netip.Prefix, error) {
 		out = append(out, p.Masked())
 	}
 	return out, nil
+}
+
+// wholeEnv reads a whole number, 0 or more, from the environment; ok is
+// false when the variable is unset. what names the number in the error.
+func wholeEnv(getenv func(string) string, name, what string) (n int, ok bool, err error) {
+	v := getenv(name)
+	if v == "" {
+		return 0, false, nil
+	}
+	if n, err = strconv.Atoi(v); err != nil || n < 0 {
+		return 0, false, fmt.Errorf("%s %q: want %s, 0 or more", name, v, what)
+	}
+	return n, true, nil
 }
