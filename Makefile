@@ -33,10 +33,11 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .PHONY: run test lint bench fuzz build tools tools-run install clean
 
-## run: bring the local stack up (moto, Kakao double, login endpoint on :8080).
-## Needs Go and Python only: the browser and Node are for the tests.
+## run: bring the local stack up (moto, Kakao double, login endpoint on :8080,
+## Cognito's hosted UI on moto's address). Needs Go and Python only: the
+## browser and Node are for the tests.
 run: tools-run
-	$(GO) run ./cmd/kakaoauth local
+	$(GO) run ./cmd/kakaoauth local -hosted-ui
 
 ## test: every test, moto and the Kakao double included
 test: tools lint

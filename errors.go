@@ -232,6 +232,21 @@ var internalOutcome = Outcome{http.StatusInternalServerError, CodeInternal, "Int
 // Not an error name: a step's internal NotFound stays a 500.
 var RouteNotFound = Outcome{http.StatusNotFound, "NotFound", "No such route.", "없는 경로입니다."}
 
+// UnauthorizedOutcome is an authorizer's refusal, an answer outside the
+// login workflow like RouteNotFound: the unlink callback's (the admin key)
+// and the optional GET /me's Cognito authorizer (no token, or not a valid,
+// current ID token of the stack's pool and app client). template.yaml's
+// gateway response UNAUTHORIZED and the local endpoint give it alike.
+var UnauthorizedOutcome = Outcome{http.StatusUnauthorized, "Unauthorized", "Not authorized: sign in again (the token is missing, invalid or expired).",
+	"인증되지 않았습니다. 다시 로그인해 주세요(토큰이 없거나 유효하지 않거나 만료되었습니다)."}
+
+// ForbiddenOutcome is the unlink callback's authorizer's Deny: a caller
+// outside KakaoCallbackSourceCidrs (template.yaml's gateway response
+// ACCESS_DENIED; the local endpoint alike). Only Kakao's callers see it:
+// not one of the answers an app can get (PublicOutcomes).
+var ForbiddenOutcome = Outcome{http.StatusForbidden, "Forbidden", "Not allowed from this network.",
+	"이 네트워크에서는 허용되지 않습니다."}
+
 // OutcomeOf maps an error name to its HTTP answer; unknown names are 500.
 func OutcomeOf(errorName string) Outcome {
 	if o, ok := outcomes[errorName]; ok {
@@ -243,7 +258,7 @@ func OutcomeOf(errorName string) Outcome {
 // PublicOutcomes are the answers an app can get, one per code, by status
 // then code: docs/api.md's error table is checked against them.
 func PublicOutcomes() []Outcome {
-	seen := map[string]Outcome{internalOutcome.Code: internalOutcome, RouteNotFound.Code: RouteNotFound}
+	seen := map[string]Outcome{internalOutcome.Code: internalOutcome, RouteNotFound.Code: RouteNotFound, UnauthorizedOutcome.Code: UnauthorizedOutcome}
 	for _, o := range outcomes {
 		seen[o.Code] = o
 	}

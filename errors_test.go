@@ -17,8 +17,8 @@ func TestOutcomesHaveBothMessages(t *testing.T) {
 		byCode[o.Code] = o
 	}
 	public := PublicOutcomes()
-	if len(public) != len(byCode)+1 { // and RouteNotFound
-		t.Errorf("PublicOutcomes %d, codes %d+1", len(public), len(byCode))
+	if len(public) != len(byCode)+2 { // and RouteNotFound, UnauthorizedOutcome
+		t.Errorf("PublicOutcomes %d, codes %d+2", len(public), len(byCode))
 	}
 	for i, o := range public {
 		hangul := false

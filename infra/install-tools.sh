@@ -134,9 +134,9 @@ if [ ${#missing[@]} -gt 0 ] && ! pkg_install "${missing[@]}"; then
   fail "the browser tests need Chromium or Google Chrome. Install one: $(hint 'brew install --cask google-chrome (or chromium)' 'sudo apt-get install chromium fonts-nanum' 'your package manager'"'"'s chromium'), or set CHROMIUM=/path/to/the/browser."
 fi
 
-# Node and the Velocity engine infra/templatecheck renders the API's
-# mapping templates with: exactly the versions package-lock.json pins, in
-# the project (node_modules is not committed).
+# Node, for the template tests (the Velocity engine infra/templatecheck
+# renders the API's mapping templates with), the JavaScript client's tests
+# and the Node backend example's.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   if [ "$os" = Darwin ] && command -v brew >/dev/null 2>&1; then
     say "installing node with brew"
@@ -145,15 +145,19 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     fail "the template tests need Node.js with npm. Install it: $(hint 'brew install node' 'sudo apt-get install nodejs npm' 'https://nodejs.org')."
   fi
 fi
-vtl_dir="$root/infra/templatecheck/vtl"
-# The lock file installed last is kept beside node_modules: a changed lock
-# installs again.
-if [ ! -f "$vtl_dir/node_modules/velocityjs/package.json" ] ||
-  ! cmp -s "$vtl_dir/package-lock.json" "$vtl_dir/node_modules/.installed-lock.json"; then
-  say "installing velocityjs with npm ci in infra/templatecheck/vtl"
-  (cd "$vtl_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null &&
-    cp package-lock.json node_modules/.installed-lock.json)
-fi
+# The npm packages of the tests, each exactly as its package-lock.json pins
+# it: velocityjs (the template tests), the JavaScript client's aws-amplify,
+# esbuild and typescript (its browser and type tests), and aws-jwt-verify
+# (the Node backend example). `make run` needs none of them: the try-it
+# page serves the client's modules as they are. The lock file installed
+# last is kept beside node_modules: a changed lock installs again.
+for dir in infra/templatecheck/vtl clients/js examples/node-backend; do
+  if ! cmp -s "$root/$dir/package-lock.json" "$root/$dir/node_modules/.installed-lock.json"; then
+    say "installing the npm packages of $dir with npm ci"
+    (cd "$root/$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null &&
+      cp package-lock.json node_modules/.installed-lock.json)
+  fi
+done
 
 # The Lambda runtime interface emulator the bootstrap tests run under.
 rie_version=$(sed -n 's/^RIE_VERSION := //p' "$root/Makefile")

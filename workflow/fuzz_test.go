@@ -251,7 +251,7 @@ func FuzzUnlinkRequest(f *testing.F) {
 			}
 			return
 		}
-		if code := map[int]string{405: "MethodNotAllowed", 401: "Unauthorized", 400: "InvalidRequest"}[want]; resp.Body != `{"error":"`+code+`"}` {
+		if body := map[int]string{405: `{"error":"MethodNotAllowed"}`, 401: unlinkUnauthorized().Body, 400: `{"error":"InvalidRequest"}`}[want]; resp.Body != body {
 			t.Fatalf("body %q for %d", resp.Body, want)
 		}
 		if len(queue.requests) != 0 {

@@ -123,7 +123,7 @@ func (s *Steps) UnlinkWebhook(ctx context.Context, req events.APIGatewayProxyReq
 	// nothing about which parameters are right.
 	if !s.unlinkAuthorized(req) {
 		s.log.WarnContext(ctx, "unlink callback refused", "webhook", "unlink", "reason", "authorization", "sourceIp", req.RequestContext.Identity.SourceIP)
-		return unlinkAnswer(http.StatusUnauthorized, "Unauthorized"), nil
+		return unlinkUnauthorized(), nil
 	}
 	p, err := parseUnlink(req)
 	if err != nil {
@@ -134,7 +134,7 @@ func (s *Steps) UnlinkWebhook(ctx context.Context, req events.APIGatewayProxyReq
 		// Same answer as a wrong key: the key and the app id are one
 		// credential.
 		s.log.WarnContext(ctx, "unlink callback refused", "webhook", "unlink", "reason", "app id", "appId", p.appID)
-		return unlinkAnswer(http.StatusUnauthorized, "Unauthorized"), nil
+		return unlinkUnauthorized(), nil
 	}
 	rc := req.RequestContext
 	r := kakaoauth.UnlinkRequest{
@@ -292,6 +292,15 @@ func parseUnlink(req events.APIGatewayProxyRequest) (unlinkParams, error) {
 		return p, errors.New("referrer_type is not a Kakao referrer type")
 	}
 	return p, nil
+}
+
+// unlinkUnauthorized is the webhook's answer to a wrong key or app id: the
+// authorizer's own (the gateway response UNAUTHORIZED, errors.go's
+// UnauthorizedOutcome), so that a forger cannot tell which check refused.
+func unlinkUnauthorized() events.APIGatewayProxyResponse {
+	o := kakaoauth.UnauthorizedOutcome
+	b, _ := json.Marshal(map[string]string{"error": o.Code, "message": o.Message})
+	return events.APIGatewayProxyResponse{StatusCode: o.Status, Headers: map[string]string{"Content-Type": "application/json"}, Body: string(b)}
 }
 
 // unlinkAnswer is a small fixed JSON body: Kakao looks only at the status,

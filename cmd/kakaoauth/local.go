@@ -47,6 +47,7 @@ flags:
 	// Issue 19: the upkeep's schedules, shorter than in AWS.
 	fs.DurationVar(&cfg.SweepEvery, "sweep-every", localstack.DefaultSweepEvery, "how often the sweeper runs (AWS: every minute; negative: never)")
 	fs.DurationVar(&cfg.ReconcileEvery, "reconcile-every", time.Minute, "how often the reconciler asks the double which accounts are still linked (AWS: ReconcileIntervalMinutes; 0: never)")
+	fs.BoolVar(&cfg.HostedUI, "hosted-ui", os.Getenv("KAKAOAUTH_HOSTED_UI") == "true", "also run Cognito's hosted UI with Kakao, as the stack parameter HostedUi=enabled does (make run turns it on): its PreSignUp trigger and the link run locally (env KAKAOAUTH_HOSTED_UI=true)")
 	corsOrigins := fs.String("cors-origins", os.Getenv("KAKAOAUTH_CORS_ORIGINS"), "comma-separated origins whose pages may call the login endpoint, e.g. http://localhost:8090 for kakaoauth tryit (env KAKAOAUTH_CORS_ORIGINS)")
 	logLevel := fs.String("log-level", envOr("KAKAOAUTH_LOG_LEVEL", "info"), "debug|info|warn|error (env KAKAOAUTH_LOG_LEVEL)")
 	if err := fs.parseNoArgs(args); err != nil {
@@ -115,6 +116,14 @@ Unlink at Kakao and come back (lifecycle events show up in this log as "lifecycl
 
 Ctrl-C stops everything this command started (%[7]s).
 `, s.APIURL(), orNone(s.KakaoURL()), st.UserPoolID, st.UserPoolClientID, st.MappingTable, st.AuditTable, time.Now().Format(time.RFC3339), adminFlags, loginFlags)
+	if h := st.HostedUI; h != nil {
+		fmt.Fprintf(w, `
+Cognito's hosted UI (HostedUi=enabled; moto serves the pool's domain):
+  domain          %s   (client %s, identity provider %s = the Kakao double)
+  sign in         the try-it page's hosted-UI button; the first sign-in of a Kakao account runs the
+                  PreSignUp trigger, which links it to kakao_<id>
+`, localstack.HostedUIDomainURL(s.MotoURL(), h.Domain), h.ClientID, h.Provider)
+	}
 }
 
 // progressEvery is how often a wait says it is still waiting.

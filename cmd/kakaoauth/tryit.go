@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentity"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 
 	"github.com/kakaoauth/kakaoauth/infra/kakaofake"
@@ -57,6 +58,11 @@ type TryItMain struct {
 	// page then offers a sign-in through it too.
 	HostedUIDomain   string
 	HostedUIClientID string
+	// IdentityPoolID (output IdentityPoolId) and MeRoute (output MeUrl)
+	// are the stack's optional app-integration parts: the page then gets
+	// AWS credentials for the signed-in user, and a button for GET /me.
+	IdentityPoolID string
+	MeRoute        bool
 
 	KakaoAuthURL      string
 	KakaoClientID     string // the Kakao app's REST API key
@@ -97,6 +103,8 @@ flags:
 	f.StringVar(&m.UserPoolClientID, "user-pool-client-id", "", "the pool's public app client (default: the stack's output UserPoolClientId, else the local stack's)")
 	f.StringVar(&m.HostedUIDomain, "hosted-ui-domain", "", "the stack's hosted UI domain (output HostedUiDomainUrl), if it has one")
 	f.StringVar(&m.HostedUIClientID, "hosted-ui-client-id", "", "the hosted UI's app client (output HostedUiClientId)")
+	f.StringVar(&m.IdentityPoolID, "identity-pool-id", "", "the stack's identity pool (output IdentityPoolId), if it has one")
+	f.BoolVar(&m.MeRoute, "me-route", false, "the stack has GET /me (output MeUrl)")
 	f.StringVar(&m.KakaoAuthURL, "kakao-auth-url", os.Getenv("KAKAO_AUTH_BASE_URL"), "Kakao auth server (env KAKAO_AUTH_BASE_URL; default "+sharedconfig.DefaultKakaoAuthBaseURL+", or the local stack's Kakao double)")
 	f.StringVar(&m.KakaoClientID, "kakao-client-id", os.Getenv("KAKAO_REST_API_KEY"), "the Kakao app's REST API key (env KAKAO_REST_API_KEY; the local double's: "+kakaofake.DefaultAppKey+")")
 	f.StringVar(&m.Addr, "addr", envOr("KAKAOAUTH_TRYIT_ADDR", DefaultTryItAddr), "listen address (env KAKAOAUTH_TRYIT_ADDR)")
@@ -168,6 +176,8 @@ func (m *TryItMain) Run(ctx context.Context) error {
 		m.UserPoolClientID = orDefault(m.UserPoolClientID, outs["UserPoolClientId"])
 		m.HostedUIDomain = orDefault(m.HostedUIDomain, outs["HostedUiDomainUrl"])
 		m.HostedUIClientID = orDefault(m.HostedUIClientID, outs["HostedUiClientId"])
+		m.IdentityPoolID = orDefault(m.IdentityPoolID, outs["IdentityPoolId"])
+		m.MeRoute = m.MeRoute || outs["MeUrl"] != ""
 	}
 	switch {
 	case m.APIURL == "" || m.UserPoolID == "" || m.UserPoolClientID == "":
@@ -205,6 +215,12 @@ func (m *TryItMain) Run(ctx context.Context) error {
 	}
 	if m.HostedUIDomain != "" {
 		opts = append(opts, tryit.WithHostedUI(tryit.HostedUI{DomainURL: m.HostedUIDomain, ClientID: m.HostedUIClientID}))
+	}
+	if m.IdentityPoolID != "" {
+		opts = append(opts, tryit.WithIdentityPool(m.IdentityPoolID, m.CognitoEndpoint, m.CognitoEndpoint))
+	}
+	if m.MeRoute {
+		opts = append(opts, tryit.WithMeRoute())
 	}
 	page, err := tryit.New(
 		tryit.Kakao{AuthURL: m.KakaoAuthURL, ClientID: m.KakaoClientID, ClientSecret: m.KakaoClientSecret},
@@ -304,6 +320,19 @@ func (m *TryItMain) localStack(ctx context.Context, target *awsTarget) error {
 		}
 		if m.UserPoolClientID == "" {
 			return fmt.Errorf("tryit: the local pool has no app client %s", names.UserPoolClient)
+		}
+	}
+	// The local stack has both optional parts of the app integration.
+	m.MeRoute = true
+	if m.IdentityPoolID == "" {
+		pools, err := cognitoidentity.NewFromConfig(cfg).ListIdentityPools(ctx, &cognitoidentity.ListIdentityPoolsInput{MaxResults: aws.Int32(60)})
+		if err != nil {
+			return err
+		}
+		for _, p := range pools.IdentityPools {
+			if aws.ToString(p.IdentityPoolName) == names.IdentityPool {
+				m.IdentityPoolID = aws.ToString(p.IdentityPoolId)
+			}
 		}
 	}
 	m.APIURL = "http://" + localstack.DefaultAPIAddr

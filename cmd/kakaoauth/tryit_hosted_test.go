@@ -25,9 +25,11 @@ import (
 	"github.com/kakaoauth/kakaoauth/workflow"
 )
 
-// stubHostedUI stands in for Cognito's hosted UI, which moto does not
-// have, so that the try-it page's hosted-UI sign-in can be clicked
-// through in Chromium. It checks the authorize request an app must make
+// stubHostedUI stands in for Cognito's hosted UI where a test needs
+// answers the local one (moto's layer, TestLocalHostedUIInTheBrowser)
+// cannot be made to give, such as a link reported on every sign-in, so
+// that the try-it page's handling of them can be clicked through in
+// Chromium. It checks the authorize request an app must make
 // (identity_provider, the client, the code flow with PKCE S256), runs
 // Kakao's consent on the Kakao double as Cognito would (and keeps a
 // "Kakao session", so that a restarted sign-in asks nothing), and answers
@@ -363,5 +365,54 @@ func TestTryItHostedUIFromStackOutputs(t *testing.T) {
 	if err := half.Run(context.Background()); err == nil {
 		half.Close()
 		t.Error("a hosted UI domain without its client was accepted")
+	}
+}
+
+// The try-it page of `kakaoauth local` (the local stack with the hosted
+// UI) in Chromium, against the local hosted UI that moto's layer serves:
+// no stand-in. A person who logged in through the broker signs in through
+// the hosted UI; the stack's own PreSignUp trigger links the identity on
+// the first sign-in, the page restarts it, and it ends on the broker's
+// user. The double keeps no Kakao login session, so its consent shows
+// again on the restart (Kakao would not ask).
+func TestLocalHostedUIInTheBrowser(t *testing.T) {
+	s := localstack.ForTest(t, "../../template.yaml", func(c *localstack.Config) { c.HostedUI = true })
+	home := s.APIURL() + "/"
+	idle := func(tab *chromium.Tab) {
+		tab.WaitTrue("the page, done", `location.href.startsWith("`+home+`") && document.body.getAttribute("aria-busy") === "false"`)
+	}
+	tab := chromium.ForTest(t)
+	tab.Navigate(home)
+	// The broker first, as the double's demo account.
+	tab.Click("#kakao-login")
+	tab.WaitVisible("#consent")
+	tab.Click("#consent")
+	idle(tab)
+	brokerSub := tab.Text("#sub")
+	if brokerSub == "" {
+		t.Fatalf("broker login: no sub (error %q)", tab.Text("#error"))
+	}
+
+	tab.Click("#hosted-ui-login")
+	tab.WaitVisible("#consent")
+	if !strings.HasPrefix(tab.Location(), s.KakaoURL()+"/oauth/authorize?") || !strings.Contains(tab.Location(), "oauth2%2Fidpresponse") {
+		t.Fatalf("the hosted UI went to %s, not Kakao with Cognito's idpresponse", tab.Location())
+	}
+	firstConsent := tab.Location()
+	tab.Click("#consent")
+	// The first sign-in comes back linked and the page signs in again,
+	// through the double's consent once more (a new request: another URL).
+	tab.WaitTrue("Kakao's consent again, or the page done",
+		`location.href !== "`+firstConsent+`" && (!location.href.startsWith("`+home+`") && document.querySelector("#consent") !== null || `+
+			`location.href.startsWith("`+home+`") && document.body.getAttribute("aria-busy") === "false")`)
+	if !strings.HasPrefix(tab.Location(), home) {
+		tab.Click("#consent")
+	}
+	idle(tab)
+	if got := tab.Text("#sub"); got != brokerSub || tab.Text("#error") != "" || !strings.HasPrefix(tab.Text("#username"), "kakao_") {
+		t.Fatalf("hosted-UI sign-in: sub %q (broker %q), username %q, error %q\nhops:\n%s", got, brokerSub, tab.Text("#username"), tab.Text("#error"), tab.Text("#hops"))
+	}
+	if hops := tab.Text("#hops"); !strings.Contains(hops, "First sign-in: Kakao account linked, signing in again") {
+		t.Errorf("hops:\n%s", hops)
 	}
 }

@@ -139,7 +139,7 @@ func TestTryItCommandInTheBrowser(t *testing.T) {
 		t.Error("unlink is offered against a deployed stack")
 	}
 	tab.Click("#refresh")
-	tab.WaitText("#action-result", func(s string) bool { return strings.Contains(s, "refreshed with REFRESH_TOKEN_AUTH") })
+	tab.WaitText("#refresh-outcome", func(s string) bool { return strings.Contains(s, "refreshed with REFRESH_TOKEN_AUTH") })
 
 	// A page on another origin: tryit warns, and the browser refuses the
 	// API's answer.

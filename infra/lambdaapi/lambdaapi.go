@@ -166,7 +166,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 	}
 	start := time.Now()
-	out, ferr := invoke(ctx, f.handler, payload)
+	out, ferr := s.invoke(ctx, f, requestID, payload)
 	w.Header().Set("X-Amz-Executed-Version", "$LATEST")
 	w.Header().Set("X-Amzn-RequestId", requestID)
 	w.Header().Set("Content-Type", "application/json")
@@ -189,16 +189,17 @@ type FunctionError struct {
 	Type    string `json:"errorType"`
 }
 
-// invoke runs h as the Go runtime does: an error is reported with its
+// invoke runs f as the Go runtime does: an error is reported with its
 // type's name, a panic too (the runtime would also restart the sandbox).
-func invoke(ctx context.Context, h lambda.Handler, payload []byte) (out []byte, ferr *FunctionError) {
+func (s *Server) invoke(ctx context.Context, f *function, requestID string, payload []byte) (out []byte, ferr *FunctionError) {
 	defer func() {
 		if p := recover(); p != nil {
 			ferr = &FunctionError{Message: fmt.Sprint(p), Type: typeName(p)}
-			slog.Default().Error("lambdaapi: handler panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			s.log.ErrorContext(ctx, "function panicked", "function", functionName(f.arn), "requestId", requestID,
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		}
 	}()
-	out, err := h.Invoke(ctx, payload)
+	out, err := f.handler.Invoke(ctx, payload)
 	if err != nil {
 		return nil, &FunctionError{Message: err.Error(), Type: typeName(err)}
 	}

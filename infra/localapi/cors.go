@@ -74,9 +74,14 @@ func (c CORS) apply(w http.ResponseWriter, r *http.Request) bool {
 // preflight answers OPTIONS: 204, with the allowed method and header only
 // for an allowed origin, so any other origin's browser refuses the POST.
 func (c CORS) preflight(w http.ResponseWriter, r *http.Request) {
+	c.preflightFor(w, r, CORSAllowMethods, CORSAllowHeaders)
+}
+
+// preflightFor is preflight for a route with other methods and headers.
+func (c CORS) preflightFor(w http.ResponseWriter, r *http.Request, methods, headers string) {
 	if c.apply(w, r) {
-		w.Header().Set("Access-Control-Allow-Methods", CORSAllowMethods)
-		w.Header().Set("Access-Control-Allow-Headers", CORSAllowHeaders)
+		w.Header().Set("Access-Control-Allow-Methods", methods)
+		w.Header().Set("Access-Control-Allow-Headers", headers)
 		w.Header().Set("Access-Control-Max-Age", CORSMaxAge)
 	}
 	w.WriteHeader(http.StatusNoContent)

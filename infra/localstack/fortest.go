@@ -17,6 +17,20 @@ import (
 // to the test's package; change adjusts the Config before the start.
 func ForTest(tb testing.TB, templatePath string, change ...func(*Config)) *Main {
 	tb.Helper()
+	m := StartForTests(tb, templatePath, change...)
+	tb.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			tb.Errorf("close the local stack: %v", err)
+		}
+	})
+	return m
+}
+
+// StartForTests runs a stack as ForTest does, for the caller to Close:
+// a package whose tests share one stack starts it in its first test and
+// closes it in TestMain (before moto stops).
+func StartForTests(tb testing.TB, templatePath string, change ...func(*Config)) *Main {
+	tb.Helper()
 	srv := moto.ForTest(tb)
 	id := make([]byte, 4)
 	_, _ = rand.Read(id)
@@ -40,10 +54,5 @@ func ForTest(tb testing.TB, templatePath string, change ...func(*Config)) *Main 
 	if err := m.Run(ctx); err != nil {
 		tb.Fatalf("local stack: %v", err)
 	}
-	tb.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			tb.Errorf("close the local stack: %v", err)
-		}
-	})
 	return m
 }

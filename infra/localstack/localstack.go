@@ -34,6 +34,7 @@ import (
 	"github.com/kakaoauth/kakaoauth/infra/provision"
 	"github.com/kakaoauth/kakaoauth/infra/tryit"
 	"github.com/kakaoauth/kakaoauth/shared/bootstrap"
+	"github.com/kakaoauth/kakaoauth/shared/cognitojwt"
 	"github.com/kakaoauth/kakaoauth/shared/config"
 	"github.com/kakaoauth/kakaoauth/shared/secretsmanager"
 	"github.com/kakaoauth/kakaoauth/shared/store"
@@ -120,6 +121,11 @@ type Config struct {
 	// (UnlinkedEmailRetentionDays, DeletedAccountPiiDays,
 	// DeletedMappingRetentionDays), in whole days.
 	Retention *store.Retention
+	// HostedUI provisions the stack as HostedUi=enabled: the PreSignUp
+	// trigger, the pool's domain (served by moto's layer at
+	// <moto>/<prefix>), Kakao as its identity provider (the double) and
+	// the hosted UI's client, whose redirect URI is the try-it page's.
+	HostedUI bool
 	// Log receives the stack's structured logs (the steps' included).
 	Log *slog.Logger
 	// MotoLog receives moto_server's own output.
@@ -179,6 +185,10 @@ type Main struct {
 	kakaoURL string
 	apiURL   string
 
+	// The pool's trigger functions (triggers.go).
+	triggers    *http.Server
+	triggerMoto string
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	// upkeep serialises the sweeper's and the reconciler's runs, as one
@@ -191,7 +201,7 @@ type Main struct {
 // New returns a stack that Run starts.
 func New(cfg Config) *Main {
 	cfg.defaults()
-	return &Main{cfg: cfg, errs: make(chan error, 2)}
+	return &Main{cfg: cfg, errs: make(chan error, 3)}
 }
 
 // Run starts what is not running yet, provisions, and serves the login
@@ -214,10 +224,6 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		motoURL = m.moto.URL()
 	}
 	awsCfg := moto.AWSConfig(ctx, motoURL)
-	if m.stack, err = provision.Provision(ctx, awsCfg, m.cfg.TemplatePath, provision.NamesFor(m.cfg.Prefix),
-		provision.WithQueueVisibility(m.cfg.QueueVisibility)); err != nil {
-		return err
-	}
 
 	apiLn, err := net.Listen("tcp", m.cfg.APIAddr)
 	if err != nil {
@@ -236,6 +242,21 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			return err
 		}
 		apiBase, authBase = m.kakaoURL, m.kakaoURL
+	}
+
+	// The local stack always has the app integration's optional parts:
+	// the identity pool (here) and GET /me (the login endpoint's routes).
+	provisionOpts := []provision.Option{provision.WithQueueVisibility(m.cfg.QueueVisibility),
+		provision.WithParameters(map[string]string{"EnableIdentityPool": "true"})}
+	if m.cfg.HostedUI {
+		params, err := m.hostedUIParameters(ctx, awsCfg, apiBase, authBase)
+		if err != nil {
+			return err
+		}
+		provisionOpts = append(provisionOpts, provision.WithParameters(params))
+	}
+	if m.stack, err = provision.Provision(ctx, awsCfg, m.cfg.TemplatePath, provision.NamesFor(m.cfg.Prefix), provisionOpts...); err != nil {
+		return err
 	}
 
 	stepsCfg := awsCfg
@@ -293,6 +314,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.cfg.ReconcileRate > 0 {
 		env["RECONCILE_REQUESTS_PER_SECOND"] = strconv.FormatFloat(m.cfg.ReconcileRate, 'f', -1, 64)
 	}
+	if m.cfg.HostedUI {
+		env["HOSTED_UI"] = "enabled"
+	}
 	if m.cfg.PasswordRotation > 0 {
 		env["PASSWORD_ROTATION"] = m.cfg.PasswordRotation.String()
 	}
@@ -315,6 +339,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.machine, err = workflow.NewMachine(steps); err != nil {
 		return err
 	}
+	if err := m.startTriggers(ctx, motoURL, steps); err != nil {
+		return err
+	}
 	// The unlink worker, fed from the queue as Lambda's event source
 	// mapping feeds it (batch of 5, partial batch failures).
 	m.startWorker(bg, awsCfg, steps)
@@ -329,8 +356,12 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		m.every(bg, m.cfg.ReconcileEvery, "reconcile", func(ctx context.Context) error { _, err := m.Reconcile(ctx); return err })
 	}
 	login := localapi.New(localapi.ExecutorFunc(m.execute), m.cfg.Log, localapi.WithAllowedOrigins(m.cfg.CORSOrigins...))
-	// The unlink callback behind its authorizer, as on API Gateway.
-	routes := map[string]http.Handler{workflow.UnlinkPath: Authorized(steps.UnlinkAuthorizer, ProxyHandler(steps.UnlinkWebhook, m.cfg.Log), m.cfg.Log)}
+	routes := map[string]http.Handler{
+		// The unlink callback behind its authorizer, as on API Gateway.
+		workflow.UnlinkPath: Authorized(steps.UnlinkAuthorizer, ProxyHandler(steps.UnlinkWebhook, m.cfg.Log), m.cfg.Log),
+		// The stack's optional GET /me (EnableMeRoute), always on here.
+		localapi.MePath: localapi.NewMe(m.poolTokens(motoURL), m.cfg.Log, m.cfg.CORSOrigins...),
+	}
 	page, err := m.tryItPage(awsCfg, motoURL, authBase)
 	if err != nil {
 		return err
@@ -347,15 +378,26 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	return nil
 }
 
+// poolTokens verifies the pool's tokens as API Gateway's Cognito
+// authorizer does, against moto's JWKS of the pool.
+func (m *Main) poolTokens(motoURL string) *cognitojwt.Verifier {
+	return cognitojwt.New(&http.Client{Timeout: 5 * time.Second}, cognitojwt.Issuer(moto.Region, m.stack.UserPoolID),
+		cognitojwt.JWKSURL(moto.Region, m.stack.UserPoolID, motoURL), []string{m.stack.UserPoolClientID})
+}
+
 // tryItPage is the try-it page on the login endpoint's address: Kakao's
 // authorize page (the double's consent page), the stack's pool through
 // its public app client with no credentials, as an app uses it, and the
 // local-only extras: unlink at the double, the mapping's status.
 func (m *Main) tryItPage(awsCfg aws.Config, motoURL, authBase string) (*tryit.Page, error) {
 	api := cip.NewFromConfig(awsCfg, func(o *cip.Options) { o.Credentials = aws.AnonymousCredentials{} })
-	opts := []tryit.Option{tryit.WithAccounts(m.deps.Mappings()), tryit.WithLogger(m.cfg.Log)}
+	opts := []tryit.Option{tryit.WithAccounts(m.deps.Mappings()), tryit.WithLogger(m.cfg.Log), tryit.WithMeRoute(),
+		tryit.WithIdentityPool(m.stack.IdentityPoolID, motoURL, motoURL)}
 	if m.fake != nil {
 		opts = append(opts, tryit.WithDouble(m.kakaoURL))
+	}
+	if h := m.stack.HostedUI; h != nil {
+		opts = append(opts, tryit.WithHostedUI(tryit.HostedUI{DomainURL: HostedUIDomainURL(motoURL, h.Domain), ClientID: h.ClientID}))
 	}
 	return tryit.New(tryit.Kakao{AuthURL: authBase, ClientID: m.cfg.AppKeys[0]},
 		tryit.NewPool(api, moto.Region, m.stack.UserPoolID, m.stack.UserPoolClientID, motoURL), opts...)
@@ -482,6 +524,39 @@ func (l metricLog) Write(p []byte) (int, error) {
 // template's KakaoAdminKeySecretName).
 func AdminKeySecretName(prefix string) string { return prefix + "/kakao-admin-key" }
 
+// KakaoClientSecretName is the local stack's Kakao client secret (the
+// template's KakaoClientSecretName; the double does not check it).
+func KakaoClientSecretName(prefix string) string { return prefix + "/kakao-client-secret" }
+
+// HostedUIDomainURL is where moto's layer serves a pool domain's hosted UI
+// (Cognito's https://<domain>.auth.<region>.amazoncognito.com).
+func HostedUIDomainURL(motoURL, domain string) string {
+	return strings.TrimRight(motoURL, "/") + "/" + domain
+}
+
+// hostedUIParameters are the template parameters of a stack with the
+// hosted UI, for this local stack: its domain is the prefix, Kakao is the
+// double (or the configured Kakao), the redirect URIs are the try-it
+// page's callback (by address and by localhost name).
+func (m *Main) hostedUIParameters(ctx context.Context, awsCfg aws.Config, apiBase, authBase string) (map[string]string, error) {
+	if _, err := provision.PutSecret(ctx, awssm.NewFromConfig(awsCfg), KakaoClientSecretName(m.cfg.Prefix), "local-kakao-client-secret"); err != nil {
+		return nil, err
+	}
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(m.apiURL, "http://"))
+	callbacks := []string{m.apiURL + tryit.CallbackPath}
+	signOuts := []string{m.apiURL + "/"}
+	if !strings.HasPrefix(m.apiURL, "http://localhost:") {
+		callbacks = append(callbacks, "http://localhost:"+port+tryit.CallbackPath)
+		signOuts = append(signOuts, "http://localhost:"+port+"/")
+	}
+	return map[string]string{
+		"HostedUi": "enabled", "KakaoIdAttribute": "mutable", "HostedUiDomainPrefix": strings.ToLower(m.cfg.Prefix),
+		"HostedUiCallbackUrls": strings.Join(callbacks, ","), "HostedUiSignOutUrls": strings.Join(signOuts, ","),
+		"KakaoRestApiKey": m.cfg.AppKeys[0], "KakaoClientSecretName": KakaoClientSecretName(m.cfg.Prefix),
+		"KakaoApiBaseUrl": apiBase, "KakaoAuthBaseUrl": authBase, "AllowNonKakaoHosts": "true",
+	}, nil
+}
+
 // execute is StartSyncExecution for the local endpoint.
 func (m *Main) execute(ctx context.Context, input json.RawMessage) (localapi.Result, error) {
 	exec, err := m.machine.Run(ctx, input)
@@ -523,7 +598,8 @@ func (m *Main) Deps() *wiring.Stack { return m.deps }
 // Err reports a component that stopped on its own.
 func (m *Main) Err() <-chan error { return m.errs }
 
-// Close stops the endpoint, the double and a moto this stack started.
+// Close stops the endpoint, the triggers, the double and a moto this
+// stack started.
 func (m *Main) Close() error {
 	var errs []error
 	if m.api != nil {
@@ -531,6 +607,7 @@ func (m *Main) Close() error {
 		errs = append(errs, m.api.Shutdown(ctx))
 		cancel()
 	}
+	errs = append(errs, m.stopTriggers())
 	if m.cancel != nil {
 		m.cancel()
 	}

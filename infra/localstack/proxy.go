@@ -155,7 +155,7 @@ func Authorized(authz AuthorizerFunc, next http.Handler, log *slog.Logger) http.
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") == "" {
-			writeGatewayJSON(w, http.StatusUnauthorized, `{"error":"Unauthorized"}`)
+			writeOutcome(w, kakaoauth.UnauthorizedOutcome)
 			return
 		}
 		proxy := toProxyRequest(r, nil)
@@ -171,12 +171,12 @@ func Authorized(authz AuthorizerFunc, next http.Handler, log *slog.Logger) http.
 		resp, err := authz(r.Context(), req)
 		switch {
 		case err != nil && err.Error() == "Unauthorized":
-			writeGatewayJSON(w, http.StatusUnauthorized, `{"error":"Unauthorized"}`)
+			writeOutcome(w, kakaoauth.UnauthorizedOutcome)
 		case err != nil:
 			log.ErrorContext(r.Context(), "authorizer failed", "path", r.URL.Path, "error", err.Error())
 			writeOutcome(w, kakaoauth.OutcomeOf(kakaoauth.CodeInternal))
 		case !allows(resp.PolicyDocument, req.MethodArn):
-			writeGatewayJSON(w, http.StatusForbidden, `{"error":"Forbidden"}`)
+			writeOutcome(w, kakaoauth.ForbiddenOutcome)
 		default:
 			next.ServeHTTP(w, r)
 		}

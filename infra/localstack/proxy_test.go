@@ -125,10 +125,10 @@ func TestAuthorizedAsAPIGateway(t *testing.T) {
 		status int
 		body   string
 	}{
-		{"", 401, `{"error":"Unauthorized"}`},
-		{"wrong", 401, `{"error":"Unauthorized"}`},
-		{"deny", 403, `{"error":"Forbidden"}`},
-		{"other-route", 403, `{"error":"Forbidden"}`},
+		{"", 401, `"error":"Unauthorized"`},
+		{"wrong", 401, `"error":"Unauthorized"`},
+		{"deny", 403, `"error":"Forbidden"`},
+		{"other-route", 403, `"error":"Forbidden"`},
 		{"broken", 500, `"error":"internal"`},
 		{"good", 200, ""},
 	} {

@@ -1,7 +1,8 @@
 // Package provision creates the stack's stateful resources (the Cognito
-// user pool and app client, the mapping and audit tables, the unlink queue
-// and its dead-letter queue, the lifecycle event bus, the generated pepper
-// secret) in moto from
+// user pool with its Lambda triggers and app client, the mapping and audit
+// tables, the unlink queue and its dead-letter queue, the lifecycle event
+// bus, the generated pepper secret; with HostedUi=enabled the pool's
+// domain, Kakao identity provider and hosted-UI client too) in moto from
 // template.yaml itself, so the local shapes are the deployed shapes.
 //
 // goformation parses the SAM template and resolves parameters (to their
@@ -15,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -52,6 +54,13 @@ const (
 	LogicalEventBus       = "EventBus"
 	LogicalPepperSecret   = "PepperSecret"
 	LogicalProofKeySecret = "ProofKeySecret"
+	// With HostedUi=enabled.
+	LogicalUserPoolDomain   = "UserPoolDomain"
+	LogicalKakaoIdP         = "KakaoIdentityProvider"
+	LogicalHostedUIClient   = "HostedUiClient"
+	hostedUICondition       = "HostedUiEnabled"
+	lambdaAccountID         = "123456789012" // moto's default account
+	functionARNPrefixFormat = "arn:aws:lambda:%s:%s:function:"
 	// Issue 19: the unlink inbox and reconciler cursor; the unlink MAC key.
 	LogicalOperationsTable = "OperationsTable"
 	LogicalUnlinkMACKey    = "UnlinkMacKeySecret"
@@ -69,6 +78,15 @@ type Names struct {
 	EventBus       string
 	PepperSecret   string
 	ProofKeySecret string
+	// FunctionPrefix names the functions: <FunctionPrefix><logical id>.
+	// The pool's triggers are their ARNs.
+	FunctionPrefix string
+	// HostedUIClient names the hosted UI's app client (HostedUi=enabled).
+	HostedUIClient string
+	// The identity pool's (identity.go).
+	IdentityPool    string
+	IdentityRole    string
+	UserFilesBucket string
 	// Issue 19.
 	OperationsTable string
 	UnlinkMACKey    string
@@ -86,6 +104,12 @@ func NamesFor(prefix string) Names {
 		EventBus:       prefix + "-events",
 		PepperSecret:   prefix + "/pepper",
 		ProofKeySecret: prefix + "/proof-key",
+		FunctionPrefix: prefix + "-",
+		HostedUIClient: prefix + "-hosted-ui",
+		IdentityPool:   prefix + "-identities",
+		IdentityRole:   prefix + "-identity-authenticated",
+		// Bucket names are lower case.
+		UserFilesBucket: strings.ToLower(prefix) + "-user-files",
 		// Issue 19.
 		OperationsTable: prefix + "-operations",
 		UnlinkMACKey:    prefix + "/unlink-mac-key",
@@ -112,6 +136,29 @@ type Stack struct {
 	// UnlinkMACKeySecretARN is the generated key of the unlink MAC.
 	OperationsTable       string
 	UnlinkMACKeySecretARN string
+	// Triggers are the pool's Lambda triggers as template.yaml sets them:
+	// template logical id of each function -> its ARN. Whoever runs the
+	// stack serves each of them (infra/lambdaapi) and registers it with
+	// moto's layer, which invokes them where Cognito would.
+	Triggers map[string]string
+	// HostedUI is set when the stack has the hosted UI (HostedUi=enabled).
+	HostedUI *HostedUI
+	// IdentityPoolID, IdentityRoleARN and UserFilesBucket are the
+	// identity pool's (EnableIdentityPool in the template).
+	IdentityPoolID  string
+	IdentityRoleARN string
+	UserFilesBucket string
+}
+
+// HostedUI is the hosted UI provisioned with the pool.
+type HostedUI struct {
+	// Domain is the pool's domain prefix; moto's layer serves its
+	// endpoints at <moto URL>/<Domain> (/oauth2/authorize, ...).
+	Domain string
+	// ClientID is the hosted UI's app client.
+	ClientID string
+	// Provider is the pool's Kakao identity provider (kakaoauth.HostedUIProvider).
+	Provider string
 }
 
 // Option adjusts what Provision creates.
@@ -119,6 +166,25 @@ type Option func(*options)
 
 type options struct {
 	queueVisibility time.Duration
+	parameters      map[string]string
+	noTriggers      bool
+}
+
+// WithoutTriggers creates the pool without its Lambda triggers, for tests
+// of the Cognito adapters alone that serve no functions: with triggers,
+// moto's layer (as Cognito) fails every operation that runs one.
+func WithoutTriggers() Option { return func(o *options) { o.noTriggers = true } }
+
+// WithParameters sets template parameters (by name) instead of their
+// defaults, as a deploy's parameter overrides do: e.g. HostedUi=enabled
+// and what it needs. Conditions and !Sub follow them.
+func WithParameters(params map[string]string) Option {
+	return func(o *options) {
+		if o.parameters == nil {
+			o.parameters = map[string]string{}
+		}
+		maps.Copy(o.parameters, params)
+	}
 }
 
 // WithQueueVisibility overrides the unlink queue's visibility timeout
@@ -136,16 +202,22 @@ func WithQueueVisibility(d time.Duration) Option {
 func Provision(ctx context.Context, cfg aws.Config, templatePath string, names Names, opts ...Option) (Stack, error) {
 	if names.UserPool == "" || names.UserPoolClient == "" || names.MappingTable == "" || names.AuditTable == "" ||
 		names.UnlinkQueue == "" || names.UnlinkDLQ == "" || names.EventBus == "" || names.PepperSecret == "" || names.ProofKeySecret == "" ||
-		names.OperationsTable == "" || names.UnlinkMACKey == "" {
+		names.OperationsTable == "" || names.UnlinkMACKey == "" ||
+		names.FunctionPrefix == "" || names.HostedUIClient == "" ||
+		names.IdentityPool == "" || names.IdentityRole == "" || names.UserFilesBucket == "" {
 		return Stack{}, errors.New("provision: every name must be set (see NamesFor)")
 	}
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
-	res, err := load(templatePath)
+	functionARNPrefix := fmt.Sprintf(functionARNPrefixFormat, cfg.Region, lambdaAccountID) + names.FunctionPrefix
+	res, err := load(templatePath, o.parameters, functionARNPrefix)
 	if err != nil {
 		return Stack{}, err
+	}
+	if o.noTriggers {
+		res.pool.LambdaConfig, res.triggers = nil, map[string]string{}
 	}
 	idp := cip.NewFromConfig(cfg)
 	ddb := dynamodb.NewFromConfig(cfg)
@@ -157,6 +229,12 @@ func Provision(ctx context.Context, cfg aws.Config, templatePath string, names N
 	clientID, err := ensureClient(ctx, idp, poolID, names.UserPoolClient, res.client)
 	if err != nil {
 		return Stack{}, err
+	}
+	var hosted *HostedUI
+	if res.hostedClient != nil {
+		if hosted, err = ensureHostedUI(ctx, idp, sm.NewFromConfig(cfg), poolID, names.HostedUIClient, res); err != nil {
+			return Stack{}, err
+		}
 	}
 	if err := ensureTable(ctx, ddb, names.MappingTable, res.mapping); err != nil {
 		return Stack{}, err
@@ -191,9 +269,21 @@ func Provision(ctx context.Context, cfg aws.Config, templatePath string, names N
 	if err != nil {
 		return Stack{}, err
 	}
+	var identityPoolID, identityRoleARN, userFiles string
+	if res.identityPool != nil {
+		if identityPoolID, identityRoleARN, err = ensureIdentity(ctx, cfg, names, poolID, clientID, res.identityPool); err != nil {
+			return Stack{}, err
+		}
+		userFiles = names.UserFilesBucket
+	}
 	return Stack{
 		OperationsTable:       names.OperationsTable,
 		UnlinkMACKeySecretARN: macKeyARN,
+		Triggers:              res.triggers,
+		HostedUI:              hosted,
+		IdentityPoolID:        identityPoolID,
+		IdentityRoleARN:       identityRoleARN,
+		UserFilesBucket:       userFiles,
 		PepperSecretARN:       pepperARN,
 		ProofKeySecretARN:     proofKeyARN,
 		UserPoolID:            poolID,
@@ -208,38 +298,71 @@ func Provision(ctx context.Context, cfg aws.Config, templatePath string, names N
 }
 
 type resources struct {
-	pool           *cfncognito.UserPool
-	client         *cfncognito.UserPoolClient
+	pool   *cfncognito.UserPool
+	client *cfncognito.UserPoolClient
+	// triggers: logical id of each trigger function -> ARN.
+	triggers map[string]string
+	// With HostedUi=enabled, else nil.
+	domain         *cfncognito.UserPoolDomain
+	kakaoIdP       *cfncognito.UserPoolIdentityProvider
+	hostedClient   *cfncognito.UserPoolClient
 	mapping, audit *cfnddb.Table
 	queue, dlq     *cfnsqs.Queue
 	pepper         *cfnsm.Secret
 	proofKey       *cfnsm.Secret
 	operations     *cfnddb.Table
 	macKey         *cfnsm.Secret
+	identityPool   *cfncognito.IdentityPool
 }
 
-func load(path string) (resources, error) {
+func load(path string, params map[string]string, functionARNPrefix string) (resources, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return resources{}, fmt.Errorf("provision: %w", err)
 	}
-	if data, err = shapesOnly(data); err != nil {
+	triggers := map[string]string{}
+	if data, err = shapesOnly(data, params, functionARNPrefix, triggers); err != nil {
 		return resources{}, fmt.Errorf("provision: parse %s: %w", path, err)
 	}
-	tpl, err := goformation.ParseYAMLWithOptions(data, &intrinsics.ProcessorOptions{EvaluateConditions: true})
+	overrides := map[string]any{}
+	for k, v := range params {
+		overrides[k] = v
+	}
+	tpl, err := goformation.ParseYAMLWithOptions(data, &intrinsics.ProcessorOptions{EvaluateConditions: true, ParameterOverrides: overrides})
 	if err != nil {
 		return resources{}, fmt.Errorf("provision: parse %s: %w", path, err)
 	}
-	return pick(tpl)
+	r, err := pick(tpl)
+	if err != nil {
+		return r, err
+	}
+	// Only the triggers the pool names once conditions are applied.
+	r.triggers = map[string]string{}
+	if lc := r.pool.LambdaConfig; lc != nil {
+		for _, arn := range []*string{lc.PreSignUp, lc.PreAuthentication, lc.PostAuthentication, lc.PostConfirmation,
+			lc.DefineAuthChallenge, lc.CreateAuthChallenge, lc.VerifyAuthChallengeResponse, lc.PreTokenGeneration,
+			lc.CustomMessage, lc.UserMigration} {
+			for logical, want := range triggers {
+				if aws.ToString(arn) == want {
+					r.triggers[logical] = want
+				}
+			}
+		}
+	}
+	return r, nil
 }
 
 // shapesOnly cuts the template down to its parameters, conditions and the
 // resources Provision reads, before goformation sees it. goformation's SAM
 // schema is older than the template (it refuses LoggingConfig and the Api's
 // GatewayResponses as unknown or mistyped) and it replaces any map with a
-// Condition key, resource-level ones included, by the condition's value.
-// YAML tags (!Ref, !Sub, ...) survive the round trip.
-func shapesOnly(data []byte) ([]byte, error) {
+// Condition key, resource-level ones included, by the condition's value:
+// a conditional resource is kept (without the key) when its condition
+// holds for params, dropped otherwise. The pool's triggers, !GetAtt
+// <function>.Arn in its LambdaConfig, become the ARNs the functions have
+// here (functionARNPrefix + logical id), recorded in triggers. YAML tags
+// (!Ref, !Sub, ...) survive the round trip.
+func shapesOnly(data []byte, params map[string]string, functionARNPrefix string, triggers map[string]string) ([]byte, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, err
@@ -249,11 +372,16 @@ func shapesOnly(data []byte) ([]byte, error) {
 	}
 	keepResources := map[string]bool{LogicalUserPool: true, LogicalUserPoolClient: true, LogicalMappingTable: true, LogicalAuditTable: true,
 		LogicalUnlinkQueue: true, LogicalUnlinkDLQ: true, LogicalPepperSecret: true, LogicalProofKeySecret: true,
-		LogicalOperationsTable: true, LogicalUnlinkMACKey: true}
+		LogicalUserPoolDomain: true, LogicalKakaoIdP: true, LogicalHostedUIClient: true,
+		LogicalIdentityPool: true, LogicalOperationsTable: true, LogicalUnlinkMACKey: true}
+	top := doc.Content[0]
+	conds, err := newConditions(top, params)
+	if err != nil {
+		return nil, err
+	}
 	// The event bus is conditional (an operator may name their own), which
 	// goformation cannot read; only its presence is checked, by name.
 	busFound := false
-	top := doc.Content[0]
 	out := &yaml.Node{Kind: yaml.MappingNode}
 	for i := 0; i+1 < len(top.Content); i += 2 {
 		key, val := top.Content[i], top.Content[i+1]
@@ -266,10 +394,22 @@ func shapesOnly(data []byte) ([]byte, error) {
 			}
 			kept := &yaml.Node{Kind: yaml.MappingNode}
 			for j := 0; j+1 < len(val.Content); j += 2 {
-				busFound = busFound || val.Content[j].Value == LogicalEventBus
-				if keepResources[val.Content[j].Value] {
-					kept.Content = append(kept.Content, val.Content[j], val.Content[j+1])
+				name, res := val.Content[j], val.Content[j+1]
+				busFound = busFound || name.Value == LogicalEventBus
+				if !keepResources[name.Value] {
+					continue
 				}
+				res, ok, err := withoutCondition(res, conds)
+				if err != nil {
+					return nil, fmt.Errorf("resource %s: %w", name.Value, err)
+				}
+				if !ok {
+					continue
+				}
+				if name.Value == LogicalUserPool {
+					bindTriggers(res, functionARNPrefix, triggers)
+				}
+				kept.Content = append(kept.Content, name, res)
 			}
 			out.Content = append(out.Content, key, kept)
 		}
@@ -278,6 +418,151 @@ func shapesOnly(data []byte) ([]byte, error) {
 		return nil, errors.New("no " + LogicalEventBus + " resource")
 	}
 	return yaml.Marshal(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{out}})
+}
+
+// bindTriggers replaces each !GetAtt <function>.Arn under the pool's
+// LambdaConfig by the function's local ARN, recording it in triggers.
+func bindTriggers(pool *yaml.Node, functionARNPrefix string, triggers map[string]string) {
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Tag == "!GetAtt" && n.Kind == yaml.ScalarNode && strings.HasSuffix(n.Value, ".Arn") {
+			logical := strings.TrimSuffix(n.Value, ".Arn")
+			arn := functionARNPrefix + logical
+			triggers[logical] = arn
+			*n = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: arn}
+			return
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	props := mapValue(pool, "Properties")
+	if lc := mapValue(props, "LambdaConfig"); lc != nil {
+		walk(lc)
+	}
+}
+
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// withoutCondition returns a resource without its Condition key, and
+// whether the condition holds (true when it has none).
+func withoutCondition(res *yaml.Node, conds *conditions) (*yaml.Node, bool, error) {
+	if res.Kind != yaml.MappingNode {
+		return res, true, nil
+	}
+	out := &yaml.Node{Kind: yaml.MappingNode, Tag: res.Tag}
+	holds := true
+	for i := 0; i+1 < len(res.Content); i += 2 {
+		if res.Content[i].Value == "Condition" {
+			ok, err := conds.eval(res.Content[i+1].Value)
+			if err != nil {
+				return nil, false, err
+			}
+			holds = ok
+			continue
+		}
+		out.Content = append(out.Content, res.Content[i], res.Content[i+1])
+	}
+	return out, holds, nil
+}
+
+// conditions evaluates the template's Conditions as far as resource-level
+// conditions need: !Equals of !Ref parameters and literals, !Not, !And,
+// !Or, !Condition.
+type conditions struct {
+	defs   map[string]*yaml.Node
+	params map[string]string
+}
+
+func newConditions(top *yaml.Node, overrides map[string]string) (*conditions, error) {
+	c := &conditions{defs: map[string]*yaml.Node{}, params: map[string]string{}}
+	if params := mapValue(top, "Parameters"); params != nil {
+		for i := 0; i+1 < len(params.Content); i += 2 {
+			if d := mapValue(params.Content[i+1], "Default"); d != nil {
+				c.params[params.Content[i].Value] = d.Value
+			}
+		}
+	}
+	for k, v := range overrides {
+		if _, ok := c.params[k]; !ok && mapValue(mapValue(top, "Parameters"), k) == nil {
+			return nil, fmt.Errorf("parameter %s: the template has no such parameter", k)
+		}
+		c.params[k] = v
+	}
+	if defs := mapValue(top, "Conditions"); defs != nil {
+		for i := 0; i+1 < len(defs.Content); i += 2 {
+			c.defs[defs.Content[i].Value] = defs.Content[i+1]
+		}
+	}
+	return c, nil
+}
+
+func (c *conditions) eval(name string) (bool, error) {
+	def, ok := c.defs[name]
+	if !ok {
+		return false, fmt.Errorf("no condition %s", name)
+	}
+	return c.evalNode(def)
+}
+
+func (c *conditions) evalNode(n *yaml.Node) (bool, error) {
+	switch n.Tag {
+	case "!Condition":
+		return c.eval(n.Value)
+	case "!Not":
+		if len(n.Content) != 1 {
+			return false, errors.New("!Not takes one condition")
+		}
+		v, err := c.evalNode(n.Content[0])
+		return !v, err
+	case "!And", "!Or":
+		and := n.Tag == "!And"
+		for _, sub := range n.Content {
+			v, err := c.evalNode(sub)
+			if err != nil {
+				return false, err
+			}
+			if v != and {
+				return v, nil
+			}
+		}
+		return and, nil
+	case "!Equals":
+		if len(n.Content) != 2 {
+			return false, errors.New("!Equals takes two values")
+		}
+		a, err := c.value(n.Content[0])
+		if err != nil {
+			return false, err
+		}
+		b, err := c.value(n.Content[1])
+		return a == b, err
+	}
+	return false, fmt.Errorf("condition function %s is not evaluated locally", n.Tag)
+}
+
+func (c *conditions) value(n *yaml.Node) (string, error) {
+	switch {
+	case n.Tag == "!Ref":
+		v, ok := c.params[n.Value]
+		if !ok {
+			return "", fmt.Errorf("!Ref %s: not a parameter", n.Value)
+		}
+		return v, nil
+	case n.Kind == yaml.ScalarNode && !strings.HasPrefix(n.Tag, "!") || n.Tag == "!!str":
+		return n.Value, nil
+	}
+	return "", fmt.Errorf("value %s is not evaluated locally", n.Tag)
 }
 
 func pick(tpl *cloudformation.Template) (r resources, err error) {
@@ -311,6 +596,20 @@ func pick(tpl *cloudformation.Template) (r resources, err error) {
 	if r.macKey, err = tpl.GetSecretsManagerSecretWithName(LogicalUnlinkMACKey); err != nil {
 		return r, fmt.Errorf("provision: template: %w", err)
 	}
+	// The identity pool exists only when EnableIdentityPool held.
+	if p, err := tpl.GetCognitoIdentityPoolWithName(LogicalIdentityPool); err == nil {
+		r.identityPool = p
+	}
+	// The hosted UI's resources exist only when HostedUiEnabled held.
+	if c, err := tpl.GetCognitoUserPoolClientWithName(LogicalHostedUIClient); err == nil {
+		r.hostedClient = c
+		if r.domain, err = tpl.GetCognitoUserPoolDomainWithName(LogicalUserPoolDomain); err != nil {
+			return r, fmt.Errorf("provision: template: %w", err)
+		}
+		if r.kakaoIdP, err = tpl.GetCognitoUserPoolIdentityProviderWithName(LogicalKakaoIdP); err != nil {
+			return r, fmt.Errorf("provision: template: %w", err)
+		}
+	}
 	return r, nil
 }
 
@@ -325,6 +624,9 @@ func ensureUserPool(ctx context.Context, idp *cip.Client, name string, p *cfncog
 		}
 		for _, up := range page.UserPools {
 			if aws.ToString(up.Name) == name {
+				if a, b := triggersString(up.LambdaConfig), triggersString(userPoolInput(name, p).LambdaConfig); a != b {
+					return "", fmt.Errorf("provision: user pool %s exists with other triggers (%s, template %s); reset moto", name, a, b)
+				}
 				return aws.ToString(up.Id), nil
 			}
 		}
@@ -337,6 +639,15 @@ func ensureUserPool(ctx context.Context, idp *cip.Client, name string, p *cfncog
 }
 
 func userPoolInput(name string, p *cfncognito.UserPool) *cip.CreateUserPoolInput {
+	var lambdaConfig *ciptypes.LambdaConfigType
+	if lc := p.LambdaConfig; lc != nil {
+		lambdaConfig = &ciptypes.LambdaConfigType{
+			PreSignUp: lc.PreSignUp, PreAuthentication: lc.PreAuthentication, PostAuthentication: lc.PostAuthentication,
+			PostConfirmation: lc.PostConfirmation, DefineAuthChallenge: lc.DefineAuthChallenge, CreateAuthChallenge: lc.CreateAuthChallenge,
+			VerifyAuthChallengeResponse: lc.VerifyAuthChallengeResponse, PreTokenGeneration: lc.PreTokenGeneration,
+			CustomMessage: lc.CustomMessage, UserMigration: lc.UserMigration,
+		}
+	}
 	in := &cip.CreateUserPoolInput{
 		PoolName:               aws.String(name),
 		AliasAttributes:        enums[ciptypes.AliasAttributeType](p.AliasAttributes),
@@ -344,6 +655,7 @@ func userPoolInput(name string, p *cfncognito.UserPool) *cip.CreateUserPoolInput
 		AutoVerifiedAttributes: enums[ciptypes.VerifiedAttributeType](p.AutoVerifiedAttributes),
 		MfaConfiguration:       ciptypes.UserPoolMfaType(aws.ToString(p.MfaConfiguration)),
 		DeletionProtection:     ciptypes.DeletionProtectionType(aws.ToString(p.DeletionProtection)),
+		LambdaConfig:           lambdaConfig,
 	}
 	if c := p.UsernameConfiguration; c != nil {
 		in.UsernameConfiguration = &ciptypes.UsernameConfigurationType{CaseSensitive: c.CaseSensitive}
@@ -434,6 +746,127 @@ func ensureClient(ctx context.Context, idp *cip.Client, poolID, name string, c *
 		return "", fmt.Errorf("provision: create user pool client %s: %w", name, err)
 	}
 	return aws.ToString(out.UserPoolClient.ClientId), nil
+}
+
+func triggersString(lc *ciptypes.LambdaConfigType) string {
+	if lc == nil {
+		return "none"
+	}
+	var parts []string
+	for slot, arn := range map[string]*string{"PreSignUp": lc.PreSignUp, "PreAuthentication": lc.PreAuthentication,
+		"PostAuthentication": lc.PostAuthentication, "PostConfirmation": lc.PostConfirmation, "DefineAuthChallenge": lc.DefineAuthChallenge,
+		"CreateAuthChallenge": lc.CreateAuthChallenge, "VerifyAuthChallengeResponse": lc.VerifyAuthChallengeResponse,
+		"PreTokenGeneration": lc.PreTokenGeneration, "CustomMessage": lc.CustomMessage, "UserMigration": lc.UserMigration} {
+		if aws.ToString(arn) != "" {
+			parts = append(parts, slot+"="+aws.ToString(arn))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, " ")
+}
+
+// ensureHostedUI creates the pool's domain, its Kakao identity provider
+// (the client secret read from Secrets Manager, as CloudFormation resolves
+// the template's dynamic reference) and the hosted UI's app client, as the
+// template declares them; what exists is reused.
+func ensureHostedUI(ctx context.Context, idp *cip.Client, secrets *sm.Client, poolID, clientName string, r resources) (*HostedUI, error) {
+	domain := r.domain.Domain
+	got, err := idp.DescribeUserPoolDomain(ctx, &cip.DescribeUserPoolDomainInput{Domain: &domain})
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("provision: describe domain %s: %w", domain, err)
+	case got.DomainDescription == nil || aws.ToString(got.DomainDescription.UserPoolId) == "":
+		if _, err := idp.CreateUserPoolDomain(ctx, &cip.CreateUserPoolDomainInput{UserPoolId: &poolID, Domain: &domain}); err != nil {
+			return nil, fmt.Errorf("provision: create domain %s: %w", domain, err)
+		}
+	case aws.ToString(got.DomainDescription.UserPoolId) != poolID:
+		return nil, fmt.Errorf("provision: domain %s belongs to another user pool; reset moto or pick another HostedUiDomainPrefix", domain)
+	}
+
+	provider := r.kakaoIdP.ProviderName
+	details, err := stringMap(r.kakaoIdP.ProviderDetails)
+	if err != nil {
+		return nil, fmt.Errorf("provision: %s ProviderDetails: %w", LogicalKakaoIdP, err)
+	}
+	for k, v := range details {
+		if details[k], err = resolveDynamicReference(ctx, secrets, v); err != nil {
+			return nil, fmt.Errorf("provision: %s ProviderDetails %s: %w", LogicalKakaoIdP, k, err)
+		}
+	}
+	mapping, err := stringMap(r.kakaoIdP.AttributeMapping)
+	if err != nil {
+		return nil, fmt.Errorf("provision: %s AttributeMapping: %w", LogicalKakaoIdP, err)
+	}
+	if _, err := idp.DescribeIdentityProvider(ctx, &cip.DescribeIdentityProviderInput{UserPoolId: &poolID, ProviderName: &provider}); err != nil {
+		if _, err := idp.CreateIdentityProvider(ctx, &cip.CreateIdentityProviderInput{UserPoolId: &poolID, ProviderName: &provider,
+			ProviderType: ciptypes.IdentityProviderTypeType(r.kakaoIdP.ProviderType), ProviderDetails: details, AttributeMapping: mapping}); err != nil {
+			return nil, fmt.Errorf("provision: create identity provider %s: %w", provider, err)
+		}
+	} else if _, err := idp.UpdateIdentityProvider(ctx, &cip.UpdateIdentityProviderInput{UserPoolId: &poolID, ProviderName: &provider,
+		ProviderDetails: details, AttributeMapping: mapping}); err != nil {
+		// Reused (make run again): its endpoints follow the double's address.
+		return nil, fmt.Errorf("provision: update identity provider %s: %w", provider, err)
+	}
+	clientID, err := ensureClient(ctx, idp, poolID, clientName, r.hostedClient)
+	if err != nil {
+		return nil, err
+	}
+	// Reused: its redirect URIs follow the try-it page's address.
+	c := r.hostedClient
+	if _, err := idp.UpdateUserPoolClient(ctx, &cip.UpdateUserPoolClientInput{UserPoolId: &poolID, ClientId: &clientID,
+		CallbackURLs: c.CallbackURLs, LogoutURLs: c.LogoutURLs, SupportedIdentityProviders: c.SupportedIdentityProviders,
+		AllowedOAuthFlows: enums[ciptypes.OAuthFlowType](c.AllowedOAuthFlows), AllowedOAuthScopes: c.AllowedOAuthScopes,
+		AllowedOAuthFlowsUserPoolClient: aws.ToBool(c.AllowedOAuthFlowsUserPoolClient),
+		ExplicitAuthFlows:               enums[ciptypes.ExplicitAuthFlowsType](c.ExplicitAuthFlows),
+		ReadAttributes:                  c.ReadAttributes, WriteAttributes: c.WriteAttributes,
+		PreventUserExistenceErrors: ciptypes.PreventUserExistenceErrorTypes(aws.ToString(c.PreventUserExistenceErrors)),
+		EnableTokenRevocation:      c.EnableTokenRevocation, AuthSessionValidity: int32ptr(c.AuthSessionValidity)}); err != nil {
+		return nil, fmt.Errorf("provision: update user pool client %s: %w", clientName, err)
+	}
+	return &HostedUI{Domain: domain, ClientID: clientID, Provider: provider}, nil
+}
+
+// stringMap reads a template map of strings (goformation leaves them as
+// interface{}).
+func stringMap(v any) (map[string]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("not a map: %T", v)
+	}
+	out := make(map[string]string, len(m))
+	for k, x := range m {
+		s, ok := x.(string)
+		if !ok {
+			return nil, fmt.Errorf("%s is not a string: %T", k, x)
+		}
+		out[k] = s
+	}
+	return out, nil
+}
+
+// resolveDynamicReference resolves CloudFormation's
+// {{resolve:secretsmanager:<name>:SecretString}} (the whole value) from
+// Secrets Manager; any other value is returned as it is.
+func resolveDynamicReference(ctx context.Context, secrets *sm.Client, v string) (string, error) {
+	inner, ok := strings.CutPrefix(v, "{{resolve:secretsmanager:")
+	if !ok {
+		return v, nil
+	}
+	inner, ok = strings.CutSuffix(inner, ":SecretString}}")
+	if !ok || inner == "" {
+		return "", fmt.Errorf("dynamic reference %q: only {{resolve:secretsmanager:<name>:SecretString}} is resolved locally", v)
+	}
+	out, err := secrets.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: &inner})
+	if err != nil {
+		return "", fmt.Errorf("resolve secret %s: %w", inner, err)
+	}
+	return aws.ToString(out.SecretString), nil
 }
 
 // --------------------------------------------------------------- DynamoDB

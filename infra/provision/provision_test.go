@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -44,11 +45,17 @@ func TestProvisionTwiceMatchesTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("second run: %v", err)
 	}
-	if first != second {
+	if !reflect.DeepEqual(first, second) {
 		t.Fatalf("second run did not reuse the resources: %+v vs %+v", first, second)
 	}
 	if first.UserPoolID == "" || first.UserPoolClientID == "" {
 		t.Fatalf("empty ids: %+v", first)
+	}
+	// The template's default: the PreAuthentication trigger only, at the
+	// function's local ARN; no hosted UI.
+	preAuth := "arn:aws:lambda:us-east-1:123456789012:function:" + names.FunctionPrefix + "PreAuthFunction"
+	if !reflect.DeepEqual(first.Triggers, map[string]string{"PreAuthFunction": preAuth}) || first.HostedUI != nil {
+		t.Fatalf("triggers %v, hosted UI %+v", first.Triggers, first.HostedUI)
 	}
 
 	idp := cip.NewFromConfig(cfg)
@@ -92,6 +99,9 @@ func TestProvisionTwiceMatchesTemplate(t *testing.T) {
 	}
 	if up.AdminCreateUserConfig == nil || !up.AdminCreateUserConfig.AllowAdminCreateUserOnly {
 		t.Fatal("pool allows self sign-up")
+	}
+	if lc := up.LambdaConfig; lc == nil || aws.ToString(lc.PreAuthentication) != preAuth || lc.PreSignUp != nil {
+		t.Fatalf("the pool's triggers: %+v", up.LambdaConfig)
 	}
 
 	client, err := idp.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{
@@ -176,7 +186,7 @@ func TestProvisionTwiceMatchesTemplate(t *testing.T) {
 	}
 	// The local stack shortens the visibility timeout; nothing else moves.
 	short, err := Provision(ctx, cfg, templatePath, names, WithQueueVisibility(2*time.Second))
-	if err != nil || short != first {
+	if err != nil || !reflect.DeepEqual(short, first) {
 		t.Fatalf("provision with a short visibility: %+v %v", short, err)
 	}
 	if got := attrs(first.UnlinkQueueURL); got["VisibilityTimeout"] != "2" || got["RedrivePolicy"] != queue["RedrivePolicy"] {
@@ -329,4 +339,65 @@ func assertGSI(t *testing.T, d *ddbtypes.TableDescription, name, keys string, pr
 		}
 	}
 	t.Fatalf("%s: no GSI %s", aws.ToString(d.TableName), name)
+}
+
+// HostedUi=enabled (with what it needs) adds the PreSignUp trigger, the
+// pool's domain, the Kakao identity provider with its client secret read
+// from Secrets Manager, and the hosted UI's client, as the template says.
+func TestProvisionHostedUI(t *testing.T) {
+	ctx := context.Background()
+	cfg := moto.AWSConfig(ctx, moto.ForTest(t).URL())
+	names := NamesFor("prov-hosted")
+	if _, err := sm.NewFromConfig(cfg).CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("prov-hosted/kakao-client-secret"), SecretString: aws.String("s3cret")}); err != nil {
+		t.Fatal(err)
+	}
+	params := map[string]string{
+		"HostedUi": "enabled", "KakaoIdAttribute": "mutable", "HostedUiDomainPrefix": "prov-hosted",
+		"HostedUiCallbackUrls": "http://127.0.0.1:9/callback,http://localhost:9/callback", "HostedUiSignOutUrls": "http://127.0.0.1:9/",
+		"KakaoRestApiKey": "restkey123", "KakaoClientSecretName": "prov-hosted/kakao-client-secret",
+		"KakaoAuthBaseUrl": "http://127.0.0.1:7", "KakaoApiBaseUrl": "http://127.0.0.1:8", "AllowNonKakaoHosts": "true",
+	}
+	st, err := Provision(ctx, cfg, templatePath, names, WithParameters(params))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Provision(ctx, cfg, templatePath, names, WithParameters(params)); err != nil {
+		t.Fatalf("second run: %v", err)
+	}
+	arn := "arn:aws:lambda:us-east-1:123456789012:function:" + names.FunctionPrefix
+	if !reflect.DeepEqual(st.Triggers, map[string]string{"PreAuthFunction": arn + "PreAuthFunction", "PreSignUpFunction": arn + "PreSignUpFunction"}) {
+		t.Fatalf("triggers %v", st.Triggers)
+	}
+	if st.HostedUI == nil || st.HostedUI.Domain != "prov-hosted" || st.HostedUI.Provider != "Kakao" || st.HostedUI.ClientID == "" {
+		t.Fatalf("hosted UI %+v", st.HostedUI)
+	}
+	idp := cip.NewFromConfig(cfg)
+	p, err := idp.DescribeIdentityProvider(ctx, &cip.DescribeIdentityProviderInput{UserPoolId: &st.UserPoolID, ProviderName: aws.String("Kakao")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := p.IdentityProvider.ProviderDetails
+	if d["client_id"] != "restkey123" || d["client_secret"] != "s3cret" || d["authorize_url"] != "http://127.0.0.1:7/oauth/authorize" ||
+		d["oidc_issuer"] != "http://127.0.0.1:7" || d["attributes_url"] != "http://127.0.0.1:8/v1/oidc/userinfo" ||
+		p.IdentityProvider.AttributeMapping["nickname"] != "nickname" {
+		t.Fatalf("identity provider %+v", p.IdentityProvider)
+	}
+	c, err := idp.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: &st.UserPoolID, ClientId: &st.HostedUI.ClientID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := c.UserPoolClient
+	if !slices.Equal(hc.CallbackURLs, []string{"http://127.0.0.1:9/callback", "http://localhost:9/callback"}) || !slices.Equal(hc.SupportedIdentityProviders, []string{"Kakao"}) ||
+		!aws.ToBool(hc.AllowedOAuthFlowsUserPoolClient) || hc.PreventUserExistenceErrors != ciptypes.PreventUserExistenceErrorTypesEnabled ||
+		!slices.Equal(hc.WriteAttributes, []string{"nickname"}) || !slices.Equal(hc.LogoutURLs, []string{"http://127.0.0.1:9/"}) {
+		t.Fatalf("hosted UI client %+v", hc)
+	}
+	dom, err := idp.DescribeUserPoolDomain(ctx, &cip.DescribeUserPoolDomainInput{Domain: aws.String("prov-hosted")})
+	if err != nil || aws.ToString(dom.DomainDescription.UserPoolId) != st.UserPoolID {
+		t.Fatalf("domain %+v %v", dom, err)
+	}
+	// The same names without the hosted UI: the pool's triggers differ.
+	if _, err := Provision(ctx, cfg, templatePath, names); err == nil || !strings.Contains(err.Error(), "other triggers") {
+		t.Fatalf("reusing the pool with other triggers: %v", err)
+	}
 }

@@ -248,6 +248,36 @@ func (e *Emulator) Invoke(ctx context.Context, event []byte) (Response, error) {
 	return Response{Payload: body}, nil
 }
 
+// ServeHTTP serves Lambda's Invoke API (POST
+// /2015-03-31/functions/<name>/invocations) for the emulated function,
+// whatever name the caller uses (the emulator answers to "function"
+// only), so that moto's layer can invoke a built function as a Cognito
+// trigger (moto.RegisterFunctions). A function error is answered as the
+// Invoke API answers it: 200, X-Amz-Function-Error: Unhandled, the
+// {"errorMessage","errorType"} body.
+func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, "/2015-03-31/functions/") || !strings.HasSuffix(r.URL.Path, "/invocations") {
+		http.NotFound(w, r)
+		return
+	}
+	event, err := io.ReadAll(io.LimitReader(r.Body, 6<<20))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	resp, err := e.Invoke(r.Context(), event)
+	if err != nil {
+		w.Header().Set("X-Amzn-ErrorType", "ServiceException")
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if resp.Failed() {
+		w.Header().Set("X-Amz-Function-Error", "Unhandled")
+	}
+	_, _ = w.Write(resp.Payload)
+}
+
 // Close stops the emulator and the function it started.
 func (e *Emulator) Close() error {
 	var err error

@@ -114,6 +114,25 @@ func newStack(t testing.TB) *stack {
 	return s
 }
 
+// serveTriggers registers the emulated functions the pool names as its
+// triggers with moto's layer.
+func (s *stack) serveTriggers(t testing.TB, emu map[string]*rie.Emulator) {
+	t.Helper()
+	endpoints := map[string]string{}
+	for logical, arn := range s.res.Triggers {
+		e, ok := emu[logical]
+		if !ok {
+			t.Fatalf("the pool's trigger %s is not among the built functions", logical)
+		}
+		srv := httptest.NewServer(e)
+		t.Cleanup(srv.Close)
+		endpoints[arn] = srv.URL
+	}
+	if err := moto.RegisterFunctions(t.Context(), s.motoURL, endpoints); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // environment is env.json's variables for the function (its own and the
 // "Parameters" ones every function gets), with the values that point at
 // the local stack of `kakaoauth local` replaced by this test's. A variable
@@ -379,6 +398,10 @@ func TestEventsUnderRIE(t *testing.T) {
 			t.Fatalf("no %s in the Makefile's FUNCTIONS", id)
 		}
 	}
+	// The pool's triggers are these built functions too: moto's layer
+	// invokes them where Cognito would (IssueTokens' sign-ins run the
+	// PreAuthentication binary).
+	s.serveTriggers(t, emu)
 
 	// ValidateToken: the committed event's token is a placeholder, which
 	// Kakao (here the double) refuses.
@@ -610,7 +633,15 @@ func TestColdStartFailsWithoutSettings(t *testing.T) {
 			if !errors.Is(err, rie.ErrFunctionExited) {
 				t.Fatalf("a function without its settings: err=%v, answered %s", err, resp.Payload)
 			}
-			if out := log.String(); !strings.Contains(out, "cold start failed") || !strings.Contains(out, c.logged) {
+			// The emulator answers the failed invoke before it has passed
+			// all of the function's output on: wait for the line a while.
+			deadline := time.Now().Add(5 * time.Second)
+			out := log.String()
+			for (!strings.Contains(out, "cold start failed") || !strings.Contains(out, c.logged)) && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+				out = log.String()
+			}
+			if !strings.Contains(out, "cold start failed") || !strings.Contains(out, c.logged) {
 				t.Fatalf("the cold start failure was not logged (want %q):\n%s", c.logged, out)
 			}
 		})

@@ -362,13 +362,13 @@ func TestGatewayResponses(t *testing.T) {
 		"INTEGRATION_TIMEOUT":          outcome(kakaoauth.ErrorTimeout),
 		"INTEGRATION_FAILURE":          outcome(""),
 		"MISSING_AUTHENTICATION_TOKEN": notFound,
-		"DEFAULT_4XX":                  invalid,
-		"DEFAULT_5XX":                  outcome(""),
-		// The unlink authorizer's refusals: the webhook's own answer to a
-		// wrong key, and a source outside the allow-list; Kakao alone
-		// reads them.
-		"UNAUTHORIZED":  {http.StatusUnauthorized, map[string]any{"error": "Unauthorized"}},
-		"ACCESS_DENIED": {http.StatusForbidden, map[string]any{"error": "Forbidden"}},
+		// An authorizer's refusal: the unlink callback's, and GET /me's
+		// (EnableMeRoute; appintegration_test.go); the unlink authorizer's
+		// Deny of a source outside KakaoCallbackSourceCidrs.
+		"UNAUTHORIZED":  {kakaoauth.UnauthorizedOutcome.Status, map[string]any{"error": kakaoauth.UnauthorizedOutcome.Code, "message": kakaoauth.UnauthorizedOutcome.Message}},
+		"ACCESS_DENIED": {kakaoauth.ForbiddenOutcome.Status, map[string]any{"error": kakaoauth.ForbiddenOutcome.Code, "message": kakaoauth.ForbiddenOutcome.Message}},
+		"DEFAULT_4XX":   invalid,
+		"DEFAULT_5XX":   outcome(""),
 	}
 	if got := slices.Sorted(maps.Keys(responses)); !slices.Equal(got, slices.Sorted(maps.Keys(want))) {
 		t.Errorf("gateway responses %v, want %v", got, slices.Sorted(maps.Keys(want)))
@@ -456,8 +456,12 @@ func TestRoutes(t *testing.T) {
 	tpl := transformed(t)
 	body := openAPI(t)
 	paths, _ := body["paths"].(map[string]any)
-	if got := slices.Sorted(maps.Keys(paths)); !slices.Equal(got, []string{localapi.LoginPath, workflow.UnlinkPath}) {
+	// GET /me is there only with EnableMeRoute (appintegration_test.go).
+	if got := slices.Sorted(maps.Keys(paths)); !slices.Equal(got, []string{localapi.LoginPath, workflow.UnlinkPath, localapi.MePath}) {
 		t.Fatalf("paths %v", got)
+	}
+	if at(paths, localapi.MePath, "Fn::If", 0) != "MeRouteEnabled" {
+		t.Fatalf("%s is not conditional on EnableMeRoute", localapi.MePath)
 	}
 	// OPTIONS is the CORS preflight (cors_test.go).
 	if got := slices.Sorted(maps.Keys(paths[localapi.LoginPath].(map[string]any))); !slices.Equal(got, []string{"options", "post"}) {

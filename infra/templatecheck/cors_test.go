@@ -61,13 +61,18 @@ func localCORS(t *testing.T, origins []string, method, origin string) (int, map[
 	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
+	return rec.Code, corsHeaders(rec.Header())
+}
+
+// corsHeaders are the CORS headers among h.
+func corsHeaders(h http.Header) map[string]string {
 	got := map[string]string{}
 	for _, k := range corsHeaderNames {
-		if v := rec.Header().Get(k); v != "" {
+		if v := h.Get(k); v != "" {
 			got[k] = v
 		}
 	}
-	return rec.Code, got
+	return got
 }
 
 // apiCORS renders tpl for a request whose Origin header is spelled

@@ -602,6 +602,13 @@ func TestLeastPrivilege(t *testing.T) {
 		t.Errorf("SchedulerRole grants %v", got)
 	}
 	roles["SchedulerRole"] = nil
+	// The identity pool's users' role (EnableIdentityPool): their own
+	// prefix of the bucket (appintegration_test.go checks the prefix).
+	if got, want := grants(t, tpl, "IdentityAuthenticatedRole"), []string{"s3:DeleteObject@" + ownPrefix, "s3:GetObject@" + ownPrefix,
+		"s3:ListBucket@UserFilesBucket", "s3:PutObject@" + ownPrefix}; !slices.Equal(got, want) {
+		t.Errorf("IdentityAuthenticatedRole grants %v, want %v", got, want)
+	}
+	roles["IdentityAuthenticatedRole"] = nil
 
 	for id, r := range tpl.Resources {
 		if r.Type != "AWS::IAM::Role" {
@@ -816,22 +823,23 @@ func TestPepperSecretIsGeneratedAsConfigReadsIt(t *testing.T) {
 
 func TestOutputs(t *testing.T) {
 	out := transformed(t).Outputs
-	want := []string{"ApiUrl", "AuditTableName", "EventBusName", "HostedUiClientId", "HostedUiDomainUrl", "HostedUiKakaoRedirectUri", "LoginUrl",
-		"MappingTableName", "PepperSecretArn", "StateMachineArn",
-		"UnlinkCallbackUrl", "UnlinkDeadLetterQueueUrl", "UnlinkQueueUrl", "UserPoolClientId", "UserPoolId"}
+	want := []string{"ApiUrl", "AuditTableName", "EventBusName", "HostedUiClientId", "HostedUiDomainUrl", "HostedUiKakaoRedirectUri",
+		"IdentityPoolId", "LoginUrl", "MappingTableName", "MeUrl", "PepperSecretArn", "StateMachineArn",
+		"UnlinkCallbackUrl", "UnlinkDeadLetterQueueUrl", "UnlinkQueueUrl", "UserFilesBucketName", "UserPoolClientId", "UserPoolId"}
 	if got := slices.Sorted(maps.Keys(out)); !slices.Equal(got, want) {
 		t.Fatalf("outputs %v, want %v", got, want)
 	}
 	stage := apiStage(t)
 	base := "https://${LoginApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/" + stage
-	for k, suffix := range map[string]string{"ApiUrl": "", "LoginUrl": "/auth/kakao", "UnlinkCallbackUrl": workflow.UnlinkPath} {
+	for k, suffix := range map[string]string{"ApiUrl": "", "LoginUrl": "/auth/kakao", "UnlinkCallbackUrl": workflow.UnlinkPath, "MeUrl": "/me"} {
 		if got := at(out[k], "Value", "Fn::Sub"); got != base+suffix {
 			t.Errorf("%s = %v, want %s", k, got, base+suffix)
 		}
 	}
 	for k, target := range map[string]string{"UserPoolId": "UserPool", "UserPoolClientId": "UserPoolClient", "MappingTableName": "MappingTable",
 		"AuditTableName": "AuditTable", "StateMachineArn": "LoginStateMachine", "PepperSecretArn": "PepperSecret",
-		"EventBusName": "EventBus|EventBusName", "UnlinkQueueUrl": "UnlinkQueue", "UnlinkDeadLetterQueueUrl": "UnlinkDeadLetterQueue"} {
+		"EventBusName": "EventBus|EventBusName", "UnlinkQueueUrl": "UnlinkQueue", "UnlinkDeadLetterQueueUrl": "UnlinkDeadLetterQueue",
+		"IdentityPoolId": "IdentityPool", "UserFilesBucketName": "UserFilesBucket"} {
 		if got := name(out[k]["Value"]); got != target {
 			t.Errorf("%s = %s, want %s", k, got, target)
 		}

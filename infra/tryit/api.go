@@ -10,6 +10,12 @@ import (
 	"strings"
 )
 
+// PageHeader is the header the page sends with each request to its
+// backend, and the backend with each request to the Kakao double's control
+// API: a browser sends it only from a page of the same origin (any other
+// needs a CORS preflight, which nothing here answers).
+const PageHeader = "X-Kakaoauth-Page"
+
 // errorBody is the endpoints' error shape, the login API's own.
 type errorBody struct {
 	Error   string `json:"error"`

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/kakaoauth/kakaoauth/infra/jwks"
+	"github.com/kakaoauth/kakaoauth/shared/cognitojwt"
 )
 
 // CognitoAPI is what the page does at Cognito: the public (unsigned)
@@ -34,17 +36,22 @@ type Pool struct {
 	// JWKSURL is where the pool publishes its signing keys.
 	JWKSURL string
 	API     CognitoAPI
+	// Region and Endpoint are where the page's script reaches Cognito
+	// (the JavaScript client refreshes and signs out from the browser).
+	Region   string
+	Endpoint string
 }
 
 // NewPool describes pool poolID in region. endpoint is Cognito's base URL:
 // "" for AWS (https://cognito-idp.<region>.amazonaws.com), or moto's. The
 // issuer is AWS's form either way; moto issues it too.
 func NewPool(api CognitoAPI, region, poolID, clientID, endpoint string) Pool {
-	issuer := fmt.Sprintf("https://cognito-idp.%s.amazonaws.com/%s", region, poolID)
 	if endpoint == "" {
 		endpoint = fmt.Sprintf("https://cognito-idp.%s.amazonaws.com", region)
 	}
-	return Pool{ID: poolID, ClientID: clientID, Issuer: issuer, JWKSURL: endpoint + "/" + poolID + "/.well-known/jwks.json", API: api}
+	endpoint = strings.TrimRight(endpoint, "/")
+	return Pool{ID: poolID, ClientID: clientID, Issuer: cognitojwt.Issuer(region, poolID), JWKSURL: cognitojwt.JWKSURL(region, poolID, endpoint),
+		API: api, Region: region, Endpoint: endpoint}
 }
 
 // idClaims are the ID-token claims the page shows.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/kakaoauth/kakaoauth"
 	"github.com/kakaoauth/kakaoauth/shared/store"
@@ -54,6 +55,7 @@ func (p *Page) unlink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set(PageHeader, "1")
 	resp, err := p.http.Do(hreq)
 	ms := elapsed()
 	if err != nil {
@@ -77,16 +79,57 @@ func (p *Page) unlink(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, unlinkAnswer{CallbackStatus: out.CallbackStatus, KakaoMS: ms})
 }
 
+// accountAnswer is a mapping as the page shows it: its status, its user,
+// its history (times, previous subs) and its last lifecycle transition,
+// never its email or password fields.
 type accountAnswer struct {
-	KakaoID     int64  `json:"kakao_id"`
-	Status      string `json:"status"`
+	KakaoID      int64        `json:"kakao_id"`
+	Status       string       `json:"status"`
+	Sub          string       `json:"sub"`
+	Username     string       `json:"username"`
+	CreatedAt    string       `json:"created_at,omitempty"`
+	ActiveSince  string       `json:"active_since,omitempty"`
+	LastLoginAt  string       `json:"last_login_at,omitempty"`
+	UnlinkedAt   string       `json:"unlinked_at,omitempty"`
+	RelinkedAt   string       `json:"relinked_at,omitempty"`
+	DeletedAt    string       `json:"deleted_at,omitempty"`
+	PreviousSubs []string     `json:"previous_subs,omitempty"`
+	LastEvent    *eventAnswer `json:"last_event,omitempty"`
+}
+
+// eventAnswer is a mapping's last lifecycle transition (user_created,
+// unlinked, relinked, deleted, recreated): with its time the page tells
+// what the login it just made did to the account.
+type eventAnswer struct {
+	Type        string `json:"type"`
+	Time        string `json:"time"`
 	Sub         string `json:"sub"`
-	Username    string `json:"username"`
-	LastLoginAt string `json:"last_login_at,omitempty"`
+	PreviousSub string `json:"previous_sub,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+}
+
+func newAccountAnswer(m kakaoauth.Mapping) accountAnswer {
+	ans := accountAnswer{KakaoID: m.KakaoID, Status: m.Status, Sub: m.Sub, Username: m.Username, PreviousSubs: m.PreviousSubs,
+		CreatedAt: formatTime(m.CreatedAt), ActiveSince: formatTime(m.ActiveSince), LastLoginAt: formatTime(m.LastLoginAt),
+		UnlinkedAt: formatTime(m.UnlinkedAt), RelinkedAt: formatTime(m.RelinkedAt), DeletedAt: formatTime(m.DeletedAt)}
+	if e := m.LastEvent; e.Type != "" {
+		ans.LastEvent = &eventAnswer{Type: e.Type, Time: formatTime(e.Time), Sub: e.Sub, PreviousSub: e.PreviousSub, Reason: e.Reason}
+	}
+	return ans
+}
+
+// formatTime is a stored time as the store writes it; "" for none.
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return store.FormatTime(t)
 }
 
 // account is the Kakao account's mapping as the stack keeps it: the page
-// polls it to watch an unlink land, however the stack processes it.
+// polls it to watch an unlink land, however the stack processes it, and
+// reads it after a login to say what the login did (created, re-linked,
+// recreated the user).
 func (p *Page) account(w http.ResponseWriter, r *http.Request) {
 	if p.accounts == nil {
 		writeError(w, http.StatusNotFound, "NotAvailable", "The account's state is shown on the local stack only.")
@@ -113,9 +156,5 @@ func (p *Page) account(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadGateway, "StoreUnavailable", "The mapping table did not answer.")
 		return
 	}
-	ans := accountAnswer{KakaoID: m.KakaoID, Status: m.Status, Sub: m.Sub, Username: m.Username}
-	if !m.LastLoginAt.IsZero() {
-		ans.LastLoginAt = store.FormatTime(m.LastLoginAt)
-	}
-	writeJSON(w, http.StatusOK, ans)
+	writeJSON(w, http.StatusOK, newAccountAnswer(m))
 }

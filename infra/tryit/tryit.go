@@ -67,6 +67,8 @@ type Page struct {
 	double    string
 	accounts  Accounts
 	hosted    HostedUI // see WithHostedUI (hosted.go)
+	identity  identityPool
+	meRoute   bool
 	http      *http.Client
 	log       *slog.Logger
 	now       func() time.Time
@@ -151,6 +153,8 @@ func (p *Page) routes() *http.ServeMux {
 	mux.HandleFunc("GET /tryit/api/account", p.account)
 	mux.HandleFunc("GET "+MessagesPath, p.messages)
 	mux.HandleFunc("POST /tryit/api/hosted/token", p.hostedToken)
+	mux.Handle("GET /tryit/client/", clientModules())
+	mux.HandleFunc("POST /tryit/api/caller", p.caller)
 	mux.HandleFunc("/tryit/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NotFound", "No such route.")
 	})
@@ -192,6 +196,8 @@ type pageConfig struct {
 	Accounts     bool   `json:"accounts"`
 	// HostedUI is set when the stack has Cognito's hosted UI.
 	HostedUI *hostedConfig `json:"hostedUI,omitempty"`
+	// Client is the JavaScript client's configuration (client.go).
+	Client clientConfig `json:"client"`
 }
 
 // origin is the page's origin as the browser sees it.
@@ -218,7 +224,7 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 	cfg, err := json.Marshal(pageConfig{
 		APIURL: p.apiURL, AuthorizeURL: p.kakao.AuthURL + "/oauth/authorize", ClientID: p.kakao.ClientID,
 		RedirectURI: p.redirectURI(r), Target: p.target, UserPoolID: p.pool.ID,
-		Unlink: p.double != "", Accounts: p.accounts != nil, HostedUI: p.hostedConfig(),
+		Unlink: p.double != "", Accounts: p.accounts != nil, HostedUI: p.hostedConfig(), Client: p.clientConfig(r),
 	})
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "internal", "Internal error.")
@@ -228,10 +234,14 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	// The page talks to its own backend and to the login API only.
+	// The page talks to its own backend, the login API, and Cognito (the
+	// JavaScript client's refresh, sign-out and identity-pool calls).
 	connect := "'self'"
 	if u, err := url.Parse(p.apiURL); err == nil && u.Host != "" {
 		connect += " " + u.Scheme + "://" + u.Host
+	}
+	for _, o := range p.connectSources() {
+		connect += " " + o
 	}
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src "+connect+"; form-action 'none'; frame-ancestors 'none'; base-uri 'none'")
 	_ = indexPage.Execute(w, struct{ Config template.JS }{template.JS(cfg)})

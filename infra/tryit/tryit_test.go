@@ -150,7 +150,8 @@ type fixture struct {
 func newFixture(t *testing.T, opts ...Option) *fixture {
 	t.Helper()
 	f := &fixture{kakao: newKakao(t), cognito: &fakeCognito{}, signer: newSigner(t), logs: &bytes.Buffer{}}
-	pool := Pool{ID: poolID, ClientID: clientID, Issuer: issuer, JWKSURL: f.signer.jwks.URL, API: f.cognito}
+	pool := Pool{ID: poolID, ClientID: clientID, Issuer: issuer, JWKSURL: f.signer.jwks.URL, API: f.cognito,
+		Region: "ap-northeast-2", Endpoint: "https://cognito-idp.ap-northeast-2.amazonaws.com"}
 	opts = append([]Option{WithLogger(slog.New(slog.NewJSONHandler(f.logs, nil)))}, opts...)
 	p, err := New(Kakao{AuthURL: f.kakao.URL + "/", ClientID: "restkey", ClientSecret: "kakao-secret"}, pool, opts...)
 	if err != nil {
@@ -389,7 +390,7 @@ func TestPage(t *testing.T) {
 		t.Error("the Kakao client secret reached the page")
 	}
 	csp := a.header.Get("Content-Security-Policy")
-	if !strings.Contains(csp, "connect-src 'self' https://api.example;") || !strings.Contains(csp, "script-src 'self';") {
+	if !strings.Contains(csp, "connect-src 'self' https://api.example https://cognito-idp.ap-northeast-2.amazonaws.com;") || !strings.Contains(csp, "script-src 'self';") {
 		t.Errorf("CSP %q", csp)
 	}
 	if a := f.call(t, http.MethodGet, "/callback?code=x&state=y", "", "", ""); a.status != 200 || !strings.Contains(a.raw, `id="kakao-login"`) {
@@ -478,6 +479,7 @@ func (f fakeAccounts) Get(_ context.Context, id int64) (kakaoauth.Mapping, error
 func TestUnlinkAndAccount(t *testing.T) {
 	var mu sync.Mutex
 	var got []map[string]any
+	var headers []http.Header
 	answer := `{"callback_status":200}`
 	status := 200
 	double := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -486,13 +488,17 @@ func TestUnlinkAndAccount(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		got = append(got, body)
+		headers = append(headers, r.Header)
 		w.WriteHeader(status)
 		io.WriteString(w, answer)
 	}))
 	defer double.Close()
 	at := time.Date(2026, 11, 25, 1, 2, 3, 4e6, time.UTC)
 	f := newFixture(t, WithDouble(double.URL+"/"), WithAccounts(fakeAccounts{
-		4242: {KakaoID: 4242, Sub: "s-1", Username: "kakao_4242", Status: "unlinked", LastLoginAt: at, PasswordNonce: "secret-nonce"},
+		4242: {KakaoID: 4242, Sub: "s-2", Username: "kakao_4242", Status: "active", Email: "private@example.com",
+			CreatedAt: at.Add(-time.Hour), ActiveSince: at, LastLoginAt: at, UnlinkedAt: at.Add(-time.Minute), RelinkedAt: at,
+			PreviousSubs: []string{"s-1"}, PasswordNonce: "secret-nonce",
+			LastEvent: kakaoauth.LifecycleEvent{ID: "e1", Type: kakaoauth.EventRelinked, KakaoID: 4242, Sub: "s-2", Time: at, Reason: "login"}},
 	}))
 
 	if a := f.post(t, "/tryit/api/unlink", `{"kakao_id":4242}`); a.status != 200 || a.body["callback_status"] != 200.0 {
@@ -500,6 +506,10 @@ func TestUnlinkAndAccount(t *testing.T) {
 	}
 	if got[0]["user_id"] != 4242.0 || got[0]["referrer_type"] != "UNLINK_FROM_APPS" {
 		t.Errorf("the double was asked %v", got[0])
+	}
+	// As the page itself would ask the double's control API.
+	if h := headers[0]; h.Get(PageHeader) != "1" || h.Get("Content-Type") != "application/json" {
+		t.Errorf("the double was asked with headers %v", h)
 	}
 	// The webhook refused: the page is told the status it answered Kakao.
 	answer, status = `{"callback_status":401}`, 401
@@ -515,12 +525,20 @@ func TestUnlinkAndAccount(t *testing.T) {
 		t.Errorf("bad id: %d", a.status)
 	}
 
+	// The mapping's state and history, which the page reads to say what
+	// a login did (here: re-linked, the same sub as before).
 	a := f.call(t, http.MethodGet, "/tryit/api/account?kakao_id=4242", "", "", "")
-	if a.status != 200 || a.body["status"] != "unlinked" || a.body["sub"] != "s-1" || a.body["last_login_at"] != "2026-11-25T01:02:03.004Z" {
-		t.Fatalf("account: %d %s", a.status, a.raw)
+	want := `{"kakao_id":4242,"status":"active","sub":"s-2","username":"kakao_4242","created_at":"2026-11-25T00:02:03.004Z",` +
+		`"active_since":"2026-11-25T01:02:03.004Z","last_login_at":"2026-11-25T01:02:03.004Z","unlinked_at":"2026-11-25T01:01:03.004Z",` +
+		`"relinked_at":"2026-11-25T01:02:03.004Z","previous_subs":["s-1"],` +
+		`"last_event":{"type":"relinked","time":"2026-11-25T01:02:03.004Z","sub":"s-2","reason":"login"}}`
+	if a.status != 200 || strings.TrimSpace(a.raw) != want {
+		t.Fatalf("account: %d\n%s\nwant\n%s", a.status, a.raw, want)
 	}
-	if strings.Contains(a.raw, "secret-nonce") {
-		t.Error("the password nonce reached the page")
+	for _, secret := range []string{"secret-nonce", "private@example.com"} {
+		if strings.Contains(a.raw, secret) {
+			t.Errorf("%s reached the page", secret)
+		}
 	}
 	for q, want := range map[string]int{"kakao_id=7": 404, "kakao_id=13": 502, "kakao_id=x": 400, "": 400} {
 		if a := f.call(t, http.MethodGet, "/tryit/api/account?"+q, "", "", ""); a.status != want {

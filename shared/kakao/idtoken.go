@@ -2,7 +2,6 @@ package kakao
 
 import (
 	"context"
-	"crypto/rsa"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -10,14 +9,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/kakaoauth/kakaoauth"
+	"github.com/kakaoauth/kakaoauth/shared/keyset"
 )
 
 const (
@@ -25,10 +23,10 @@ const (
 	idTokenLeeway = 60 * time.Second
 	// defaultRefetchInterval bounds JWKS re-fetches triggered by unknown
 	// kids, so forged kids cannot turn every request into a Kakao call.
-	defaultRefetchInterval = 30 * time.Second
+	defaultRefetchInterval = keyset.DefaultRefetchInterval
 	// DefaultJWKSMaxAge bounds how long a fetched key set is trusted: a key
 	// Kakao withdraws stops verifying tokens in warm containers after it.
-	DefaultJWKSMaxAge = 15 * time.Minute
+	DefaultJWKSMaxAge = keyset.DefaultMaxAge
 )
 
 // IDClaims is what a verified Kakao ID token says. Email is whatever the
@@ -76,9 +74,9 @@ func WithJWKSTimeout(d time.Duration) IDTokenOption {
 }
 
 // IDTokenVerifier checks Kakao OIDC ID tokens against Kakao's published
-// keys. Build one per process: it holds the JWKS cache, which is fetched on
-// first use, kept for at most its max age, and re-fetched sooner only for
-// a kid it does not know.
+// keys. Build one per process: it holds the JWKS cache (shared/keyset),
+// which is fetched on first use, kept for at most its max age, and
+// re-fetched sooner only for a kid it does not know.
 type IDTokenVerifier struct {
 	http            *http.Client
 	issuer          string
@@ -90,23 +88,7 @@ type IDTokenVerifier struct {
 	timeout         time.Duration
 	nonceRequired   bool
 
-	keys atomic.Pointer[keySet] // nil until the first fetch
-
-	mu        sync.Mutex
-	inflight  *jwksFetch
-	lastFetch time.Time // start of the last fetch, successful or not
-}
-
-// keySet is a fetched JWKS and when it was fetched.
-type keySet struct {
-	keys    map[string]*rsa.PublicKey
-	fetched time.Time
-}
-
-// jwksFetch is one in-flight JWKS fetch that concurrent callers share.
-type jwksFetch struct {
-	done chan struct{}
-	err  error
+	keys *keyset.Set
 }
 
 // NewIDTokenVerifier builds a verifier. issuer "" is Kakao's auth base URL;
@@ -135,7 +117,7 @@ func NewIDTokenVerifier(httpClient *http.Client, issuer, jwksURL string, audienc
 	for _, o := range opts {
 		o(v)
 	}
-	v.maxAge = max(v.maxAge, v.refetchInterval)
+	v.keys = keyset.New(v.download, keyset.WithClock(v.now), keyset.WithRefetchInterval(v.refetchInterval), keyset.WithMaxAge(v.maxAge))
 	return v
 }
 
@@ -152,20 +134,19 @@ func invalid(reason string) error { return &kakaoauth.InvalidKakaoToken{Reason: 
 // to carry none, so a nonce-bound token cannot be replayed without it, and
 // is refused outright under WithNonceRequired.
 func (v *IDTokenVerifier) Verify(ctx context.Context, rawIDToken, nonce string) (IDClaims, error) {
-	// Only RS256 parses: "none", HS256 (keyed with the public key) and
-	// every other algorithm are refused before any key is looked at. And
-	// only the compact serialization's own characters: Go's base64 skips
-	// CR and LF, so one signed token would otherwise verify in endless
-	// spellings (a fuzzing finding).
-	tok, err := jwt.ParseSigned(rawIDToken, []jose.SignatureAlgorithm{jose.RS256})
-	if err != nil || !kakaoauth.CompactJWS(rawIDToken) {
+	tok, key, err := v.keys.Parse(ctx, rawIDToken)
+	switch {
+	case errors.Is(err, keyset.ErrMalformed):
 		return IDClaims{}, invalid("malformed or not RS256")
-	}
-	if len(tok.Headers) != 1 || tok.Headers[0].KeyID == "" {
+	case errors.Is(err, keyset.ErrNoKeyID):
 		return IDClaims{}, invalid("no key id")
-	}
-	key, err := v.key(ctx, tok.Headers[0].KeyID)
-	if err != nil {
+	case errors.Is(err, keyset.ErrUnknownKey):
+		return IDClaims{}, invalid("unknown key id")
+	case errors.Is(err, keyset.ErrNoSigningKeys):
+		return IDClaims{}, &kakaoauth.KakaoUnavailable{Reason: "jwks: no RS256 signing keys"}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return IDClaims{}, &kakaoauth.KakaoUnavailable{Reason: "jwks: " + ctx.Err().Error()}
+	case err != nil:
 		return IDClaims{}, err
 	}
 	var std jwt.Claims
@@ -216,75 +197,9 @@ func (v *IDTokenVerifier) Verify(ctx context.Context, rawIDToken, nonce string) 
 	return c, nil
 }
 
-// key returns the RSA key for kid, fetching the JWKS on first use and
-// when the set is past its max age, and re-fetching it (rate-limited,
-// de-duplicated) when kid is unknown. A set past its max age is not used:
-// if it cannot be fetched again, the token cannot be verified.
-func (v *IDTokenVerifier) key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
-	if k := v.cached(kid); k != nil {
-		return k, nil
-	}
-	v.mu.Lock()
-	// Another caller may have refreshed the set while this one waited.
-	if k := v.cached(kid); k != nil {
-		v.mu.Unlock()
-		return k, nil
-	}
-	f := v.inflight
-	if f == nil {
-		if set := v.keys.Load(); v.fresh(set) && v.now().Sub(v.lastFetch) < v.refetchInterval {
-			v.mu.Unlock()
-			return nil, invalid("unknown key id")
-		}
-		f = &jwksFetch{done: make(chan struct{})}
-		v.inflight = f
-		v.lastFetch = v.now()
-		// The fetch is shared, so it must not die with this caller's
-		// context; it is bounded by its own timeouts instead.
-		go v.fetch(context.WithoutCancel(ctx), f)
-	}
-	v.mu.Unlock()
-	select {
-	case <-f.done:
-	case <-ctx.Done():
-		return nil, &kakaoauth.KakaoUnavailable{Reason: "jwks: " + ctx.Err().Error()}
-	}
-	if f.err != nil {
-		return nil, f.err
-	}
-	if k := v.cached(kid); k != nil {
-		return k, nil
-	}
-	return nil, invalid("unknown key id")
-}
-
-// cached is kid's key in a set that is not past its max age.
-func (v *IDTokenVerifier) cached(kid string) *rsa.PublicKey {
-	if set := v.keys.Load(); v.fresh(set) {
-		return set.keys[kid]
-	}
-	return nil
-}
-
-func (v *IDTokenVerifier) fresh(set *keySet) bool {
-	return set != nil && v.now().Sub(set.fetched) < v.maxAge
-}
-
-func (v *IDTokenVerifier) fetch(ctx context.Context, f *jwksFetch) {
-	keys, err := v.download(ctx)
-	v.mu.Lock()
-	if err == nil {
-		// The new set replaces the old one whole: a withdrawn kid is gone.
-		v.keys.Store(&keySet{keys: keys, fetched: v.now()})
-	}
-	f.err = err
-	v.inflight = nil
-	v.mu.Unlock()
-	close(f.done)
-}
-
-// download fetches and parses the JWKS, keeping the RS256 signing keys.
-func (v *IDTokenVerifier) download(ctx context.Context) (map[string]*rsa.PublicKey, error) {
+// download fetches and parses the JWKS, retrying what Kakao may answer
+// next time; the key set keeps its RS256 signing keys.
+func (v *IDTokenVerifier) download(ctx context.Context) (jose.JSONWebKeySet, error) {
 	var set jose.JSONWebKeySet
 	err := retry(ctx, defaultRetries, defaultBackoff, func() (bool, error) {
 		actx, cancel := context.WithTimeout(ctx, v.timeout)
@@ -303,20 +218,5 @@ func (v *IDTokenVerifier) download(ctx context.Context) (map[string]*rsa.PublicK
 		}
 		return false, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	keys := make(map[string]*rsa.PublicKey, len(set.Keys))
-	for _, k := range set.Keys {
-		pub, ok := k.Key.(*rsa.PublicKey)
-		if !ok || k.KeyID == "" || (k.Use != "" && k.Use != "sig") ||
-			(k.Algorithm != "" && k.Algorithm != string(jose.RS256)) {
-			continue
-		}
-		keys[k.KeyID] = pub
-	}
-	if len(keys) == 0 {
-		return nil, &kakaoauth.KakaoUnavailable{Reason: "jwks: no RS256 signing keys"}
-	}
-	return keys, nil
+	return set, err
 }

@@ -93,11 +93,16 @@ func (s *Stack) UnlinkQueue() *sqs.Queue {
 	return sqs.New(awssqs.NewFromConfig(s.AWS), s.Config.UnlinkQueueURL)
 }
 
-// HostedUI is the hosted-UI flow's Cognito side (HOSTED_UI=enabled): the
-// pool's links, which unlinks and deletions remove, and its app clients.
+// HostedUI is the hosted-UI flow's parts (HOSTED_UI=enabled): the pool's
+// links, which unlinks and deletions remove, its app clients, and Kakao's
+// account lookups (the PreSignUp trigger's, as lambdas/presignup wires
+// them: 1 s per attempt inside Cognito's 5 s).
 func (s *Stack) HostedUI() workflow.HostedUI {
 	idp := cip.NewFromConfig(s.AWS)
-	return workflow.HostedUI{UserPoolID: s.Config.UserPoolID, Links: cognito.NewFederation(idp, s.Config.UserPoolID), Clients: cognito.NewAppClients(idp, 0, nil)}
+	c := s.Config
+	lookups := kakao.NewClient(s.HTTP, kakao.WithAPIBaseURL(c.KakaoAPIBaseURL), kakao.WithAuthBaseURL(c.KakaoAuthBaseURL), kakao.WithTimeout(time.Second))
+	return workflow.HostedUI{UserPoolID: c.UserPoolID, Links: cognito.NewFederation(idp, c.UserPoolID), Clients: cognito.NewAppClients(idp, 0, nil),
+		Accounts: kakao.NewAccounts(lookups, c.KakaoAdminKey)}
 }
 
 // Steps wires the workflow with every adapter the configuration names.

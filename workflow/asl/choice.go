@@ -1,11 +1,15 @@
 package asl
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Comparison kinds of Choice rules.
@@ -293,7 +297,7 @@ func (r *rule) eval(input any) (bool, *failure) {
 	switch r.cmp.kind {
 	case kindString:
 		s, ok := v.(string)
-		return ok && compare(strings.Compare(s, operand.(string)), r.cmp.cmp), nil
+		return ok && compare(javaCompare(s, operand.(string)), r.cmp.cmp), nil
 	case kindMatches:
 		s, ok := v.(string)
 		return ok && matchPattern(operand.([]matchToken), s), nil
@@ -419,4 +423,21 @@ func matchPattern(toks []matchToken, s string) bool {
 		ti++
 	}
 	return ti == len(toks)
+}
+
+// javaCompare orders strings as Step Functions' string comparisons do,
+// after Java's String.compareTo: by UTF-16 code units. Go's byte order
+// (UTF-8, the same as code points) differs beyond U+FFFF: a character
+// there is a surrogate pair (U+D800-U+DFFF) in UTF-16, and so sorts below
+// U+E000-U+FFFF (e.g. "\U0001F600" < "\uFF61" in Java, > in Go).
+func javaCompare(a, b string) int {
+	for a != "" && b != "" {
+		ra, na := utf8.DecodeRuneInString(a)
+		rb, nb := utf8.DecodeRuneInString(b)
+		if ra != rb {
+			return slices.Compare(utf16.Encode([]rune{ra}), utf16.Encode([]rune{rb}))
+		}
+		a, b = a[na:], b[nb:]
+	}
+	return cmp.Compare(len(a), len(b))
 }

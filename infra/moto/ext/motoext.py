@@ -15,6 +15,7 @@ import os
 import re
 import socket
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -32,7 +33,8 @@ _reset_hooks: list[Callable[[], None]] = []
 
 def route(pattern: str, methods: tuple[str, ...] = ("GET",)) -> Callable:
     """Serves requests whose path fully matches pattern (a regex; named
-    groups become keyword arguments) before moto sees them."""
+    groups become keyword arguments) before moto sees them. A handler that
+    returns None passes the request on (to later routes, then moto)."""
 
     def register(fn: Callable[..., Response]) -> Callable[..., Response]:
         _routes.append((frozenset(methods), re.compile(pattern), fn))
@@ -70,6 +72,8 @@ def wrap_dispatcher(base: type) -> type:
                     resp = json_response(405, {"message": f"{method} not allowed on {path}"})
                 else:
                     resp = fn(Request(environ), **match.groupdict())
+                    if resp is None:
+                        continue
                 return resp(environ, start_response)
             return super().__call__(environ, start_response)
 
@@ -82,6 +86,36 @@ def _status(_: Request) -> Response:
 
     layer = os.environ.get("KAKAOAUTH_MOTO_LAYER", "")
     return json_response(200, {"moto": moto.__version__, "layer": layer, "modules": MODULES})
+
+
+# ------------------------------------------------------------------ clock
+#
+# Time as the layer's patches see it (session and token expiry): the real
+# clock plus an offset that tests move forward (PUT /_ext/clock
+# {"OffsetSeconds": n}) instead of waiting; moto's reset sets it back.
+
+_clock_offset = 0.0
+
+
+def now() -> float:
+    return time.time() + _clock_offset
+
+
+@route(r"/_ext/clock", methods=("GET", "PUT"))
+def _clock(req: Request) -> Response:
+    global _clock_offset
+    if req.method == "PUT":
+        try:
+            _clock_offset = float(json.loads(req.get_data(as_text=True) or "{}").get("OffsetSeconds", 0))
+        except (ValueError, TypeError, AttributeError):
+            return json_response(400, {"message": 'want {"OffsetSeconds": <number>}'})
+    return json_response(200, {"OffsetSeconds": _clock_offset, "Now": now()})
+
+
+@on_reset
+def _reset_clock() -> None:
+    global _clock_offset
+    _clock_offset = 0.0
 
 
 # ------------------------------------------------------------ Lambda Invoke

@@ -8,10 +8,25 @@
 // which the stack ends on purpose once it has linked the account
 // (KakaoAccountLinked), restarted once without asking the person anything.
 //
+// How it is built, so that a new action is one more of the same:
+// - `messages` is the one table of words, in English and Korean; the login
+//   API's error messages join it at start from /tryit/api/messages, which
+//   serves errors.go's (loadBrokerMessages).
+// - `state` holds everything the page knows; `render` draws all of it, in
+//   the language chosen, and runs after every change (and language switch).
+// - Each action (`refresh`, `signOut`, `unlink`) sets its own outcome in
+//   `state.actions`, drawn in its own area (#<action>-outcome); the login's
+//   outcome is the broker's answer (#login-outcome). `finish` announces an
+//   outcome in the status region (#announce, aria-live).
+// - `backend` is every request to the page's own server: JSON, with the
+//   X-Kakaoauth-Page header.
+//
 // Test hooks (stable): #kakao-login starts a login, #hosted-ui-login one
 // through the hosted UI, #sub holds the Cognito sub once logged in, #error
-// the error code of whatever failed last, #same-user whether the broker
-// and the hosted UI signed in the same Cognito user.
+// the error code of a failed login (the login's only; each action's code is
+// in #<action>-outcome's data-code), #same-user whether the broker and the
+// hosted UI signed in the same Cognito user; data-state on
+// #session-state, data-kind on #user-kind, data-value on #account-status.
 "use strict";
 (() => {
   const cfg = JSON.parse(document.getElementById("config").textContent);
@@ -19,10 +34,19 @@
   const PENDING = "kakaoauth.tryit.pending";
   const LANG = "kakaoauth.tryit.lang";
   const SUBS = "kakaoauth.tryit.subs"; // the last sub of each flow, in this tab
+  const PAGE_HEADER = "X-Kakaoauth-Page";
 
+  // ------------------------------------------------------------------ words
+
+  // Keys by prefix: the page's words; hop.* the hops; kind.*, session.*,
+  // account.* the states; broker.<code> (from the settings), kakao.<code>,
+  // cognito.<code>, tryit.<code> (this page's backend) and page.<code>
+  // (this script) the errors, each with what it means for the person.
   const messages = {
     en: {
+      "title": "kakaoauth · Try Kakao login",
       "subtitle": "Try Kakao login",
+      "lang.switch": "한국어",
       "target.local": "local stack",
       "target.stack": "stack {0}",
       "login.title": "Log in",
@@ -31,43 +55,74 @@
       "login.again": "Log in again",
       "login.idtoken": "Log in with an ID token (OpenID Connect)",
       "login.hosted": "Sign in through Cognito's hosted UI",
-      "login.hostedExplain": "The stack also has Cognito's hosted UI: a web app's browser redirect (Amplify signInWithRedirect) to Cognito, which signs in with Kakao as an OpenID Connect provider. One Kakao account is one Cognito user in both flows.",
+      "login.hostedExplain": "The stack also has Cognito's hosted UI: a web app's browser redirect (Amplify's signInWithRedirect) to Cognito, which signs in with Kakao as an OpenID Connect provider. One Kakao account is one Cognito user in both flows.",
+      "flow.title": "The steps:",
       "flow.authorize": "Kakao: authorize and consent",
       "flow.exchange": "code → Kakao tokens",
       "flow.cognito": "Cognito tokens, checked against the pool's JWKS",
-      "result.title": "The broker's answer",
-      "result.titleHosted": "The hosted UI's answer",
+      "result.title": "Login result",
+      "result.ok": "Signed in: the broker answered with Cognito tokens.",
+      "result.okHosted": "Signed in: the hosted UI's token endpoint answered with Cognito tokens.",
+      "result.failed": "The login failed.",
+      "result.at": "at {0}",
+      "user.title": "Cognito user and session",
       "user.sub": "Cognito sub",
+      "user.previousSub": "Previous sub",
       "user.username": "Username",
-      "user.kind": "User",
+      "user.kind": "This login",
       "user.mode": "Logged in with",
       "user.session": "Session",
       "user.account": "Mapping status",
-      "user.new": "new user (created by this login)",
-      "user.hosted": "signed in through the hosted UI",
       "user.same": "Same user as the other flow",
+      "kind.new": "new user: created by this login",
+      "kind.returning": "existing user: signed in again",
+      "kind.relinked": "re-linked: the same Cognito user as before the unlink (same sub)",
+      "kind.recreated": "recreated: a new Cognito user (new sub) in place of the deleted one",
+      "kind.hosted": "signed in through the hosted UI",
       "same.yes": "yes: the broker and the hosted UI signed in the same Cognito user",
       "same.no": "NO: the other flow signed in sub {0}",
-      "user.returning": "returning user",
       "mode.access": "Kakao access token",
       "mode.id": "Kakao ID token (OIDC, with nonce)",
       "mode.hosted": "Cognito's hosted UI (Kakao as OpenID Connect provider)",
       "session.active": "active",
-      "session.signedOut": "signed out",
+      "session.signedOut": "signed out: Cognito revoked the refresh tokens",
+      "session.refused": "ended: Cognito refuses the refresh token",
+      "session.unlinked": "ended by the unlink: the stack disabled the Cognito user and revoked its tokens",
+      "session.deleted": "ended by the unlink: the stack deleted the Cognito user",
+      "account.active": "active",
+      "account.unlinked": "unlinked",
+      "account.deleted": "deleted",
+      "account.none": "no mapping",
+      "account.unknown": "unknown ({0})",
+      "account.since": "{0} (since {1})",
       "tokens.title": "Cognito tokens (shortened)",
+      "tokens.length": "{0} characters",
       "claims.title": "ID token claims",
       "claims.signature": "signature",
       "sig.verified": "verified against the pool's JWKS",
       "sig.failed": "NOT verified: {0}",
+      "sig.error": "not checked: {0}",
+      "actions.title": "Try the session",
       "action.refresh": "Refresh the Cognito tokens",
       "action.signout": "Sign out (revoke)",
       "action.unlink": "Unlink at Kakao",
-      "result.refreshed": "Tokens refreshed with REFRESH_TOKEN_AUTH at {0}.",
-      "result.refreshRefused": "Cognito refused the refresh token.",
-      "result.signedOut": "Signed out everywhere (GlobalSignOut). A refresh with the old refresh token is now refused: {0}.",
+      "outcome.refresh": "Refresh",
+      "outcome.signout": "Sign out",
+      "outcome.unlink": "Unlink",
+      "outcome.login": "Login",
+      "outcome.announce": "{0}: {1}",
+      "result.refreshed": "Tokens refreshed with REFRESH_TOKEN_AUTH.",
+      "result.signedOut": "Signed out everywhere (GlobalSignOut). The old refresh token is now refused ({0}).",
       "result.signedOutStillWorks": "Signed out, but the old refresh token still works.",
       "result.unlinkSent": "Kakao called the stack's unlink webhook (HTTP {0}); waiting for the account to change…",
-      "result.unlinked": "The account is now {0}. Log in again to see what happens on the return.",
+      "result.unlinked": "The account is unlinked: its Cognito user is disabled. Log in again to re-link it.",
+      "result.deleted": "The account is deleted: its Cognito user is gone. Log in again to get a new one.",
+      "result.linkedRestart": "Your Kakao account is now linked to its Cognito user; signing in again…",
+      "detail.kakao": "Kakao said:",
+      "detail.cognito": "Cognito said:",
+      "detail.tryit": "The page's backend said:",
+      "detail.broker": "The broker said:",
+      "detail.page": "Details:",
       "hops.title": "Hops",
       "hops.step": "Step",
       "hops.result": "Result",
@@ -81,24 +136,62 @@
       "hop.signout": "Cognito: GlobalSignOut",
       "hop.unlink": "Kakao: unlink → webhook",
       "hop.unlinkLanded": "Unlink visible in the mapping",
-      "hop.upstream": "{0} ms upstream",
+      "hop.upstream": "{0} upstream",
       "hop.hosted": "Cognito hosted UI → Kakao → Cognito (includes you)",
       "hop.hostedLinked": "First sign-in: Kakao account linked, signing in again",
       "hop.hostedToken": "Cognito: code → tokens (/oauth2/token)",
-      "result.linkedRestart": "Your Kakao account is now linked to its Cognito user; signing in again…",
-      "err.linkedTwice": "The hosted UI still reports the link after signing in again; try once more.",
-      "err.state": "The state that came back is not the one this page sent: the answer is refused.",
-      "err.noCode": "Kakao sent no authorization code.",
-      "err.noIDToken": "Kakao returned no ID token: enable OpenID Connect for the Kakao app.",
-      "err.network": "The API did not answer, or refused this page's origin (CORS: check the stack's CorsAllowedOrigins).",
-      "err.unlinkPending": "The unlink has not reached the mapping yet.",
-      "err.unlinkCallback": "The stack's unlink webhook answered HTTP {0}; Kakao counts that as not delivered and does not retry.",
+      "hopres.code": "code",
+      "hopres.stateMismatch": "state mismatch",
+      "hopres.networkError": "network error",
+      "hopres.verified": "verified",
+      "hopres.notVerified": "NOT verified",
+      "hopres.callback": "callback {0}",
+      "err.unknown": "An error this page does not know ({0}).",
+      "page.StateMismatch": "The state that came back is not the one this page sent: the answer is refused.",
+      "page.NoCode": "Kakao sent no authorization code.",
+      "page.NoIDToken": "Kakao returned no ID token: enable OpenID Connect for the Kakao app.",
+      "page.NetworkError": "The API did not answer, or refused this page's origin (CORS: check the stack's CorsAllowedOrigins).",
+      "page.UnlinkPending": "The unlink has not reached the mapping yet.",
+      "page.UnlinkCallbackFailed": "The stack's unlink webhook answered HTTP {0}; Kakao counts that as not delivered and does not retry.",
+      "page.LinkedTwice": "The hosted UI still reports the link after signing in again; try once more.",
+      "kakao.access_denied": "You cancelled at Kakao's consent page: nothing was sent to the broker.",
+      "kakao.invalid_grant": "Kakao refused the authorization code: it expired or was used already. Log in again.",
+      "kakao.invalid_request": "Kakao refused the request as malformed.",
+      "kakao.invalid_client": "Kakao does not know this app key, or its client secret is wrong.",
+      "kakao.unauthorized_client": "This Kakao app may not use this login.",
+      "kakao.invalid_scope": "Kakao refused a consent item the login asked for.",
+      "kakao.consent_required": "The person has not agreed to a required consent item.",
+      "kakao.login_required": "The person is not logged in to Kakao.",
+      "kakao.KakaoRefused": "Kakao refused the code exchange.",
+      "cognito.NotAuthorizedException": "Cognito refused the token: it was revoked (sign-out, unlink) or has expired, or the user is disabled.",
+      "cognito.TooManyRequestsException": "Cognito throttled the request; try again shortly.",
+      "cognito.LimitExceededException": "Cognito throttled the request; try again shortly.",
+      "cognito.InvalidParameterException": "Cognito refused the request's parameters.",
+      "cognito.UserNotFoundException": "The Cognito user no longer exists.",
+      "cognito.ResourceNotFoundException": "The user pool or app client does not exist.",
+      "cognito.invalid_grant": "Cognito refused the authorization code: it expired, was used already, or the PKCE verifier does not match.",
+      "cognito.invalid_client": "Cognito does not know this app client.",
+      "cognito.invalid_request": "Cognito refused the request as malformed.",
+      "cognito.unauthorized_client": "This app client may not use the authorization-code flow.",
+      "cognito.access_denied": "The sign-in was refused.",
+      "cognito.CognitoRefused": "Cognito refused the code exchange.",
+      "tryit.InvalidRequest": "The page's backend refused the request as malformed.",
+      "tryit.KakaoUnavailable": "Kakao's token endpoint did not answer properly; try again shortly.",
+      "tryit.CognitoUnavailable": "Cognito did not answer properly; try again shortly.",
+      "tryit.StoreUnavailable": "The mapping table did not answer.",
+      "tryit.UnlinkNotDelivered": "The Kakao double could not deliver the unlink to the stack.",
+      "tryit.NotFound": "Not found.",
+      "tryit.NotAvailable": "This works on the local stack only.",
+      "tryit.Forbidden": "The page's backend answers its own page only.",
+      "tryit.internal": "The page's backend failed.",
       "footer.pool": "User pool",
       "footer.client": "Kakao app key",
       "footer.redirect": "Redirect URI",
     },
     ko: {
+      "title": "kakaoauth · 카카오 로그인 체험",
       "subtitle": "카카오 로그인 체험",
+      "lang.switch": "English",
       "target.local": "로컬 스택",
       "target.stack": "스택 {0}",
       "login.title": "로그인",
@@ -107,43 +200,74 @@
       "login.again": "다시 로그인",
       "login.idtoken": "ID 토큰으로 로그인 (OpenID Connect)",
       "login.hosted": "Cognito 호스팅 UI로 로그인",
-      "login.hostedExplain": "이 스택에는 Cognito 호스팅 UI도 있습니다: 웹 앱이 브라우저를 Cognito로 보내고(Amplify signInWithRedirect), Cognito는 카카오를 OpenID Connect 공급자로 써서 로그인합니다. 두 방식 모두 카카오 계정 하나에 Cognito 사용자 하나입니다.",
+      "login.hostedExplain": "이 스택에는 Cognito 호스팅 UI도 있습니다: 웹 앱이 브라우저를 Cognito로 보내고(Amplify의 signInWithRedirect), Cognito는 카카오를 OpenID Connect 공급자로 써서 로그인합니다. 두 방식 모두 카카오 계정 하나에 Cognito 사용자 하나입니다.",
+      "flow.title": "단계:",
       "flow.authorize": "카카오: 인가와 동의",
       "flow.exchange": "인가 코드 → 카카오 토큰",
       "flow.cognito": "Cognito 토큰, 사용자 풀 JWKS로 서명 확인",
-      "result.title": "브로커의 응답",
-      "result.titleHosted": "호스팅 UI의 응답",
+      "result.title": "로그인 결과",
+      "result.ok": "로그인했습니다: 브로커가 Cognito 토큰으로 응답했습니다.",
+      "result.okHosted": "로그인했습니다: 호스팅 UI의 토큰 엔드포인트가 Cognito 토큰으로 응답했습니다.",
+      "result.failed": "로그인하지 못했습니다.",
+      "result.at": "{0}",
+      "user.title": "Cognito 사용자와 세션",
       "user.sub": "Cognito sub",
+      "user.previousSub": "이전 sub",
       "user.username": "사용자 이름",
-      "user.kind": "사용자",
+      "user.kind": "이번 로그인",
       "user.mode": "로그인 방식",
       "user.session": "세션",
       "user.account": "연결 상태",
-      "user.new": "새 사용자 (이번 로그인에서 생성)",
-      "user.hosted": "호스팅 UI로 로그인",
       "user.same": "다른 방식과 같은 사용자",
+      "kind.new": "새 사용자: 이번 로그인에서 생성됨",
+      "kind.returning": "기존 사용자: 다시 로그인함",
+      "kind.relinked": "다시 연결됨: 연결 끊기 전과 같은 Cognito 사용자 (sub 그대로)",
+      "kind.recreated": "다시 생성됨: 삭제된 사용자 대신 새 Cognito 사용자 (새 sub)",
+      "kind.hosted": "호스팅 UI로 로그인함",
       "same.yes": "예: 브로커와 호스팅 UI가 같은 Cognito 사용자로 로그인했습니다",
       "same.no": "아니오: 다른 방식은 sub {0}로 로그인했습니다",
-      "user.returning": "돌아온 사용자",
       "mode.access": "카카오 액세스 토큰",
       "mode.id": "카카오 ID 토큰 (OIDC, nonce 포함)",
-      "mode.hosted": "Cognito 호스팅 UI (카카오 OpenID Connect 공급자)",
+      "mode.hosted": "Cognito 호스팅 UI (카카오를 OpenID Connect 공급자로)",
       "session.active": "활성",
-      "session.signedOut": "로그아웃됨",
+      "session.signedOut": "로그아웃됨: Cognito가 리프레시 토큰을 폐기함",
+      "session.refused": "종료됨: Cognito가 리프레시 토큰을 거부함",
+      "session.unlinked": "연결 끊기로 종료됨: 스택이 Cognito 사용자를 사용 중지하고 토큰을 폐기함",
+      "session.deleted": "연결 끊기로 종료됨: 스택이 Cognito 사용자를 삭제함",
+      "account.active": "활성",
+      "account.unlinked": "연결 끊김",
+      "account.deleted": "삭제됨",
+      "account.none": "매핑 없음",
+      "account.unknown": "알 수 없음 ({0})",
+      "account.since": "{0} ({1}부터)",
       "tokens.title": "Cognito 토큰 (줄임)",
+      "tokens.length": "{0}자",
       "claims.title": "ID 토큰 클레임",
       "claims.signature": "서명",
       "sig.verified": "사용자 풀 JWKS로 확인됨",
       "sig.failed": "확인 실패: {0}",
+      "sig.error": "확인하지 못함: {0}",
+      "actions.title": "세션 시험하기",
       "action.refresh": "Cognito 토큰 갱신",
       "action.signout": "로그아웃 (토큰 폐기)",
       "action.unlink": "카카오에서 연결 끊기",
-      "result.refreshed": "{0}에 REFRESH_TOKEN_AUTH로 토큰을 갱신했습니다.",
-      "result.refreshRefused": "Cognito가 리프레시 토큰을 거부했습니다.",
-      "result.signedOut": "모든 기기에서 로그아웃했습니다 (GlobalSignOut). 이전 리프레시 토큰은 이제 거부됩니다: {0}.",
+      "outcome.refresh": "갱신",
+      "outcome.signout": "로그아웃",
+      "outcome.unlink": "연결 끊기",
+      "outcome.login": "로그인",
+      "outcome.announce": "{0}: {1}",
+      "result.refreshed": "REFRESH_TOKEN_AUTH로 토큰을 갱신했습니다.",
+      "result.signedOut": "모든 기기에서 로그아웃했습니다 (GlobalSignOut). 이전 리프레시 토큰은 이제 거부됩니다 ({0}).",
       "result.signedOutStillWorks": "로그아웃했지만 이전 리프레시 토큰이 아직 동작합니다.",
       "result.unlinkSent": "카카오가 스택의 연결 끊기 웹훅을 호출했습니다 (HTTP {0}). 계정 상태가 바뀌기를 기다리는 중…",
-      "result.unlinked": "계정 상태: {0}. 다시 로그인해서 돌아왔을 때 어떻게 되는지 확인해 보세요.",
+      "result.unlinked": "계정 연결이 끊겼습니다: Cognito 사용자가 사용 중지되었습니다. 다시 로그인하면 다시 연결됩니다.",
+      "result.deleted": "계정이 삭제되었습니다: Cognito 사용자가 없어졌습니다. 다시 로그인하면 새 사용자가 생깁니다.",
+      "result.linkedRestart": "카카오 계정이 Cognito 사용자와 연결되었습니다. 다시 로그인하는 중…",
+      "detail.kakao": "카카오 원문:",
+      "detail.cognito": "Cognito 원문:",
+      "detail.tryit": "페이지 백엔드 원문:",
+      "detail.broker": "브로커 원문:",
+      "detail.page": "자세히:",
       "hops.title": "단계별 시간",
       "hops.step": "단계",
       "hops.result": "결과",
@@ -157,18 +281,54 @@
       "hop.signout": "Cognito: GlobalSignOut",
       "hop.unlink": "카카오: 연결 끊기 → 웹훅",
       "hop.unlinkLanded": "연결 끊기가 매핑에 반영됨",
-      "hop.upstream": "상위 호출 {0} ms",
+      "hop.upstream": "상위 호출 {0}",
       "hop.hosted": "Cognito 호스팅 UI → 카카오 → Cognito (사용자 시간 포함)",
       "hop.hostedLinked": "첫 로그인: 카카오 계정 연결됨, 다시 로그인",
       "hop.hostedToken": "Cognito: 인가 코드 → 토큰 (/oauth2/token)",
-      "result.linkedRestart": "카카오 계정이 Cognito 사용자와 연결되었습니다. 다시 로그인하는 중…",
-      "err.linkedTwice": "다시 로그인한 뒤에도 호스팅 UI가 연결을 알려 왔습니다. 한 번 더 시도해 주세요.",
-      "err.state": "돌아온 state가 이 페이지가 보낸 값과 다릅니다: 응답을 거부합니다.",
-      "err.noCode": "카카오가 인가 코드를 보내지 않았습니다.",
-      "err.noIDToken": "카카오가 ID 토큰을 주지 않았습니다: 카카오 앱에서 OpenID Connect를 켜 주세요.",
-      "err.network": "API가 응답하지 않았거나 이 페이지의 출처를 거부했습니다 (CORS: 스택의 CorsAllowedOrigins 확인).",
-      "err.unlinkPending": "연결 끊기가 아직 매핑에 반영되지 않았습니다.",
-      "err.unlinkCallback": "스택의 연결 끊기 웹훅이 HTTP {0}로 응답했습니다. 카카오는 이를 전달 실패로 보고 다시 보내지 않습니다.",
+      "hopres.code": "인가 코드",
+      "hopres.stateMismatch": "state 불일치",
+      "hopres.networkError": "네트워크 오류",
+      "hopres.verified": "확인됨",
+      "hopres.notVerified": "확인 실패",
+      "hopres.callback": "웹훅 응답 {0}",
+      "err.unknown": "이 페이지가 모르는 오류입니다 ({0}).",
+      "page.StateMismatch": "돌아온 state가 이 페이지가 보낸 값과 다릅니다: 응답을 거부합니다.",
+      "page.NoCode": "카카오가 인가 코드를 보내지 않았습니다.",
+      "page.NoIDToken": "카카오가 ID 토큰을 주지 않았습니다: 카카오 앱에서 OpenID Connect를 켜 주세요.",
+      "page.NetworkError": "API가 응답하지 않았거나 이 페이지의 출처를 거부했습니다 (CORS: 스택의 CorsAllowedOrigins 확인).",
+      "page.UnlinkPending": "연결 끊기가 아직 매핑에 반영되지 않았습니다.",
+      "page.UnlinkCallbackFailed": "스택의 연결 끊기 웹훅이 HTTP {0}로 응답했습니다. 카카오는 이를 전달 실패로 보고 다시 보내지 않습니다.",
+      "page.LinkedTwice": "다시 로그인한 뒤에도 호스팅 UI가 연결을 알려 왔습니다. 한 번 더 시도해 주세요.",
+      "kakao.access_denied": "카카오 동의 화면에서 취소했습니다: 브로커에는 아무것도 보내지 않았습니다.",
+      "kakao.invalid_grant": "카카오가 인가 코드를 거부했습니다: 만료되었거나 이미 쓰였습니다. 다시 로그인해 주세요.",
+      "kakao.invalid_request": "카카오가 요청 형식이 잘못되었다며 거부했습니다.",
+      "kakao.invalid_client": "카카오가 이 앱 키를 모르거나 클라이언트 시크릿이 틀렸습니다.",
+      "kakao.unauthorized_client": "이 카카오 앱은 이 로그인을 쓸 수 없습니다.",
+      "kakao.invalid_scope": "카카오가 로그인이 요청한 동의 항목을 거부했습니다.",
+      "kakao.consent_required": "사용자가 필수 동의 항목에 동의하지 않았습니다.",
+      "kakao.login_required": "사용자가 카카오에 로그인하지 않았습니다.",
+      "kakao.KakaoRefused": "카카오가 인가 코드 교환을 거부했습니다.",
+      "cognito.NotAuthorizedException": "Cognito가 토큰을 거부했습니다: 폐기되었거나(로그아웃, 연결 끊기) 만료되었거나, 사용자가 사용 중지되었습니다.",
+      "cognito.TooManyRequestsException": "Cognito가 요청을 제한했습니다. 잠시 후 다시 시도해 주세요.",
+      "cognito.LimitExceededException": "Cognito가 요청을 제한했습니다. 잠시 후 다시 시도해 주세요.",
+      "cognito.InvalidParameterException": "Cognito가 요청의 매개변수를 거부했습니다.",
+      "cognito.UserNotFoundException": "Cognito 사용자가 더 이상 없습니다.",
+      "cognito.ResourceNotFoundException": "사용자 풀이나 앱 클라이언트가 없습니다.",
+      "cognito.invalid_grant": "Cognito가 인가 코드를 거부했습니다: 만료되었거나 이미 쓰였거나, PKCE 검증 값이 맞지 않습니다.",
+      "cognito.invalid_client": "Cognito가 이 앱 클라이언트를 모릅니다.",
+      "cognito.invalid_request": "Cognito가 요청 형식이 잘못되었다며 거부했습니다.",
+      "cognito.unauthorized_client": "이 앱 클라이언트는 인가 코드 방식을 쓸 수 없습니다.",
+      "cognito.access_denied": "로그인이 거부되었습니다.",
+      "cognito.CognitoRefused": "Cognito가 인가 코드 교환을 거부했습니다.",
+      "tryit.InvalidRequest": "페이지 백엔드가 요청 형식이 잘못되었다며 거부했습니다.",
+      "tryit.KakaoUnavailable": "카카오 토큰 엔드포인트가 제대로 응답하지 않았습니다. 잠시 후 다시 시도해 주세요.",
+      "tryit.CognitoUnavailable": "Cognito가 제대로 응답하지 않았습니다. 잠시 후 다시 시도해 주세요.",
+      "tryit.StoreUnavailable": "매핑 테이블이 응답하지 않았습니다.",
+      "tryit.UnlinkNotDelivered": "카카오 더블이 연결 끊기를 스택에 전달하지 못했습니다.",
+      "tryit.NotFound": "찾을 수 없습니다.",
+      "tryit.NotAvailable": "로컬 스택에서만 됩니다.",
+      "tryit.Forbidden": "페이지 백엔드는 자기 페이지의 요청에만 응답합니다.",
+      "tryit.internal": "페이지 백엔드에서 오류가 났습니다.",
       "footer.pool": "사용자 풀",
       "footer.client": "카카오 앱 키",
       "footer.redirect": "Redirect URI",
@@ -181,150 +341,268 @@
   if (["ko", "en"].includes(langParam)) localStorage.setItem(LANG, langParam);
   let lang = localStorage.getItem(LANG) || ((navigator.language || "").toLowerCase().startsWith("ko") ? "ko" : "en");
 
+  const has = (key) => key in messages[lang] || key in messages.en;
+
   function t(key, ...args) {
-    const s = (messages[lang] && messages[lang][key]) || messages.en[key] || key;
+    const s = messages[lang][key] ?? messages.en[key] ?? key;
     return s.replace(/\{(\d+)\}/g, (_, i) => String(args[Number(i)]));
   }
 
-  // setT shows a message and remembers it, so a language switch redraws it.
-  function setT(el, key, ...args) {
-    el.dataset.i18n = key;
-    el.dataset.i18nArgs = JSON.stringify(args);
-    el.textContent = t(key, ...args);
+  const locale = () => (lang === "ko" ? "ko-KR" : "en-US");
+  const fmtNumber = (n) => new Intl.NumberFormat(locale()).format(n);
+  const fmtMs = (ms) => new Intl.NumberFormat(locale(), { style: "unit", unit: "millisecond", unitDisplay: "short", maximumFractionDigits: 0 }).format(ms);
+
+  // zone names the browser's time zone: KST in Korea, else its short name.
+  function zone(d) {
+    if (Intl.DateTimeFormat().resolvedOptions().timeZone === "Asia/Seoul") return "KST";
+    const part = new Intl.DateTimeFormat(locale(), { timeZoneName: "short" }).formatToParts(d).find((p) => p.type === "timeZoneName");
+    return part ? part.value : "";
+  }
+  const fmtDateTime = (ms) => `${new Intl.DateTimeFormat(locale(), { dateStyle: "long", timeStyle: "medium" }).format(ms)} ${zone(new Date(ms))}`;
+  const fmtTime = (ms) => `${new Intl.DateTimeFormat(locale(), { timeStyle: "medium" }).format(ms)} ${zone(new Date(ms))}`;
+
+  // ------------------------------------------------------------------ state
+
+  // Everything the page shows comes from here, through render().
+  const state = {
+    busy: true,
+    navigating: false, // on its way to another page (an authorize page)
+    login: null, // the last login's outcome (see outcome())
+    user: null, // {sub, username, kind, previousSub, mode, client, kakaoId}
+    tokens: null, // {id, access, refresh}
+    claims: null, // /tryit/api/verify's answer, or {error}
+    session: null, // active | signedOut | refused | unlinked | deleted
+    account: null, // the mapping (local stack): {status, ...} or {error}
+    actions: { refresh: null, signout: null, unlink: null }, // each action's outcome
+    sameUser: null, // {other, same}: the other flow's last sub
+    hops: [],
+  };
+
+  // outcome is one result: ok (true, false, or "pending"); text a message
+  // key (with args); or an error's source and code, whose message the table
+  // gives, with raw the upstream's own words; status an HTTP status and
+  // where the step that answered (login only).
+  function outcome(o) {
+    return { at: Date.now(), args: [], ...o };
   }
 
-  function applyLang() {
-    document.documentElement.lang = lang;
-    for (const el of document.querySelectorAll("[data-i18n]")) {
-      const args = el.dataset.i18nArgs ? JSON.parse(el.dataset.i18nArgs) : [];
-      el.textContent = t(el.dataset.i18n, ...args);
-    }
-    $("lang").textContent = lang === "ko" ? "English" : "한국어";
+  // errorKey finds the message of an error code from the first source
+  // that knows it.
+  function errorKey(sources, code) {
+    return sources.map((s) => `${s}.${code}`).find(has);
   }
 
-  // ---------------------------------------------------------------- state
-
-  const session = { tokens: null, kakaoId: null, mode: null, client: "broker" };
-  let busy = false;
-  // navigating: the page is on its way to another (an authorize page);
-  // it stays busy until it is gone.
-  let navigating = false;
-
-  function randomString() {
-    const b = new Uint8Array(18);
-    crypto.getRandomValues(b);
-    return btoa(String.fromCharCode(...b)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  function outcomeText(o) {
+    if (o.text) return t(o.text, ...o.args);
+    const key = errorKey(o.sources, o.code);
+    if (key) return t(key, ...o.args);
+    return lang === "en" && o.raw ? o.raw : t("err.unknown", o.code);
   }
+
+  // outcomeDetail is the upstream's own words, when they add something.
+  function outcomeDetail(o) {
+    if (!o.raw || o.ok === true) return null;
+    const key = errorKey(o.sources || [], o.code);
+    if (key && key.startsWith("broker.")) return null; // the broker's message is the table's
+    if (!key && lang === "en" && !o.text) return null; // already the text
+    return { label: t(`detail.${(o.sources || ["page"])[0]}`), text: o.raw };
+  }
+
+  // finish records an action's outcome, draws it and announces it.
+  function finish(action, o) {
+    if (action === "login") state.login = o;
+    else state.actions[action] = o;
+    render();
+    announce(action, o);
+  }
+
+  // announce tells screen readers (the status region) what just happened:
+  // the region is emptied first, so that the same words twice are said
+  // twice, and filled a moment later, in the language chosen by then.
+  function announce(action, o) {
+    const el = $("announce");
+    el.textContent = "";
+    setTimeout(() => {
+      el.textContent = t("outcome.announce", t(`outcome.${action}`), outcomeText(o) + (o.code ? ` (${o.code})` : ""));
+    }, 50);
+  }
+
+  function addHop(key, result, ms, upstreamMs) {
+    state.hops.push({ key, result, ms, upstreamMs });
+    render();
+  }
+
+  // ----------------------------------------------------------------- render
 
   function shorten(s) {
     if (!s) return "—";
-    return s.length <= 24 ? s : `${s.slice(0, 12)}…${s.slice(-8)} (${s.length})`;
+    return s.length <= 24 ? s : `${s.slice(0, 12)}…${s.slice(-8)} (${fmtNumber(s.length)})`;
   }
 
-  function apiBase() {
-    return cfg.apiURL || location.origin;
+  const text = (id, s) => { $(id).textContent = s; };
+
+  function renderStatic() {
+    document.documentElement.lang = lang;
+    document.title = t("title");
+    for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+    const l = $("lang");
+    l.textContent = t("lang.switch");
+    l.lang = lang === "ko" ? "en" : "ko";
+    text("target", cfg.target === "local" ? t("target.local") : t("target.stack", cfg.target));
+    text("kakao-login-text", t(state.user ? "login.again" : "login.kakao"));
   }
 
-  // --------------------------------------------------------------- render
-
-  function showResult() {
-    $("result").hidden = false;
-  }
-
-  function setStatus(status) {
-    const el = $("status");
-    el.textContent = String(status);
-    el.className = "status " + (status >= 200 && status < 300 ? "ok" : "bad");
-  }
-
-  function setError(code, message) {
-    showResult();
-    $("error").textContent = code || "";
-    $("error-message").textContent = message || "";
-  }
-
-  function setErrorT(code, key, ...args) {
-    setError(code, "");
-    setT($("error-message"), key, ...args);
-  }
-
-  function clearError() {
-    $("error").textContent = "";
-    const m = $("error-message");
-    delete m.dataset.i18n;
-    m.textContent = "";
-  }
-
-  function addHop(key, result, ms, detail) {
-    $("hops-card").hidden = false;
-    const tr = document.createElement("tr");
-    const name = document.createElement("td");
-    setT(name, key);
-    const res = document.createElement("td");
-    res.textContent = result;
-    const time = document.createElement("td");
-    time.className = "num";
-    time.textContent = ms == null ? "—" : `${Math.round(ms)} ms`;
-    if (detail != null) {
-      const d = document.createElement("span");
-      d.className = "muted";
-      setT(d, "hop.upstream", detail);
-      time.append(" ", d);
+  function renderOutcome(el, o) {
+    el.hidden = !o;
+    el.dataset.state = o ? (o.ok === true ? "ok" : o.ok === "pending" ? "pending" : "error") : "";
+    el.dataset.code = (o && o.code) || "";
+    if (!o) return;
+    el.querySelector(".mark").textContent = o.ok === true ? "✓" : o.ok === "pending" ? "…" : "✕";
+    el.querySelector(".outcome-text").textContent = outcomeText(o);
+    el.querySelector(".outcome-code").textContent = o.code || "";
+    const at = el.querySelector(".outcome-at");
+    at.textContent = t("result.at", fmtTime(o.at));
+    const d = outcomeDetail(o);
+    const detail = el.querySelector(".outcome-detail");
+    detail.hidden = !d;
+    if (d) {
+      detail.querySelector(".detail-label").textContent = d.label;
+      detail.querySelector(".detail-text").textContent = d.text;
     }
-    tr.append(name, res, time);
-    $("hops").append(tr);
   }
 
-  function resetHops() {
-    $("hops").textContent = "";
+  function renderLogin() {
+    const o = state.login;
+    $("result").hidden = !o;
+    if (!o) return;
+    renderOutcome($("login-outcome"), o);
+    text("status-label", o.where ? t(o.where) : "");
+    const status = $("status");
+    status.textContent = o.status ? String(o.status) : "";
+    status.className = "status " + (o.status >= 200 && o.status < 300 ? "ok" : "bad");
   }
 
-  function setBusy(b) {
-    if (!b && navigating) return;
-    busy = b;
-    document.body.setAttribute("aria-busy", String(b));
-    for (const id of ["kakao-login", "login-id-token", "hosted-ui-login", "refresh", "signout", "unlink"]) $(id).disabled = b;
-  }
+  function renderUser() {
+    const u = state.user;
+    $("user").hidden = !u;
+    if (!u) return;
+    text("sub", u.sub || "");
+    text("username", u.username || "");
+    $("previous-sub-row").hidden = !u.previousSub;
+    text("previous-sub", u.previousSub || "");
+    const kind = $("user-kind");
+    kind.dataset.kind = u.kind || "";
+    kind.textContent = u.kind ? t(`kind.${u.kind}`) : "—";
+    text("mode", t(`mode.${u.mode}`));
+    const s = $("session-state");
+    s.dataset.state = state.session || "";
+    s.textContent = state.session ? t(`session.${state.session}`) : "—";
+    s.className = state.session === "active" ? "ok" : "bad";
 
-  function goTo(url) {
-    navigating = true;
-    setBusy(true);
-    location.assign(url);
-  }
+    const acct = $("account-status");
+    const a = state.account;
+    acct.dataset.value = a ? a.status || a.error || "" : "";
+    if (!a) acct.textContent = "—";
+    else if (a.error === "NotFound") acct.textContent = t("account.none");
+    else if (a.error) acct.textContent = t("account.unknown", a.error);
+    else {
+      const label = has(`account.${a.status}`) ? t(`account.${a.status}`) : a.status;
+      const since = { active: a.active_since, unlinked: a.unlinked_at, deleted: a.deleted_at }[a.status];
+      acct.textContent = since ? t("account.since", label, fmtDateTime(Date.parse(since))) : label;
+    }
 
-  function showTokens() {
-    $("token-id").textContent = shorten(session.tokens.id);
-    $("token-access").textContent = shorten(session.tokens.access);
-    $("token-refresh").textContent = shorten(session.tokens.refresh);
-  }
+    $("same-user-row").hidden = !state.sameUser;
+    if (state.sameUser) text("same-user", state.sameUser.same ? t("same.yes") : t("same.no", state.sameUser.other));
 
-  function showClaims(v) {
+    const tok = state.tokens || {};
+    text("token-id", shorten(tok.id));
+    text("token-access", shorten(tok.access));
+    text("token-refresh", shorten(tok.refresh));
+
+    const v = state.claims || {};
     const c = v.claims || {};
-    const show = (id, val) => { $(id).textContent = val === undefined ? "—" : String(val); };
+    const show = (id, val) => text(id, val === undefined ? "—" : String(val));
     show("claim-sub", c.sub);
     show("claim-kakao-id", c["custom:kakao_id"]);
     show("claim-email", c.email);
     show("claim-email-verified", c.email_verified);
     show("claim-exp", c.exp);
-    $("claim-exp-time").textContent = c.exp ? `(${new Date(c.exp * 1000).toLocaleString()})` : "";
+    text("claim-exp-time", c.exp ? `(${fmtDateTime(c.exp * 1000)})` : "");
     const sig = $("signature");
     sig.className = v.verified ? "ok" : "bad";
-    if (v.verified) setT(sig, "sig.verified");
-    else setT(sig, "sig.failed", (v.problems || []).join("; "));
+    if (v.error) sig.textContent = t("sig.error", v.error);
+    else if (v.verified) sig.textContent = t("sig.verified");
+    else sig.textContent = state.claims ? t("sig.failed", (v.problems || []).join("; ")) : "—";
+
+    for (const [action, o] of Object.entries(state.actions)) renderOutcome($(`${action}-outcome`), o);
   }
 
-  // -------------------------------------------------------------- backend
+  function renderHops() {
+    $("hops-card").hidden = state.hops.length === 0;
+    const rows = state.hops.map((h) => {
+      const tr = document.createElement("tr");
+      const name = document.createElement("td");
+      name.textContent = t(h.key);
+      const res = document.createElement("td");
+      if (typeof h.result === "object") res.textContent = t(h.result.key, ...(h.result.args || []));
+      else res.append(Object.assign(document.createElement("code"), { textContent: h.result })); // a status, a code
+      const time = document.createElement("td");
+      time.className = "num";
+      time.textContent = h.ms == null ? "—" : fmtMs(h.ms);
+      if (h.upstreamMs != null) {
+        const d = document.createElement("span");
+        d.className = "muted";
+        d.textContent = t("hop.upstream", fmtMs(h.upstreamMs));
+        time.append(" ", d);
+      }
+      tr.append(name, res, time);
+      tr.setAttribute("role", "row");
+      for (const td of tr.children) td.setAttribute("role", "cell");
+      return tr;
+    });
+    $("hops").replaceChildren(...rows);
+  }
 
-  // backend calls this page's own server. It never throws: a failure is
-  // {ok:false, body:{error, message}}.
+  function renderButtons() {
+    const b = state.busy;
+    document.body.setAttribute("aria-busy", String(b));
+    for (const id of ["kakao-login", "login-id-token", "hosted-ui-login"]) $(id).disabled = b;
+    $("refresh").disabled = b || !state.tokens;
+    $("signout").disabled = b || !state.tokens || state.session !== "active";
+    $("unlink").disabled = b || !state.user || !state.user.kakaoId || !state.account || state.account.status !== "active";
+  }
+
+  function render() {
+    renderStatic();
+    renderLogin();
+    renderUser();
+    renderHops();
+    renderButtons();
+  }
+
+  function setBusy(b) {
+    if (!b && state.navigating) return;
+    state.busy = b;
+    render();
+  }
+
+  function goTo(url) {
+    state.navigating = true;
+    setBusy(true);
+    location.assign(url);
+  }
+
+  // ---------------------------------------------------------------- backend
+
+  // backend calls this page's own server, as the page (JSON, and the
+  // header that only a same-origin page can send). It never throws: a
+  // failure is {ok:false, body:{error, message}}.
   async function backend(method, path, body) {
     const started = performance.now();
+    const headers = { [PAGE_HEADER]: "1" };
+    if (body) headers["Content-Type"] = "application/json";
     try {
-      const resp = await fetch(path, {
-        method,
-        headers: body ? { "Content-Type": "application/json" } : {},
-        body: body ? JSON.stringify(body) : undefined,
-      });
+      const resp = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined });
       const json = await resp.json().catch(() => ({}));
       return { ok: resp.ok, status: resp.status, body: json, ms: performance.now() - started };
     } catch (e) {
@@ -332,10 +610,22 @@
     }
   }
 
-  // ---------------------------------------------------------------- login
+  const hopResult = (r, okText) => (r.ok ? okText : `${r.status} ${r.body.error}`);
+
+  // ------------------------------------------------------------------ login
+
+  function randomString() {
+    const b = new Uint8Array(18);
+    crypto.getRandomValues(b);
+    return btoa(String.fromCharCode(...b)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function apiBase() {
+    return cfg.apiURL || location.origin;
+  }
 
   function startLogin(mode) {
-    if (busy) return;
+    if (state.busy) return;
     const pending = { state: randomString(), nonce: mode === "id" ? randomString() : "", mode, started: Date.now() };
     sessionStorage.setItem(PENDING, JSON.stringify(pending));
     const q = new URLSearchParams({
@@ -363,7 +653,7 @@
   // linked: this is the one automatic restart after the first sign-in
   // linked the account, which took linked.ms.
   async function startHosted(linked) {
-    if (busy && !linked) return;
+    if (state.busy && !linked) return;
     setBusy(true);
     const h = cfg.hostedUI;
     const pending = { state: randomString(), verifier: randomString() + randomString(), mode: "hosted", linked: linked || null, started: Date.now() };
@@ -396,16 +686,17 @@
     return m ? m[1] : "";
   }
 
-  // noteSub remembers the sub each flow signed in last and shows whether
+  // noteSub remembers the sub each flow signed in last, to show whether
   // the other flow's was the same Cognito user.
   function noteSub(flow, sub) {
     const subs = JSON.parse(sessionStorage.getItem(SUBS) || "{}");
     subs[flow] = sub;
     sessionStorage.setItem(SUBS, JSON.stringify(subs));
     const other = subs[flow === "hosted" ? "broker" : "hosted"];
-    for (const el of document.querySelectorAll(".same-user")) el.hidden = !other;
-    if (other) setT($("same-user"), other === sub ? "same.yes" : "same.no", other);
+    state.sameUser = other ? { other, same: other === sub } : null;
   }
+
+  const loginFailed = (o) => finish("login", outcome({ ok: false, ...o }));
 
   // handleCallback finishes the login Kakao sent the browser back from.
   // The page is busy (aria-busy, buttons disabled) until it is done.
@@ -424,39 +715,38 @@
     const raw = sessionStorage.getItem(PENDING);
     sessionStorage.removeItem(PENDING);
     const pending = raw ? JSON.parse(raw) : null;
-    showResult();
-    setStatus("—");
     // The state first: an answer to a login this page did not start (or
     // already finished) is refused before anything else is read from it.
     if (!pending || !params.get("state") || params.get("state") !== pending.state) {
-      addHop("hop.authorize", "state mismatch", null);
-      setErrorT("StateMismatch", "err.state");
+      addHop("hop.authorize", { key: "hopres.stateMismatch" }, null);
+      loginFailed({ where: "hop.authorize", sources: ["page"], code: "StateMismatch" });
       return;
     }
     if (pending.mode === "hosted") {
       await finishHosted(params, pending);
       return;
     }
-    addHop("hop.authorize", params.get("error") || "code", Date.now() - pending.started);
-    if (params.get("error")) {
-      setError(params.get("error"), params.get("error_description") || "");
+    const error = params.get("error");
+    addHop("hop.authorize", error || { key: "hopres.code" }, Date.now() - pending.started);
+    if (error) {
+      loginFailed({ where: "hop.authorize", sources: ["kakao"], code: error, raw: params.get("error_description") || "" });
       return;
     }
     const code = params.get("code");
     if (!code) {
-      setErrorT("NoCode", "err.noCode");
+      loginFailed({ where: "hop.authorize", sources: ["page"], code: "NoCode" });
       return;
     }
     const ex = await backend("POST", "/tryit/api/exchange", { code });
-    addHop("hop.exchange", ex.ok ? "200" : `${ex.status} ${ex.body.error}`, ex.ms, ex.body.kakao_ms);
+    addHop("hop.exchange", hopResult(ex, "200"), ex.ms, ex.body.kakao_ms);
     if (!ex.ok) {
-      setError(ex.body.error, ex.body.message);
+      loginFailed({ where: "hop.exchange", status: ex.status, sources: ["tryit", "kakao"], code: ex.body.error, raw: ex.body.message });
       return;
     }
     let body;
     if (pending.mode === "id") {
       if (!ex.body.id_token) {
-        setErrorT("NoIDToken", "err.noIDToken");
+        loginFailed({ where: "hop.exchange", sources: ["page"], code: "NoIDToken" });
         return;
       }
       body = { id_token: ex.body.id_token, nonce: pending.nonce };
@@ -475,53 +765,58 @@
     // The first sign-in, which linked the account, happened on the page
     // before this load: shown first.
     if (pending.linked) addHop("hop.hostedLinked", cfg.hostedUI.linkedCode, pending.linked.ms);
-    addHop("hop.hosted", error || "code", Date.now() - pending.started);
+    addHop("hop.hosted", error || { key: "hopres.code" }, Date.now() - pending.started);
     if (error && linkedRestart(description)) {
       if (pending.linked) {
-        setErrorT(cfg.hostedUI.linkedCode, "err.linkedTwice");
+        loginFailed({ where: "hop.hosted", sources: ["page"], code: cfg.hostedUI.linkedCode, text: "page.LinkedTwice" });
         return;
       }
-      setT($("action-result"), "result.linkedRestart");
+      finish("login", outcome({ ok: "pending", where: "hop.hosted", text: "result.linkedRestart" }));
       await startHosted({ ms: Date.now() - pending.started });
       return;
     }
     if (error) {
-      setError(triggerCode(description) || error, description);
+      const code = triggerCode(description);
+      loginFailed(code ? { where: "hop.hosted", sources: ["broker"], code, raw: description }
+        : { where: "hop.hosted", sources: ["cognito"], code: error, raw: description });
       return;
     }
     const ex = await backend("POST", "/tryit/api/hosted/token", { code: params.get("code") || "", code_verifier: pending.verifier });
-    addHop("hop.hostedToken", ex.ok ? "200" : `${ex.status} ${ex.body.error}`, ex.ms, ex.body.cognito_ms);
-    setStatus(ex.ok ? 200 : ex.status);
+    addHop("hop.hostedToken", hopResult(ex, "200"), ex.ms, ex.body.cognito_ms);
     if (!ex.ok) {
-      setError(ex.body.error, ex.body.message);
+      loginFailed({ where: "hop.hostedToken", status: ex.status, sources: ["tryit", "cognito"], code: ex.body.error, raw: ex.body.message });
       return;
     }
-    clearError();
-    session.tokens = { id: ex.body.id_token, access: ex.body.access_token, refresh: ex.body.refresh_token };
-    session.mode = "hosted";
-    session.client = "hosted";
-    setT(document.querySelector("#result h2"), "result.titleHosted");
-    $("user").hidden = false;
-    setT($("user-kind"), "user.hosted");
-    setT($("mode"), "mode.hosted");
-    setT($("session-state"), "session.active");
-    setT(document.querySelector("#kakao-login span"), "login.again");
-    $("action-result").textContent = "";
-    showTokens();
+    startSession({ id: ex.body.id_token, access: ex.body.access_token, refresh: ex.body.refresh_token }, "hosted", "hosted");
     const claims = await verify();
-    if (claims) {
-      $("sub").textContent = claims.sub || "";
-      $("username").textContent = claims["cognito:username"] || "";
-      if (claims.sub) noteSub("hosted", claims.sub);
-    }
-    await showAccount();
+    state.user.sub = claims.sub || "";
+    state.user.username = claims["cognito:username"] || "";
+    state.user.kind = "hosted";
+    await readAccount();
+    if (claims.sub) noteSub("hosted", claims.sub);
+    finish("login", outcome({ ok: true, where: "hop.hostedToken", status: ex.status, text: "result.okHosted" }));
+  }
+
+  // startSession replaces the page's session with a new login's: the
+  // outcomes of the last session's actions go with it.
+  function startSession(tokens, mode, client, user) {
+    state.tokens = tokens;
+    state.user = { mode, client, kind: null, kakaoId: null, previousSub: null, ...user };
+    state.session = "active";
+    state.claims = null;
+    state.account = null;
+    state.sameUser = null;
+    state.actions = { refresh: null, signout: null, unlink: null };
   }
 
   async function callBroker(body, mode) {
     const started = performance.now();
+    const startedAt = Date.now();
     let resp;
     let json = {};
     try {
+      // The broker is the login API, on another origin when deployed: only
+      // what its CORS allows (JSON), not this page's own header.
       resp = await fetch(`${apiBase()}/auth/kakao`, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
@@ -529,158 +824,167 @@
       });
       json = await resp.json().catch(() => ({}));
     } catch (e) {
-      addHop("hop.broker", "network error", performance.now() - started);
-      setErrorT("NetworkError", "err.network");
+      addHop("hop.broker", { key: "hopres.networkError" }, performance.now() - started);
+      loginFailed({ where: "hop.broker", sources: ["page"], code: "NetworkError", raw: String(e) });
       return;
     }
     addHop("hop.broker", `${resp.status}${json.error ? " " + json.error : ""}`, performance.now() - started);
-    setStatus(resp.status);
     if (!resp.ok) {
-      setError(json.error || `HTTP${resp.status}`, json.message || "");
+      loginFailed({ where: "hop.broker", status: resp.status, sources: ["broker"], code: json.error || `HTTP${resp.status}`, raw: json.message || "" });
       return;
     }
-    clearError();
-    session.tokens = { id: json.id_token, access: json.access_token, refresh: json.refresh_token };
-    session.mode = mode;
-    session.client = "broker";
-    setT(document.querySelector("#result h2"), "result.title");
-    $("user").hidden = false;
-    $("sub").textContent = json.sub;
-    $("username").textContent = json.username;
-    setT($("user-kind"), json.new_user ? "user.new" : "user.returning");
-    setT($("mode"), mode === "id" ? "mode.id" : "mode.access");
-    setT($("session-state"), "session.active");
-    setT(document.querySelector("#kakao-login span"), "login.again");
-    $("action-result").textContent = "";
-    showTokens();
+    startSession({ id: json.id_token, access: json.access_token, refresh: json.refresh_token }, mode, "broker", { sub: json.sub, username: json.username });
     await verify();
+    await readAccount();
+    Object.assign(state.user, loginKind(json, state.account, startedAt));
     noteSub("broker", json.sub);
-    await showAccount();
+    finish("login", outcome({ ok: true, where: "hop.broker", status: resp.status, text: "result.ok" }));
   }
 
+  // loginKind says what a successful login did to the account: the
+  // broker's new_user, and on the local stack the mapping's last
+  // transition when this login made it (its time is after the login
+  // started: the page and the stack share the machine's clock).
+  function loginKind(json, account, startedAt) {
+    const ev = account && account.last_event;
+    const now = ev && ev.sub === json.sub && Date.parse(ev.time) >= startedAt;
+    if (now && ev.type === "recreated") return { kind: "recreated", previousSub: ev.previous_sub || null };
+    if (now && ev.type === "relinked") return { kind: "relinked" };
+    return { kind: json.new_user ? "new" : "returning" };
+  }
+
+  // verify checks the session's ID token at the backend, as a resource
+  // server would, and returns its claims ({} when it could not).
   async function verify() {
-    const v = await backend("POST", "/tryit/api/verify", { id_token: session.tokens.id });
-    addHop("hop.jwks", v.ok ? (v.body.verified ? "verified" : "NOT verified") : `${v.status} ${v.body.error}`, v.ms, v.body.jwks_ms);
-    if (!v.ok) {
-      setError(v.body.error, v.body.message);
-      return null;
-    }
-    showClaims(v.body);
-    const id = v.body.claims && v.body.claims["custom:kakao_id"];
-    if (id) session.kakaoId = Number(id);
-    return v.body.claims || {};
+    const v = await backend("POST", "/tryit/api/verify", { id_token: state.tokens.id });
+    addHop("hop.jwks", v.ok ? { key: v.body.verified ? "hopres.verified" : "hopres.notVerified" } : `${v.status} ${v.body.error}`, v.ms, v.body.jwks_ms);
+    state.claims = v.ok ? v.body : { error: v.body.error };
+    const claims = (v.ok && v.body.claims) || {};
+    if (claims["custom:kakao_id"]) state.user.kakaoId = Number(claims["custom:kakao_id"]);
+    render();
+    return claims;
   }
 
+  async function fetchAccount() {
+    const a = await backend("GET", `/tryit/api/account?kakao_id=${encodeURIComponent(state.user.kakaoId)}`);
+    return a.ok ? a : { ...a, body: { error: a.body.error || `HTTP${a.status}` } };
+  }
+
+  // readAccount reads the account's mapping (the local stack only).
   async function readAccount() {
-    return backend("GET", `/tryit/api/account?kakao_id=${encodeURIComponent(session.kakaoId)}`);
+    if (!cfg.accounts || !state.user || !state.user.kakaoId) return;
+    const a = await fetchAccount();
+    addHop("hop.account", a.ok ? { key: `account.${a.body.status}` } : `${a.status} ${a.body.error}`, a.ms);
+    state.account = a.body;
   }
 
-  async function showAccount() {
-    if (!cfg.accounts || !session.kakaoId) return;
-    const a = await readAccount();
-    addHop("hop.account", a.ok ? a.body.status : `${a.status} ${a.body.error}`, a.ms);
-    $("account-status").textContent = a.ok ? a.body.status : a.body.error;
-  }
+  // ---------------------------------------------------------------- actions
 
-  // -------------------------------------------------------------- actions
-
-  async function refresh() {
-    if (!session.tokens || busy) return;
+  // act runs one action with the page busy meanwhile.
+  async function act(fn) {
+    if (state.busy) return;
     setBusy(true);
     try {
-      const r = await backend("POST", "/tryit/api/refresh", { refresh_token: session.tokens.refresh, client: session.client });
-      addHop("hop.refresh", r.ok ? "200" : `${r.status} ${r.body.error}`, r.ms, r.body.cognito_ms);
-      if (!r.ok) {
-        setError(r.body.error, r.body.message);
-        setT($("action-result"), "result.refreshRefused");
-        return;
-      }
-      clearError();
-      session.tokens.id = r.body.id_token;
-      session.tokens.access = r.body.access_token;
-      if (r.body.refresh_token) session.tokens.refresh = r.body.refresh_token;
-      showTokens();
-      setT($("action-result"), "result.refreshed", new Date().toLocaleTimeString());
-      await verify();
+      await fn();
     } finally {
       setBusy(false);
     }
   }
 
-  async function signOut() {
-    if (!session.tokens || busy) return;
-    setBusy(true);
-    try {
-      const r = await backend("POST", "/tryit/api/signout", { access_token: session.tokens.access, refresh_token: session.tokens.refresh, client: session.client });
-      addHop("hop.signout", r.ok ? "200" : `${r.status} ${r.body.error}`, r.ms, r.body.cognito_ms);
-      if (!r.ok) {
-        setError(r.body.error, r.body.message);
+  const refresh = () => act(async () => {
+    if (!state.tokens) return;
+    const r = await backend("POST", "/tryit/api/refresh", { refresh_token: state.tokens.refresh, client: state.user.client });
+    addHop("hop.refresh", hopResult(r, "200"), r.ms, r.body.cognito_ms);
+    if (!r.ok) {
+      // Refused while the page thought it active: the session is over.
+      if (r.body.error === "NotAuthorizedException" && state.session === "active") state.session = "refused";
+      finish("refresh", outcome({ ok: false, sources: ["cognito", "tryit"], code: r.body.error, raw: r.body.message }));
+      return;
+    }
+    state.tokens.id = r.body.id_token;
+    state.tokens.access = r.body.access_token;
+    if (r.body.refresh_token) state.tokens.refresh = r.body.refresh_token;
+    state.session = "active";
+    await verify();
+    finish("refresh", outcome({ ok: true, text: "result.refreshed" }));
+  });
+
+  const signOut = () => act(async () => {
+    if (!state.tokens) return;
+    const r = await backend("POST", "/tryit/api/signout", { access_token: state.tokens.access, refresh_token: state.tokens.refresh, client: state.user.client });
+    addHop("hop.signout", hopResult(r, "200"), r.ms, r.body.cognito_ms);
+    if (!r.ok) {
+      finish("signout", outcome({ ok: false, sources: ["cognito", "tryit"], code: r.body.error, raw: r.body.message }));
+      return;
+    }
+    state.session = "signedOut";
+    // The tokens stay on the page, so that Refresh shows the revocation.
+    if (r.body.refresh_refused) finish("signout", outcome({ ok: true, text: "result.signedOut", args: [r.body.refresh_error] }));
+    else finish("signout", outcome({ ok: false, text: "result.signedOutStillWorks" }));
+  });
+
+  const unlink = () => act(async () => {
+    if (!state.user || !state.user.kakaoId) return;
+    const r = await backend("POST", "/tryit/api/unlink", { kakao_id: state.user.kakaoId });
+    addHop("hop.unlink", r.ok ? { key: "hopres.callback", args: [r.body.callback_status] } : `${r.status} ${r.body.error}`, r.ms, r.body.kakao_ms);
+    if (!r.ok) {
+      finish("unlink", outcome({ ok: false, sources: ["tryit"], code: r.body.error, raw: r.body.message }));
+      return;
+    }
+    if (r.body.callback_status !== 200) {
+      // Kakao counts anything but 200 as a failed delivery, and does not retry.
+      finish("unlink", outcome({ ok: false, sources: ["page"], code: "UnlinkCallbackFailed", args: [r.body.callback_status] }));
+      return;
+    }
+    finish("unlink", outcome({ ok: "pending", text: "result.unlinkSent", args: [r.body.callback_status] }));
+    // The stack may process the unlink later (a queue and a worker):
+    // watch the mapping rather than assume it changed already.
+    const started = performance.now();
+    for (let i = 0; i < 60; i++) {
+      const a = await fetchAccount();
+      if (a.body.status !== "active") {
+        state.account = a.body;
+        addHop("hop.unlinkLanded", a.ok ? { key: `account.${a.body.status}` } : a.body.error, performance.now() - started);
+        const deleted = a.body.status === "deleted";
+        state.session = deleted ? "deleted" : "unlinked";
+        finish("unlink", outcome({ ok: true, text: deleted ? "result.deleted" : "result.unlinked" }));
         return;
       }
-      clearError();
-      setT($("session-state"), "session.signedOut");
-      // The tokens stay on the page so that Refresh shows the revocation.
-      if (r.body.refresh_refused) setT($("action-result"), "result.signedOut", r.body.refresh_error);
-      else setT($("action-result"), "result.signedOutStillWorks");
-    } finally {
-      setBusy(false);
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    finish("unlink", outcome({ ok: false, sources: ["page"], code: "UnlinkPending" }));
+  });
+
+  // ------------------------------------------------------------------ start
+
+  // loadBrokerMessages adds the login API's messages (broker.<code>), in
+  // both languages, from errors.go through the page's backend. Without
+  // them the page still shows what the API said, in its words.
+  async function loadBrokerMessages() {
+    const r = await backend("GET", "/tryit/api/messages");
+    for (const [code, m] of Object.entries((r.ok && r.body.codes) || {})) {
+      messages.en[`broker.${code}`] = m.en;
+      messages.ko[`broker.${code}`] = m.ko || m.en;
     }
   }
 
-  async function unlink() {
-    if (!session.kakaoId || busy) return;
-    setBusy(true);
-    try {
-      const r = await backend("POST", "/tryit/api/unlink", { kakao_id: session.kakaoId });
-      addHop("hop.unlink", r.ok ? `callback ${r.body.callback_status}` : `${r.status} ${r.body.error}`, r.ms, r.body.kakao_ms);
-      if (!r.ok) {
-        setError(r.body.error, r.body.message);
-        return;
-      }
-      if (r.body.callback_status !== 200) {
-        // Kakao counts anything but 200 as a failed delivery, and does not retry.
-        setErrorT("UnlinkCallbackFailed", "err.unlinkCallback", r.body.callback_status);
-        return;
-      }
-      clearError();
-      setT($("action-result"), "result.unlinkSent", r.body.callback_status);
-      // The stack may process the unlink later (a queue and a worker):
-      // watch the mapping rather than assume it changed already.
-      const started = performance.now();
-      for (let i = 0; i < 60; i++) {
-        const a = await readAccount();
-        const status = a.ok ? a.body.status : a.body.error;
-        if (status !== "active") {
-          $("account-status").textContent = status;
-          addHop("hop.unlinkLanded", status, performance.now() - started);
-          setT($("action-result"), "result.unlinked", status);
-          return;
-        }
-        await new Promise((res) => setTimeout(res, 500));
-      }
-      setErrorT("UnlinkPending", "err.unlinkPending");
-    } finally {
-      setBusy(false);
-    }
-  }
-
-  // ---------------------------------------------------------------- start
-
-  function init() {
-    $("target").textContent = "";
-    if (cfg.target === "local") setT($("target"), "target.local");
-    else setT($("target"), "target.stack", cfg.target);
-    $("api-endpoint").textContent = `POST ${apiBase()}/auth/kakao`;
-    $("pool-id").textContent = cfg.userPoolID;
-    $("client-id").textContent = cfg.clientID;
-    $("redirect-uri").textContent = cfg.redirectURI;
-    for (const el of document.querySelectorAll(".local-only")) el.hidden = !cfg.unlink && !cfg.accounts;
-    if (!cfg.unlink) $("unlink").hidden = true;
-    applyLang();
+  async function init() {
+    text("api-endpoint", `POST ${apiBase()}/auth/kakao`);
+    text("pool-id", cfg.userPoolID);
+    text("client-id", cfg.clientID);
+    text("redirect-uri", cfg.redirectURI);
+    const local = cfg.unlink || cfg.accounts;
+    for (const el of document.querySelectorAll(".local-only")) el.hidden = !local;
+    if (!cfg.unlink) $("unlink").hidden = $("unlink").closest(".action").hidden = true;
+    const tpl = $("outcome-template");
+    for (const action of Object.keys(state.actions)) $(`${action}-outcome`).replaceChildren(tpl.content.cloneNode(true));
     $("lang").addEventListener("click", () => {
       lang = lang === "ko" ? "en" : "ko";
       localStorage.setItem(LANG, lang);
-      applyLang();
+      // What was announced stays said; the region waits, empty, for the
+      // next result, in the new language.
+      $("announce").textContent = "";
+      render();
     });
     $("kakao-login").addEventListener("click", () => startLogin("access"));
     $("login-id-token").addEventListener("click", () => startLogin("id"));
@@ -692,7 +996,9 @@
     $("refresh").addEventListener("click", refresh);
     $("signout").addEventListener("click", signOut);
     $("unlink").addEventListener("click", unlink);
-    if (location.pathname === "/callback") handleCallback();
+    render();
+    await loadBrokerMessages();
+    if (location.pathname === "/callback") await handleCallback();
     else setBusy(false);
   }
 
