@@ -82,10 +82,18 @@ func (e *AccountConflict) Error() string {
 	return fmt.Sprintf("verified email of kakao account %d belongs to another user", e.KakaoID)
 }
 
-// KakaoUnavailable: Kakao failed (-1, -10, -9798, 5xx, timeout) after retries.
+// KakaoUnavailable: Kakao failed (-1, -603, -9798, 5xx, timeout) after retries.
 type KakaoUnavailable struct{ Reason string }
 
 func (e *KakaoUnavailable) Error() string { return "kakao unavailable: " + e.Reason }
+
+// KakaoQuotaExceeded: Kakao refused for a quota (-10, -11, HTTP 429). Never
+// retried, by the client or the state machine: a retry would spend the
+// app's quota again and cannot succeed before it resets. Clients get
+// KakaoUnavailable's answer; the audit trail keeps the name.
+type KakaoQuotaExceeded struct{ Reason string }
+
+func (e *KakaoQuotaExceeded) Error() string { return "kakao quota exceeded: " + e.Reason }
 
 // Throttled: Cognito or DynamoDB throttled after the SDK's retries.
 type Throttled struct{ Reason string }
@@ -247,8 +255,18 @@ var UnauthorizedOutcome = Outcome{http.StatusUnauthorized, "Unauthorized", "Not 
 var ForbiddenOutcome = Outcome{http.StatusForbidden, "Forbidden", "Not allowed from this network.",
 	"이 네트워크에서는 허용되지 않습니다."}
 
+// answeredAs lists error names the state machine must tell apart (to
+// retry one and not the other) that a client need not: each is answered
+// exactly as the name it maps to.
+var answeredAs = map[string]string{
+	"KakaoQuotaExceeded": "KakaoUnavailable",
+}
+
 // OutcomeOf maps an error name to its HTTP answer; unknown names are 500.
 func OutcomeOf(errorName string) Outcome {
+	if as, ok := answeredAs[errorName]; ok {
+		errorName = as
+	}
 	if o, ok := outcomes[errorName]; ok {
 		return o
 	}
@@ -277,8 +295,11 @@ func PublicOutcomes() []Outcome {
 
 // PublicErrorNames lists the error names that have their own HTTP answer.
 func PublicErrorNames() []string {
-	names := make([]string, 0, len(outcomes))
+	names := make([]string, 0, len(outcomes)+len(answeredAs))
 	for n := range outcomes {
+		names = append(names, n)
+	}
+	for n := range answeredAs {
 		names = append(names, n)
 	}
 	return names

@@ -116,7 +116,9 @@ type UserDirectory interface {
 	SetPassword(ctx context.Context, username, password string) error
 	// SignIn signs the user in. A wrong password is *PasswordRotated, a
 	// disabled user *AccountDisabled, Cognito's lockout
-	// *PasswordAttemptsExceeded, a missing user *NotFound.
+	// *PasswordAttemptsExceeded. A missing user is *PasswordRotated too
+	// when the app client hides user existence (PreventUserExistenceErrors
+	// ENABLED, as the stack's does), *NotFound when it does not.
 	SignIn(ctx context.Context, in SignIn) (CognitoTokens, error)
 	// DisableUser and EnableUser flip whether the user may sign in.
 	DisableUser(ctx context.Context, username string) error

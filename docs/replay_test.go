@@ -9,15 +9,14 @@ import (
 
 	"github.com/kakaoauth/kakaoauth/infra/kakaofake"
 	"github.com/kakaoauth/kakaoauth/infra/localstack"
+	"github.com/kakaoauth/kakaoauth/shared/kakao"
 )
 
 // kakaoNonceClaim is the nonce claim the Kakao double signs into the ID
-// token for a login whose app keeps the raw nonce. The pages give Kakao
-// the raw nonce's hex SHA-256 (the hashed-nonce contract of issue 19);
-// the broker on this branch still compares the claim with the nonce it is
-// sent (the plain form), so the token carries the raw nonce here. When
-// the broker checks the hash, this returns hashNonce(raw).
-func kakaoNonceClaim(raw string) string { return raw }
+// token for a login whose app keeps the raw nonce: the pages give Kakao
+// the raw nonce's hex SHA-256 (the hashed-nonce contract), which the
+// broker checks.
+func kakaoNonceClaim(raw string) string { return kakao.HashNonce(raw) }
 
 // Each platform's login body, with real tokens of the Kakao double for
 // every member it names, is answered 200 by the local endpoint, for one

@@ -88,6 +88,10 @@ type memUsers struct {
 	metadata map[string]string
 	nextSub  int
 	nextRT   int
+	// legacyExistenceErrors is an app client with PreventUserExistenceErrors
+	// LEGACY: a sign-in of a missing user says so. The stack's client has
+	// ENABLED: it says what it says of a wrong password.
+	legacyExistenceErrors bool
 }
 
 func newMemUsers() *memUsers {
@@ -275,8 +279,10 @@ func (d *memUsers) SignIn(_ context.Context, in kakaoauth.SignIn) (kakaoauth.Cog
 	}
 	u, ok := d.users[in.Username]
 	switch {
-	case !ok:
+	case !ok && d.legacyExistenceErrors:
 		return kakaoauth.CognitoTokens{}, notFoundUser(in.Username)
+	case !ok:
+		return kakaoauth.CognitoTokens{}, &kakaoauth.PasswordRotated{Username: in.Username}
 	case !u.Enabled:
 		return kakaoauth.CognitoTokens{}, &kakaoauth.AccountDisabled{Username: in.Username}
 	case u.password != in.Password:

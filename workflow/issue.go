@@ -17,7 +17,9 @@ import (
 //   - *PasswordRotated: another login changed the password; the state
 //     machine runs SetPassword in repair mode, once.
 //   - *UserMissing: the Cognito user is gone; the state machine recreates
-//     it, once.
+//     it, once. The app client answers a missing user as a wrong password
+//     (PreventUserExistenceErrors ENABLED), so a refused first sign-in asks
+//     AdminGetUser which it was.
 //   - an unlink that won the race: the mapping is no longer active, so
 //     the tokens just issued are revoked (global sign-out) and the answer
 //     is *AccountUnlinked.
@@ -57,9 +59,23 @@ func (s *Steps) IssueTokens(ctx context.Context, in LoginState) (_ LoginResponse
 	tokens, err := s.users.SignIn(ctx, req)
 	var notFound *kakaoauth.NotFound
 	var disabled *kakaoauth.AccountDisabled
+	var rotated *kakaoauth.PasswordRotated
 	switch {
 	case errors.As(err, &notFound):
 		return LoginResponse{}, &kakaoauth.UserMissing{Username: subj.Username}
+	case errors.As(err, &rotated) && in.SignIns.Count < MaxSignIns:
+		// A lost race, or a user deleted behind the broker's back: the app
+		// client says the same of both, so that nobody can enumerate users.
+		// One AdminGetUser (UserRead, not the scarce quotas) tells which,
+		// and only when a second sign-in is left to act on the answer.
+		if _, gerr := s.users.GetUser(ctx, subj.Username); errors.As(gerr, &notFound) {
+			return LoginResponse{}, &kakaoauth.UserMissing{Username: subj.Username}
+		} else if gerr != nil {
+			// Undecided: the repair path finds a missing user as well
+			// (AdminSetUserPassword answers UserNotFound).
+			s.log.WarnContext(ctx, "could not tell a lost race from a missing user", "step", "IssueTokens", "kakaoId", subj.KakaoID, "error", gerr.Error())
+		}
+		return LoginResponse{}, err
 	case errors.As(err, &disabled):
 		// Disabled by an unlink in progress, or by an administrator.
 		if m, gerr := s.mappings.Get(ctx, subj.KakaoID); gerr == nil && m.Status != kakaoauth.StatusActive {

@@ -272,36 +272,67 @@ func TestDeletePolicyThenReturnRecreates(t *testing.T) {
 // A Cognito user deleted behind the broker's back (AdminDeleteUser, or
 // the user's own DeleteUser): the next login is 200 with a new user, and
 // the one after is an ordinary returning login. A missing user is never
-// retried in the password loop.
+// retried in the password loop, and costs no AdminSetUserPassword. The
+// stack's app client (PreventUserExistenceErrors ENABLED) answers the
+// sign-in of a missing user as a wrong password, so one AdminGetUser tells
+// the broker; a LEGACY client says UserNotFound itself.
 func TestUserDeletedBehindTheBrokersBack(t *testing.T) {
+	for _, legacy := range []bool{false, true} {
+		t.Run(map[bool]string{false: "ENABLED", true: "LEGACY"}[legacy], func(t *testing.T) {
+			r := newRig(t)
+			r.users.legacyExistenceErrors = legacy
+			first := r.login(t, `{"access_token":"tok-1"}`)
+			r.users.deleteBehindTheBrokersBack("kakao_1")
+			r.resetCalls()
+			exec := r.run(t, `{"access_token":"tok-1"}`)
+			assertPath(t, exec, "ValidateToken", "UpsertUser", "PasswordReady", "CountSignIn", "IssueTokens",
+				"AfterUserMissing", "RecreateUser", "CountSignIn", "IssueTokens")
+			second := decode(t, exec)
+			if second.Sub == first.Sub || !second.NewUser {
+				t.Fatalf("login after the deletion: %+v", second)
+			}
+			want := map[string]int{"AdminInitiateAuth": 2, "ListUsers": 1, "AdminCreateUser": 1, "AdminRespondToAuthChallenge": 1}
+			if !legacy {
+				want["AdminGetUser"] = 1
+			}
+			assertCalls(t, "recreation", r.cognito(), want)
+			m := r.mappings.row(1)
+			if m.Sub != second.Sub || !slices.Equal(m.PreviousSubs, []string{first.Sub}) || m.Email != "one@example.com" {
+				t.Fatalf("mapping %+v", m)
+			}
+			evs := r.events.all()
+			if last := evs[len(evs)-1]; last.Type != kakaoauth.EventRecreated || last.PreviousSub != first.Sub {
+				t.Fatalf("events %+v", evs)
+			}
+			r.resetCalls()
+			third := r.login(t, `{"access_token":"tok-1"}`)
+			if third.Sub != second.Sub || third.NewUser {
+				t.Fatalf("login after the recreation: %+v", third)
+			}
+			assertCalls(t, "returning", r.cognito(), map[string]int{"AdminInitiateAuth": 1})
+		})
+	}
+}
+
+// The one AdminGetUser cannot answer (throttled): the login goes the lost
+// race's way, whose AdminSetUserPassword finds the user missing, and
+// recreates it; still within the budget.
+func TestUserMissingWhenAdminGetUserFails(t *testing.T) {
 	r := newRig(t)
 	first := r.login(t, `{"access_token":"tok-1"}`)
 	r.users.deleteBehindTheBrokersBack("kakao_1")
 	r.resetCalls()
+	r.users.failNext("AdminGetUser", &kakaoauth.Throttled{Reason: "cognito get user"})
 	exec := r.run(t, `{"access_token":"tok-1"}`)
 	assertPath(t, exec, "ValidateToken", "UpsertUser", "PasswordReady", "CountSignIn", "IssueTokens",
-		"AfterUserMissing", "RecreateUser", "CountSignIn", "IssueTokens")
-	second := decode(t, exec)
-	if second.Sub == first.Sub || !second.NewUser {
+		"AfterPasswordRotated", "SetPassword", "AfterUserMissing", "RecreateUser", "CountSignIn", "IssueTokens")
+	if second := decode(t, exec); second.Sub == first.Sub || !second.NewUser {
 		t.Fatalf("login after the deletion: %+v", second)
 	}
-	assertCalls(t, "recreation", r.cognito(), map[string]int{
-		"AdminInitiateAuth": 2, "ListUsers": 1, "AdminCreateUser": 1, "AdminRespondToAuthChallenge": 1,
-	})
-	m := r.mappings.row(1)
-	if m.Sub != second.Sub || !slices.Equal(m.PreviousSubs, []string{first.Sub}) || m.Email != "one@example.com" {
-		t.Fatalf("mapping %+v", m)
+	got := r.cognito()
+	if got["AdminInitiateAuth"] > MaxSignIns || got["AdminSetUserPassword"] > 1 || got["AdminGetUser"] != 1 {
+		t.Fatalf("calls %v: want at most %d AdminInitiateAuth and 1 AdminSetUserPassword, and one AdminGetUser", got, MaxSignIns)
 	}
-	evs := r.events.all()
-	if last := evs[len(evs)-1]; last.Type != kakaoauth.EventRecreated || last.PreviousSub != first.Sub {
-		t.Fatalf("events %+v", evs)
-	}
-	r.resetCalls()
-	third := r.login(t, `{"access_token":"tok-1"}`)
-	if third.Sub != second.Sub || third.NewUser {
-		t.Fatalf("login after the recreation: %+v", third)
-	}
-	assertCalls(t, "returning", r.cognito(), map[string]int{"AdminInitiateAuth": 1})
 }
 
 // A user gone while SetPassword rotates: recreated too, within budget.

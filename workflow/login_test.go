@@ -340,7 +340,9 @@ func TestLostRaceRepairsWithoutASet(t *testing.T) {
 	assertPath(t, exec, "ValidateToken", "UpsertUser", "PasswordReady", "CountSignIn", "IssueTokens",
 		"AfterPasswordRotated", "SetPassword", "CountSignIn", "IssueTokens")
 	// The other login's own set is counted too (1); this login made none.
-	assertCalls(t, "login that lost a race", r.cognito(), map[string]int{"AdminInitiateAuth": 2, "AdminSetUserPassword": 1})
+	// The app client says the same of a lost race and of a missing user:
+	// one AdminGetUser tells them apart.
+	assertCalls(t, "login that lost a race", r.cognito(), map[string]int{"AdminInitiateAuth": 2, "AdminSetUserPassword": 1, "AdminGetUser": 1})
 }
 
 // Cognito refuses the password the mapping says it holds (an operator set
@@ -355,7 +357,7 @@ func TestPasswordChangedBehindTheBrokersBack(t *testing.T) {
 	exec := r.run(t, `{"access_token":"tok-2"}`)
 	assertPath(t, exec, "ValidateToken", "UpsertUser", "PasswordReady", "CountSignIn", "IssueTokens",
 		"AfterPasswordRotated", "SetPassword", "CountSignIn", "IssueTokens")
-	assertCalls(t, "repair", r.cognito(), map[string]int{"AdminInitiateAuth": 2, "AdminSetUserPassword": 1})
+	assertCalls(t, "repair", r.cognito(), map[string]int{"AdminInitiateAuth": 2, "AdminSetUserPassword": 1, "AdminGetUser": 1})
 }
 
 // However the password keeps failing, a login signs in twice at most and
@@ -373,8 +375,9 @@ func TestPasswordBudgetIsBounded(t *testing.T) {
 		"AfterPasswordRotated", "SetPassword", "CountSignIn", "IssueTokens", "AfterPasswordRotated", "RecordFailure", "LoginFailed")
 	got := r.cognito()
 	// The hook's own sets are AdminSetUserPassword calls too: 2 sign-ins,
-	// so 2 from the hook, and 1 from the login.
-	assertCalls(t, "bounded login", got, map[string]int{"AdminInitiateAuth": MaxSignIns, "AdminSetUserPassword": MaxSignIns + 1})
+	// so 2 from the hook, and 1 from the login. AdminGetUser only after
+	// the first refusal: after the last one its answer could change nothing.
+	assertCalls(t, "bounded login", got, map[string]int{"AdminInitiateAuth": MaxSignIns, "AdminSetUserPassword": MaxSignIns + 1, "AdminGetUser": 1})
 	if o := kakaoauth.OutcomeOf(exec.Error); o.Status != 429 || o.Code != "Throttled" {
 		t.Fatalf("outcome %+v", o)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/kakaoauth/kakaoauth/infra/loadgen"
 	"github.com/kakaoauth/kakaoauth/infra/localapi"
 	"github.com/kakaoauth/kakaoauth/infra/localstack"
+	"github.com/kakaoauth/kakaoauth/shared/kakao"
 )
 
 func init() {
@@ -448,8 +449,10 @@ func (r *benchRun) request(ctx context.Context, a *attempt) ([]byte, error) {
 		return marshal(map[string]string{"access_token": tok.AccessToken}), err
 	case kindIDToken:
 		a.kakaoID, a.want.newUser = account, no
-		nonce := "n-" + r.id + "-" + strconv.Itoa(a.n)
-		tok, err := r.mint(ctx, kakaofake.TokenRequest{UserID: account, OpenID: true, Nonce: nonce})
+		// The hashed form: Kakao signs the nonce's SHA-256, the broker
+		// gets the nonce.
+		nonce := "nonce-" + r.id + "-" + strconv.Itoa(a.n)
+		tok, err := r.mint(ctx, kakaofake.TokenRequest{UserID: account, OpenID: true, Nonce: kakao.HashNonce(nonce)})
 		return marshal(map[string]string{"id_token": tok.IDToken, "nonce": nonce}), err
 	}
 	// A bad login: the variants in turn.
@@ -472,8 +475,8 @@ func (r *benchRun) request(ctx context.Context, a *attempt) ([]byte, error) {
 		tok, err := r.mint(ctx, kakaofake.TokenRequest{UserID: account, ExpiresIn: &expired})
 		return marshal(map[string]string{"access_token": tok.AccessToken}), err
 	default: // wrong-nonce
-		tok, err := r.mint(ctx, kakaofake.TokenRequest{UserID: account, OpenID: true, Nonce: "n-" + r.id})
-		return marshal(map[string]string{"id_token": tok.IDToken, "nonce": "another-nonce"}), err
+		tok, err := r.mint(ctx, kakaofake.TokenRequest{UserID: account, OpenID: true, Nonce: kakao.HashNonce("nonce-" + r.id)})
+		return marshal(map[string]string{"id_token": tok.IDToken, "nonce": "another-nonce-" + r.id}), err
 	}
 }
 

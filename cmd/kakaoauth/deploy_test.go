@@ -142,7 +142,7 @@ func TestDeployRunsSAMWithEveryParameter(t *testing.T) {
 			t.Errorf("sam %s\nlacks %s", deploy, want)
 		}
 	}
-	for _, w := range []string{"ok    region ap-northeast-2", "parameters (3 given, the rest defaults)", "sam build", "sam deploy --region ap-northeast-2"} {
+	for _, w := range []string{"ok    region ap-northeast-2", " parameters (3 given, the rest defaults)", "sam build", "sam deploy --region ap-northeast-2"} {
 		if !strings.Contains(stdout, w) {
 			t.Errorf("output lacks %q:\n%s", w, stdout)
 		}

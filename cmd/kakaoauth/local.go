@@ -13,6 +13,7 @@ import (
 
 	"github.com/kakaoauth/kakaoauth/infra/kakaofake"
 	"github.com/kakaoauth/kakaoauth/infra/localapi"
+	"github.com/kakaoauth/kakaoauth/infra/localonly"
 	"github.com/kakaoauth/kakaoauth/infra/localstack"
 	"github.com/kakaoauth/kakaoauth/infra/moto"
 )
@@ -44,6 +45,7 @@ flags:
 	fs.DurationVar(&cfg.PasswordRotation, "password-rotation", 0, "password nonce rotation interval (default 24h)")
 	fs.StringVar(&cfg.UnlinkPolicy, "unlink-policy", envOr("KAKAOAUTH_UNLINK_POLICY", sharedconfig.DefaultUnlinkPolicy), "what a Kakao unlink does: disable (the person can come back) or delete (env KAKAOAUTH_UNLINK_POLICY)")
 	fs.BoolVar(&cfg.AllowIDTokenWithoutNonce, "allow-id-token-without-nonce", false, "accept ID tokens presented without a nonce (the stack parameter AllowIdTokenWithoutNonce)")
+	fs.BoolVar(&cfg.AllowPlainIDTokenNonce, "allow-plain-id-token-nonce", false, "also accept ID tokens whose nonce claim is the sent nonce itself, not its SHA-256 (the stack parameter AllowPlainIdTokenNonce)")
 	// Issue 19: the upkeep's schedules, shorter than in AWS.
 	fs.DurationVar(&cfg.SweepEvery, "sweep-every", localstack.DefaultSweepEvery, "how often the sweeper runs (AWS: every minute; negative: never)")
 	fs.DurationVar(&cfg.ReconcileEvery, "reconcile-every", time.Minute, "how often the reconciler asks the double which accounts are still linked (AWS: ReconcileIntervalMinutes; 0: never)")
@@ -64,6 +66,9 @@ flags:
 	}
 	cfg.Log = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	localonly.Warn(stdout, "the login endpoint and try-it page (-addr)", cfg.APIAddr, "sign in as any Kakao account of the double and read its accounts' state")
+	localonly.Warn(stdout, "the Kakao double (-kakao-addr)", cfg.KakaoAddr, "create Kakao users, mint their tokens and send unlink callbacks")
+	localonly.Warn(stdout, "moto (-moto-addr)", cfg.MotoAddr, "call the local AWS APIs without credentials: read the pepper, change any user")
 	fmt.Fprintln(stdout, "kakaoauth local: starting (moto, Kakao double, login endpoint)...")
 	stack := localstack.New(cfg)
 	if err := waitSaying(stdout, "kakaoauth local: still starting (moto; the pool, tables and queues from "+cfg.TemplatePath+")", func() error {
@@ -105,12 +110,12 @@ kakaoauth local stack is up.
 Try it (another terminal; kakaoauth is what make install installs, or go run ./cmd/kakaoauth):
   kakaoauth login -kakao-id 123%[9]s
 or with curl:
-  curl -s -X POST %[2]s/_fake/users -d '{"id":123,"email":"a@example.com","is_email_verified":true,"is_email_valid":true,"nickname":"n"}'
-  TOKEN=$(curl -s -X POST %[2]s/_fake/tokens -d '{"user_id":123}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  curl -s -X POST %[2]s/_fake/users -H 'Content-Type: application/json' -d '{"id":123,"email":"a@example.com","is_email_verified":true,"is_email_valid":true,"nickname":"n"}'
+  TOKEN=$(curl -s -X POST %[2]s/_fake/tokens -H 'Content-Type: application/json' -d '{"user_id":123}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   curl -s -X POST %[1]s/auth/kakao -H 'Content-Type: application/json' -d "{\"access_token\":\"$TOKEN\"}"
 
 Unlink at Kakao and come back (lifecycle events show up in this log as "lifecycle event"):
-  curl -s -X POST %[2]s/_fake/unlink -d '{"user_id":123,"referrer_type":"UNLINK_FROM_APPS"}'
+  curl -s -X POST %[2]s/_fake/unlink -H 'Content-Type: application/json' -d '{"user_id":123,"referrer_type":"UNLINK_FROM_APPS"}'
   kakaoauth admin show -kakao-id 123%[8]s
   kakaoauth login -kakao-id 123%[9]s      # a fresh Kakao login: same sub again
 

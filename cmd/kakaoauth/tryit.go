@@ -21,6 +21,7 @@ import (
 
 	"github.com/kakaoauth/kakaoauth/infra/kakaofake"
 	"github.com/kakaoauth/kakaoauth/infra/localapi"
+	"github.com/kakaoauth/kakaoauth/infra/localonly"
 	"github.com/kakaoauth/kakaoauth/infra/localstack"
 	"github.com/kakaoauth/kakaoauth/infra/provision"
 	"github.com/kakaoauth/kakaoauth/infra/tryit"
@@ -196,6 +197,7 @@ func (m *TryItMain) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("tryit: listen %s: %w", m.Addr, err)
 	}
+	localonly.Warn(m.Out, "the try-it page (-addr)", ln.Addr().String(), "use its backend: exchange codes with the Kakao app's client secret, refresh and sign out tokens")
 	if m.PublicURL == "" {
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
 		m.PublicURL = "http://localhost:" + port

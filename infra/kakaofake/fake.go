@@ -53,7 +53,11 @@ type Config struct {
 	UnlinkCallbackURL string
 	// Issuer is the iss of minted ID tokens; see the package comment.
 	Issuer string
-	Clock  func() time.Time
+	// PageOrigins are the origins (scheme://host[:port]) of the local
+	// pages that may call the control API from a browser (the try-it
+	// page's); no other site's page may.
+	PageOrigins []string
+	Clock       func() time.Time
 }
 
 // User is a Kakao account known to the Fake. An empty Email is a user who

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/kakaoauth/kakaoauth/infra/localonly"
 )
 
 func (f *Fake) routes() http.Handler {
@@ -25,14 +27,23 @@ func (f *Fake) routes() http.Handler {
 	mux.HandleFunc("POST /oauth/token", f.token)
 	mux.HandleFunc("GET /.well-known/openid-configuration", f.discovery)
 	mux.HandleFunc("GET /.well-known/jwks.json", f.jwks)
-	// Control API.
-	mux.HandleFunc("POST /_fake/users", f.controlUsers)
-	mux.HandleFunc("POST /_fake/tokens", f.controlTokens)
-	mux.HandleFunc("POST /_fake/faults", f.controlFaults)
-	mux.HandleFunc("POST /_fake/unlink", f.controlUnlink)
-	mux.HandleFunc("POST /_fake/keys/rotate", f.controlRotate)
-	return f.countAndFault(mux)
+	// Control API: for programs and the local page only (JSON, no other
+	// site's page).
+	control := http.NewServeMux()
+	control.HandleFunc("POST /_fake/users", f.controlUsers)
+	control.HandleFunc("POST /_fake/tokens", f.controlTokens)
+	control.HandleFunc("POST /_fake/faults", f.controlFaults)
+	control.HandleFunc("POST /_fake/unlink", f.controlUnlink)
+	control.HandleFunc("POST /_fake/keys/rotate", f.controlRotate)
+	mux.Handle("/_fake/", localonly.Browser(control, f.cfg.PageOrigins...))
+	// Requests addressed to this machine only (DNS rebinding); a Lambda
+	// under `sam local` reaches the double as host.docker.internal.
+	return localonly.Hosts(f.countAndFault(mux), DockerHostName)
 }
+
+// DockerHostName is the name containers (sam local invoke) reach the
+// host's double by.
+const DockerHostName = "host.docker.internal"
 
 // countAndFault records every request and plays the path's fault, if any,
 // before the real handler runs.

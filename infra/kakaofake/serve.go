@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kakaoauth/kakaoauth/infra/localonly"
 )
 
 // DefaultAddr is where the local stack expects the double.
@@ -102,6 +104,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", *addr, err)
 	}
+	localonly.Warn(stdout, "the Kakao double", ln.Addr().String(), "create Kakao users, mint their tokens and send unlink callbacks")
 	url := "http://" + ln.Addr().String()
 	// The admin key is not printed: logs carry no secrets, even fake ones.
 	fmt.Fprintf(stdout, "fake Kakao listening on %s (app_id %d, app keys %s, demo user %d)\n",

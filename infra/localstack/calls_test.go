@@ -96,8 +96,7 @@ func TestCallsPerLoginKind(t *testing.T) {
 			map[string]int{"AdminInitiateAuth": 1, "GetItem": 1, "UpdateItem": 1, audit: 1}, kakaoToken},
 		{"returning user (ID token)", func(t *testing.T) any {
 			idToken := func() map[string]string {
-				tok := s.tokens(t, map[string]any{"user_id": 701, "openid": true, "nonce": "n-0123456789"})
-				return map[string]string{"id_token": tok["id_token"].(string), "nonce": "n-0123456789"}
+				return map[string]string{"id_token": s.idToken(t, 701, "n-0123456789abcdef"), "nonce": "n-0123456789abcdef"}
 			}
 			// A warm container: the first ID token fetched Kakao's keys.
 			if status, _ := s.login(t, idToken()); status != 200 {
@@ -141,12 +140,12 @@ func TestCallsPerLoginKind(t *testing.T) {
 			if status, _ := s.login(t, map[string]string{"access_token": s.accessToken(t, 704)}); status != 200 {
 				t.Fatalf("first login of 704: %d", status)
 			}
-			tok := s.tokens(t, map[string]any{"user_id": 704, "openid": true, "nonce": "n-0123456789"})["id_token"].(string)
+			tok := s.idToken(t, 704, "n-0123456789abcdef")
 			if got := s.secFakeUnlink(t, 704, "UNLINK_FROM_APPS"); got != http.StatusOK {
 				t.Fatalf("unlink callback: %d", got)
 			}
 			s.waitStatus(t, 704, "unlinked")
-			return map[string]string{"id_token": tok, "nonce": "n-0123456789"}
+			return map[string]string{"id_token": tok, "nonce": "n-0123456789abcdef"}
 		}, 403, "AccountUnlinked", map[string]int{"GetItem": 1, audit: 1}, nil},
 		{"AccountBanned", func(t *testing.T) any {
 			if status, _ := s.login(t, map[string]string{"access_token": s.accessToken(t, 705)}); status != 200 {

@@ -17,6 +17,7 @@ import (
 	"github.com/kakaoauth/kakaoauth"
 	"github.com/kakaoauth/kakaoauth/infra/jwks"
 	"github.com/kakaoauth/kakaoauth/shared/config"
+	"github.com/kakaoauth/kakaoauth/shared/kakao"
 	"github.com/kakaoauth/kakaoauth/shared/password"
 	"github.com/kakaoauth/kakaoauth/shared/secretsmanager"
 	"github.com/kakaoauth/kakaoauth/shared/store"
@@ -64,8 +65,8 @@ func TestLoginNewThenReturningUser(t *testing.T) {
 func TestLoginWithIDToken(t *testing.T) {
 	s := startStack(t)
 	s.verifiedUser(t, 102)
-	tok := s.tokens(t, map[string]any{"user_id": 102, "openid": true, "nonce": "n-0123456789"})
-	status, body := s.login(t, map[string]string{"id_token": tok["id_token"].(string), "nonce": "n-0123456789"})
+	tok := s.idToken(t, 102, "n-0123456789abcdef")
+	status, body := s.login(t, map[string]string{"id_token": tok, "nonce": "n-0123456789abcdef"})
 	if status != http.StatusOK || body["username"] != "kakao_102" {
 		t.Fatalf("ID-token login: %d %v", status, body)
 	}
@@ -76,15 +77,15 @@ func TestLoginWithIDToken(t *testing.T) {
 	}
 	// A later ID-token-only login keeps the verified email the access-token
 	// login stored: an ID token does not say whether its email is verified.
-	tok2 := s.tokens(t, map[string]any{"user_id": 102, "openid": true, "nonce": "n-2"})
-	if status, body := s.login(t, map[string]string{"id_token": tok2["id_token"].(string), "nonce": "n-2"}); status != http.StatusOK {
+	tok2 := s.idToken(t, 102, "n-2-0123456789abcdef")
+	if status, body := s.login(t, map[string]string{"id_token": tok2, "nonce": "n-2-0123456789abcdef"}); status != http.StatusOK {
 		t.Fatalf("second ID-token login: %d %v", status, body)
 	}
 	if u, err := s.Deps().Users().GetUser(context.Background(), "kakao_102"); err != nil || u.Email != emailOf(102) || !u.EmailVerified {
 		t.Fatalf("user after ID-token login: %+v %v", u, err)
 	}
 	// A replayed ID token with another nonce is refused.
-	status, bad := s.login(t, map[string]string{"id_token": tok["id_token"].(string), "nonce": "other"})
+	status, bad := s.login(t, map[string]string{"id_token": tok, "nonce": "other-0123456789abcdef"})
 	wantError(t, status, bad, http.StatusUnauthorized, "InvalidKakaoToken")
 	// An ID token without a nonce is refused (AllowIdTokenWithoutNonce is
 	// false by default), before any Cognito call.
@@ -246,9 +247,10 @@ func TestNoSecretsInLogsOrAudit(t *testing.T) {
 	s.verifiedUser(t, 109)
 	var secrets []string
 	for i := range 3 {
-		tok := s.tokens(t, map[string]any{"user_id": 109, "openid": true, "nonce": fmt.Sprint("nonce-", i)})
-		secrets = append(secrets, tok["access_token"].(string), tok["id_token"].(string))
-		status, body := s.login(t, map[string]string{"access_token": tok["access_token"].(string), "id_token": tok["id_token"].(string), "nonce": fmt.Sprint("nonce-", i)})
+		nonce := fmt.Sprint("nonce-0123456789abcdef-", i)
+		tok := s.tokens(t, map[string]any{"user_id": 109, "openid": true, "nonce": kakao.HashNonce(nonce)})
+		secrets = append(secrets, tok["access_token"].(string), tok["id_token"].(string), nonce)
+		status, body := s.login(t, map[string]string{"access_token": tok["access_token"].(string), "id_token": tok["id_token"].(string), "nonce": nonce})
 		if status != http.StatusOK {
 			t.Fatalf("login: %d %v", status, body)
 		}

@@ -3,6 +3,7 @@ package localstack
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -115,7 +116,9 @@ func TestAWSFaultMatrix(t *testing.T) {
 // a 500, Kakao's rate limit (429, -10), a reset connection, once and for
 // good. Once, the client's retry absorbs it; for good, the login is 502
 // KakaoUnavailable after a bounded number of calls, creates nothing, and
-// is audited as an anonymous failure (Kakao never said who it was).
+// is audited as an anonymous failure (Kakao never said who it was). A
+// spent quota is the exception: never retried, so even once it is 502
+// after exactly one call, audited as KakaoQuotaExceeded.
 func TestKakaoFaultMatrix(t *testing.T) {
 	s := startStack(t)
 	id := int64(8500)
@@ -160,7 +163,8 @@ func TestKakaoFaultMatrix(t *testing.T) {
 				s.fault(t, map[string]any{"path": path, "count": 0})
 				calls := s.fake.Hits(path) - before
 				table = append(table, fmt.Sprintf("%-28s %-10s %-8s -> %d %-16v %d calls", path, name, mode, status, body["error"], calls))
-				if persistent {
+				quota := name == "rate limit"
+				if persistent || quota {
 					outages++
 					wantError(t, status, body, http.StatusBadGateway, "KakaoUnavailable")
 					if _, err := s.Deps().Users().GetUser(context.Background(), kakaoauth.Username(id)); err == nil {
@@ -175,8 +179,8 @@ func TestKakaoFaultMatrix(t *testing.T) {
 				// 3 attempts in the client, twice (the state machine's
 				// retry), each possibly sent twice by Go's transport, which
 				// re-sends a GET once when a reused connection drops first.
-				if calls > 12 {
-					t.Errorf("%s %s %s: %d calls, want at most 12", path, name, mode, calls)
+				if calls > 12 || quota && calls != 1 {
+					t.Errorf("%s %s %s: %d calls, want at most 12 (a quota: exactly 1)", path, name, mode, calls)
 				}
 				if next, nb := s.login(t, map[string]string{"access_token": s.accessToken(t, id)}); next != http.StatusOK {
 					t.Errorf("%s %s %s: the next login got %d %v", path, name, mode, next, nb)
@@ -187,8 +191,54 @@ func TestKakaoFaultMatrix(t *testing.T) {
 	}
 	t.Logf("Kakao fault matrix:\n%s", strings.Join(table, "\n"))
 	s.checkInvariants(t, ids, attempts)
-	if got := countOf(s.auditTypes(t, 0), "login_failed:KakaoUnavailable") - anonBefore; got != outages {
-		t.Errorf("%d anonymous KakaoUnavailable audit events for %d outages", got, outages)
+	anon := s.auditTypes(t, 0)
+	if got := countOf(anon, "login_failed:KakaoUnavailable") + countOf(anon, "login_failed:KakaoQuotaExceeded") - anonBefore; got != outages {
+		t.Errorf("%d anonymous KakaoUnavailable and KakaoQuotaExceeded audit events for %d outages", got, outages)
+	}
+}
+
+// Kakao's quota answers (-10, -11, any 429) are spent once: a login whose
+// first Kakao call says the quota is gone makes no other Kakao call (the
+// client does not retry it, nor does the state machine), answers 502
+// KakaoUnavailable, and is audited as KakaoQuotaExceeded. Before, -10 was
+// retried six times per request (3 attempts in the client, twice).
+func TestKakaoQuotaIsSpentOnce(t *testing.T) {
+	s := startStack(t)
+	const id = 8700
+	s.verifiedUser(t, id)
+	for _, c := range []struct {
+		path  string
+		fault map[string]any
+	}{
+		{"/v1/user/access_token_info", map[string]any{"status": 400, "code": -10}},
+		{"/v1/user/access_token_info", map[string]any{"status": 400, "code": -11}},
+		{"/v1/user/access_token_info", map[string]any{"status": 429}},
+		{"/v2/user/me", map[string]any{"status": 400, "code": -10}},
+	} {
+		tok := s.accessToken(t, id)
+		infoBefore, meBefore := s.fake.Hits("/v1/user/access_token_info"), s.fake.Hits("/v2/user/me")
+		anonBefore := countOf(s.auditTypes(t, 0), "login_failed:KakaoQuotaExceeded")
+		f := map[string]any{"path": c.path, "count": 100}
+		maps.Copy(f, c.fault)
+		s.fault(t, f)
+		status, body := s.login(t, map[string]string{"access_token": tok})
+		s.fault(t, map[string]any{"path": c.path, "count": 0})
+		wantError(t, status, body, http.StatusBadGateway, "KakaoUnavailable")
+		info, me := s.fake.Hits("/v1/user/access_token_info")-infoBefore, s.fake.Hits("/v2/user/me")-meBefore
+		wantInfo, wantMe := 1, 0
+		if c.path == "/v2/user/me" {
+			wantMe = 1
+		}
+		if info != wantInfo || me != wantMe {
+			t.Errorf("%s %v: access_token_info %d, /v2/user/me %d calls; want %d and %d", c.path, c.fault, info, me, wantInfo, wantMe)
+		}
+		if got := countOf(s.auditTypes(t, 0), "login_failed:KakaoQuotaExceeded") - anonBefore; got != 1 {
+			t.Errorf("%s %v: %d login_failed:KakaoQuotaExceeded audit events, want 1", c.path, c.fault, got)
+		}
+	}
+	// The quota back, the same account logs in.
+	if status, body := s.login(t, map[string]string{"access_token": s.accessToken(t, id)}); status != http.StatusOK {
+		t.Fatalf("after the quota reset: %d %v", status, body)
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/kakaoauth/kakaoauth"
 	"github.com/kakaoauth/kakaoauth/infra/faultproxy"
 	"github.com/kakaoauth/kakaoauth/infra/moto"
+	"github.com/kakaoauth/kakaoauth/shared/kakao"
 	"github.com/kakaoauth/kakaoauth/shared/store"
 )
 
@@ -198,6 +199,13 @@ func (s *testStack) tokens(t testing.TB, req map[string]any) map[string]any {
 		t.Fatalf("mint tokens: %d %v", status, body)
 	}
 	return body
+}
+
+// idToken mints the ID token of a login an app started with rawNonce:
+// the app passed Kakao its hashed form, which the token carries.
+func (s *testStack) idToken(t testing.TB, userID int64, rawNonce string) string {
+	t.Helper()
+	return s.tokens(t, map[string]any{"user_id": userID, "openid": true, "nonce": kakao.HashNonce(rawNonce)})["id_token"].(string)
 }
 
 func (s *testStack) accessToken(t testing.TB, userID int64) string {

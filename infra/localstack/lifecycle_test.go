@@ -33,7 +33,7 @@ func TestLifecycleUnlinkThenReturn(t *testing.T) {
 	s := startStack(t)
 	app := s.subscribe(t)
 	s.verifiedUser(t, 601)
-	oldID := s.tokens(t, map[string]any{"user_id": 601, "openid": true, "nonce": "n-601"})["id_token"].(string)
+	oldID := s.idToken(t, 601, "n-601-0123456789abcdef")
 	status, first := s.login(t, map[string]string{"access_token": s.accessToken(t, 601)})
 	if status != http.StatusOK {
 		t.Fatalf("login: %d %v", status, first)
@@ -63,7 +63,7 @@ func TestLifecycleUnlinkThenReturn(t *testing.T) {
 	// before it cannot bring the account back.
 	status, body := s.login(t, map[string]string{"access_token": stale})
 	wantError(t, status, body, http.StatusUnauthorized, "InvalidKakaoToken")
-	status, body = s.login(t, map[string]string{"id_token": oldID, "nonce": "n-601"})
+	status, body = s.login(t, map[string]string{"id_token": oldID, "nonce": "n-601-0123456789abcdef"})
 	wantError(t, status, body, http.StatusForbidden, "AccountUnlinked")
 
 	// The return: a fresh access token.
@@ -114,8 +114,8 @@ func TestLifecycleReturnWithAnIDToken(t *testing.T) {
 	// ID tokens carry whole seconds: one minted in the unlink's second is
 	// not provably after it.
 	time.Sleep(time.Until(m.UnlinkedAt.Truncate(time.Second).Add(time.Second + 10*time.Millisecond)))
-	id := s.tokens(t, map[string]any{"user_id": 602, "openid": true, "nonce": "n-602"})["id_token"].(string)
-	status, back := s.login(t, map[string]string{"id_token": id, "nonce": "n-602"})
+	id := s.idToken(t, 602, "n-602-0123456789abcdef")
+	status, back := s.login(t, map[string]string{"id_token": id, "nonce": "n-602-0123456789abcdef"})
 	if status != http.StatusOK || back["sub"] != first["sub"] {
 		t.Fatalf("return by ID token: %d %v", status, back)
 	}
@@ -213,7 +213,9 @@ func TestLifecycleUserDeletedBehindTheBrokersBack(t *testing.T) {
 		t.Fatalf("login after the deletion: %d %v", status, second)
 	}
 	calls := secCognitoCalls(s.proxy.Counts())
-	want := map[string]int{"AdminInitiateAuth": 2, "ListUsers": 1, "AdminCreateUser": 1, "AdminRespondToAuthChallenge": 1}
+	// The app client hides a missing user (PreventUserExistenceErrors
+	// ENABLED): AdminGetUser after the refused sign-in tells the broker.
+	want := map[string]int{"AdminInitiateAuth": 2, "AdminGetUser": 1, "ListUsers": 1, "AdminCreateUser": 1, "AdminRespondToAuthChallenge": 1}
 	if !sameCounts(calls, want) {
 		t.Fatalf("Cognito calls of the recreating login %v, want %v", calls, want)
 	}

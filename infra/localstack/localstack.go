@@ -30,6 +30,7 @@ import (
 	"github.com/kakaoauth/kakaoauth/infra/eventsource"
 	"github.com/kakaoauth/kakaoauth/infra/kakaofake"
 	"github.com/kakaoauth/kakaoauth/infra/localapi"
+	"github.com/kakaoauth/kakaoauth/infra/localonly"
 	"github.com/kakaoauth/kakaoauth/infra/moto"
 	"github.com/kakaoauth/kakaoauth/infra/provision"
 	"github.com/kakaoauth/kakaoauth/infra/tryit"
@@ -91,6 +92,9 @@ type Config struct {
 	// AllowIDTokenWithoutNonce is the stack's AllowIdTokenWithoutNonce:
 	// by default an ID token presented without a nonce is refused.
 	AllowIDTokenWithoutNonce bool
+	// AllowPlainIDTokenNonce is the stack's AllowPlainIdTokenNonce: by
+	// default only the hashed nonce (the token carries its SHA-256) binds.
+	AllowPlainIDTokenNonce bool
 	// QueueVisibility is the unlink queue's visibility timeout here
 	// (default DefaultQueueVisibility; the template's is 360 s): how soon a
 	// failed unlink is retried.
@@ -290,6 +294,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		"UNLINK_QUEUE_URL":             m.stack.UnlinkQueueURL,
 		"UNLINK_POLICY":                m.cfg.UnlinkPolicy,
 		"ALLOW_ID_TOKEN_WITHOUT_NONCE": strconv.FormatBool(m.cfg.AllowIDTokenWithoutNonce),
+		"ALLOW_PLAIN_ID_TOKEN_NONCE":   strconv.FormatBool(m.cfg.AllowPlainIDTokenNonce),
 		// Issue 19.
 		"OPERATIONS_TABLE":        m.stack.OperationsTable,
 		config.SecretUnlinkMACKey: m.stack.UnlinkMACKeySecretARN,
@@ -367,7 +372,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	maps.Copy(routes, page.Routes())
-	m.api = &http.Server{Handler: localapi.Mux(login, routes), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 35 * time.Second}
+	// Requests addressed to this machine only: a DNS-rebinding page gets
+	// neither the page's backend nor the login endpoint.
+	m.api = &http.Server{Handler: localonly.Hosts(localapi.Mux(login, routes)), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 35 * time.Second}
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -403,6 +410,16 @@ func (m *Main) tryItPage(awsCfg aws.Config, motoURL, authBase string) (*tryit.Pa
 		tryit.NewPool(api, moto.Region, m.stack.UserPoolID, m.stack.UserPoolClientID, motoURL), opts...)
 }
 
+// pageOrigins are the origins the try-it page has in a browser: the login
+// endpoint's address, under its IP or as localhost.
+func (m *Main) pageOrigins() []string {
+	origins := []string{m.apiURL}
+	if _, port, err := net.SplitHostPort(strings.TrimPrefix(m.apiURL, "http://")); err == nil {
+		origins = append(origins, "http://localhost:"+port)
+	}
+	return origins
+}
+
 func (m *Main) startFake(ctx context.Context) error {
 	ln, err := net.Listen("tcp", m.cfg.KakaoAddr)
 	if err != nil {
@@ -410,7 +427,7 @@ func (m *Main) startFake(ctx context.Context) error {
 	}
 	m.kakaoURL = "http://" + ln.Addr().String()
 	fake, err := kakaofake.New(kakaofake.Config{AppID: m.cfg.AppID, AppKeys: m.cfg.AppKeys, AdminKey: m.cfg.AdminKey,
-		UnlinkCallbackURL: m.apiURL + "/kakao/unlink"})
+		UnlinkCallbackURL: m.apiURL + "/kakao/unlink", PageOrigins: m.pageOrigins()})
 	if err != nil {
 		ln.Close()
 		return err

@@ -24,6 +24,7 @@ import (
 
 	"github.com/kakaoauth/kakaoauth"
 	"github.com/kakaoauth/kakaoauth/infra/kakaofake"
+	"github.com/kakaoauth/kakaoauth/shared/kakao"
 	"github.com/kakaoauth/kakaoauth/shared/password"
 	"github.com/kakaoauth/kakaoauth/shared/store"
 	"github.com/kakaoauth/kakaoauth/workflow"
@@ -460,7 +461,7 @@ func TestSecurityNoEnumerationThroughErrors(t *testing.T) {
 	expired := s.tokens(t, map[string]any{"user_id": 571, "expires_in": -1})["access_token"].(string)
 	expiredID := s.tokens(t, map[string]any{"user_id": 571, "openid": true, "expires_in": -1})["id_token"].(string)
 	wrongAud := s.tokens(t, map[string]any{"user_id": 571, "openid": true, "aud": "someone-elses-app-key"})["id_token"].(string)
-	nonced := s.tokens(t, map[string]any{"user_id": 572, "openid": true, "nonce": "right-nonce"})["id_token"].(string)
+	nonced := s.idToken(t, 572, "right-nonce-0123456789")
 	revoked := s.accessToken(t, 572)
 	if got := s.secFakeUnlink(t, 572, "UNLINK_FROM_APPS"); got != http.StatusOK { // revokes the token at Kakao
 		t.Fatalf("unlink: %d", got)
@@ -472,7 +473,8 @@ func TestSecurityNoEnumerationThroughErrors(t *testing.T) {
 		"garbage ID token":       {"id_token": "a.b.c"},
 		"expired ID token":       {"id_token": expiredID},
 		"ID token for other app": {"id_token": wrongAud},
-		"nonce mismatch":         {"id_token": nonced, "nonce": "wrong-nonce"},
+		"nonce mismatch":         {"id_token": nonced, "nonce": "wrong-nonce-0123456789"},
+		"replayed ID token":      {"id_token": nonced, "nonce": kakao.HashNonce("right-nonce-0123456789")},
 	}
 	var first map[string]any
 	for name, req := range causes {

@@ -635,6 +635,9 @@ func ensureUserPool(ctx context.Context, idp *cip.Client, name string, p *cfncog
 	if err != nil {
 		return "", fmt.Errorf("provision: create user pool %s: %w", name, err)
 	}
+	if out.UserPool == nil {
+		return "", fmt.Errorf("provision: create user pool %s: the answer names no pool", name)
+	}
 	return aws.ToString(out.UserPool.Id), nil
 }
 
@@ -706,6 +709,7 @@ func userPoolInput(name string, p *cfncognito.UserPool) *cip.CreateUserPoolInput
 }
 
 func ensureClient(ctx context.Context, idp *cip.Client, poolID, name string, c *cfncognito.UserPoolClient) (string, error) {
+	in := clientInput(poolID, name, c)
 	pages := cip.NewListUserPoolClientsPaginator(idp, &cip.ListUserPoolClientsInput{
 		UserPoolId: aws.String(poolID), MaxResults: aws.Int32(60),
 	})
@@ -716,10 +720,23 @@ func ensureClient(ctx context.Context, idp *cip.Client, poolID, name string, c *
 		}
 		for _, pc := range page.UserPoolClients {
 			if aws.ToString(pc.ClientName) == name {
-				return aws.ToString(pc.ClientId), nil
+				id := aws.ToString(pc.ClientId)
+				return id, convergeClient(ctx, idp, poolID, id, in)
 			}
 		}
 	}
+	out, err := idp.CreateUserPoolClient(ctx, in)
+	if err != nil {
+		return "", fmt.Errorf("provision: create user pool client %s: %w", name, err)
+	}
+	if out.UserPoolClient == nil {
+		return "", fmt.Errorf("provision: create user pool client %s: the answer names no client", name)
+	}
+	return aws.ToString(out.UserPoolClient.ClientId), nil
+}
+
+// clientInput is the app client as template.yaml declares it.
+func clientInput(poolID, name string, c *cfncognito.UserPoolClient) *cip.CreateUserPoolClientInput {
 	in := &cip.CreateUserPoolClientInput{
 		UserPoolId:                 aws.String(poolID),
 		ClientName:                 aws.String(name),
@@ -741,11 +758,32 @@ func ensureClient(ctx context.Context, idp *cip.Client, poolID, name string, c *
 			RefreshToken: ciptypes.TimeUnitsType(aws.ToString(u.RefreshToken)),
 		}
 	}
-	out, err := idp.CreateUserPoolClient(ctx, in)
+	return in
+}
+
+// convergeClient brings a client made by an earlier template (a moto that
+// kept running) to the template's user-existence setting, which decides
+// what anonymous callers learn. UpdateUserPoolClient resets whatever it is
+// not given, so it is given the template's whole client.
+func convergeClient(ctx context.Context, idp *cip.Client, poolID, clientID string, in *cip.CreateUserPoolClientInput) error {
+	out, err := idp.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: aws.String(poolID), ClientId: aws.String(clientID)})
 	if err != nil {
-		return "", fmt.Errorf("provision: create user pool client %s: %w", name, err)
+		return fmt.Errorf("provision: describe user pool client %s: %w", aws.ToString(in.ClientName), err)
 	}
-	return aws.ToString(out.UserPoolClient.ClientId), nil
+	if out.UserPoolClient != nil && out.UserPoolClient.PreventUserExistenceErrors == in.PreventUserExistenceErrors {
+		return nil
+	}
+	_, err = idp.UpdateUserPoolClient(ctx, &cip.UpdateUserPoolClientInput{
+		UserPoolId: aws.String(poolID), ClientId: aws.String(clientID), ClientName: in.ClientName,
+		ExplicitAuthFlows: in.ExplicitAuthFlows, ReadAttributes: in.ReadAttributes, WriteAttributes: in.WriteAttributes,
+		AccessTokenValidity: in.AccessTokenValidity, IdTokenValidity: in.IdTokenValidity, RefreshTokenValidity: in.RefreshTokenValidity,
+		AuthSessionValidity: in.AuthSessionValidity, EnableTokenRevocation: in.EnableTokenRevocation,
+		PreventUserExistenceErrors: in.PreventUserExistenceErrors, TokenValidityUnits: in.TokenValidityUnits,
+	})
+	if err != nil {
+		return fmt.Errorf("provision: update user pool client %s: %w", aws.ToString(in.ClientName), err)
+	}
+	return nil
 }
 
 func triggersString(lc *ciptypes.LambdaConfigType) string {

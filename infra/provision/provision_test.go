@@ -125,6 +125,26 @@ func TestProvisionTwiceMatchesTemplate(t *testing.T) {
 	if !slices.Contains(c.ReadAttributes, "custom:kakao_id") {
 		t.Fatalf("client cannot read custom:kakao_id: %v", c.ReadAttributes)
 	}
+	if c.PreventUserExistenceErrors != ciptypes.PreventUserExistenceErrorTypesEnabled {
+		t.Fatalf("client PreventUserExistenceErrors %s, want ENABLED", c.PreventUserExistenceErrors)
+	}
+	// A client an earlier template made (a moto that kept running, LEGACY)
+	// is brought to the template's setting, the rest of it as declared.
+	if _, err := idp.UpdateUserPoolClient(ctx, &cip.UpdateUserPoolClientInput{UserPoolId: &first.UserPoolID, ClientId: &first.UserPoolClientID,
+		PreventUserExistenceErrors: ciptypes.PreventUserExistenceErrorTypesLegacy}); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := Provision(ctx, cfg, templatePath, names); err != nil || !reflect.DeepEqual(again, first) {
+		t.Fatalf("third run: %+v %v", again, err)
+	}
+	client, err = idp.DescribeUserPoolClient(ctx, &cip.DescribeUserPoolClientInput{UserPoolId: &first.UserPoolID, ClientId: &first.UserPoolClientID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := client.UserPoolClient; c.PreventUserExistenceErrors != ciptypes.PreventUserExistenceErrorTypesEnabled ||
+		!slices.Contains(c.ReadAttributes, "custom:kakao_id") || len(c.ExplicitAuthFlows) != 2 || !aws.ToBool(c.EnableTokenRevocation) {
+		t.Fatalf("after the update: %+v", c)
+	}
 
 	ddb := dynamodb.NewFromConfig(cfg)
 	mapping := describe(t, ddb, names.MappingTable)

@@ -181,8 +181,9 @@ func TestLogGroupsDeletionPolicy(t *testing.T) {
 			t.Errorf("%s: deletion policy %v, replace policy %v", id, r.DeletionPolicy, r.UpdateReplacePolicy)
 		}
 	}
-	// The functions', the state machine's and the API's access log.
-	if want := len(makefileFunctions(t)) + 2; n != want {
+	// The functions', the state machine's, the API's access log and WAF's
+	// (WafLogging).
+	if want := len(makefileFunctions(t)) + 3; n != want {
 		t.Errorf("%d log groups, want %d", n, want)
 	}
 }

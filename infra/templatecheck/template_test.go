@@ -507,6 +507,7 @@ var wantCalls = map[string][]string{
 	},
 	"IssueTokensFunction": {
 		"cognito-idp:AdminInitiateAuth@UserPool", "cognito-idp:AdminRespondToAuthChallenge@UserPool", "cognito-idp:AdminUserGlobalSignOut@UserPool",
+		"cognito-idp:AdminGetUser@UserPool",
 		"dynamodb:GetItem@MappingTable", "dynamodb:UpdateItem@MappingTable", "dynamodb:PutItem@AuditTable",
 	},
 	"RecordFailureFunction": {"dynamodb:PutItem@AuditTable"},
@@ -673,6 +674,7 @@ func TestEnvironment(t *testing.T) {
 		"HOSTED_UI":             "HostedUi",
 		"ALLOW_NON_KAKAO_HOSTS": "AllowNonKakaoHosts", "ANON_AUDIT_RETENTION_DAYS": "AnonymousAuditRetentionDays",
 		"ALLOW_ID_TOKEN_WITHOUT_NONCE": "AllowIdTokenWithoutNonce", "PROOF_KEY_SECRET_ID": "ProofKeySecret",
+		"ALLOW_PLAIN_ID_TOKEN_NONCE": "AllowPlainIdTokenNonce",
 		// Issue 19.
 		"OPERATIONS_TABLE": "OperationsTable", "UNLINK_MAC_KEY_SECRET_ID": "UnlinkMacKeySecret",
 		"UNLINK_USAGE_KEY":     `{"Fn::Sub":["kakao-unlink-callbacks-${StackSuffix}",{"StackSuffix":{"Fn::Select":[2,{"Fn::Split":["/",{"Ref":"AWS::StackId"}]}]}}]}`,
@@ -947,7 +949,6 @@ func TestUnlinkPipelineAndBus(t *testing.T) {
 	checks["alarm threshold"] = [2]any{alarm.Properties["Threshold"], 0.0}
 	checks["alarm topic"] = [2]any{name(at(alarm.Properties, "AlarmActions")), `[{"Ref":"AlarmTopicArn"}]|AWS::NoValue`}
 	checks["bus"] = [2]any{tpl.Resources["EventBus"].Type + " if " + tpl.Resources["EventBus"].Condition, "AWS::Events::EventBus if CreateEventBus"}
-	checks["client"] = [2]any{tpl.Resources["UserPoolClient"].Properties["PreventUserExistenceErrors"], "LEGACY"}
 	checks["policy values"] = [2]any{fmt.Sprint(tpl.Parameters["UnlinkPolicy"]["AllowedValues"]), "[" + workflow.UnlinkPolicyDisable + " " + workflow.UnlinkPolicyDelete + "]"}
 	for what, c := range checks {
 		if c[0] != c[1] {

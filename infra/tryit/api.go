@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
+
+	"github.com/kakaoauth/kakaoauth/infra/localonly"
 )
 
 // PageHeader is the header the page sends with each request to its
@@ -35,11 +36,13 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 
 // sameOrigin refuses calls from other sites' pages: these endpoints act
 // for whoever holds the tokens in the request, and on the local stack
-// they unlink accounts. A browser sends Origin with every POST; a
-// cross-site page cannot send application/json without a preflight, which
-// nothing here answers.
+// they unlink accounts. The page sends PageHeader, which no other site's
+// page can send without a preflight that nothing here answers (neither can
+// it send application/json); a browser marks another site's request
+// (Origin, Sec-Fetch-Site); and a DNS-rebinding page, whose Origin matches
+// its Host, is refused by its Host (Page.guard).
 func (p *Page) sameOrigin(w http.ResponseWriter, r *http.Request) bool {
-	if origin := r.Header.Get("Origin"); origin != "" && origin != p.origin(r) {
+	if r.Header.Get(PageHeader) == "" || localonly.CrossSite(r, p.origin(r)) {
 		writeError(w, http.StatusForbidden, "Forbidden", "This page's backend answers its own page only.")
 		return false
 	}
@@ -51,7 +54,7 @@ func (p *Page) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	if !p.sameOrigin(w, r) {
 		return false
 	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+	if !localonly.JSON(r) {
 		writeError(w, http.StatusUnsupportedMediaType, "InvalidRequest", "Send JSON (Content-Type: application/json).")
 		return false
 	}

@@ -27,6 +27,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/kakaoauth/kakaoauth/infra/localonly"
 )
 
 // CallbackPath is where Kakao sends the browser back: register
@@ -164,17 +166,31 @@ func (p *Page) routes() *http.ServeMux {
 // Routes are the page's routes, for a server that serves other routes too
 // (the local stack's, beside /auth/kakao and /kakao/unlink).
 func (p *Page) Routes() map[string]http.Handler {
-	return map[string]http.Handler{"GET /{$}": p.mux, "GET " + CallbackPath: p.mux, "/tryit/": p.mux}
+	h := p.guard(p.mux)
+	return map[string]http.Handler{"GET /{$}": h, "GET " + CallbackPath: h, "/tryit/": h}
 }
 
 // ServeHTTP serves the page alone (kakaoauth tryit): its routes, and the
 // API's JSON 404 for anything else.
 func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if _, pattern := p.mux.Handler(r); pattern == "" {
-		writeError(w, http.StatusNotFound, "NotFound", "No such route.")
-		return
+	p.guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := p.mux.Handler(r); pattern == "" {
+			writeError(w, http.StatusNotFound, "NotFound", "No such route.")
+			return
+		}
+		p.mux.ServeHTTP(w, r)
+	})).ServeHTTP(w, r)
+}
+
+// guard serves h for requests addressed to this machine or to the page's
+// public URL only: a DNS-rebinding page (another site's name resolved to
+// this machine) reaches none of it.
+func (p *Page) guard(h http.Handler) http.Handler {
+	var names []string
+	if u, err := url.Parse(p.publicURL); err == nil && u.Hostname() != "" {
+		names = append(names, u.Hostname())
 	}
-	p.mux.ServeHTTP(w, r)
+	return localonly.Hosts(h, names...)
 }
 
 func noCache(h http.Handler) http.Handler {

@@ -182,6 +182,8 @@ func (f *fixture) call(t *testing.T, method, path, contentType, origin, body str
 	if origin != "" {
 		req.Header.Set("Origin", origin)
 	}
+	// What the page sends with every request to its backend.
+	req.Header.Set(PageHeader, "1")
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)
 	if err != nil {

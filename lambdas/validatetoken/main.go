@@ -13,7 +13,7 @@ func main() {
 	}, func(d *bootstrap.Deps) any {
 		c := d.Config
 		verifier := kakao.ForApp(d.HTTP, c.KakaoAPIBaseURL, c.KakaoAuthBaseURL, c.KakaoAppID, c.KakaoAppKeys,
-			kakao.WithNonceRequired(!c.AllowIDTokenWithoutNonce))
+			kakao.WithNonceRequired(!c.AllowIDTokenWithoutNonce), kakao.WithPlainNonce(c.AllowPlainIDTokenNonce))
 		return d.Steps(workflow.WithKakao(verifier)).ValidateToken
 	})
 }

@@ -233,9 +233,9 @@ func (d *Directory) SetPassword(ctx context.Context, username, password string) 
 // SignIn runs ADMIN_USER_PASSWORD_AUTH with metadata passed to the
 // PreAuthentication trigger; with in.NewPassword it answers
 // NEW_PASSWORD_REQUIRED (a user's first sign-in) with
-// AdminRespondToAuthChallenge. Each call is sent once. The client must have
-// PreventUserExistenceErrors LEGACY, or a missing user reads as a wrong
-// password.
+// AdminRespondToAuthChallenge. Each call is sent once. With the client's
+// PreventUserExistenceErrors ENABLED (the stack's), a missing user reads as
+// a wrong password (*PasswordRotated); LEGACY answers it *NotFound.
 func (d *Directory) SignIn(ctx context.Context, in kakaoauth.SignIn) (kakaoauth.CognitoTokens, error) {
 	out, err := d.api.AdminInitiateAuth(ctx, &cip.AdminInitiateAuthInput{
 		UserPoolId: &d.poolID,

@@ -256,10 +256,13 @@ func TestSignIn(t *testing.T) {
 	if err := f.dir.SetPassword(ctx, "kakao_404", goodPassword); !errors.As(err, &nf) {
 		t.Fatalf("SetPassword of missing user: %v", err)
 	}
-	// The client has PreventUserExistenceErrors LEGACY (template.yaml), so
-	// a missing user is told apart from a wrong password.
-	if _, err := f.dir.SignIn(ctx, signIn("kakao_404", goodPassword, nil)); !errors.As(err, &nf) {
-		t.Fatalf("sign-in of missing user: %T %v", err, err)
+	// The client has PreventUserExistenceErrors ENABLED (template.yaml):
+	// a missing user reads as a wrong password; AdminGetUser tells it.
+	if _, err := f.dir.SignIn(ctx, signIn("kakao_404", goodPassword, nil)); !errors.As(err, &rotated) {
+		t.Fatalf("sign-in of missing user: %T %v, want what a wrong password gets", err, err)
+	}
+	if _, err := f.dir.GetUser(ctx, "kakao_404"); !errors.As(err, &nf) {
+		t.Fatalf("AdminGetUser of missing user: %T %v", err, err)
 	}
 	if err := f.dir.SetPassword(ctx, u.Username, "short"); err == nil || strings.Contains(err.Error(), "short") {
 		t.Fatalf("weak password: %v", err)

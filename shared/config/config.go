@@ -96,8 +96,14 @@ type Config struct {
 	// nonce (ALLOW_ID_TOKEN_WITHOUT_NONCE=true); by default it is refused,
 	// since nothing tells it from a replay.
 	AllowIDTokenWithoutNonce bool
-	PasswordRotation         time.Duration
-	AuditRetention           time.Duration
+	// AllowPlainIDTokenNonce also accepts an ID token whose nonce claim is
+	// the sent nonce itself (ALLOW_PLAIN_ID_TOKEN_NONCE=true); by default
+	// only the hashed form binds (the claim is the nonce's SHA-256), since
+	// the plain form lets a stolen token be replayed with the nonce read
+	// from its own payload.
+	AllowPlainIDTokenNonce bool
+	PasswordRotation       time.Duration
+	AuditRetention         time.Duration
 	// AnonAuditRetention is the retention of audit events whose Kakao
 	// account is unknown.
 	AnonAuditRetention time.Duration
@@ -195,7 +201,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if err := c.issue19FromEnv(getenv); err != nil {
 		return c, err
 	}
-	for name, dst := range map[string]*bool{"ALLOW_NON_KAKAO_HOSTS": &c.AllowNonKakaoHosts, "ALLOW_ID_TOKEN_WITHOUT_NONCE": &c.AllowIDTokenWithoutNonce} {
+	for name, dst := range map[string]*bool{"ALLOW_NON_KAKAO_HOSTS": &c.AllowNonKakaoHosts, "ALLOW_ID_TOKEN_WITHOUT_NONCE": &c.AllowIDTokenWithoutNonce,
+		"ALLOW_PLAIN_ID_TOKEN_NONCE": &c.AllowPlainIDTokenNonce} {
 		if v := getenv(name); v != "" {
 			b, err := strconv.ParseBool(v)
 			if err != nil {

@@ -16,16 +16,18 @@ func TestFromEnvDefaultsAndOverrides(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.KakaoAPIBaseURL != DefaultKakaoAPIBaseURL || c.KakaoAuthBaseURL != DefaultKakaoAuthBaseURL || c.PasswordRotation != DefaultPasswordRotation ||
-		c.AuditRetention != DefaultAuditRetention || c.AnonAuditRetention != DefaultAnonAuditRetention || c.AllowNonKakaoHosts {
+		c.AuditRetention != DefaultAuditRetention || c.AnonAuditRetention != DefaultAnonAuditRetention || c.AllowNonKakaoHosts ||
+		c.AllowPlainIDTokenNonce {
 		t.Fatalf("defaults %+v", c)
 	}
 	c, err = FromEnv(env(map[string]string{"PASSWORD_ROTATION": "90m", "AUDIT_RETENTION_DAYS": "30", "ANON_AUDIT_RETENTION_DAYS": "7",
-		"KAKAO_API_BASE_URL": "http://k", "ALLOW_NON_KAKAO_HOSTS": "true"}))
-	if err != nil || c.PasswordRotation != 90*time.Minute || c.AuditRetention != 30*24*time.Hour || c.AnonAuditRetention != 7*24*time.Hour || c.KakaoAPIBaseURL != "http://k" {
+		"KAKAO_API_BASE_URL": "http://k", "ALLOW_NON_KAKAO_HOSTS": "true", "ALLOW_PLAIN_ID_TOKEN_NONCE": "true"}))
+	if err != nil || c.PasswordRotation != 90*time.Minute || c.AuditRetention != 30*24*time.Hour || c.AnonAuditRetention != 7*24*time.Hour || c.KakaoAPIBaseURL != "http://k" ||
+		!c.AllowPlainIDTokenNonce {
 		t.Fatalf("overrides %+v %v", c, err)
 	}
 	for _, bad := range []map[string]string{{"PASSWORD_ROTATION": "soon"}, {"PASSWORD_ROTATION": "-1h"}, {"AUDIT_RETENTION_DAYS": "0"}, {"AUDIT_RETENTION_DAYS": "x"},
-		{"ANON_AUDIT_RETENTION_DAYS": "-3"}, {"ALLOW_NON_KAKAO_HOSTS": "yes please"}} {
+		{"ANON_AUDIT_RETENTION_DAYS": "-3"}, {"ALLOW_NON_KAKAO_HOSTS": "yes please"}, {"ALLOW_PLAIN_ID_TOKEN_NONCE": "plain"}} {
 		if _, err := FromEnv(env(bad)); err == nil {
 			t.Fatalf("%v accepted", bad)
 		}

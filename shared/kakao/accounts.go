@@ -116,8 +116,9 @@ const MaxLinkedBatch = 100
 // the app among them; an id it leaves out is not linked (never logged in
 // here, or unlinked since). One attempt, never retried: the reconciler
 // runs again, and a quota answer (-10) spent twice is spent for nothing.
-// Errors are *KakaoUnavailable (outages, quota) or internal (a refused
-// admin key: the stack's configuration).
+// Errors are *KakaoUnavailable (outages), *KakaoQuotaExceeded (Kakao's
+// quota answers) or internal (a refused admin key: the stack's
+// configuration).
 func (a *Accounts) Linked(ctx context.Context, ids []int64) (map[int64]bool, error) {
 	switch {
 	case a.adminKey == "":

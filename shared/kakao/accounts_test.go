@@ -69,6 +69,8 @@ func TestAccountsLookupErrors(t *testing.T) {
 		{400, "error_-2.json", func(err error) bool {
 			return kakaoauth.OutcomeOf(kakaoauth.ErrorName(err)).Code == kakaoauth.CodeInternal
 		}, 1},
+		// A spent quota: once, never retried.
+		{400, "error_-10.json", func(err error) bool { var e *kakaoauth.KakaoQuotaExceeded; return errors.As(err, &e) }, 1},
 		// Outages: retried, then KakaoUnavailable.
 		{503, "error_-9798.json", func(err error) bool { var e *kakaoauth.KakaoUnavailable; return errors.As(err, &e) }, 3},
 		{500, "error_500.html", func(err error) bool { var e *kakaoauth.KakaoUnavailable; return errors.As(err, &e) }, 3},
@@ -171,7 +173,8 @@ func TestAccountsLinked(t *testing.T) {
 	}
 	calls = 0
 	answer, status = `{"code":-10,"msg":"API limit has been exceeded."}`, 400
-	if _, err := a.Linked(ctx, []int64{1}); !errors.As(err, &unavailable) || calls != 1 {
+	var quota *kakaoauth.KakaoQuotaExceeded
+	if _, err := a.Linked(ctx, []int64{1}); !errors.As(err, &quota) || calls != 1 {
 		t.Fatalf("quota: %v after %d calls", err, calls)
 	}
 	answer, status = `{"code":-401,"msg":"wrong admin key `+secretAdminKey+`"}`, 401

@@ -13,14 +13,14 @@ import (
 func BenchmarkIDTokenVerify(b *testing.B) {
 	e := newIDEnv(b)
 	v := e.verifier()
-	raw := e.idToken(b, kakaofake.TokenRequest{Nonce: "n"})
+	raw := e.idToken(b, kakaofake.TokenRequest{Nonce: HashNonce(appNonce)})
 	ctx := context.Background()
-	if _, err := v.Verify(ctx, raw, "n"); err != nil {
+	if _, err := v.Verify(ctx, raw, appNonce); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := v.Verify(ctx, raw, "n"); err != nil {
+		if _, err := v.Verify(ctx, raw, appNonce); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -3,8 +3,9 @@
 // combines both into the kakaoauth.KakaoVerifier port.
 //
 // Every failure is a kakaoauth error kind: *InvalidKakaoToken when Kakao (or
-// the ID token itself) says the token is bad, *KakaoUnavailable when Kakao
-// could not answer. Error texts never contain a token.
+// the ID token itself) says the token is bad, *KakaoQuotaExceeded when a
+// quota is spent, *KakaoUnavailable when Kakao could not answer. Error texts
+// never contain a token.
 package kakao
 
 import (
@@ -35,16 +36,6 @@ const (
 	defaultBackoff = 50 * time.Millisecond
 	// maxBody bounds what is read of any Kakao answer.
 	maxBody = 1 << 20
-)
-
-// Kakao API error codes the client distinguishes.
-const (
-	codeInternal      = -1
-	codeInvalidArg    = -2
-	codeQuota         = -10
-	codeNotRegistered = -101
-	codeInvalidToken  = -401
-	codeMaintenance   = -9798
 )
 
 // TokenInfo is /v1/user/access_token_info: who the token is for and which
@@ -274,44 +265,98 @@ type apiError struct {
 	Code *int   `json:"code"`
 }
 
+// Kakao API error codes the client distinguishes (developers.kakao.com,
+// REST API > Error code).
+const (
+	codeInternal      = -1
+	codeInvalidArg    = -2
+	codeQuota         = -10
+	codePaidLimit     = -11 // a paid API's daily or monthly limit
+	codeNotRegistered = -101
+	codeInvalidToken  = -401
+	codeTimeout       = -603 // a timeout inside Kakao's platform
+	codeMaintenance   = -9798
+)
+
+// answer is what a failed call to Kakao means: the one classification of
+// Kakao's answers that every caller (user APIs, the admin lookup, the
+// JWKS) shares.
+type answerClass int
+
+const (
+	// answerTokenRefused: the credential sent is no good (-401, a -2 on
+	// the token, -101 not this app's user, HTTP 401). Never retried.
+	answerTokenRefused answerClass = iota
+	// answerQuota: a quota is spent (-10, -11, HTTP 429). Never retried: a
+	// retry spends the app's quota again and cannot succeed before it resets.
+	answerQuota
+	// answerTransient: Kakao or the way there failed in a way that may pass
+	// (a transport error or timeout, -1, -603, -9798, 5xx). Retried.
+	answerTransient
+	// answerRefused: anything else (app settings, permissions): Kakao
+	// refusing to serve this stack; a retry will not change it.
+	answerRefused
+)
+
+// classifyAnswer classifies a non-200 answer by its status and Kakao code
+// (nil when the body is not Kakao's JSON).
+func classifyAnswer(status int, code *int) answerClass {
+	if code != nil {
+		switch *code {
+		case codeInvalidToken,
+			// The token is the only argument the caller controls (the
+			// property keys are fixed), so "invalid argument" means a
+			// malformed token.
+			codeInvalidArg,
+			// The token's user is not linked to the app: the token cannot
+			// sign anyone in here, and retrying will not change that.
+			codeNotRegistered:
+			return answerTokenRefused
+		case codeQuota, codePaidLimit:
+			return answerQuota
+		case codeInternal, codeTimeout, codeMaintenance:
+			return answerTransient
+		}
+	}
+	switch {
+	case status == http.StatusTooManyRequests:
+		return answerQuota
+	case status == http.StatusUnauthorized:
+		return answerTokenRefused
+	case status >= 500:
+		return answerTransient
+	default:
+		return answerRefused
+	}
+}
+
 // classify maps a non-200 answer to an error kind and whether to retry.
+// token is the credential sent, kept out of the error text.
 func classify(path string, status int, body []byte, token string) (retryable bool, err error) {
 	var ae apiError
+	var reason string
 	if json.Unmarshal(body, &ae) != nil || ae.Code == nil {
 		// Not Kakao's JSON (a proxy's HTML page, an empty body): only the
 		// status is known.
-		reason := fmt.Sprintf("%s: HTTP %d", path, status)
-		switch {
-		case status == http.StatusUnauthorized:
-			return false, &kakaoauth.InvalidKakaoToken{Reason: reason}
-		case status >= 500:
-			return true, &kakaoauth.KakaoUnavailable{Reason: reason}
-		default:
-			return false, &kakaoauth.KakaoUnavailable{Reason: reason}
-		}
+		ae.Code = nil
+		reason = fmt.Sprintf("%s: HTTP %d", path, status)
+	} else {
+		reason = fmt.Sprintf("%s: HTTP %d, code %d (%s)", path, status, *ae.Code, sanitize(ae.Msg, token))
 	}
-	code := *ae.Code
-	reason := fmt.Sprintf("%s: HTTP %d, code %d (%s)", path, status, code, sanitize(ae.Msg, token))
-	switch code {
-	case codeInvalidToken,
-		// The token is the only argument the caller controls (the property
-		// keys are fixed), so "invalid argument" means a malformed token.
-		codeInvalidArg,
-		// The token's user is not linked to the app: the token cannot sign
-		// anyone in here, and retrying will not change that.
-		codeNotRegistered:
+	return answerError(classifyAnswer(status, ae.Code), reason)
+}
+
+// answerError is the error kind of a classified answer, and whether to
+// retry it.
+func answerError(c answerClass, reason string) (retryable bool, err error) {
+	switch c {
+	case answerTokenRefused:
 		return false, &kakaoauth.InvalidKakaoToken{Reason: reason}
-	case codeInternal, codeQuota, codeMaintenance:
-		return true, &kakaoauth.KakaoUnavailable{Reason: reason}
-	}
-	switch {
-	case status == http.StatusUnauthorized:
-		return false, &kakaoauth.InvalidKakaoToken{Reason: reason}
-	case status >= 500:
+	case answerQuota:
+		return false, &kakaoauth.KakaoQuotaExceeded{Reason: reason}
+	case answerTransient:
 		return true, &kakaoauth.KakaoUnavailable{Reason: reason}
 	default:
-		// Anything else (app settings, permissions) is Kakao refusing to
-		// serve this stack, not the user's fault; a retry will not help.
 		return false, &kakaoauth.KakaoUnavailable{Reason: reason}
 	}
 }

@@ -107,7 +107,11 @@ func TestErrorMapping(t *testing.T) {
 		{"error_-2.json", 400, "InvalidKakaoToken", 1},
 		{"error_-1.json", 400, "KakaoUnavailable", 3},
 		{"error_-1.json", 500, "KakaoUnavailable", 3},
-		{"error_-10.json", 400, "KakaoUnavailable", 3},
+		{"error_-10.json", 400, "KakaoQuotaExceeded", 1},
+		{"error_-11.json", 400, "KakaoQuotaExceeded", 1},
+		{"error_-10.json", 429, "KakaoQuotaExceeded", 1},
+		{"error_-603.json", 400, "KakaoUnavailable", 3},
+		{"error_500.html", 429, "KakaoQuotaExceeded", 1},
 		{"error_-9798.json", 503, "KakaoUnavailable", 3},
 		{"error_-3.json", 403, "KakaoUnavailable", 1},
 		{"error_500.html", 500, "KakaoUnavailable", 3},
@@ -201,10 +205,13 @@ func TestRetries(t *testing.T) {
 		{"two 500s then success", 2, kakaofake.Fault{Status: 500, Count: 2}, "", 3},
 		{"three 500s exhaust two retries", 2, kakaofake.Fault{Status: 500, Count: 3}, "KakaoUnavailable", 3},
 		{"maintenance then success", 1, kakaofake.Fault{Status: 503, Count: 1}, "", 2},
-		{"quota at 400 is retried", 1, kakaofake.Fault{Status: 400, Code: -10, Count: 1}, "", 2},
+		{"quota (-10) is never retried", 2, kakaofake.Fault{Status: 400, Code: -10, Count: 1}, "KakaoQuotaExceeded", 1},
+		{"a paid API's limit (-11) is never retried", 2, kakaofake.Fault{Status: 400, Code: -11, Count: 1}, "KakaoQuotaExceeded", 1},
+		{"429 is a quota whatever its code", 2, kakaofake.Fault{Status: 429, Code: -5, Count: 1}, "KakaoQuotaExceeded", 1},
+		{"a timeout inside Kakao (-603) is retried", 1, kakaofake.Fault{Status: 400, Code: -603, Count: 1}, "", 2},
 		{"no retries configured", 0, kakaofake.Fault{Status: 500, Count: 1}, "KakaoUnavailable", 1},
 		{"-401 is never retried", 2, kakaofake.Fault{Status: 401, Count: 1}, "InvalidKakaoToken", 1},
-		{"other 4xx is never retried", 2, kakaofake.Fault{Status: 429, Code: -5, Count: 1}, "KakaoUnavailable", 1},
+		{"other 4xx is never retried", 2, kakaofake.Fault{Status: 403, Code: -5, Count: 1}, "KakaoUnavailable", 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			before := f.Hits(path)

@@ -143,7 +143,8 @@ var idTokenReasons = map[string]bool{}
 
 func init() {
 	for _, r := range []string{"malformed or not RS256", "no key id", "unknown key id", "bad signature", "wrong issuer",
-		"expired", "not valid yet", "no exp", "wrong audience", "nonce mismatch", "nonce required", "sub is not a Kakao user id"} {
+		"expired", "not valid yet", "no exp", "wrong audience", "nonce mismatch", "nonce required", "sub is not a Kakao user id",
+		"nonce shorter than 16 characters", "plain nonce (the token carries the nonce itself, not its SHA-256)"} {
 		idTokenReasons[invalid(r).Error()] = true
 	}
 }
@@ -222,10 +223,22 @@ func FuzzIDTokenVerify(f *testing.F) {
 			aud = list[0]
 		}
 		if c.Iss != fuzzIssuer || id <= 0 || claims.KakaoID != id || aud != claims.Audience || !contains(fuzzAudiences, claims.Audience) ||
-			exp < float64(fuzzNow.Add(-idTokenLeeway).Unix()) || c.Nonce != nonce {
+			exp < float64(fuzzNow.Add(-idTokenLeeway).Unix()) || !nonceRule(c.Nonce, nonce) {
 			t.Fatalf("accepted claims %s as %+v (nonce %q)", payload, claims, nonce)
 		}
 	})
+}
+
+// nonceRule is the nonce rule of the hashed form (the fuzz verifier's
+// setting), written out: no nonce sent and none in the token, or a nonce
+// of at least 16 characters whose SHA-256, in lowercase hex, the token
+// carries.
+func nonceRule(tokenNonce, sent string) bool {
+	if sent == "" {
+		return tokenNonce == ""
+	}
+	sum := sha256.Sum256([]byte(sent))
+	return len(sent) >= 16 && tokenNonce == fmt.Sprintf("%x", sum)
 }
 
 func contains(list []string, v string) bool {
@@ -308,7 +321,7 @@ func FuzzIDTokenClaims(f *testing.F) {
 			(!hasNbf || at(nbf) <= now+leeway) &&
 			(!hasIat || at(iat) <= now+leeway) &&
 			idErr == nil && id > 0 &&
-			tokenNonce == nonce
+			nonceRule(tokenNonce, nonce)
 		got, err := v.Verify(context.Background(), raw, nonce)
 		if (err == nil) != want {
 			t.Fatalf("claims %s, nonce %q: verifier says %v, the rules say valid=%v", payload, nonce, err, want)
@@ -328,15 +341,17 @@ func FuzzIDTokenClaims(f *testing.F) {
 // Kakao's documented error codes and how the broker must treat them.
 var (
 	invalidTokenCodes = map[int]bool{codeInvalidToken: true, codeInvalidArg: true, codeNotRegistered: true}
-	retryableCodes    = map[int]bool{codeInternal: true, codeQuota: true, codeMaintenance: true}
+	retryableCodes    = map[int]bool{codeInternal: true, codeTimeout: true, codeMaintenance: true}
+	quotaCodes        = map[int]bool{codeQuota: true, codePaidLimit: true}
 )
 
 // FuzzKakaoAnswer: whatever status and body Kakao answers on
 // access_token_info or /v2/user/me, the client returns the decoded answer
 // (200 with a user id) or exactly the error kind and retry decision
 // docs/api.md gives for it: -401/-2/-101 and other 401s are an invalid token,
-// never retried; -1, -10, -9798 and 5xx are Kakao unavailable, retried;
-// anything else is Kakao unavailable, not retried. The reason quotes at
+// never retried; -10, -11 and other 429s are a spent quota, never retried;
+// -1, -603, -9798 and 5xx are Kakao unavailable, retried; anything else is
+// Kakao unavailable, not retried. The reason quotes at
 // most Kakao's msg, cleaned, bounded, and never the token.
 func FuzzKakaoAnswer(f *testing.F) {
 	f.Fuzz(func(t *testing.T, me bool, status uint16, body []byte, token string) {
@@ -394,8 +409,12 @@ func FuzzKakaoAnswer(f *testing.F) {
 		switch {
 		case hasCode && invalidTokenCodes[*ae.Code]:
 			wantKind, wantRetry = "InvalidKakaoToken", false
+		case hasCode && quotaCodes[*ae.Code]:
+			wantKind, wantRetry = "KakaoQuotaExceeded", false
 		case hasCode && retryableCodes[*ae.Code]:
 			wantRetry = true
+		case status == http.StatusTooManyRequests:
+			wantKind, wantRetry = "KakaoQuotaExceeded", false
 		case status == http.StatusUnauthorized:
 			wantKind, wantRetry = "InvalidKakaoToken", false
 		}
@@ -506,6 +525,7 @@ func TestIDTokenSeedsMeanWhatTheySay(t *testing.T) {
 	}
 	reasons := map[string]string{
 		"alg-": "malformed or not RS256", "nonce-mismatch": "nonce mismatch", "nonce-required": "nonce required",
+		"nonce-plain": "plain nonce (the token carries the nonce itself, not its SHA-256)", "nonce-too-short": "nonce shorter than 16 characters",
 		"wrong-issuer": "wrong issuer", "wrong-audience": "wrong audience", "two-audiences": "wrong audience",
 		"expired": "expired", "not-valid-yet": "not valid yet", "issued-in-the-future": "not valid yet", "no-exp": "no exp",
 		"sub-": "sub is not a Kakao user id", "tampered-": "bad signature", "other-key-same-kid": "bad signature",

@@ -2,7 +2,9 @@ package kakao
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -68,6 +70,29 @@ func WithNonceRequired(required bool) IDTokenOption {
 	return func(v *IDTokenVerifier) { v.nonceRequired = required }
 }
 
+// WithPlainNonce also accepts an ID token whose nonce claim is the sent
+// nonce itself (the plain form), besides the hashed form. The plain form
+// binds nothing: whoever holds the token reads its nonce from the payload
+// and sends it back, so a stolen token is accepted until it expires.
+func WithPlainNonce(allowed bool) IDTokenOption {
+	return func(v *IDTokenVerifier) { v.plainNonce = allowed }
+}
+
+// MinNonceLength is the shortest raw nonce the hashed form accepts: the
+// token carries the nonce's SHA-256, so a short or guessable nonce would
+// be found from it by trying candidates. An app sends 32 random bytes,
+// base64url-encoded (43 characters).
+const MinNonceLength = 16
+
+// HashNonce is what an app passes to Kakao as the OIDC nonce for the raw
+// nonce it keeps (and later sends to the broker): the lowercase hex of its
+// SHA-256. Kakao signs it into the ID token; only the app instance that
+// holds the raw nonce can present the token.
+func HashNonce(raw string) string {
+	sum := sha256.Sum256([]byte(raw))
+	return hex.EncodeToString(sum[:])
+}
+
 // WithJWKSTimeout bounds each JWKS fetch attempt (default 3 s).
 func WithJWKSTimeout(d time.Duration) IDTokenOption {
 	return func(v *IDTokenVerifier) { v.timeout = d }
@@ -87,6 +112,7 @@ type IDTokenVerifier struct {
 	maxAge          time.Duration
 	timeout         time.Duration
 	nonceRequired   bool
+	plainNonce      bool
 
 	keys *keyset.Set
 }
@@ -130,9 +156,11 @@ type kakaoIDClaims struct {
 func invalid(reason string) error { return &kakaoauth.InvalidKakaoToken{Reason: "id token: " + reason} }
 
 // Verify checks rawIDToken's RS256 signature, iss, aud, exp and nonce. A
-// non-empty nonce must equal the token's; an empty one requires the token
-// to carry none, so a nonce-bound token cannot be replayed without it, and
-// is refused outright under WithNonceRequired.
+// non-empty nonce is the raw nonce the app kept: the token's nonce claim
+// must be its HashNonce (or, under WithPlainNonce, the nonce itself), and a
+// hashed match needs a nonce of at least MinNonceLength. An empty nonce
+// requires the token to carry none, so a nonce-bound token cannot be
+// replayed without it, and is refused outright under WithNonceRequired.
 func (v *IDTokenVerifier) Verify(ctx context.Context, rawIDToken, nonce string) (IDClaims, error) {
 	tok, key, err := v.keys.Parse(ctx, rawIDToken)
 	switch {
@@ -172,13 +200,8 @@ func (v *IDTokenVerifier) Verify(ctx context.Context, rawIDToken, nonce string) 
 	if len(std.Audience) != 1 || !slices.Contains(v.audiences, std.Audience[0]) {
 		return IDClaims{}, invalid("wrong audience")
 	}
-	switch {
-	case nonce != "" && subtle.ConstantTimeCompare([]byte(nonce), []byte(extra.Nonce)) != 1:
-		return IDClaims{}, invalid("nonce mismatch")
-	case nonce == "" && extra.Nonce != "":
-		return IDClaims{}, invalid("nonce required")
-	case nonce == "" && v.nonceRequired:
-		return IDClaims{}, invalid("no nonce")
+	if err := v.checkNonce(nonce, extra.Nonce); err != nil {
+		return IDClaims{}, err
 	}
 	id, err := strconv.ParseInt(std.Subject, 10, 64)
 	if err != nil || id <= 0 {
@@ -199,6 +222,32 @@ func (v *IDTokenVerifier) Verify(ctx context.Context, rawIDToken, nonce string) 
 
 // download fetches and parses the JWKS, retrying what Kakao may answer
 // next time; the key set keeps its RS256 signing keys.
+// checkNonce compares the nonce the app sent with the token's claim.
+func (v *IDTokenVerifier) checkNonce(sent, claim string) error {
+	switch {
+	case sent == "" && claim != "":
+		return invalid("nonce required")
+	case sent == "" && v.nonceRequired:
+		return invalid("no nonce")
+	case sent == "":
+		return nil
+	}
+	// Both comparisons always run: the time taken says nothing about which
+	// form matched.
+	hashed := subtle.ConstantTimeCompare([]byte(HashNonce(sent)), []byte(claim)) == 1
+	plain := subtle.ConstantTimeCompare([]byte(sent), []byte(claim)) == 1
+	switch {
+	case hashed && len(sent) < MinNonceLength:
+		return invalid("nonce shorter than " + strconv.Itoa(MinNonceLength) + " characters")
+	case hashed, plain && v.plainNonce:
+		return nil
+	case plain:
+		return invalid("plain nonce (the token carries the nonce itself, not its SHA-256)")
+	default:
+		return invalid("nonce mismatch")
+	}
+}
+
 func (v *IDTokenVerifier) download(ctx context.Context) (jose.JSONWebKeySet, error) {
 	var set jose.JSONWebKeySet
 	err := retry(ctx, defaultRetries, defaultBackoff, func() (bool, error) {
@@ -208,10 +257,16 @@ func (v *IDTokenVerifier) download(ctx context.Context) (jose.JSONWebKeySet, err
 		switch {
 		case err != nil:
 			return true, &kakaoauth.KakaoUnavailable{Reason: "jwks: " + transportReason(actx, err)}
-		case status >= 500:
-			return true, &kakaoauth.KakaoUnavailable{Reason: "jwks: HTTP " + strconv.Itoa(status)}
 		case status != http.StatusOK:
-			return false, &kakaoauth.KakaoUnavailable{Reason: "jwks: HTTP " + strconv.Itoa(status)}
+			// The JWKS takes no credential, so no answer can mean the
+			// token is bad: a refusal is Kakao refusing this stack.
+			var ae apiError
+			_ = json.Unmarshal(body, &ae)
+			class := classifyAnswer(status, ae.Code)
+			if class == answerTokenRefused {
+				class = answerRefused
+			}
+			return answerError(class, "jwks: HTTP "+strconv.Itoa(status))
 		}
 		if err := json.Unmarshal(body, &set); err != nil {
 			return false, &kakaoauth.KakaoUnavailable{Reason: "jwks: malformed"}

@@ -74,8 +74,8 @@ func wantInvalid(t *testing.T, err error, reason string) {
 func TestIDTokenValid(t *testing.T) {
 	e := newIDEnv(t)
 	v := e.verifier()
-	raw := e.idToken(t, kakaofake.TokenRequest{Aud: "native-key", Nonce: "n-123"})
-	c, err := v.Verify(context.Background(), raw, "n-123")
+	raw := e.idToken(t, kakaofake.TokenRequest{Aud: "native-key", Nonce: HashNonce(appNonce)})
+	c, err := v.Verify(context.Background(), raw, appNonce)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,25 +129,74 @@ func TestIDTokenLeeway(t *testing.T) {
 	wantInvalid(t, err, "expired")
 }
 
+// appNonce is the raw nonce an app keeps; it passes HashNonce(appNonce)
+// to Kakao, which signs that into the ID token.
+const appNonce = "n-0123456789abcdef"
+
 func TestIDTokenNonce(t *testing.T) {
 	e := newIDEnv(t)
 	v := e.verifier()
 	ctx := context.Background()
-	withNonce := e.idToken(t, kakaofake.TokenRequest{Nonce: "n-1"})
+	withNonce := e.idToken(t, kakaofake.TokenRequest{Nonce: HashNonce(appNonce)})
 	without := e.idToken(t, kakaofake.TokenRequest{})
 
-	if _, err := v.Verify(ctx, withNonce, "n-1"); err != nil {
+	if _, err := v.Verify(ctx, withNonce, appNonce); err != nil {
 		t.Fatal(err)
 	}
-	_, err := v.Verify(ctx, withNonce, "n-2")
+	_, err := v.Verify(ctx, withNonce, appNonce+"2")
 	wantInvalid(t, err, "nonce mismatch")
 	_, err = v.Verify(ctx, withNonce, "")
 	wantInvalid(t, err, "nonce required")
-	_, err = v.Verify(ctx, without, "n-1")
+	_, err = v.Verify(ctx, without, appNonce)
 	wantInvalid(t, err, "nonce mismatch")
 	if _, err := v.Verify(ctx, without, ""); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// The hashed nonce binds a token to the app instance that holds the raw
+// nonce: the token carries only its SHA-256, so whoever steals the token
+// cannot send the nonce it needs. Sending the claim itself (the plain
+// form, the way to replay a token whose payload anyone can read) is
+// refused unless the stack allows the plain form, which then lets that
+// replay through, for hashed tokens too.
+func TestIDTokenHashedNonce(t *testing.T) {
+	e := newIDEnv(t)
+	ctx := context.Background()
+	hashed := e.idToken(t, kakaofake.TokenRequest{Nonce: HashNonce(appNonce)})
+	plain := e.idToken(t, kakaofake.TokenRequest{Nonce: appNonce})
+	const short = "n-1234"
+	shortHashed := e.idToken(t, kakaofake.TokenRequest{Nonce: HashNonce(short)})
+	if got := HashNonce("abc"); got != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" {
+		t.Fatalf("HashNonce(abc) = %s, want SHA-256 in lowercase hex (FIPS 180-2's example)", got)
+	}
+
+	v := e.verifier(WithNonceRequired(true))
+	if _, err := v.Verify(ctx, hashed, appNonce); err != nil {
+		t.Fatalf("hashed form: %v", err)
+	}
+	_, err := v.Verify(ctx, hashed, HashNonce(appNonce)) // the replay: the nonce read from the payload
+	wantInvalid(t, err, "plain nonce (the token carries the nonce itself, not its SHA-256)")
+	_, err = v.Verify(ctx, plain, appNonce)
+	wantInvalid(t, err, "plain nonce (the token carries the nonce itself, not its SHA-256)")
+	_, err = v.Verify(ctx, shortHashed, short)
+	wantInvalid(t, err, "nonce shorter than 16 characters")
+	_, err = v.Verify(ctx, hashed, strings.ToUpper(HashNonce(appNonce)))
+	wantInvalid(t, err, "nonce mismatch")
+
+	lax := e.verifier(WithNonceRequired(true), WithPlainNonce(true))
+	for name, c := range map[string]struct{ token, nonce string }{
+		"hashed":             {hashed, appNonce},
+		"plain":              {plain, appNonce},
+		"a hashed replay":    {hashed, HashNonce(appNonce)},
+		"a short plain form": {e.idToken(t, kakaofake.TokenRequest{Nonce: short}), short},
+	} {
+		if _, err := lax.Verify(ctx, c.token, c.nonce); err != nil {
+			t.Errorf("plain form allowed, %s: %v", name, err)
+		}
+	}
+	_, err = lax.Verify(ctx, hashed, "something else")
+	wantInvalid(t, err, "nonce mismatch")
 }
 
 func TestJWKSFetchedOnceAndCached(t *testing.T) {
@@ -260,6 +309,26 @@ func TestJWKSUnavailable(t *testing.T) {
 	// A failed fetch is not cached: the next request tries again.
 	if _, err := v.Verify(context.Background(), raw, ""); err != nil {
 		t.Fatalf("after Kakao recovered: %v", err)
+	}
+}
+
+// A quota answer of the JWKS endpoint is spent once: no retry, and the
+// next request (the quota may have reset) tries again.
+func TestJWKSQuotaIsNotRetried(t *testing.T) {
+	e := newIDEnv(t)
+	v := e.verifier()
+	raw := e.idToken(t, kakaofake.TokenRequest{})
+	if err := e.fake.SetFault(kakaofake.Fault{Path: "/.well-known/jwks.json", Status: 429, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(context.Background(), raw, ""); kakaoauth.ErrorName(err) != "KakaoQuotaExceeded" {
+		t.Fatalf("error %v, want KakaoQuotaExceeded", err)
+	}
+	if got := e.jwksHits(); got != 1 {
+		t.Fatalf("JWKS attempts %d, want 1", got)
+	}
+	if _, err := v.Verify(context.Background(), raw, ""); err != nil {
+		t.Fatalf("after the quota reset: %v", err)
 	}
 }
 
@@ -422,15 +491,15 @@ func TestIDTokenNonceRequired(t *testing.T) {
 	e := newIDEnv(t)
 	v := e.verifier(WithNonceRequired(true))
 	ctx := context.Background()
-	withNonce := e.idToken(t, kakaofake.TokenRequest{Nonce: "n-1"})
+	withNonce := e.idToken(t, kakaofake.TokenRequest{Nonce: HashNonce(appNonce)})
 	without := e.idToken(t, kakaofake.TokenRequest{})
-	if _, err := v.Verify(ctx, withNonce, "n-1"); err != nil {
+	if _, err := v.Verify(ctx, withNonce, appNonce); err != nil {
 		t.Fatal(err)
 	}
 	_, err := v.Verify(ctx, without, "")
 	wantInvalid(t, err, "no nonce")
 	_, err = v.Verify(ctx, withNonce, "")
 	wantInvalid(t, err, "nonce required")
-	_, err = v.Verify(ctx, without, "n-1")
+	_, err = v.Verify(ctx, without, appNonce)
 	wantInvalid(t, err, "nonce mismatch")
 }

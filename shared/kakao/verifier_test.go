@@ -89,8 +89,8 @@ func TestVerifyAccessTokenErrors(t *testing.T) {
 
 func TestVerifyIDTokenOnlyIgnoresEmail(t *testing.T) {
 	e := newVerifierEnv(t)
-	raw := e.idToken(t, kakaofake.TokenRequest{Nonce: "n"})
-	got, err := e.v.Verify(context.Background(), kakaoauth.KakaoTokens{IDToken: raw, Nonce: "n"})
+	raw := e.idToken(t, kakaofake.TokenRequest{Nonce: HashNonce(appNonce)})
+	got, err := e.v.Verify(context.Background(), kakaoauth.KakaoTokens{IDToken: raw, Nonce: appNonce})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func New(d *bootstrap.Deps) *Stack { return &Stack{Deps: d} }
 func (s *Stack) Kakao() *kakao.Verifier {
 	c := s.Config
 	return kakao.ForApp(s.HTTP, c.KakaoAPIBaseURL, c.KakaoAuthBaseURL, c.KakaoAppID, c.KakaoAppKeys,
-		kakao.WithNonceRequired(!c.AllowIDTokenWithoutNonce))
+		kakao.WithNonceRequired(!c.AllowIDTokenWithoutNonce), kakao.WithPlainNonce(c.AllowPlainIDTokenNonce))
 }
 
 // Users is the Cognito user pool.
