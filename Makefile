@@ -16,7 +16,8 @@ FUNCTIONS := ValidateTokenFunction:validatetoken UpsertUserFunction:upsertuser \
 	RecordFailureFunction:recordfailure PreAuthFunction:preauth \
 	UnlinkFunction:unlink UnlinkAuthorizerFunction:unlinkauthorizer \
 	UnlinkWorkerFunction:unlinkworker \
-	PreSignUpFunction:presignup LinkFunction:link \
+	PreSignUpFunction:presignup SweeperFunction:sweeper ReconcilerFunction:reconciler \
+	LinkFunction:link \
 	DefineAuthChallengeFunction:defineauthchallenge CreateAuthChallengeFunction:createauthchallenge \
 	VerifyAuthChallengeFunction:verifyauthchallenge
 # -buildvcs=false: sam build copies the sources to a scratch directory, where

@@ -49,6 +49,32 @@ type AccountDisabled struct{ Username string }
 
 func (e *AccountDisabled) Error() string { return "user " + e.Username + " is disabled" }
 
+// AccountBanned: an operator banned the account (kakaoauth admin ban, or
+// an administrator's disable in Cognito that an unlink found). Answered
+// from the mapping before any Cognito call; it survives unlinks,
+// re-links, recreation and the hosted UI.
+type AccountBanned struct{ KakaoID int64 }
+
+func (e *AccountBanned) Error() string { return fmt.Sprintf("kakao account %d is banned", e.KakaoID) }
+
+// RecreateLimitReached: the account's Cognito user was recreated as many
+// times as the stack allows in the current period (RecreationLimit per
+// RecreationPeriod): a deleted-and-back-again churn is refused until it
+// ends, without a Cognito call.
+type RecreateLimitReached struct{ KakaoID int64 }
+
+func (e *RecreateLimitReached) Error() string {
+	return fmt.Sprintf("kakao account %d was recreated too often in the current period", e.KakaoID)
+}
+
+// LoginTimeout: the login's steps used up their budget (LoginBudget from
+// the execution's start) before they were done; answered like Step
+// Functions' own timeout (504), but audited, since RecordFailure keeps its
+// time.
+type LoginTimeout struct{ Step string }
+
+func (e *LoginTimeout) Error() string { return "the login's time ran out in " + e.Step }
+
 // AccountConflict: the verified email belongs to a user not linked to this
 // Kakao account (Cognito refused a second user with it: the pool's email
 // alias). The app offers linking: the person signs in to that user and
@@ -284,6 +310,14 @@ var outcomes = map[string]Outcome{
 		"카카오에 연결할 수 없습니다. 잠시 후 다시 시도해 주세요."},
 	ErrorTimeout: {http.StatusGatewayTimeout, "Timeout", "The login took too long; try again.",
 		"로그인이 너무 오래 걸렸습니다. 다시 시도해 주세요."},
+
+	// Issue 19: bans, the recreation limit, the login's budget.
+	"AccountBanned": {http.StatusForbidden, "AccountBanned", "This account is suspended.",
+		"이용이 정지된 계정입니다."},
+	"RecreateLimitReached": {http.StatusTooManyRequests, "RecreateLimitReached", "This account was re-created too often; try again later.",
+		"계정이 너무 자주 다시 만들어졌습니다. 나중에 다시 시도해 주세요."},
+	"LoginTimeout": {http.StatusGatewayTimeout, "Timeout", "The login took too long; try again.",
+		"로그인이 너무 오래 걸렸습니다. 다시 시도해 주세요."},
 }
 
 var internalOutcome = Outcome{http.StatusInternalServerError, CodeInternal, "Internal error.", "내부 오류가 발생했습니다."}
@@ -300,6 +334,13 @@ var RouteNotFound = Outcome{http.StatusNotFound, "NotFound", "No such route.", "
 // gateway response UNAUTHORIZED and the local endpoint give it alike.
 var UnauthorizedOutcome = Outcome{http.StatusUnauthorized, "Unauthorized", "Not authorized: sign in again (the token is missing, invalid or expired).",
 	"인증되지 않았습니다. 다시 로그인해 주세요(토큰이 없거나 유효하지 않거나 만료되었습니다)."}
+
+// ForbiddenOutcome is the unlink callback's authorizer's Deny: a caller
+// outside KakaoCallbackSourceCidrs (template.yaml's gateway response
+// ACCESS_DENIED; the local endpoint alike). Only Kakao's callers see it:
+// not one of the answers an app can get (PublicOutcomes).
+var ForbiddenOutcome = Outcome{http.StatusForbidden, "Forbidden", "Not allowed from this network.",
+	"이 네트워크에서는 허용되지 않습니다."}
 
 // answeredAs lists error names the state machine must tell apart (to
 // retry one and not the other) that a client need not: each is answered

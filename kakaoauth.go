@@ -243,12 +243,59 @@ type Mapping struct {
 	// nonce takes the current version, so a rotated pepper takes over as
 	// nonces rotate.
 	PepperVersion int
-	// Outbox: the last lifecycle transition and whether its audit event and
-	// bus event are still to be written (see workflow/lifecycle.go).
+	// LastEvent is the last lifecycle transition (see workflow/lifecycle.go).
 	LastEvent LifecycleEvent
-	// EventPending is true from the transition's mapping write until its
-	// audit and bus events are out; any later run finishes the job.
+	// Outbox holds the transitions whose audit and bus events are not out
+	// yet, oldest first: each is written with its transition, in the same
+	// conditional write, and leaves once both events are out. A later
+	// transition appends; it never replaces one still waiting.
+	Outbox []LifecycleEvent
+	// EventPending is true while the outbox holds anything: from a
+	// transition's mapping write until its events are out. The inline
+	// finish, the sweeper, or any later reader sends them.
 	EventPending bool
+	// Ban is an operator's ban (nil: none): durable account state that
+	// unlinks, re-links, recreation and the hosted UI keep.
+	Ban *Ban
+	// Unlinking is the id of an unlink request under way: set before the
+	// unlink changes Cognito, cleared with its transition. It tells the
+	// unlink's own earlier, half-done try apart from an operator's disable.
+	Unlinking string
+	// RecreatedSince and Recreations count the recreations of the current
+	// window (see the recreation limit).
+	RecreatedSince time.Time
+	Recreations    int
+	// EmailKeptUntil is when an unlinked account's kept email is dropped;
+	// PIIScrubAt is when a deleted account's audit events lose their IP
+	// addresses and user agents; DueAt is the earliest of the row's pending
+	// work (outbox, email, scrub), which the sweeper finds by index.
+	EmailKeptUntil time.Time
+	PIIScrubAt     time.Time
+	DueAt          time.Time
+}
+
+// Ban is an operator's ban of an account. While it holds, the account's
+// Kakao login answers AccountBanned before any Cognito call, nothing
+// re-enables its Cognito user, and a deletion keeps the ban on the row.
+type Ban struct {
+	At time.Time `json:"at"`
+	// Until is when the ban ends by itself; zero: until lifted.
+	Until time.Time `json:"until,omitzero"`
+	// Reason is the operator's note, or what kakaoauth inferred
+	// (BanReasonDisabledInCognito).
+	Reason string `json:"reason,omitempty"`
+	// By names who banned: the operator's AWS identity, or "cognito".
+	By string `json:"by,omitempty"`
+}
+
+// BanReasonDisabledInCognito is the reason of a ban kakaoauth records
+// when an unlink finds the Cognito user already disabled by someone else:
+// an administrator's disable that the person's return must not undo.
+const BanReasonDisabledInCognito = "disabled in Cognito before an unlink"
+
+// ActiveAt reports whether the ban holds at t.
+func (b *Ban) ActiveAt(t time.Time) bool {
+	return b != nil && (b.Until.IsZero() || t.Before(b.Until))
 }
 
 // Linked says whether the mapping's user is one kakaoauth linked rather
@@ -300,6 +347,10 @@ type Repoint struct {
 	PepperVersion int
 	At            time.Time
 	Event         LifecycleEvent
+	// RecreatedSince and Recreations are the recreation window after this
+	// one (see the recreation limit).
+	RecreatedSince time.Time
+	Recreations    int
 }
 
 // MappingStore keeps mappings in DynamoDB. Every lifecycle write is
@@ -337,8 +388,8 @@ type MappingStore interface {
 	// Repoint moves the mapping to a new Cognito user, keeping the previous
 	// sub; *StaleTransition when its sub is no longer FromSub.
 	Repoint(ctx context.Context, r Repoint) error
-	// EventDone clears the outbox flag once event id's audit and bus events
-	// are out; a no-op when a newer transition replaced it.
+	// EventDone takes event id out of the outbox once its audit and bus
+	// events are out; a no-op when it is not there (any more).
 	EventDone(ctx context.Context, kakaoID int64, eventID string) error
 
 	// ClaimUser reserves the pool user sub for Kakao account kakaoID: one
@@ -353,6 +404,18 @@ type MappingStore interface {
 	// ClaimOf is the Kakao account holding sub (a strongly consistent
 	// read); *NotFound when none does.
 	ClaimOf(ctx context.Context, sub string) (int64, error)
+	// SetBan records ban (replacing any), with its transition's event;
+	// *NotFound without a mapping. A deleted row banned loses its expiry.
+	SetBan(ctx context.Context, kakaoID int64, ban Ban, event LifecycleEvent) error
+	// InferBan records ban only while the account is active, carries no
+	// ban and has no unlink under way: false when that did not hold.
+	InferBan(ctx context.Context, kakaoID int64, ban Ban, event LifecycleEvent) (bool, error)
+	// LiftBan removes the ban set at banAt; *StaleTransition when the row
+	// holds another ban or none.
+	LiftBan(ctx context.Context, kakaoID int64, banAt time.Time, event LifecycleEvent) error
+	// BeginUnlink marks unlink request id under way, before it changes
+	// Cognito.
+	BeginUnlink(ctx context.Context, kakaoID int64, requestID string) error
 }
 
 // Audit event types. The lifecycle ones (LifecycleEvents) also go to the
@@ -366,6 +429,15 @@ const (
 	EventRelinked             = "relinked"
 	EventDeleted              = "deleted"
 	EventRecreated            = "recreated"
+	EventBanned               = "banned"
+	EventUnbanned             = "unbanned"
+	// EventReconciled: the reconciler found an account Kakao no longer
+	// links to the app and applied the unlink whose callback was lost
+	// (audit only; the transition itself is an unlinked or deleted event).
+	EventReconciled = "reconciled"
+	// EventUnlinkRefused: the unlink worker received a message it could not
+	// authenticate (audit only).
+	EventUnlinkRefused = "unlink_refused"
 	// EventLinked: a Kakao account was linked to a user of the pool that
 	// kakaoauth did not create (the user, an operator, the email rule).
 	EventLinked = "linked"
@@ -378,7 +450,7 @@ const (
 )
 
 // LifecycleEvents are the account transitions apps can subscribe to.
-var LifecycleEvents = []string{EventUserCreated, EventRelinked, EventUnlinked, EventDeleted, EventRecreated, EventLinked}
+var LifecycleEvents = []string{EventUserCreated, EventRelinked, EventUnlinked, EventDeleted, EventRecreated, EventBanned, EventUnbanned, EventLinked}
 
 // AuditEvent is one line of the audit trail. It never holds a secret.
 type AuditEvent struct {
@@ -414,8 +486,25 @@ type LifecycleEvent struct {
 	PreviousSub string    `json:"previousSub,omitempty"`
 	Time        time.Time `json:"time"`
 	// Reason is why it happened: Kakao's referrer_type for an unlink or a
-	// deletion, "login" for a login, "admin" for an operator.
+	// deletion, "login" for a login, "admin" for an operator,
+	// "reconciled" for an unlink the reconciler applied.
 	Reason string `json:"reason,omitempty"`
+	// Until is a ban's end (banned events of a ban with an end).
+	Until time.Time `json:"until,omitzero"`
+	// Cause is the request that made the transition, kept with the event
+	// in the outbox so that its audit event names that request whoever
+	// sends it. Never on the bus.
+	Cause EventCause `json:"-"`
+}
+
+// EventCause is who and what caused a transition: the audit event's
+// request fields. It holds no secret.
+type EventCause struct {
+	ExecutionID string
+	SourceIP    string
+	UserAgent   string
+	AppID       int64
+	Actor       string // an operator's identity
 }
 
 // EventPublisher puts lifecycle events on the bus. Delivery is at least
@@ -443,7 +532,33 @@ type UnlinkRequest struct {
 	Action string `json:"action,omitempty"`
 }
 
+// UnlinkMessage is an unlink request as queued: its JSON body and the
+// webhook's MAC of exactly those bytes, which the worker checks before it
+// believes anything the body says.
+type UnlinkMessage struct {
+	Body string
+	MAC  string
+}
+
 // UnlinkQueue hands unlink requests from the webhook to the worker.
 type UnlinkQueue interface {
-	Enqueue(ctx context.Context, r UnlinkRequest) error
+	Enqueue(ctx context.Context, m UnlinkMessage) error
+}
+
+// InboxEntry is an unlink request the webhook kept because the queue
+// refused it.
+type InboxEntry struct {
+	ID         string
+	ReceivedAt time.Time
+	Message    UnlinkMessage
+}
+
+// UnlinkInbox keeps unlink requests the queue could not take, durably,
+// until the sweeper has queued them: Kakao sends a callback once.
+type UnlinkInbox interface {
+	Keep(ctx context.Context, e InboxEntry) error
+	// Pending lists up to limit entries, oldest first.
+	Pending(ctx context.Context, limit int) ([]InboxEntry, error)
+	// Done removes an entry once it is queued.
+	Done(ctx context.Context, e InboxEntry) error
 }

@@ -18,6 +18,9 @@ type RequestContext struct {
 	UserAgent   string `json:"userAgent,omitempty"`
 	RequestID   string `json:"requestId,omitempty"`
 	ExecutionID string `json:"executionId,omitempty"`
+	// StartedAt is when the execution started ($$.Execution.StartTime):
+	// every step ends by StartedAt + LoginBudget (budget.go).
+	StartedAt time.Time `json:"startedAt,omitzero"`
 }
 
 // ValidateTokenInput is the execution input (as API Gateway's request
@@ -32,6 +35,8 @@ type ValidateTokenInput struct {
 	Oversized   bool           `json:"oversized"`
 	Context     RequestContext `json:"context"`
 	ExecutionID string         `json:"executionId,omitempty"`
+	// StartedAt is $$.Execution.StartTime (statemachine.asl.json).
+	StartedAt time.Time `json:"startedAt,omitzero"`
 }
 
 // LoginRequest is the body of POST /auth/kakao.

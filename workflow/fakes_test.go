@@ -24,10 +24,20 @@ type memKakao struct {
 	ids   map[string]kakaoauth.KakaoIdentity // by access token or ID token
 	err   error
 	calls atomic.Int32 // Verify calls: what would reach Kakao
+	// delay makes Kakao slow; a cancelled ctx ends the wait with its error,
+	// as the HTTP client's would.
+	delay time.Duration
 }
 
-func (k *memKakao) Verify(_ context.Context, t kakaoauth.KakaoTokens) (kakaoauth.KakaoIdentity, error) {
+func (k *memKakao) Verify(ctx context.Context, t kakaoauth.KakaoTokens) (kakaoauth.KakaoIdentity, error) {
 	k.calls.Add(1)
+	if k.delay > 0 {
+		select {
+		case <-time.After(k.delay):
+		case <-ctx.Done():
+			return kakaoauth.KakaoIdentity{}, &kakaoauth.KakaoUnavailable{Reason: "timeout"}
+		}
+	}
 	if k.err != nil {
 		return kakaoauth.KakaoIdentity{}, k.err
 	}
@@ -599,8 +609,18 @@ func (s *memMappings) Create(_ context.Context, m kakaoauth.Mapping) error {
 	if m.Kind == "" {
 		m.Kind = kakaoauth.KindCreated
 	}
+	if m.EventPending && len(m.Outbox) == 0 {
+		m.Outbox = []kakaoauth.LifecycleEvent{m.LastEvent}
+	}
 	s.rows[m.KakaoID] = m
 	return nil
+}
+
+// record makes e the row's last event and appends it to the outbox, as
+// the store's recordEvent does.
+func record(m *kakaoauth.Mapping, e kakaoauth.LifecycleEvent) {
+	m.LastEvent, m.EventPending = e, true
+	m.Outbox = append(slices.Clone(m.Outbox), e)
 }
 
 // update runs fn on the row under the lock, as one conditional
@@ -676,7 +696,9 @@ func (s *memMappings) MarkUnlinked(_ context.Context, id int64, receivedAt time.
 		if m.Status != kakaoauth.StatusActive || m.ActiveSince.After(receivedAt) {
 			return errConditionFailed
 		}
-		m.Status, m.UnlinkedAt, m.LastEvent, m.EventPending = kakaoauth.StatusUnlinked, receivedAt, e, true
+		m.Status, m.UnlinkedAt, m.Unlinking = kakaoauth.StatusUnlinked, receivedAt, ""
+		m.EmailKeptUntil = e.Time.Add(memEmailRetention)
+		record(m, e)
 		return nil
 	}))
 }
@@ -687,7 +709,8 @@ func (s *memMappings) MarkRelinked(_ context.Context, r kakaoauth.Relink) error 
 			return &kakaoauth.StaleTransition{KakaoID: r.KakaoID}
 		}
 		m.Status, m.ActiveSince, m.RelinkedAt, m.Email = kakaoauth.StatusActive, r.At, r.At, r.Email
-		m.LastEvent, m.EventPending = r.Event, true
+		m.EmailKeptUntil, m.Unlinking = time.Time{}, ""
+		record(m, r.Event)
 		return nil
 	})
 }
@@ -699,7 +722,8 @@ func (s *memMappings) MarkDeleted(_ context.Context, id int64, receivedAt time.T
 		}
 		m.Status, m.UnlinkedAt, m.DeletedAt = kakaoauth.StatusDeleted, receivedAt, e.Time
 		m.Email, m.PasswordNonce, m.PasswordState, m.PasswordSetAt, m.PepperVersion = "", "", "", time.Time{}, 0
-		m.LastEvent, m.EventPending = e, true
+		m.EmailKeptUntil, m.Unlinking, m.PIIScrubAt = time.Time{}, "", e.Time.Add(memPIIRetention)
+		record(m, e)
 		return nil
 	}))
 }
@@ -716,16 +740,19 @@ func (s *memMappings) Repoint(_ context.Context, r kakaoauth.Repoint) error {
 		if r.Kind == kakaoauth.KindLinked {
 			m.Kind, m.PasswordNonce, m.PasswordState, m.PasswordSetAt, m.PepperVersion = kakaoauth.KindLinked, "", "", time.Time{}, 0
 		}
-		m.DeletedAt, m.LastEvent, m.EventPending = time.Time{}, r.Event, true
+		m.DeletedAt, m.PIIScrubAt, m.EmailKeptUntil, m.Unlinking = time.Time{}, time.Time{}, time.Time{}, ""
+		if !r.RecreatedSince.IsZero() {
+			m.RecreatedSince, m.Recreations = r.RecreatedSince, r.Recreations
+		}
+		record(m, r.Event)
 		return nil
 	})
 }
 
 func (s *memMappings) EventDone(_ context.Context, id int64, eventID string) error {
 	err := s.update(id, func(m *kakaoauth.Mapping) error {
-		if m.LastEvent.ID == eventID {
-			m.EventPending = false
-		}
+		m.Outbox = slices.DeleteFunc(slices.Clone(m.Outbox), func(e kakaoauth.LifecycleEvent) bool { return e.ID == eventID })
+		m.EventPending = len(m.Outbox) > 0
 		return nil
 	})
 	if _, nf := err.(*kakaoauth.NotFound); nf {
@@ -778,6 +805,51 @@ func (s *memMappings) claim(sub string) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.claims[sub].holder
+}
+
+// The retention the in-memory store gives (the store's defaults).
+const (
+	memEmailRetention = 30 * 24 * time.Hour
+	memPIIRetention   = 30 * 24 * time.Hour
+)
+
+func (s *memMappings) SetBan(_ context.Context, id int64, ban kakaoauth.Ban, e kakaoauth.LifecycleEvent) error {
+	return s.update(id, func(m *kakaoauth.Mapping) error {
+		b := ban
+		m.Ban = &b
+		record(m, e)
+		return nil
+	})
+}
+
+func (s *memMappings) InferBan(_ context.Context, id int64, ban kakaoauth.Ban, e kakaoauth.LifecycleEvent) (bool, error) {
+	return changed(s.update(id, func(m *kakaoauth.Mapping) error {
+		if m.Status != kakaoauth.StatusActive || m.Ban != nil || m.Unlinking != "" {
+			return errConditionFailed
+		}
+		b := ban
+		m.Ban = &b
+		record(m, e)
+		return nil
+	}))
+}
+
+func (s *memMappings) LiftBan(_ context.Context, id int64, banAt time.Time, e kakaoauth.LifecycleEvent) error {
+	return s.update(id, func(m *kakaoauth.Mapping) error {
+		if m.Ban == nil || !m.Ban.At.Equal(banAt) {
+			return &kakaoauth.StaleTransition{KakaoID: id}
+		}
+		m.Ban = nil
+		record(m, e)
+		return nil
+	})
+}
+
+func (s *memMappings) BeginUnlink(_ context.Context, id int64, requestID string) error {
+	return s.update(id, func(m *kakaoauth.Mapping) error {
+		m.Unlinking = requestID
+		return nil
+	})
 }
 
 type memAudit struct {
@@ -860,16 +932,22 @@ func (p *memEvents) all() []kakaoauth.LifecycleEvent {
 type memQueue struct {
 	mu       sync.Mutex
 	requests []kakaoauth.UnlinkRequest
+	messages []kakaoauth.UnlinkMessage
 	err      error
 }
 
-func (q *memQueue) Enqueue(_ context.Context, r kakaoauth.UnlinkRequest) error {
+func (q *memQueue) Enqueue(_ context.Context, m kakaoauth.UnlinkMessage) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.err != nil {
 		return q.err
 	}
+	r, err := DecodeUnlinkRequest(m.Body)
+	if err != nil {
+		return err
+	}
 	q.requests = append(q.requests, r)
+	q.messages = append(q.messages, m)
 	return nil
 }
 

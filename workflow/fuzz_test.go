@@ -205,7 +205,7 @@ func FuzzUnlinkRequest(f *testing.F) {
 
 		var logs bytes.Buffer
 		queue := &memQueue{}
-		s := New(WithUnlinkQueue(queue), WithUnlinkAuth(fuzzUnlinkAppID, fuzzUnlinkAdminKey),
+		s := New(WithUnlinkQueue(queue), WithUnlinkAuth(fuzzUnlinkAppID, fuzzUnlinkAdminKey), WithUnlinkMACKeys(1, map[int][]byte{1: testMACKey}),
 			WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
 
 		if got := s.unlinkAuthorized(req); got != wantAuthorized {

@@ -24,12 +24,16 @@ import (
 //   - an unlink that won the race: the mapping is no longer active, so
 //     the tokens just issued are revoked (global sign-out) and the answer
 //     is *AccountUnlinked.
-func (s *Steps) IssueTokens(ctx context.Context, in LoginState) (LoginResponse, error) {
+func (s *Steps) IssueTokens(ctx context.Context, in LoginState) (_ LoginResponse, err error) {
+	ctx, done, err := withinBudget(ctx, in.Context, "IssueTokens")
+	if err != nil {
+		return LoginResponse{}, err
+	}
+	defer done(&err)
 	subj := in.Subject
 	now := s.now()
 	record := kakaoauth.LoginRecord{KakaoID: subj.KakaoID, At: millis(now)}
 	var tokens kakaoauth.CognitoTokens
-	var err error
 	if subj.Linked {
 		// A user kakaoauth linked: CUSTOM_AUTH, never a password.
 		tokens, err = s.issueLinked(ctx, subj)
@@ -163,5 +167,17 @@ func (s *Steps) RecordFailure(ctx context.Context, in FailureInput) (struct{}, e
 		level = s.log.ErrorContext
 	}
 	level(ctx, "login failed", "step", "RecordFailure", "error", in.Error.Error, "cause", causeOf(in.Error), "kakaoId", ev.KakaoID, "sub", ev.Sub, "executionId", rc.ExecutionID)
-	return struct{}{}, s.audit.Record(ctx, ev)
+	// Within the task's 2 s: a hung audit store fails this try in time for
+	// the state machine's next one.
+	ctx, cancel := context.WithTimeout(ctx, recordTimeout)
+	defer cancel()
+	if err := s.audit.Record(ctx, ev); err != nil {
+		s.log.ErrorContext(ctx, "login failure not audited yet", "step", "RecordFailure", "error", in.Error.Error, "kakaoId", ev.KakaoID,
+			"executionId", rc.ExecutionID, "auditError", err.Error())
+		return struct{}{}, err
+	}
+	return struct{}{}, nil
 }
+
+// recordTimeout bounds RecordFailure's audit write (the task allows 2 s).
+const recordTimeout = 1500 * time.Millisecond

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -35,12 +36,14 @@ import (
 // for auditors.
 //
 // Every transition is one conditional write of the mapping row, which
-// also puts the transition's event in the row's outbox (lastEvent,
-// eventPending). Then its audit event and its bus event go out (both
-// idempotent by the event's id) and the outbox flag is cleared. If that
-// second part fails, whoever reads the row next (the next login, the
-// redelivered unlink, an operator) finishes it: no transition is ever
-// without its events.
+// also appends the transition's event, with the request that caused it,
+// to the row's outbox. Then its audit event and its bus event go out
+// (both idempotent by the event's id) and it leaves the outbox. If that
+// second part fails, the sweeper finishes it once the transition's own
+// run has had its grace (the row is on the byDue index until then), and
+// so does whoever reads the row first (the next login, a redelivered
+// unlink, an operator): no transition is ever without its events, each
+// audited with its own request, each published with one id.
 
 // eventNamespace scopes the event ids derived from request and execution
 // ids.
@@ -53,44 +56,47 @@ func eventID(basis, eventType string) string {
 	return uuid.NewSHA1(eventNamespace, []byte(basis+"\x00"+eventType)).String()
 }
 
-// auditContext is who and what caused a transition, for its audit event.
-type auditContext struct {
-	executionID, sourceIP, userAgent string
-	appID                            int64
-	actor                            string // an operator's identity
-}
+// auditContext is who and what caused a transition: it travels with the
+// transition's event (LifecycleEvent.Cause) into the outbox and its audit
+// event.
+type auditContext = kakaoauth.EventCause
 
 func loginContext(in LoginState) auditContext {
-	return auditContext{executionID: in.Context.ExecutionID, sourceIP: in.Context.SourceIP, userAgent: in.Context.UserAgent, appID: in.Subject.AppID}
+	return auditContext{ExecutionID: in.Context.ExecutionID, SourceIP: in.Context.SourceIP, UserAgent: in.Context.UserAgent, AppID: in.Subject.AppID}
 }
 
 func requestContext(r kakaoauth.UnlinkRequest) auditContext {
-	return auditContext{executionID: r.ID, sourceIP: r.SourceIP, userAgent: r.UserAgent, appID: r.AppID, actor: r.Actor}
+	return auditContext{ExecutionID: r.ID, SourceIP: r.SourceIP, UserAgent: r.UserAgent, AppID: r.AppID, Actor: r.Actor}
 }
 
-// newEvent is a transition's event; basis is the request or execution id
-// that caused it.
-func (s *Steps) newEvent(basis, eventType string, m kakaoauth.Mapping, reason string) kakaoauth.LifecycleEvent {
+// newEvent is a transition's event; ac is the request that caused it and
+// basis its id (an execution's, a request's).
+func (s *Steps) newEvent(ac auditContext, basis, eventType string, m kakaoauth.Mapping, reason string) kakaoauth.LifecycleEvent {
 	return kakaoauth.LifecycleEvent{
 		ID: eventID(basis, eventType), Type: eventType, KakaoID: m.KakaoID, Sub: m.Sub,
-		Time: millis(s.now()), Reason: reason,
+		Time: millis(s.now()), Reason: reason, Cause: ac,
 	}
 }
 
-// finishEvent writes a transition's audit event and bus event, then clears
-// the row's outbox flag. Each part is idempotent, so it is safe to run
-// again after any failure.
-func (s *Steps) finishEvent(ctx context.Context, e kakaoauth.LifecycleEvent, ac auditContext) error {
+// finishEvent writes a transition's audit event (with the request that
+// caused it) and bus event, then takes it out of the row's outbox. Each
+// part is idempotent, so it is safe to run again after any failure, by
+// anyone.
+func (s *Steps) finishEvent(ctx context.Context, e kakaoauth.LifecycleEvent) error {
+	ac := e.Cause
 	detail := e.Reason
 	if e.PreviousSub != "" {
 		detail += " previousSub=" + e.PreviousSub
 	}
-	if ac.actor != "" {
-		detail += " by=" + ac.actor
+	if !e.Until.IsZero() {
+		detail += " until=" + e.Until.UTC().Format(time.RFC3339)
+	}
+	if ac.Actor != "" {
+		detail += " by=" + ac.Actor
 	}
 	if err := s.audit.Record(ctx, kakaoauth.AuditEvent{
 		ID: e.ID, Time: e.Time, Type: e.Type, Outcome: "success", KakaoID: e.KakaoID, Sub: e.Sub,
-		ExecutionID: ac.executionID, SourceIP: ac.sourceIP, UserAgent: ac.userAgent, AppID: ac.appID,
+		ExecutionID: ac.ExecutionID, SourceIP: ac.SourceIP, UserAgent: ac.UserAgent, AppID: ac.AppID,
 		Detail: strings.TrimSpace(detail),
 	}); err != nil {
 		return fmt.Errorf("audit %s: %w", e.Type, err)
@@ -108,27 +114,28 @@ func (s *Steps) finishEvent(ctx context.Context, e kakaoauth.LifecycleEvent, ac 
 	return nil
 }
 
-// finishAtLogin finishes a transition a login made. A login does not fail
-// for it: the transition is done and the outbox keeps its events, which
-// the account's next reader sends.
-func (s *Steps) finishAtLogin(ctx context.Context, e kakaoauth.LifecycleEvent, in LoginState) {
-	if err := s.finishEvent(ctx, e, loginContext(in)); err != nil {
+// finishSoon finishes a transition its own run made. The run does not
+// fail for it: the transition is done and the outbox keeps its events,
+// which the sweeper (or the account's next reader) sends.
+func (s *Steps) finishSoon(ctx context.Context, e kakaoauth.LifecycleEvent) {
+	if err := s.finishEvent(ctx, e); err != nil {
 		s.log.WarnContext(ctx, "lifecycle event left in the outbox", "event", e.Type, "eventId", e.ID, "kakaoId", e.KakaoID, "error", err.Error())
 	}
 }
 
-// finishPending finishes a transition an earlier run left in the outbox.
-// A failure is logged, not returned: it belongs to that earlier run, and
-// the next reader tries again.
-func (s *Steps) finishPending(ctx context.Context, m kakaoauth.Mapping, ac auditContext) {
-	if !m.EventPending || m.LastEvent.ID == "" {
-		return
+// finishPending finishes, oldest first, the transitions earlier runs left
+// in the outbox, each audited with its own request. A failure is logged,
+// not returned: it belongs to that earlier run, and the sweeper tries
+// again. It reports whether the outbox is empty now.
+func (s *Steps) finishPending(ctx context.Context, m kakaoauth.Mapping) bool {
+	for _, e := range m.Outbox {
+		e.KakaoID = m.KakaoID
+		if err := s.finishEvent(ctx, e); err != nil {
+			s.log.WarnContext(ctx, "lifecycle event still pending", "event", e.Type, "eventId", e.ID, "kakaoId", m.KakaoID, "error", err.Error())
+			return false
+		}
 	}
-	e := m.LastEvent
-	e.KakaoID = m.KakaoID
-	if err := s.finishEvent(ctx, e, ac); err != nil {
-		s.log.WarnContext(ctx, "lifecycle event still pending", "event", e.Type, "eventId", e.ID, "kakaoId", m.KakaoID, "error", err.Error())
-	}
+	return true
 }
 
 // Unlink actions of an UnlinkRequest.
@@ -192,20 +199,26 @@ func (s *Steps) UnlinkAccount(ctx context.Context, r kakaoauth.UnlinkRequest) (U
 		eventType = kakaoauth.EventDeleted
 	}
 	reason := r.ReferrerType
-	if r.Actor != "" {
+	switch {
+	case r.ReferrerType == ReferrerReconciled:
+		reason = ReasonReconciled
+	case r.Actor != "":
 		reason = "admin"
 	}
-	ev := s.newEvent(r.ID, eventType, m, reason)
 	ac := requestContext(r)
+	ev := s.newEvent(ac, r.ID, eventType, m, reason)
 
 	// An earlier try of this very request made the transition.
 	if m.LastEvent.ID == ev.ID {
-		if m.EventPending {
-			return UnlinkFinished, s.finishEvent(ctx, m.LastEvent, ac)
+		for _, e := range m.Outbox {
+			if e.ID == ev.ID {
+				e.KakaoID = m.KakaoID
+				return UnlinkFinished, s.finishEvent(ctx, e)
+			}
 		}
 		return UnlinkFinished, nil
 	}
-	s.finishPending(ctx, m, ac)
+	s.finishPending(ctx, m)
 	if m.ActiveSince.After(r.ReceivedAt) {
 		// Re-linked or recreated after Kakao sent this: a delayed or
 		// redelivered request must not undo the person's return.
@@ -213,19 +226,24 @@ func (s *Steps) UnlinkAccount(ctx context.Context, r kakaoauth.UnlinkRequest) (U
 		return UnlinkStale, nil
 	}
 
+	already := (deleting && m.Status == kakaoauth.StatusDeleted) || (!deleting && m.Status != kakaoauth.StatusActive)
+	if m.Linked() {
+		// A dormant link (unlinked) may still be forgotten.
+		already = m.Status == kakaoauth.StatusDeleted || (!deleting && m.Status == kakaoauth.StatusUnlinked)
+	}
+	if already {
+		return UnlinkAlready, nil
+	}
+	if err := s.beginUnlink(ctx, m, r); err != nil {
+		return "", err
+	}
 	var changed bool
 	switch {
 	case m.Linked():
-		if m.Status == kakaoauth.StatusDeleted || m.Status == kakaoauth.StatusUnlinked && !deleting {
-			return UnlinkAlready, nil
-		}
 		if changed, err = s.unlinkLinked(ctx, m, r, deleting, ev); err != nil {
 			return "", err
 		}
 	case deleting:
-		if m.Status == kakaoauth.StatusDeleted {
-			return UnlinkAlready, nil
-		}
 		// The hosted UI's link first, so that it cannot outlive the user;
 		// DeleteUser treats a missing user as done.
 		if err := s.unlinkFederated(ctx, m); err != nil {
@@ -238,9 +256,6 @@ func (s *Steps) UnlinkAccount(ctx context.Context, r kakaoauth.UnlinkRequest) (U
 			return "", err
 		}
 	default:
-		if m.Status != kakaoauth.StatusActive {
-			return UnlinkAlready, nil
-		}
 		if err := s.disable(ctx, m); err != nil {
 			return "", err
 		}
@@ -254,7 +269,7 @@ func (s *Steps) UnlinkAccount(ctx context.Context, r kakaoauth.UnlinkRequest) (U
 		return UnlinkSuperseded, nil
 	}
 	s.log.InfoContext(ctx, "kakao account "+eventType, "kakaoId", r.KakaoID, "sub", m.Sub, "referrerType", r.ReferrerType, "requestId", r.ID)
-	return UnlinkDone, s.finishEvent(ctx, ev, ac)
+	return UnlinkDone, s.finishEvent(ctx, ev)
 }
 
 // disable shuts an account's Cognito user: disabled first (no new
@@ -304,7 +319,7 @@ var errUserGone = errors.New("the unlinked account's cognito user no longer exis
 // refused for the disabled user), its email restored when verified and
 // free. errUserGone when the user was deleted meanwhile. It returns the
 // transition's event, for the caller to finish, and the email kept.
-func (s *Steps) relink(ctx context.Context, m kakaoauth.Mapping, email, nickname, basis, reason string) (kakaoauth.LifecycleEvent, string, error) {
+func (s *Steps) relink(ctx context.Context, m kakaoauth.Mapping, email, nickname string, ac auditContext, basis, reason string) (kakaoauth.LifecycleEvent, string, error) {
 	var none kakaoauth.LifecycleEvent
 	var notFound *kakaoauth.NotFound
 	if err := s.users.EnableUser(ctx, m.Username); errors.As(err, &notFound) {
@@ -316,6 +331,8 @@ func (s *Steps) relink(ctx context.Context, m kakaoauth.Mapping, email, nickname
 		return none, "", err
 	}
 	if email != "" || nickname != "" {
+		// Cognito refuses a verified email another user holds (the alias
+		// rule): nothing is looked up before.
 		err := s.users.UpdateProfile(ctx, m.Username, email, nickname)
 		var conflict *kakaoauth.AccountConflict
 		if errors.As(err, &conflict) && email != "" {
@@ -330,7 +347,7 @@ func (s *Steps) relink(ctx context.Context, m kakaoauth.Mapping, email, nickname
 			return none, "", err
 		}
 	}
-	ev := s.newEvent(basis, kakaoauth.EventRelinked, m, reason)
+	ev := s.newEvent(ac, basis, kakaoauth.EventRelinked, m, reason)
 	if err := s.mappings.MarkRelinked(ctx, kakaoauth.Relink{KakaoID: m.KakaoID, UnlinkedAt: m.UnlinkedAt, At: ev.Time, Email: email, Event: ev}); err != nil {
 		return ev, "", err
 	}
@@ -348,21 +365,29 @@ func (s *Steps) RelinkAccount(ctx context.Context, kakaoID int64, actor string) 
 	if m.Status != kakaoauth.StatusUnlinked {
 		return fmt.Errorf("kakao account %d is %s, not unlinked", kakaoID, m.Status)
 	}
+	if m.Ban.ActiveAt(s.now()) {
+		return fmt.Errorf("kakao account %d is banned: lift the ban first (kakaoauth admin unban)", kakaoID)
+	}
+	s.finishPending(ctx, m)
+	basis := uuid.NewString()
+	ac := auditContext{ExecutionID: basis, Actor: actor}
 	if m.Linked() {
-		ev, err := s.restoreLink(ctx, m, uuid.NewString(), "admin")
+		ev, err := s.restoreLink(ctx, m, ac, basis, "admin")
 		if err != nil {
 			return fmt.Errorf("kakao account %d: %w", kakaoID, err)
 		}
-		return s.finishEvent(ctx, ev, auditContext{actor: actor})
+		s.finishSoon(ctx, ev)
+		return nil
 	}
-	ev, _, err := s.relink(ctx, m, m.Email, "", uuid.NewString(), "admin")
+	ev, _, err := s.relink(ctx, m, m.Email, "", ac, basis, "admin")
 	if errors.Is(err, errUserGone) {
 		return fmt.Errorf("kakao account %d: %w; its next login recreates it", kakaoID, err)
 	}
 	if err != nil {
 		return err
 	}
-	return s.finishEvent(ctx, ev, auditContext{actor: actor})
+	s.finishSoon(ctx, ev)
+	return nil
 }
 
 // recreate gives an account a new Cognito user: its user was deleted
@@ -372,6 +397,10 @@ func (s *Steps) RelinkAccount(ctx context.Context, kakaoID int64, actor string) 
 // concurrent recreations one creates and the others adopt its user.
 func (s *Steps) recreate(ctx context.Context, in LoginState, m kakaoauth.Mapping) (LoginState, error) {
 	out := in
+	since, count, err := s.recreationWindow(m)
+	if err != nil {
+		return out, err
+	}
 	email := m.Email
 	if in.Profile.EmailChecked {
 		email = in.Profile.Email
@@ -383,6 +412,7 @@ func (s *Steps) recreate(ctx context.Context, in LoginState, m kakaoauth.Mapping
 		s.releaseClaim(ctx, m.Sub, m.KakaoID)
 		email = in.Profile.Email
 	}
+	// Created first: Cognito refuses a verified email another user holds.
 	user, created, err := s.createOrAdopt(ctx, in, email)
 	if refusedCreate(err) {
 		if out, ok, rerr := s.byEmailRule(ctx, in, &m); ok || rerr != nil {
@@ -408,10 +438,10 @@ func (s *Steps) recreate(ctx context.Context, in LoginState, m kakaoauth.Mapping
 	if err != nil {
 		return out, err
 	}
-	ev := s.newEvent(in.Context.ExecutionID, kakaoauth.EventRecreated, m, "login")
+	ev := s.newEvent(loginContext(in), in.Context.ExecutionID, kakaoauth.EventRecreated, m, "login")
 	ev.Sub, ev.PreviousSub = user.Sub, m.Sub
 	err = s.mappings.Repoint(ctx, kakaoauth.Repoint{KakaoID: m.KakaoID, FromSub: m.Sub, FromStatus: m.Status, User: user, Email: email, Nonce: nonce,
-		PepperVersion: s.pepperVersion, At: ev.Time, Event: ev})
+		PepperVersion: s.pepperVersion, At: ev.Time, Event: ev, RecreatedSince: since, Recreations: count + 1})
 	var stale *kakaoauth.StaleTransition
 	switch {
 	case errors.As(err, &stale):
@@ -427,8 +457,9 @@ func (s *Steps) recreate(ctx context.Context, in LoginState, m kakaoauth.Mapping
 	case err != nil:
 		return out, err
 	}
-	s.log.InfoContext(ctx, "cognito user recreated", "step", "UpsertUser", "kakaoId", m.KakaoID, "sub", user.Sub, "previousSub", m.Sub, "createdHere", created)
-	s.finishAtLogin(ctx, ev, in)
+	s.log.InfoContext(ctx, "cognito user recreated", "step", "UpsertUser", "kakaoId", m.KakaoID, "sub", user.Sub, "previousSub", m.Sub, "createdHere", created,
+		"recreationsInPeriod", count+1)
+	s.finishSoon(ctx, ev)
 	if in.Profile.EmailChecked {
 		in.Profile.Email = email // what the new user got: RecordLogin mirrors it
 	}

@@ -21,13 +21,32 @@ func (r *rig) unlinkRequest(id, kakaoID int64, referrer string) kakaoauth.Unlink
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
+// signed is the SQS record the webhook's message for q becomes.
+func (r *rig) signed(t testing.TB, id string, q kakaoauth.UnlinkRequest) events.SQSMessage {
+	t.Helper()
+	m, err := r.steps.SignUnlink(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sqsRecord(id, m.Body, m.MAC)
+}
+
+// sqsRecord is a record as Lambda delivers it, with the MAC attribute
+// when mac is set.
+func sqsRecord(id, body, mac string) events.SQSMessage {
+	rec := events.SQSMessage{MessageId: id, Body: body, Attributes: map[string]string{"ApproximateReceiveCount": "1"}}
+	if mac != "" {
+		rec.MessageAttributes = map[string]events.SQSMessageAttribute{kakaoauth.UnlinkMACAttribute: {StringValue: &mac, DataType: "String"}}
+	}
+	return rec
+}
+
 // worker delivers requests as SQS records to the worker.
 func (r *rig) worker(t *testing.T, reqs ...kakaoauth.UnlinkRequest) events.SQSEventResponse {
 	t.Helper()
 	var ev events.SQSEvent
 	for i, q := range reqs {
-		body, _ := json.Marshal(q)
-		ev.Records = append(ev.Records, events.SQSMessage{MessageId: "m" + itoa(int64(i)), Body: string(body)})
+		ev.Records = append(ev.Records, r.signed(t, "m"+itoa(int64(i)), q))
 	}
 	resp, err := r.steps.UnlinkWorker(context.Background(), ev)
 	if err != nil {
@@ -69,7 +88,9 @@ func TestUnlinkDisablesSignsOutAndReleasesTheEmail(t *testing.T) {
 	if signedOutEnabled {
 		t.Fatal("the user was signed out while still enabled: a login could slip in before the disable")
 	}
-	assertCalls(t, "unlink", r.cognito(), map[string]int{"AdminDisableUser": 1, "AdminUserGlobalSignOut": 1, "AdminUpdateUserAttributes": 1})
+	// AdminGetUser first: a user found disabled before the unlink was an
+	// administrator's disable, kept as a ban (TestUnlinkKeepsACognitoDisableAsABan).
+	assertCalls(t, "unlink", r.cognito(), map[string]int{"AdminGetUser": 1, "AdminDisableUser": 1, "AdminUserGlobalSignOut": 1, "AdminUpdateUserAttributes": 1})
 	evs := r.events.all()
 	if len(evs) != 2 || evs[1].Type != kakaoauth.EventUnlinked || evs[1].KakaoID != 1 || evs[1].Sub != first.Sub || evs[1].Reason != "UNLINK_FROM_APPS" {
 		t.Fatalf("events %+v", evs)
@@ -199,7 +220,7 @@ func TestAccountDeleteScrubsAndFreesTheEmail(t *testing.T) {
 	r.resetCalls()
 	req := r.unlinkRequest(1, 1, "ACCOUNT_DELETE")
 	r.worker(t, req)
-	assertCalls(t, "deletion", r.cognito(), map[string]int{"AdminDeleteUser": 1})
+	assertCalls(t, "deletion", r.cognito(), map[string]int{"AdminGetUser": 1, "AdminDeleteUser": 1})
 	if _, ok := r.users.user("kakao_1"); ok {
 		t.Fatal("the Cognito user was not deleted")
 	}
@@ -350,7 +371,7 @@ func TestUnlinkBetweenSignInAndRecordLogin(t *testing.T) {
 	}
 	// The login's sign-in and its own revocation, and the unlink's calls.
 	assertCalls(t, "login and unlink", r.cognito(), map[string]int{
-		"AdminInitiateAuth": 1, "AdminUserGlobalSignOut": 2, "AdminDisableUser": 1, "AdminUpdateUserAttributes": 1,
+		"AdminInitiateAuth": 1, "AdminUserGlobalSignOut": 2, "AdminGetUser": 1, "AdminDisableUser": 1, "AdminUpdateUserAttributes": 1,
 	})
 }
 
@@ -388,7 +409,8 @@ func TestWorkerReportsPartialBatchFailures(t *testing.T) {
 	failing := r.unlinkRequest(8, 1, "UNLINK_FROM_APPS")
 	var ev events.SQSEvent
 	for i, body := range []string{mustJSON(failing), mustJSON(good), `{"kakaoId":1,"extra":true}`, `not json`} {
-		ev.Records = append(ev.Records, events.SQSMessage{MessageId: "m" + itoa(int64(i)), Body: body})
+		m := r.signedBody(body)
+		ev.Records = append(ev.Records, sqsRecord("m"+itoa(int64(i)), m.Body, m.MAC))
 	}
 	resp, err := r.steps.UnlinkWorker(context.Background(), ev)
 	if err != nil {

@@ -64,6 +64,10 @@ func (s *Steps) link(ctx context.Context, kakaoID int64, u kakaoauth.CognitoUser
 		case errors.As(err, &notFound):
 		case err != nil:
 			return kakaoauth.Mapping{}, none, err
+		case m.Ban.ActiveAt(s.now()):
+			// A ban is the Kakao account's, whatever user it would reach:
+			// linking it elsewhere must not get it back in.
+			return kakaoauth.Mapping{}, none, &kakaoauth.AccountBanned{KakaoID: kakaoID}
 		case m.Status == kakaoauth.StatusActive && m.Linked() && m.Sub == u.Sub:
 			return m, none, nil // linked already
 		case m.Status == kakaoauth.StatusActive, m.Status == kakaoauth.StatusUnlinked && !m.Linked():
@@ -73,7 +77,7 @@ func (s *Steps) link(ctx context.Context, kakaoID int64, u kakaoauth.CognitoUser
 		default:
 			// Deleted, or a link an unlink left dormant: the account is free.
 			prev = &m
-			s.finishPending(ctx, m, ac)
+			s.finishPending(ctx, m)
 		}
 		if err := s.claim(ctx, u.Sub, kakaoID); err != nil {
 			return kakaoauth.Mapping{}, none, err
@@ -83,7 +87,7 @@ func (s *Steps) link(ctx context.Context, kakaoID int64, u kakaoauth.CognitoUser
 			KakaoID: kakaoID, Sub: u.Sub, Username: u.Username, Kind: kakaoauth.KindLinked,
 			Status: kakaoauth.StatusActive, CreatedAt: now, ActiveSince: now,
 		}
-		ev := s.newEvent(basis, kakaoauth.EventLinked, cur, reason)
+		ev := s.newEvent(ac, basis, kakaoauth.EventLinked, cur, reason)
 		if prev == nil {
 			cur.LastEvent, cur.EventPending = ev, true
 			err = s.mappings.Create(ctx, cur)
@@ -170,7 +174,7 @@ func (s *Steps) signInLinked(in LoginState, m kakaoauth.Mapping) LoginState {
 // over, as a first login). Nothing of the user is touched; a user deleted
 // meanwhile shows at the sign-in (UserMissing, then RecreateUser).
 func (s *Steps) relinkLinked(ctx context.Context, in LoginState, m kakaoauth.Mapping) (LoginState, error) {
-	ev, err := s.restoreLink(ctx, m, in.Context.ExecutionID, "login")
+	ev, err := s.restoreLink(ctx, m, loginContext(in), in.Context.ExecutionID, "login")
 	var taken *kakaoauth.UserAlreadyLinked
 	var stale *kakaoauth.StaleTransition
 	switch {
@@ -190,7 +194,7 @@ func (s *Steps) relinkLinked(ctx context.Context, in LoginState, m kakaoauth.Map
 	case err != nil:
 		return in, err
 	}
-	s.finishAtLogin(ctx, ev, in)
+	s.finishSoon(ctx, ev)
 	m.Status = kakaoauth.StatusActive
 	return s.signInLinked(in, m), nil
 }
@@ -199,12 +203,12 @@ func (s *Steps) relinkLinked(ctx context.Context, in LoginState, m kakaoauth.Map
 // its user first (*UserAlreadyLinked when another Kakao account holds it
 // now), then the mapping, conditional on the unlink the caller saw
 // (*StaleTransition otherwise).
-func (s *Steps) restoreLink(ctx context.Context, m kakaoauth.Mapping, basis, reason string) (kakaoauth.LifecycleEvent, error) {
+func (s *Steps) restoreLink(ctx context.Context, m kakaoauth.Mapping, ac auditContext, basis, reason string) (kakaoauth.LifecycleEvent, error) {
 	var none kakaoauth.LifecycleEvent
 	if err := s.claim(ctx, m.Sub, m.KakaoID); err != nil {
 		return none, err
 	}
-	ev := s.newEvent(basis, kakaoauth.EventRelinked, m, reason)
+	ev := s.newEvent(ac, basis, kakaoauth.EventRelinked, m, reason)
 	if err := s.mappings.MarkRelinked(ctx, kakaoauth.Relink{KakaoID: m.KakaoID, UnlinkedAt: m.UnlinkedAt, At: ev.Time, Event: ev}); err != nil {
 		var stale *kakaoauth.StaleTransition
 		if !errors.As(err, &stale) {
@@ -285,7 +289,7 @@ func (s *Steps) byEmailRule(ctx context.Context, in LoginState, prev *kakaoauth.
 		return in, false, err
 	}
 	if ev.ID != "" {
-		s.finishAtLogin(ctx, ev, in)
+		s.finishSoon(ctx, ev)
 	}
 	return s.signInLinked(in, m), true, nil
 }
@@ -302,12 +306,16 @@ func (s *Steps) LinkUser(ctx context.Context, kakaoID int64, username, actor str
 	if err != nil {
 		return m, false, err
 	}
-	ac := auditContext{actor: actor}
-	m, ev, err := s.link(ctx, kakaoID, u, "admin", uuid.NewString(), ac)
+	basis := uuid.NewString()
+	m, ev, err := s.link(ctx, kakaoID, u, "admin", basis, auditContext{ExecutionID: basis, Actor: actor})
 	if err != nil || ev.ID == "" {
 		return m, false, err
 	}
-	return m, true, s.finishEvent(ctx, ev, ac)
+	// From an operator's machine the stack's bus may refuse the event (it
+	// takes events from the stack's functions only): the outbox keeps it
+	// for the sweeper.
+	s.finishSoon(ctx, ev)
+	return m, true, nil
 }
 
 // issueLinked signs a linked user in through CUSTOM_AUTH: Cognito's

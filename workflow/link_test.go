@@ -467,3 +467,137 @@ func TestPreSignUpLinksToTheLinkedUser(t *testing.T) {
 		t.Fatal("the hosted-UI link set the linked user's password")
 	}
 }
+
+// A ban of a linked account (a user of the team's, not kakaoauth's): its
+// Kakao login answers AccountBanned before any Cognito call, through the
+// broker and the hosted UI alike, and the user is never disabled or
+// signed out: enabled, its own password, its sessions. Only what
+// kakaoauth made goes: the hosted UI's link of the Kakao identity. The ban
+// is the Kakao account's: it holds through Kakao's unlink and the
+// person's own removal of the link, and refuses linking that Kakao account
+// to anyone; lifted, the account links again.
+func TestBanOfALinkedAccount(t *testing.T) {
+	h := newHostedRig(t)
+	ctx := context.Background()
+	alice := h.users.addNative("alice", "alice@example.com")
+	bob := h.users.addNative("bob", "bob@example.com")
+	own := h.users.password("alice")
+	h.link(t, "alice", "tok-2")
+	h.linked(t, 2)
+	session := h.login(t, `{"access_token":"tok-2"}`)
+	h.advance(time.Minute)
+	h.resetCalls()
+
+	if err := h.steps.BanAccount(ctx, 2, time.Time{}, "abuse report 4", "operator"); err != nil {
+		t.Fatal(err)
+	}
+	if h.links.linkedTo(2) != "" {
+		t.Fatal("the hosted UI's link of a banned Kakao account is still there")
+	}
+	exec := h.fails(t, `{"access_token":"tok-2"}`, "AccountBanned")
+	assertPath(t, exec, pathUpsertErr...)
+	h.refused(t, 2, "AccountBanned")
+	assertCalls(t, "ban of a linked account and its refused logins", h.cognito(), map[string]int{})
+	intact := func(when string) {
+		t.Helper()
+		u, _ := h.users.user("alice")
+		if !u.Enabled || u.Sub != alice.Sub || h.users.password("alice") != own || !h.users.refreshWorks(session.RefreshToken) {
+			t.Fatalf("%s: the team's user was disabled, changed or signed out: %+v", when, u)
+		}
+	}
+	intact("after the ban")
+
+	// Kakao's unlink: the link goes dormant, the ban stays, and a fresh
+	// Kakao login (which would restore a dormant link) is still refused.
+	h.worker(t, h.unlinkRequest(1, 2, "UNLINK_FROM_APPS"))
+	if m := h.mappings.row(2); m.Status != kakaoauth.StatusUnlinked || m.Ban == nil || m.Sub != alice.Sub {
+		t.Fatalf("after Kakao's unlink: %+v", m)
+	}
+	h.advance(time.Minute)
+	h.fails(t, `{"access_token":"tok-2"}`, "AccountBanned")
+	intact("after Kakao's unlink")
+
+	// The person removes the dormant link: forgotten, still banned.
+	h.advance(time.Minute)
+	if status, body, _ := h.linkCall(t, http.MethodDelete, h.tokens.issue("alice"), ""); status != http.StatusOK {
+		t.Fatalf("DELETE: %d %v", status, body)
+	}
+	if m := h.mappings.row(2); m.Status != kakaoauth.StatusDeleted || m.Ban == nil {
+		t.Fatalf("after the person's unlink: %+v", m)
+	}
+	intact("after the person's unlink")
+	// Nobody may link the banned Kakao account now, the person or another.
+	for _, who := range []string{"alice", "bob"} {
+		status, body, _ := h.linkCall(t, http.MethodPost, h.tokens.issue(who), `{"access_token":"tok-2"}`)
+		wantLinkError(t, status, body, http.StatusForbidden, "AccountBanned")
+	}
+	if _, _, err := h.steps.LinkUser(ctx, 2, "bob", "operator"); err == nil || kakaoauth.ErrorName(err) != "AccountBanned" {
+		t.Fatalf("an operator linked a banned Kakao account: %v", err)
+	}
+	if h.mappings.claim(bob.Sub) != 0 {
+		t.Fatal("a refused link claimed the user")
+	}
+	h.fails(t, `{"access_token":"tok-2"}`, "AccountBanned")
+
+	// Lifted: the Kakao account links again, and logs in as that user.
+	if lifted, err := h.steps.UnbanAccount(ctx, 2, "operator"); err != nil || !lifted {
+		t.Fatalf("unban: %v %v", lifted, err)
+	}
+	h.link(t, "bob", "tok-2")
+	if resp := h.login(t, `{"access_token":"tok-2"}`); resp.Sub != bob.Sub {
+		t.Fatalf("login after the unban: %+v", resp)
+	}
+	if u, _ := h.users.user("bob"); !u.Enabled || h.users.password("bob") != "native-password-bob" {
+		t.Fatalf("bob after his link: %+v", u)
+	}
+	want := []string{kakaoauth.EventLinked, kakaoauth.EventBanned, kakaoauth.EventUnlinked, kakaoauth.EventUnlinked, kakaoauth.EventUnbanned, kakaoauth.EventLinked}
+	if got := h.events.types(); !slices.Equal(got, want) {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+	var refusedLinks int
+	for _, e := range h.audit.all() {
+		if e.Type == kakaoauth.EventLinkFailed && e.Error == "AccountBanned" && e.KakaoID == 2 {
+			refusedLinks++
+		}
+	}
+	if refusedLinks != 2 {
+		t.Fatalf("%d refused links audited, want 2", refusedLinks)
+	}
+}
+
+// The reconciler on a linked account whose Kakao callback was lost: the
+// link goes dormant (reconciled), the claim on the user is released, and
+// the team's user is never read, disabled or signed out.
+func TestReconcilerUnlinksALinkedAccount(t *testing.T) {
+	r := newRig(t)
+	alice := r.users.addNative("alice", "alice@example.com")
+	r.link(t, "alice", "tok-2")
+	session := r.login(t, `{"access_token":"tok-2"}`)
+	r.login(t, `{"access_token":"tok-1"}`) // a created account Kakao still links
+	r.advance(time.Minute)
+	WithReconciler(&memKakaoLinks{linked: map[int64]bool{1: true}}, memActive{m: r.mappings, pageSize: 100}, &memCursor{}, nil, ReconcilerSettings{})(r.steps)
+	r.resetCalls()
+	rep, err := r.steps.Reconcile(context.Background(), ReconcileEvent{})
+	if err != nil || rep.Checked != 2 || rep.Unlinked != 1 || !rep.PassEnded {
+		t.Fatalf("reconcile: %+v %v", rep, err)
+	}
+	m := r.mappings.row(2)
+	if m.Status != kakaoauth.StatusUnlinked || m.Kind != kakaoauth.KindLinked || m.Sub != alice.Sub || m.LastEvent.Reason != ReasonReconciled {
+		t.Fatalf("mapping %+v", m)
+	}
+	if r.mappings.claim(alice.Sub) != 0 {
+		t.Fatal("the dormant link still claims the user")
+	}
+	assertCalls(t, "reconciled unlink of a linked account", r.cognito(), map[string]int{})
+	if u, _ := r.users.user("alice"); !u.Enabled || !r.users.refreshWorks(session.RefreshToken) {
+		t.Fatal("the reconciler disabled the team's user or signed it out")
+	}
+	if ev := r.events.all(); ev[len(ev)-1].Type != kakaoauth.EventUnlinked || ev[len(ev)-1].KakaoID != 2 {
+		t.Fatalf("events %+v", ev)
+	}
+	// The person's next Kakao login (Kakao vouches for it now) restores it.
+	r.advance(time.Minute)
+	if resp := r.login(t, `{"access_token":"tok-2"}`); resp.Sub != alice.Sub {
+		t.Fatalf("return: %+v", resp)
+	}
+}

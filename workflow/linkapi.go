@@ -162,17 +162,15 @@ func (s *Steps) postLink(ctx context.Context, req events.APIGatewayProxyRequest,
 		return nil, who, err
 	}
 	who.kakaoID = st.Subject.KakaoID
-	ac := auditContext{executionID: rc.ExecutionID, sourceIP: rc.SourceIP, userAgent: rc.UserAgent, appID: st.Subject.AppID}
+	ac := auditContext{ExecutionID: rc.ExecutionID, SourceIP: rc.SourceIP, UserAgent: rc.UserAgent, AppID: st.Subject.AppID}
 	m, ev, err := s.link(ctx, st.Subject.KakaoID, user, "user", rc.ExecutionID, ac)
 	if err != nil {
 		return nil, who, err
 	}
 	if ev.ID != "" {
-		if err := s.finishEvent(ctx, ev, ac); err != nil {
-			// The link is made; the outbox keeps its events for the next
-			// reader of the account.
-			s.log.WarnContext(ctx, "lifecycle event left in the outbox", "event", ev.Type, "eventId", ev.ID, "kakaoId", ev.KakaoID, "error", err.Error())
-		}
+		// The link is made; the outbox keeps its events if they cannot
+		// go out now (the sweeper sends them).
+		s.finishSoon(ctx, ev)
 	}
 	return LinkResponse{KakaoID: m.KakaoID, Sub: m.Sub, Username: m.Username, NewLink: ev.ID != ""}, who, nil
 }
@@ -204,12 +202,17 @@ func (s *Steps) deleteLink(ctx context.Context, req events.APIGatewayProxyReques
 		return nil, who, err
 	}
 	r := kakaoauth.UnlinkRequest{
-		ID: rc.RequestID, KakaoID: m.KakaoID, ReferrerType: ReferrerUser, ReceivedAt: millis(s.now()),
+		ID: rc.ExecutionID, KakaoID: m.KakaoID, ReferrerType: ReferrerUser, ReceivedAt: millis(s.now()),
 		SourceIP: rc.SourceIP, UserAgent: rc.UserAgent, Action: ActionDelete,
 	}
 	outcome, err := s.UnlinkAccount(ctx, r)
-	if err != nil {
+	if err != nil && outcome != UnlinkDone {
 		return nil, who, err
+	}
+	if err != nil {
+		// The link is removed; only its events could not go out: the
+		// outbox keeps them for the sweeper. A retry would find nothing.
+		s.log.WarnContext(ctx, "lifecycle event left in the outbox", "event", kakaoauth.EventUnlinked, "kakaoId", m.KakaoID, "error", err.Error())
 	}
 	s.log.InfoContext(ctx, "kakao link removed by its user", "kakaoId", m.KakaoID, "sub", user.Sub, "outcome", string(outcome))
 	return UnlinkResponse{KakaoID: m.KakaoID, Sub: user.Sub}, who, nil

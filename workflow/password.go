@@ -26,7 +26,12 @@ const pollInterval = 100 * time.Millisecond
 // nonce failed, so the next login claims a fresh one at once instead of
 // paying a failed sign-in: a throttled set is repaired by the next run
 // without more sign-ins.
-func (s *Steps) SetPassword(ctx context.Context, in LoginState) (LoginState, error) {
+func (s *Steps) SetPassword(ctx context.Context, in LoginState) (_ LoginState, err error) {
+	ctx, done, err := withinBudget(ctx, in.Context, "SetPassword")
+	if err != nil {
+		return in, err
+	}
+	defer done(&err)
 	out := in
 	out.Error = nil
 	var failed *PasswordState // the password a sign-in was just refused with

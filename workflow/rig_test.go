@@ -15,6 +15,9 @@ import (
 
 var testPepper = []byte("0123456789abcdef0123456789abcdef-test-pepper")
 
+// testMACKey signs the queued unlink requests.
+var testMACKey = []byte("0a1b2c3d4e5f60718293a4b5c6d7e8f9-test-mac-key")
+
 // testProofKey signs and checks the sign-in proofs: not the pepper.
 var testProofKey = []byte("fedcba9876543210fedcba9876543210-test-proof-key")
 
@@ -98,7 +101,7 @@ func newRig(t testing.TB, opts ...Option) *rig {
 	r.tokens = &memAccessTokens{users: r.users, tokens: map[string]string{}}
 	r.steps = New(append([]Option{
 		WithKakao(r.kakao), WithUsers(r.users), WithMappings(r.mappings), WithAudit(r.audit), WithEvents(r.events),
-		WithUnlinkQueue(r.queue), WithUnlinkAuth(1001, "admin-key"),
+		WithUnlinkQueue(r.queue), WithUnlinkAuth(1001, "admin-key"), WithUnlinkMACKeys(1, map[int][]byte{1: testMACKey}),
 		WithPepper(testPepper), WithProofKeys(1, map[int][]byte{1: testProofKey}), WithPasswordRotation(time.Hour), WithClock(r.clock),
 		WithSleep(func(context.Context, time.Duration) error { r.advance(pollInterval); return nil }),
 		WithBrokerClient(brokerClientName, r.clients), WithAccessTokens(r.tokens), WithKakaoAccounts(r.accounts),
@@ -220,3 +223,9 @@ var (
 	pathRejected  = []string{"ValidateToken", "RecordRejectedRequest", "LoginFailed"}
 	pathUpsertErr = []string{"ValidateToken", "UpsertUser", "RecordFailure", "LoginFailed"}
 )
+
+// signedBody is any body with the webhook's MAC, as if the webhook had
+// queued it (what a message that passes the MAC but not the decoder is).
+func (r *rig) signedBody(body string) kakaoauth.UnlinkMessage {
+	return kakaoauth.UnlinkMessage{Body: body, MAC: "v1." + unlinkMAC(testMACKey, []byte(body))}
+}

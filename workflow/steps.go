@@ -73,9 +73,18 @@ type Steps struct {
 	clients          kakaoauth.AppClients    // describes the sign-in's app client (challenge.go)
 	corsOrigins      []string                // pages that may call the linking endpoints
 	applyGrace       time.Duration
-	now              func() time.Time
-	sleep            func(context.Context, time.Duration) error
-	log              *slog.Logger
+	// Issue 19: the unlink queue's MAC and inbox, the unlink route's
+	// authorizer, bans and the recreation limit, the sweeper and the
+	// reconciler (lifecycle.go, unlinkauth.go, sweep.go, reconcile.go).
+	unlinkMAC  *unlinkMACKeys
+	unlinkGate *unlinkGate
+	inbox      kakaoauth.UnlinkInbox
+	recreation RecreationLimit
+	sweeper    sweeperDeps
+	reconciler reconcilerDeps
+	now        func() time.Time
+	sleep      func(context.Context, time.Duration) error
+	log        *slog.Logger
 }
 
 // Option configures Steps.
@@ -88,6 +97,7 @@ func New(opts ...Option) *Steps {
 		proofTTL:         DefaultProofTTL,
 		unlinkPolicy:     UnlinkPolicyDisable,
 		applyGrace:       DefaultPasswordApplyGrace,
+		recreation:       DefaultRecreationLimit,
 		now:              time.Now,
 		sleep:            sleepContext,
 		log:              slog.New(slog.NewJSONHandler(io.Discard, nil)),

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
@@ -29,43 +30,86 @@ const UnlinkPath = "/kakao/unlink"
 // fields.
 const maxUnlinkBody = 4 << 10
 
-// enqueueTimeout bounds the hand-over to the queue: Kakao gives up after
-// 3 s.
-const enqueueTimeout = 2 * time.Second
+// Kakao gives up on a callback after 3 s. The hand-over to the queue gets
+// enqueueTimeout; if the queue fails, keeping the request in the inbox
+// gets inboxTimeout; both fit, with the function's own time, in Kakao's.
+const (
+	enqueueTimeout = 1200 * time.Millisecond
+	inboxTimeout   = 1200 * time.Millisecond
+)
 
 // referrerTypePattern accepts Kakao's referrer types (ACCOUNT_DELETE,
 // UNLINK_FROM_APPS, ...) and any it adds later, but nothing else reaches
 // the audit trail.
 var referrerTypePattern = regexp.MustCompile(`^[A-Z][A-Z_]{0,63}$`)
 
-// unlinkAuth is what an unlink callback must present: the app id, and the
-// admin key as "Authorization: KakaoAK <key>". Only a SHA-256 of that
-// header value is kept, so the comparison is constant-time whatever the
-// length of what a caller sends, and the key itself is not held.
+// UnlinkKeys is the one check of Kakao's unlink credential, shared by the
+// webhook and its API Gateway authorizer: "Authorization: KakaoAK <key>"
+// with any of the app's admin keys (an app may hold several at once since
+// Kakao's 2025-12 app-key change, so a key can be rotated without losing
+// a callback). Only a SHA-256 of each expected header value is kept, so
+// every comparison is constant-time whatever the length of what a caller
+// sends, and the keys themselves are not held.
+type UnlinkKeys struct {
+	headers [][sha256.Size]byte
+}
+
+// NewUnlinkKeys accepts the given admin keys; empty ones are ignored.
+func NewUnlinkKeys(adminKeys ...string) UnlinkKeys {
+	var k UnlinkKeys
+	for _, key := range adminKeys {
+		if key = strings.TrimSpace(key); key != "" {
+			k.headers = append(k.headers, sha256.Sum256([]byte("KakaoAK "+key)))
+		}
+	}
+	return k
+}
+
+// Empty reports that no key is accepted: every call is refused.
+func (k UnlinkKeys) Empty() bool { return len(k.headers) == 0 }
+
+// Match reports whether an Authorization header value carries one of the
+// keys. Every key is compared, so the time taken does not tell which.
+func (k UnlinkKeys) Match(header string) bool {
+	got := sha256.Sum256([]byte(header))
+	ok := 0
+	for _, want := range k.headers {
+		ok |= subtle.ConstantTimeCompare(got[:], want[:])
+	}
+	return ok == 1
+}
+
+// unlinkAuth is what an unlink callback must present: the app id, and one
+// of the admin keys.
 type unlinkAuth struct {
-	appID  int64
-	header [sha256.Size]byte
+	appID int64
+	keys  UnlinkKeys
 }
 
 // WithUnlinkAuth enables the unlink webhook for Kakao app appID with its
-// admin key. Without it (or with an empty key) the webhook refuses every
-// call: it fails closed.
-func WithUnlinkAuth(appID int64, adminKey string) Option {
+// admin keys. Without it (or with no key) the webhook refuses every call:
+// it fails closed.
+func WithUnlinkAuth(appID int64, adminKeys ...string) Option {
 	return func(s *Steps) {
 		s.unlinkAuth = nil
-		if appID > 0 && adminKey != "" {
-			s.unlinkAuth = &unlinkAuth{appID: appID, header: sha256.Sum256([]byte("KakaoAK " + adminKey))}
+		if keys := NewUnlinkKeys(adminKeys...); appID > 0 && !keys.Empty() {
+			s.unlinkAuth = &unlinkAuth{appID: appID, keys: keys}
 		}
 	}
 }
 
 // UnlinkWebhook handles Kakao's unlink callback (API Gateway proxy
-// integration; the local endpoint adapts HTTP to the same event). Kakao
-// calls it, GET or POST, with app_id, user_id and referrer_type as query or
-// form fields after a user unlinked the app on Kakao's side, counts only a
-// 200 within 3 s as delivered, and never calls again. So the webhook only
-// authenticates the call and puts it on the unlink queue; the unlink worker
-// (UnlinkWorker) carries it out with retries and a dead-letter queue.
+// integration behind UnlinkAuthorizer; the local endpoint adapts HTTP to
+// the same events). Kakao calls it, GET or POST, with app_id, user_id and
+// referrer_type as query or form fields after a user unlinked the app on
+// Kakao's side, counts only a 200 within 3 s as delivered, and never calls
+// again. So the webhook only authenticates the call, signs it (a MAC the
+// worker checks) and puts it on the unlink queue; the unlink worker
+// (UnlinkWorker) carries it out with retries and a dead-letter queue. If
+// the queue fails, the request is kept in the inbox (DynamoDB) and Kakao
+// still gets its 200: the sweeper queues it later (Sweep). Only when both
+// fail does Kakao get a 500, and the log line has what an operator needs
+// to replay it.
 //
 // An unknown Kakao id is queued like any other (the worker finds nothing
 // to do): whether an account exists is nobody's business here.
@@ -100,73 +144,50 @@ func (s *Steps) UnlinkWebhook(ctx context.Context, req events.APIGatewayProxyReq
 	if r.ID == "" {
 		r.ID = uuid.NewString()
 	}
-	// Well inside Kakao's 3 s, and not cut short if Kakao hangs up first.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), enqueueTimeout)
-	defer cancel()
-	if err := s.unlinks.Enqueue(ctx, r); err != nil {
-		// Kakao will not call again: the operator replays it with
-		// `kakaoauth admin unlink` (the log line has what it needs).
-		s.log.ErrorContext(ctx, "unlink callback not queued", "webhook", "unlink", "kakaoId", p.userID, "referrerType", p.referrerType, "requestId", r.ID, "error", err.Error())
+	msg, err := s.SignUnlink(r)
+	if err != nil {
+		s.log.ErrorContext(ctx, "unlink callback not signed", "webhook", "unlink", "kakaoId", p.userID, "referrerType", p.referrerType, "requestId", r.ID, "error", err.Error())
 		return unlinkAnswer(http.StatusInternalServerError, kakaoauth.CodeInternal), nil
 	}
-	s.log.InfoContext(ctx, "unlink callback queued", "webhook", "unlink", "kakaoId", p.userID, "referrerType", p.referrerType, "requestId", r.ID)
-	return unlinkAnswer(http.StatusOK, ""), nil
+	// Well inside Kakao's 3 s, and not cut short if Kakao hangs up first.
+	base := context.WithoutCancel(ctx)
+	qctx, cancel := context.WithTimeout(base, enqueueTimeout)
+	qerr := s.unlinks.Enqueue(qctx, msg)
+	cancel()
+	if qerr == nil {
+		s.log.InfoContext(ctx, "unlink callback queued", "webhook", "unlink", "kakaoId", p.userID, "referrerType", p.referrerType, "requestId", r.ID)
+		return unlinkAnswer(http.StatusOK, ""), nil
+	}
+	if s.inbox != nil {
+		ictx, cancel := context.WithTimeout(base, inboxTimeout)
+		ierr := s.inbox.Keep(ictx, kakaoauth.InboxEntry{ID: r.ID, ReceivedAt: r.ReceivedAt, Message: msg})
+		cancel()
+		if ierr == nil {
+			s.log.WarnContext(ctx, "unlink callback kept in the inbox; the sweeper queues it", "webhook", "unlink", "kakaoId", p.userID,
+				"referrerType", p.referrerType, "requestId", r.ID, "queueError", qerr.Error())
+			return unlinkAnswer(http.StatusOK, ""), nil
+		}
+		qerr = fmt.Errorf("%w; inbox: %w", qerr, ierr)
+	}
+	// Kakao will not call again: the operator replays it with `kakaoauth
+	// admin unlink` (the log line has what it needs), or the reconciler
+	// finds it.
+	s.log.ErrorContext(ctx, "unlink callback not queued", "webhook", "unlink", "kakaoId", p.userID, "referrerType", p.referrerType,
+		"receivedAt", r.ReceivedAt, "requestId", r.ID, "error", qerr.Error())
+	return unlinkAnswer(http.StatusInternalServerError, kakaoauth.CodeInternal), nil
 }
 
-// unlinkAuthorized compares the Authorization header with the expected one
-// in constant time.
+// unlinkAuthorized checks the Authorization header against the admin
+// keys (allows).
 func (s *Steps) unlinkAuthorized(req events.APIGatewayProxyRequest) bool {
 	return s.unlinkAuth.allows(headerValues(req.Headers, req.MultiValueHeaders, "Authorization"))
 }
 
 // allows is the one check of Kakao's admin key, for the webhook and its
-// authorizer alike: exactly one Authorization header, equal (compared in
-// constant time) to "KakaoAK <admin key>". No configured key refuses all.
+// authorizer alike: exactly one Authorization header, carrying one of the
+// admin keys (UnlinkKeys.Match). No configured key refuses all.
 func (a *unlinkAuth) allows(authorization []string) bool {
-	if a == nil || len(authorization) != 1 {
-		return false
-	}
-	got := sha256.Sum256([]byte(authorization[0]))
-	return subtle.ConstantTimeCompare(got[:], a.header[:]) == 1
-}
-
-// UnlinkAuthorizer is the API's request authorizer in front of the unlink
-// callback (GET and POST /kakao/unlink): it checks Kakao's admin key, as
-// the webhook does, before API Gateway calls the webhook, so that
-// unauthenticated traffic never reaches it (a request without the header
-// is refused by API Gateway alone). An allowed key is cached by API
-// Gateway for both methods of the route; anything else is "Unauthorized"
-// (401). The webhook keeps its own check, and checks the app id.
-func (s *Steps) UnlinkAuthorizer(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
-	if !s.unlinkAuth.allows(headerValues(req.Headers, req.MultiValueHeaders, "Authorization")) {
-		s.log.WarnContext(ctx, "unlink callback refused", "authorizer", "unlink", "reason", "authorization", "sourceIp", req.RequestContext.Identity.SourceIP)
-		return events.APIGatewayCustomAuthorizerResponse{}, errors.New("Unauthorized") // API Gateway's word for 401
-	}
-	resource, err := routeARN(req.MethodArn)
-	if err != nil {
-		s.log.ErrorContext(ctx, "unlink authorizer: unexpected method ARN", "error", err.Error())
-		return events.APIGatewayCustomAuthorizerResponse{}, err
-	}
-	return events.APIGatewayCustomAuthorizerResponse{
-		PrincipalID: "kakao",
-		PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
-			Version: "2012-10-17",
-			Statement: []events.IAMPolicyStatement{
-				{Action: []string{"execute-api:Invoke"}, Effect: "Allow", Resource: []string{resource}},
-			},
-		},
-	}, nil
-}
-
-// routeARN turns a method ARN (arn:aws:execute-api:<region>:<account>:<api>/<stage>/<METHOD>/kakao/unlink)
-// into the unlink route's, any method: API Gateway caches the policy by
-// the Authorization header, and both methods must pass with it.
-func routeARN(methodARN string) (string, error) {
-	parts := strings.SplitN(methodARN, "/", 4)
-	if len(parts) != 4 || !strings.HasPrefix(parts[0], "arn:") || "/"+parts[3] != UnlinkPath {
-		return "", errors.New("not a method ARN of " + UnlinkPath)
-	}
-	return parts[0] + "/" + parts[1] + "/*" + UnlinkPath, nil
+	return a != nil && len(authorization) == 1 && a.keys.Match(authorization[0])
 }
 
 // headerValues looks a header up case-insensitively (API Gateway passes
@@ -273,8 +294,6 @@ func parseUnlink(req events.APIGatewayProxyRequest) (unlinkParams, error) {
 	return p, nil
 }
 
-// unlinkAnswer is a small fixed JSON body: Kakao looks only at the status,
-// and a refused caller learns nothing beyond it.
 // unlinkUnauthorized is the webhook's answer to a wrong key or app id: the
 // authorizer's own (the gateway response UNAUTHORIZED, errors.go's
 // UnauthorizedOutcome), so that a forger cannot tell which check refused.
@@ -284,6 +303,8 @@ func unlinkUnauthorized() events.APIGatewayProxyResponse {
 	return events.APIGatewayProxyResponse{StatusCode: o.Status, Headers: map[string]string{"Content-Type": "application/json"}, Body: string(b)}
 }
 
+// unlinkAnswer is a small fixed JSON body: Kakao looks only at the status,
+// and a refused caller learns nothing beyond it.
 func unlinkAnswer(status int, code string) events.APIGatewayProxyResponse {
 	body := `{"ok":true}`
 	if code != "" {

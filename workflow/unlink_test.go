@@ -187,10 +187,16 @@ func TestUnlinkAuthorizer(t *testing.T) {
 	request := func(headers map[string]string, multi map[string][]string) events.APIGatewayCustomAuthorizerRequestTypeRequest {
 		return events.APIGatewayCustomAuthorizerRequestTypeRequest{Type: "REQUEST", MethodArn: methodARN, Headers: headers, MultiValueHeaders: multi}
 	}
-	r := unlinkRig(t)
+	r := newRig(t, WithUnlinkAuth(testAppID, testAdminKey), WithUnlinkAuthorizer("usage-key-1", nil))
+	r.login(t, `{"access_token":"tok-1"}`)
+	r.audit.events = nil
+	r.resetCalls()
 	resp, err := r.steps.UnlinkAuthorizer(context.Background(), request(map[string]string{"Authorization": "KakaoAK " + testAdminKey}, nil))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if resp.UsageIdentifierKey != "usage-key-1" {
+		t.Fatalf("usage key %q: an allowed call must spend Kakao's usage plan", resp.UsageIdentifierKey)
 	}
 	st := resp.PolicyDocument.Statement
 	if len(st) != 1 || st[0].Effect != "Allow" || len(st[0].Resource) != 1 ||
@@ -226,7 +232,7 @@ func TestUnlinkAuthorizer(t *testing.T) {
 		t.Error("allowed another route")
 	}
 	// Without a configured key, it fails closed like the webhook.
-	closed := newRig(t)
+	closed := newRig(t, WithUnlinkAuthorizer("usage-key-1", nil))
 	if _, err := closed.steps.UnlinkAuthorizer(context.Background(), request(map[string]string{"Authorization": "KakaoAK " + testAdminKey}, nil)); err == nil {
 		t.Error("an authorizer with no admin key allowed a caller")
 	}

@@ -24,7 +24,12 @@ import (
 // RecreateUser, after UserMissing), gives it a new user (recreated). A
 // linked account's user is never changed here: it signs in through
 // CUSTOM_AUTH.
-func (s *Steps) UpsertUser(ctx context.Context, in LoginState) (LoginState, error) {
+func (s *Steps) UpsertUser(ctx context.Context, in LoginState) (_ LoginState, err error) {
+	ctx, done, err := withinBudget(ctx, in.Context, "UpsertUser")
+	if err != nil {
+		return in, err
+	}
+	defer done(&err)
 	in.Error = nil
 	m, err := s.mappings.Get(ctx, in.Subject.KakaoID)
 	var notFound *kakaoauth.NotFound
@@ -34,7 +39,11 @@ func (s *Steps) UpsertUser(ctx context.Context, in LoginState) (LoginState, erro
 	case err != nil:
 		return in, err
 	}
-	s.finishPending(ctx, m, loginContext(in))
+	s.finishPending(ctx, m)
+	// A ban holds whatever the account's state: before any Cognito call.
+	if err := s.checkBan(ctx, m, loginContext(in)); err != nil {
+		return in, err
+	}
 	switch m.Status {
 	case kakaoauth.StatusUnlinked, kakaoauth.StatusDeleted:
 		// Kakao revokes access tokens on unlink, so a token it vouched for
@@ -93,7 +102,7 @@ func (s *Steps) relinkAtLogin(ctx context.Context, in LoginState, m kakaoauth.Ma
 	if in.Profile.EmailChecked {
 		email = in.Profile.Email
 	}
-	ev, kept, err := s.relink(ctx, m, email, in.Profile.Nickname, in.Context.ExecutionID, "login")
+	ev, kept, err := s.relink(ctx, m, email, in.Profile.Nickname, loginContext(in), in.Context.ExecutionID, "login")
 	var stale *kakaoauth.StaleTransition
 	switch {
 	case errors.Is(err, errUserGone):
@@ -111,7 +120,7 @@ func (s *Steps) relinkAtLogin(ctx context.Context, in LoginState, m kakaoauth.Ma
 	case err != nil:
 		return in, err
 	}
-	s.finishAtLogin(ctx, ev, in)
+	s.finishSoon(ctx, ev)
 	if in.Profile.EmailChecked {
 		in.Profile.Email = kept // RecordLogin mirrors what the user has
 	}
@@ -150,7 +159,7 @@ func (s *Steps) firstLogin(ctx context.Context, in LoginState) (LoginState, erro
 		Status: kakaoauth.StatusActive, CreatedAt: now, ActiveSince: now, LastLoginAt: now,
 		PasswordNonce: nonce, PasswordState: kakaoauth.PasswordTemporary, PasswordSetAt: now, PepperVersion: s.pepperVersion,
 	}
-	m.LastEvent = s.newEvent(in.Context.ExecutionID, kakaoauth.EventUserCreated, m, "login")
+	m.LastEvent = s.newEvent(loginContext(in), in.Context.ExecutionID, kakaoauth.EventUserCreated, m, "login")
 	m.EventPending = true
 	err = s.mappings.Create(ctx, m)
 	var mappingExists *kakaoauth.MappingExists
@@ -174,7 +183,7 @@ func (s *Steps) firstLogin(ctx context.Context, in LoginState) (LoginState, erro
 		return in, err
 	}
 	s.log.InfoContext(ctx, "cognito user created", "step", "UpsertUser", "kakaoId", subj.KakaoID, "sub", user.Sub, "hasVerifiedEmail", email != "", "createdHere", created)
-	s.finishAtLogin(ctx, m.LastEvent, in)
+	s.finishSoon(ctx, m.LastEvent)
 	return s.signInAs(ctx, in, m, created), nil
 }
 

@@ -111,11 +111,19 @@ func CheckTokenShapes(req LoginRequest) error {
 
 // ValidateToken is the first state: it checks the request and the Kakao
 // token and outputs the identity, dropping the token from the state.
-func (s *Steps) ValidateToken(ctx context.Context, in ValidateTokenInput) (LoginState, error) {
+func (s *Steps) ValidateToken(ctx context.Context, in ValidateTokenInput) (_ LoginState, err error) {
 	rc := in.Context
 	if in.ExecutionID != "" {
 		rc.ExecutionID = in.ExecutionID
 	}
+	if !in.StartedAt.IsZero() {
+		rc.StartedAt = in.StartedAt
+	}
+	ctx, done, err := withinBudget(ctx, rc, "ValidateToken")
+	if err != nil {
+		return LoginState{}, err
+	}
+	defer done(&err)
 	return s.validate(ctx, in.Body, in.Oversized, rc, "ValidateToken")
 }
 

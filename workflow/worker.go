@@ -19,7 +19,8 @@ const unlinkRecordTimeout = 10 * time.Second
 
 // UnlinkWorker is the unlink queue's consumer (SQS event source mapping
 // with ReportBatchItemFailures; the local stack's poller drives it the same
-// way). Each record is one unlink request, carried out by UnlinkAccount;
+// way). Each record is one unlink request, believed only with the
+// webhook's MAC of its body (unlinkauth.go), carried out by UnlinkAccount;
 // a record that fails is reported, so only it is retried, and after the
 // queue's maxReceiveCount it lands in the dead-letter queue (with an
 // alarm). A redelivered record changes nothing more: UnlinkAccount is
@@ -37,6 +38,23 @@ func (s *Steps) UnlinkWorker(ctx context.Context, ev events.SQSEvent) (events.SQ
 }
 
 func (s *Steps) unlinkRecord(ctx context.Context, rec events.SQSMessage) error {
+	var mac string
+	if a, ok := rec.MessageAttributes[kakaoauth.UnlinkMACAttribute]; ok && a.StringValue != nil {
+		mac = *a.StringValue
+	}
+	if err := s.verifyUnlink(kakaoauth.UnlinkMessage{Body: rec.Body, MAC: mac}); err != nil {
+		// Someone else wrote to the queue: nothing in the body is believed.
+		// Retried, then dead-lettered (which alarms); audited once.
+		if rec.Attributes["ApproximateReceiveCount"] == "1" && s.audit != nil {
+			if aerr := s.audit.Record(ctx, kakaoauth.AuditEvent{
+				Time: millis(s.now()), Type: kakaoauth.EventUnlinkRefused, Outcome: "failure", Error: "ForgedUnlinkMessage",
+				Detail: "messageId=" + rec.MessageId + " reason=" + err.(*errForgedUnlink).reason,
+			}); aerr != nil {
+				s.log.ErrorContext(ctx, "refused unlink message not audited", "worker", "unlink", "messageId", rec.MessageId, "error", aerr.Error())
+			}
+		}
+		return err
+	}
 	r, err := DecodeUnlinkRequest(rec.Body)
 	if err != nil {
 		// Not ours to understand: retried, then kept in the dead-letter

@@ -30,7 +30,7 @@ import (
 )
 
 func init() {
-	commands["admin"] = command{summary: "operators: show an account's state; link, unlink, re-link or delete it (audited); pepper versions in use", run: runAdmin}
+	commands["admin"] = command{summary: "operators: show an account's state; link, unlink, re-link, delete, ban or unban it (audited); pepper versions in use", run: runAdmin}
 }
 
 // Stack outputs (template.yaml) admin reads besides the tables.
@@ -67,6 +67,11 @@ actions:
           the person's next Kakao login brings the same user back
   relink  bring an unlinked account back now, without a Kakao login
   delete  delete the Cognito user and scrub the mapping (needs -yes)
+  ban     refuse the account's Kakao login (403 AccountBanned) until -until, or
+          until unbanned; a user kakaoauth created is disabled and signed out.
+          The ban holds through unlinks, re-links, deletion and the hosted UI
+  unban   lift a ban (also one kakaoauth kept from a disable in Cognito that an
+          unlink found); a created user of an active account is enabled again
   peppers how many accounts' passwords derive with each pepper version (while
           rotating the pepper: how many still use the old one); reads the
           whole mapping table (a Scan of two attributes)
@@ -90,7 +95,7 @@ func (m *AdminMain) Run(ctx context.Context, args []string) error {
 	}
 	action := args[0]
 	switch action {
-	case "show", "link", "unlink", "relink", "delete", "peppers":
+	case "show", "link", "unlink", "relink", "delete", "peppers", "ban", "unban":
 	default:
 		fmt.Fprint(m.Err, adminUsage)
 		return fmt.Errorf("admin: unknown action %q", action)
@@ -104,6 +109,8 @@ func (m *AdminMain) Run(ctx context.Context, args []string) error {
 	var out outputFormat
 	out.register(f, "json")
 	yes := f.Bool("yes", false, "confirm a deletion (it cannot be undone)")
+	until := f.String("until", "", "ban: when the ban ends, RFC 3339 (2026-12-31T00:00:00+09:00) or a duration from now (72h); default: until unbanned")
+	reason := f.String("reason", "", "ban: a note for the audit trail (no personal data)")
 	if err := f.parseNoArgs(args[1:]); err != nil {
 		return err
 	}
@@ -120,6 +127,21 @@ func (m *AdminMain) Run(ctx context.Context, args []string) error {
 		return errors.New("admin link: give -username (the pool's user to link the Kakao account to)")
 	case action != "link" && *username != "":
 		return fmt.Errorf("admin %s: -username is for link only", action)
+	case action != "ban" && (*until != "" || *reason != ""):
+		return fmt.Errorf("admin %s: -until and -reason are ban's", action)
+	case len(*reason) > 200:
+		return errors.New("admin ban: -reason is at most 200 characters")
+	}
+	now := time.Now
+	if m.Now != nil {
+		now = m.Now
+	}
+	var banUntil time.Time
+	if *until != "" {
+		var err error
+		if banUntil, err = parseUntil(*until, now()); err != nil {
+			return fmt.Errorf("admin ban: -until %q: %w", *until, err)
+		}
 	}
 	if err := target.check(f); err != nil {
 		return err
@@ -140,10 +162,6 @@ func (m *AdminMain) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	steps := deps.Steps()
-	now := time.Now
-	if m.Now != nil {
-		now = m.Now
-	}
 	switch action {
 	case "link":
 		mp, created, err := steps.LinkUser(ctx, *kakaoID, *username, actor)
@@ -154,7 +172,28 @@ func (m *AdminMain) Run(ctx context.Context, args []string) error {
 			fmt.Fprintf(m.Out, "kakao account %d is linked to %s (sub %s) already; nothing done\n", *kakaoID, mp.Username, mp.Sub)
 			return nil
 		}
-		fmt.Fprintf(m.Out, "kakao account %d linked to %s (sub %s): its Kakao logins sign in as this user; event linked published\n", *kakaoID, mp.Username, mp.Sub)
+		fmt.Fprintf(m.Out, "kakao account %d linked to %s (sub %s): its Kakao logins sign in as this user; event linked audited and published\n", *kakaoID, mp.Username, mp.Sub)
+		return nil
+	case "ban":
+		if err := steps.BanAccount(ctx, *kakaoID, banUntil, *reason, actor); err != nil {
+			return fmt.Errorf("admin ban: %w", err)
+		}
+		end := "until unbanned"
+		if !banUntil.IsZero() {
+			end = "until " + timeText(banUntil)
+		}
+		fmt.Fprintf(m.Out, "kakao account %d banned %s: its Kakao login answers AccountBanned; event banned audited and published\n", *kakaoID, end)
+		return nil
+	case "unban":
+		lifted, err := steps.UnbanAccount(ctx, *kakaoID, actor)
+		if err != nil {
+			return fmt.Errorf("admin unban: %w", err)
+		}
+		if !lifted {
+			fmt.Fprintf(m.Out, "kakao account %d is not banned; nothing done\n", *kakaoID)
+			return nil
+		}
+		fmt.Fprintf(m.Out, "kakao account %d unbanned: its next Kakao login signs in; event unbanned audited and published\n", *kakaoID)
 		return nil
 	case "relink":
 		if err := steps.RelinkAccount(ctx, *kakaoID, actor); err != nil {
@@ -169,6 +208,12 @@ func (m *AdminMain) Run(ctx context.Context, args []string) error {
 			r.Action = workflow.ActionDelete
 		}
 		outcome, err := steps.UnlinkAccount(ctx, r)
+		if err != nil && outcome == workflow.UnlinkDone {
+			// Done; its events wait in the outbox (the stack's bus takes
+			// events from the stack's functions only): the sweeper sends them.
+			fmt.Fprintf(m.Err, "admin %s: done; its events are left to the stack's sweeper (%v)\n", action, err)
+			err = nil
+		}
 		if err != nil {
 			return fmt.Errorf("admin %s: %w", action, err)
 		}
@@ -231,6 +276,24 @@ func (m *AdminMain) connect(ctx context.Context, target *awsTarget) (*wiring.Sta
 	return wiring.New(bootstrap.New(c, cfg, slog.New(slog.DiscardHandler))), nil
 }
 
+// parseUntil reads -until: an RFC 3339 time, or a duration from now.
+func parseUntil(v string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(v); err == nil {
+		if d <= 0 {
+			return time.Time{}, errors.New("want a positive duration")
+		}
+		return now.Add(d), nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, errors.New("want an RFC 3339 time such as 2026-12-31T00:00:00+09:00, or a duration such as 72h")
+	}
+	if !t.After(now) {
+		return time.Time{}, errors.New("the ban would end in the past")
+	}
+	return t, nil
+}
+
 // callerIdentity names the operator in the audit trail.
 func callerIdentity(ctx context.Context, cfg aws.Config) (string, error) {
 	out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
@@ -283,6 +346,7 @@ type accountState struct {
 	PepperVersion int      `json:"pepperVersion,omitempty"`
 	LastEvent     string   `json:"lastEvent,omitempty"`
 	EventPending  bool     `json:"eventPending,omitempty"`
+	Ban           string   `json:"ban,omitempty"`
 	Cognito       string   `json:"cognitoUser"`
 }
 
@@ -310,6 +374,21 @@ func (m *AdminMain) show(ctx context.Context, deps *wiring.Stack, kakaoID int64,
 	}
 	if mp.LastEvent.ID != "" {
 		st.LastEvent = mp.LastEvent.Type + " " + timeText(mp.LastEvent.Time) + " (" + mp.LastEvent.ID + ")"
+	}
+	if b := mp.Ban; b != nil {
+		st.Ban = "since " + timeText(b.At)
+		if !b.Until.IsZero() {
+			st.Ban += " until " + timeText(b.Until)
+		}
+		if b.By != "" {
+			st.Ban += " by " + b.By
+		}
+		if b.Reason != "" {
+			st.Ban += ": " + b.Reason
+		}
+		if !b.ActiveAt(time.Now()) {
+			st.Ban += " (ended; lifted at the next login)"
+		}
 	}
 	u, err := deps.Users().GetUser(ctx, mp.Username)
 	switch {
@@ -358,13 +437,14 @@ func (m *AdminMain) show(ctx context.Context, deps *wiring.Stack, kakaoID int64,
 	row("re-linked", st.RelinkedAt)
 	row("deleted", st.DeletedAt)
 	row("previous subs", strings.Join(st.PreviousSubs, ", "))
+	row("ban", st.Ban)
 	row("password", st.PasswordState)
 	if st.PepperVersion != 0 {
 		row("pepper version", strconv.Itoa(st.PepperVersion))
 	}
 	pending := ""
 	if st.EventPending {
-		pending = " (pending: the next login or unlink sends it)"
+		pending = " (pending: the sweeper sends it within a minute or two)"
 	}
 	row("last event", st.LastEvent+pending)
 	return w.Flush()

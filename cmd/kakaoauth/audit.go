@@ -255,6 +255,7 @@ var eventTypes = []string{
 	kakaoauth.EventLoginSucceeded, kakaoauth.EventLoginFailed, kakaoauth.EventUserCreated,
 	kakaoauth.EventPasswordLoginBlocked, kakaoauth.EventUnlinked, kakaoauth.EventRelinked, kakaoauth.EventDeleted, kakaoauth.EventRecreated,
 	kakaoauth.EventFederatedLinked, kakaoauth.EventFederatedRefused,
+	kakaoauth.EventBanned, kakaoauth.EventUnbanned, kakaoauth.EventReconciled, kakaoauth.EventUnlinkRefused,
 }
 
 func (ff *filterFlags) register(fs *cliFlags) {

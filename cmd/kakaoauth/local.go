@@ -48,6 +48,9 @@ flags:
 	fs.StringVar(&cfg.UserPoolID, "user-pool-id", "", "add Kakao to this existing pool of the local moto instead of creating one (the stack parameter UserPoolId)")
 	fs.BoolVar(&cfg.LinkByVerifiedEmail, "link-by-verified-email", false, "link a Kakao login to the pool's user with the same verified email (the stack parameter LinkByVerifiedEmail)")
 	fs.BoolVar(&cfg.AllowPlainIDTokenNonce, "allow-plain-id-token-nonce", false, "also accept ID tokens whose nonce claim is the sent nonce itself, not its SHA-256 (the stack parameter AllowPlainIdTokenNonce)")
+	// Issue 19: the upkeep's schedules, shorter than in AWS.
+	fs.DurationVar(&cfg.SweepEvery, "sweep-every", localstack.DefaultSweepEvery, "how often the sweeper runs (AWS: every minute; negative: never)")
+	fs.DurationVar(&cfg.ReconcileEvery, "reconcile-every", time.Minute, "how often the reconciler asks the double which accounts are still linked (AWS: ReconcileIntervalMinutes; 0: never)")
 	fs.BoolVar(&cfg.HostedUI, "hosted-ui", os.Getenv("KAKAOAUTH_HOSTED_UI") == "true", "also run Cognito's hosted UI with Kakao, as the stack parameter HostedUi=enabled does (make run turns it on): its PreSignUp trigger and the link run locally (env KAKAOAUTH_HOSTED_UI=true)")
 	corsOrigins := fs.String("cors-origins", os.Getenv("KAKAOAUTH_CORS_ORIGINS"), "comma-separated origins whose pages may call the login endpoint, e.g. http://localhost:8090 for kakaoauth tryit (env KAKAOAUTH_CORS_ORIGINS)")
 	logLevel := fs.String("log-level", envOr("KAKAOAUTH_LOG_LEVEL", "info"), "debug|info|warn|error (env KAKAOAUTH_LOG_LEVEL)")

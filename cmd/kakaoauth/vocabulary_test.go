@@ -15,7 +15,7 @@ import (
 // Every command and action, as a person types them before -h.
 var helpInvocations = [][]string{
 	{"local"}, {"fake-kakao"}, {"login"}, {"smoke"}, {"tryit"}, {"bench"}, {"version"}, {"deploy"},
-	{"admin", "show"}, {"admin", "unlink"}, {"admin", "relink"}, {"admin", "delete"}, {"admin", "peppers"},
+	{"admin", "show"}, {"admin", "unlink"}, {"admin", "relink"}, {"admin", "delete"}, {"admin", "peppers"}, {"admin", "ban"}, {"admin", "unban"},
 	{"audit", "mapping"}, {"audit", "mappings"}, {"audit", "events"}, {"audit", "stats"},
 	{"pool", "attach"}, {"pool", "detach"},
 }

@@ -78,6 +78,9 @@ func (f *Fake) controlRotate(w http.ResponseWriter, _ *http.Request) {
 type unlinkRequest struct {
 	UserID       int64  `json:"user_id"`
 	ReferrerType string `json:"referrer_type"`
+	// DropCallback unlinks without calling back: the callback Kakao sent
+	// was lost (only the reconciler can find out).
+	DropCallback bool `json:"drop_callback"`
 }
 
 // controlUnlink answers with the callback's own status, so a test sees
@@ -85,6 +88,14 @@ type unlinkRequest struct {
 func (f *Fake) controlUnlink(w http.ResponseWriter, r *http.Request) {
 	var req unlinkRequest
 	if !decode(w, r, &req) {
+		return
+	}
+	if req.DropCallback {
+		if err := f.UnlinkDroppingCallback(req.UserID); err != nil {
+			controlError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"callback_status": 0, "dropped": true})
 		return
 	}
 	status, err := f.Unlink(r.Context(), req.UserID, req.ReferrerType)
@@ -143,4 +154,17 @@ func (f *Fake) Unlink(ctx context.Context, userID int64, referrerType string) (i
 	}
 	_ = resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+// UnlinkDroppingCallback plays an unlink whose callback never arrives:
+// the user's tokens for the app stop working and the admin API no longer
+// lists the user, but nobody is called.
+func (f *Fake) UnlinkDroppingCallback(userID int64) error {
+	if userID <= 0 {
+		return fmt.Errorf("%w: user_id must be positive", errBadUnlink)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.revokeLocked(userID, f.cfg.AppID)
+	return nil
 }

@@ -19,6 +19,8 @@ func (f *Fake) routes() http.Handler {
 	mux.HandleFunc("GET /v2/user/me", f.me)
 	mux.HandleFunc("POST /v2/user/me", f.me)
 	mux.HandleFunc("POST /v1/user/unlink", f.unlinkByToken)
+	mux.HandleFunc("GET /v2/app/users", f.appUsers)
+	mux.HandleFunc("POST /v2/app/users", f.appUsers)
 	// Kakao auth server (kauth.kakao.com).
 	mux.HandleFunc("GET /oauth/authorize", f.authorize)
 	mux.HandleFunc("POST /oauth/authorize", f.consent)
@@ -473,4 +475,35 @@ func (f *Fake) token(w http.ResponseWriter, r *http.Request) {
 		body["id_token"] = idt
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// maxAppUsers is how many ids /v2/app/users takes at once without
+// property_keys.
+const maxAppUsers = 100
+
+// appUsers is GET (or POST) /v2/app/users: with the admin key, the users
+// of the app among target_ids (a JSON array of at most 100 user ids,
+// target_id_type user_id), each {"id","connected_at"}, as a JSON array
+// (Kakao's example; its reference names the same list "elements"). A user
+// who is unknown, or unlinked and not logged in since, is left out.
+func (f *Fake) appUsers(w http.ResponseWriter, r *http.Request) {
+	scheme, key, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "KakaoAK") || strings.TrimSpace(key) != f.cfg.AdminKey {
+		writeKakaoError(w, http.StatusUnauthorized, -401, "wrong admin key")
+		return
+	}
+	var ids []int64
+	if r.FormValue("target_id_type") != "user_id" || json.Unmarshal([]byte(r.FormValue("target_ids")), &ids) != nil || len(ids) == 0 || len(ids) > maxAppUsers {
+		writeKakaoError(w, http.StatusBadRequest, -2, "target_id_type must be user_id and target_ids a JSON array of 1 to 100 user ids")
+		return
+	}
+	f.mu.Lock()
+	out := []map[string]any{}
+	for _, id := range ids {
+		if _, known := f.users[id]; known && !f.unlinked[id] {
+			out = append(out, map[string]any{"id": id, "connected_at": "2024-01-01T00:00:00Z"})
+		}
+	}
+	f.mu.Unlock()
+	writeJSON(w, http.StatusOK, out)
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -170,6 +171,17 @@ func TestCallsPerLoginKind(t *testing.T) {
 			s.waitStatus(t, 704, "unlinked")
 			return map[string]string{"id_token": tok, "nonce": "n-0123456789abcdef"}
 		}, 403, "AccountUnlinked", map[string]int{"GetItem": 1, audit: 1}, nil},
+		{"AccountBanned", func(t *testing.T) any {
+			if status, _ := s.login(t, map[string]string{"access_token": s.accessToken(t, 705)}); status != 200 {
+				t.Fatalf("first login of 705: %d", status)
+			}
+			if err := s.Deps().Steps().BanAccount(ctx, 705, time.Time{}, "", "operator"); err != nil {
+				t.Fatal(err)
+			}
+			return map[string]string{"access_token": s.accessToken(t, 705)}
+		}, 403, "AccountBanned",
+			// Refused from the mapping: no Cognito call.
+			map[string]int{"GetItem": 1, audit: 1}, kakaoToken},
 	}
 	for _, k := range kinds {
 		body := k.setup(t)
@@ -248,9 +260,12 @@ func TestCallsPerLinkingKind(t *testing.T) {
 		{"DELETE /auth/kakao/link", link(http.MethodDelete, 0), 200,
 			// GetUser; the person's claim and the mapping it names (2
 			// GetItem); Kakao's unlink API; the unlink as Kakao's callback
-			// runs it (the mapping read again, marked forgotten, the claim
-			// released: DeleteItem; the unlinked event through the outbox).
-			map[string]int{"GetUser": 1, "GetItem": 3, "UpdateItem": 2, "DeleteItem": 1, "PutEvents": 1, audit: 1}, map[string]int{"/v1/user/unlink": 1}},
+			// runs it (the mapping read again, marked under way, marked
+			// forgotten, the claim released: DeleteItem; the unlinked event
+			// through the outbox, whose clearing is two writes on a row
+			// whose audit scrub is due: the first, conditional on nothing
+			// else due, is refused).
+			map[string]int{"GetUser": 1, "GetItem": 3, "UpdateItem": 4, "DeleteItem": 1, "PutEvents": 1, audit: 1}, map[string]int{"/v1/user/unlink": 1}},
 		{"first login linked by the email rule", login(722), 200,
 			// The create refused for the email (AdminCreateUser), the
 			// owner found (ListUsers), the claim and the mapping, the

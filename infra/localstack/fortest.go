@@ -39,8 +39,11 @@ func StartForTests(tb testing.TB, templatePath string, change ...func(*Config)) 
 		MotoURL: srv.URL(), KakaoAddr: "127.0.0.1:0", APIAddr: "127.0.0.1:0",
 		// A failed unlink comes round again in a second, not five.
 		QueueVisibility: time.Second,
-		Prefix:          "kakaoauth-" + name,
-		TemplatePath:    templatePath,
+		// The upkeep runs when a test says (Main.Sweep, Main.Reconcile):
+		// in the background it would spend calls the tests count.
+		SweepEvery:   -1,
+		Prefix:       "kakaoauth-" + name,
+		TemplatePath: templatePath,
 	}
 	for _, c := range change {
 		c(&cfg)

@@ -18,8 +18,10 @@ import (
 	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/kakaoauth/kakaoauth"
+	"github.com/kakaoauth/kakaoauth/infra/faultproxy"
 	"github.com/kakaoauth/kakaoauth/infra/moto"
 	"github.com/kakaoauth/kakaoauth/shared/password"
+	"github.com/kakaoauth/kakaoauth/shared/store"
 	"github.com/kakaoauth/kakaoauth/workflow"
 )
 
@@ -469,5 +471,154 @@ func TestLinkedUserDeletedByTheTeamEndToEnd(t *testing.T) {
 	m, err := s.Deps().Mappings().Get(context.Background(), 891)
 	if err != nil || m.Kind != kakaoauth.KindCreated || !slices.Equal(m.PreviousSubs, []string{demo.Sub}) {
 		t.Fatalf("mapping %+v %v", m, err)
+	}
+}
+
+// A ban of a linked person refuses their Kakao login (AccountBanned, no
+// Cognito call) and any link of that Kakao account, and never disables or
+// signs out the person's user: their password still signs them in, the
+// session their Kakao login got still refreshes. Kakao's unlink keeps
+// the ban (a fresh Kakao login is still refused); lifted, that login
+// brings the link back to the same sub.
+func TestBanOfALinkedPersonEndToEnd(t *testing.T) {
+	s := startStack(t, withProxy)
+	ctx := context.Background()
+	demo := s.Demo()
+	s.kakaoUser(t, map[string]any{"id": 1951, "nickname": "n1951"})
+	s.linkDemo(t, 1951)
+	session := s.mustLogin(t, 1951)
+	steps := s.Deps().Steps()
+	if err := steps.BanAccount(ctx, 1951, time.Time{}, "abuse report 9", "operator"); err != nil {
+		t.Fatal(err)
+	}
+	s.proxy.Reset()
+	status, body := s.login(t, map[string]string{"access_token": s.accessToken(t, 1951)})
+	wantError(t, status, body, http.StatusForbidden, "AccountBanned")
+	if c := cognitoCalls(s.proxy.Counts()); len(c) != 0 {
+		t.Fatalf("a banned linked login spent Cognito calls: %v", c)
+	}
+	s.personIntact(t, "after the ban")
+	if !s.refreshWorks(t, session["refresh_token"].(string)) {
+		t.Fatal("the ban signed the team's user out")
+	}
+	status, body = s.linkRequest(t, http.MethodPost, s.demoAccessToken(t), map[string]string{"access_token": s.accessToken(t, 1951)})
+	wantError(t, status, body, http.StatusForbidden, "AccountBanned")
+
+	if got := s.secFakeUnlink(t, 1951, "UNLINK_FROM_APPS"); got != http.StatusOK {
+		t.Fatalf("unlink callback: %d", got)
+	}
+	if m := s.waitStatus(t, 1951, kakaoauth.StatusUnlinked); m.Ban == nil || m.Kind != kakaoauth.KindLinked {
+		t.Fatalf("after Kakao's unlink: %+v", m)
+	}
+	s.personIntact(t, "after Kakao's unlink of the banned account")
+	status, body = s.login(t, map[string]string{"access_token": s.accessToken(t, 1951)})
+	wantError(t, status, body, http.StatusForbidden, "AccountBanned")
+
+	if lifted, err := steps.UnbanAccount(ctx, 1951, "operator"); err != nil || !lifted {
+		t.Fatalf("unban: %v %v", lifted, err)
+	}
+	if back := s.mustLogin(t, 1951); back["sub"] != demo.Sub || back["username"] != demo.Username {
+		t.Fatalf("Kakao login after the unban: %v", back)
+	}
+	s.personIntact(t, "after the unban")
+	got := slices.Sorted(slices.Values(secTypes(s.secAudit(t, 1951))))
+	want := []string{"banned", "link_failed:AccountBanned", "linked", "login_failed:AccountBanned", "login_failed:AccountBanned",
+		"login_succeeded", "login_succeeded", "relinked", "unbanned", "unlinked"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("audit %v, want %v", got, want)
+	}
+}
+
+// The reconciler applies a lost unlink of a linked person as it does a
+// created account's, and leaves the person alone: the link dormant
+// (reconciled, on the bus), the claim on their user released, their user
+// enabled with its password. The pass walks past the claim items.
+func TestReconcilerUnlinksALinkedPerson(t *testing.T) {
+	s := startStack(t)
+	app := s.subscribe(t)
+	ctx := context.Background()
+	demo := s.Demo()
+	s.kakaoUser(t, map[string]any{"id": 1961, "nickname": "n1961"})
+	s.linkDemo(t, 1961)
+	s.mustLogin(t, 1961)
+	s.verifiedUser(t, 1962)
+	s.mustLogin(t, 1962)
+	if status, body := s.postJSON(t, s.KakaoURL()+"/_fake/unlink", map[string]any{"user_id": 1961, "drop_callback": true}); status != http.StatusOK || body["dropped"] != true {
+		t.Fatalf("dropped unlink: %d %v", status, body)
+	}
+	rep, err := s.Reconcile(ctx)
+	if err != nil || rep.Checked != 2 || rep.Unlinked != 1 || !rep.PassEnded {
+		t.Fatalf("reconcile: %+v %v", rep, err)
+	}
+	m := s.waitStatus(t, 1961, kakaoauth.StatusUnlinked)
+	if m.Kind != kakaoauth.KindLinked || m.Sub != demo.Sub || m.LastEvent.Reason != workflow.ReasonReconciled {
+		t.Fatalf("mapping %+v", m)
+	}
+	var notFound *kakaoauth.NotFound
+	if _, err := s.Deps().Mappings().ClaimOf(ctx, demo.Sub); !errors.As(err, &notFound) {
+		t.Fatalf("claim on the person after the reconciled unlink: %v", err)
+	}
+	s.personIntact(t, "after the reconciled unlink")
+	if _, ok := app.WaitFor(ctx, 15*time.Second, func(e BusEvent) bool {
+		return e.DetailType == kakaoauth.EventUnlinked && e.Detail.KakaoID == 1961 && e.Detail.Reason == workflow.ReasonReconciled
+	}); !ok {
+		t.Fatal("no unlinked (reconciled) event on the bus")
+	}
+	if rep, err := s.Reconcile(ctx); err != nil || rep.Checked != 1 || rep.Unlinked != 0 || !rep.PassEnded {
+		t.Fatalf("second pass: %+v %v", rep, err)
+	}
+}
+
+// The linking endpoints' events go through the outbox as every
+// transition's: with the bus down, POST and DELETE still answer 200 (the
+// link is made, then removed), both events wait in the row's outbox with
+// the request that caused each, and the sweeper sends them, once each,
+// audited with those requests.
+func TestLinkingEventsStrandedAreDelivered(t *testing.T) {
+	s := startStack(t, withProxy, func(c *Config) { c.OutboxGrace = 200 * time.Millisecond })
+	app := s.subscribe(t)
+	ctx := context.Background()
+	s.kakaoUser(t, map[string]any{"id": 1971, "nickname": "n1971"})
+	s.proxy.Inject("PutEvents", faultproxy.Fault{Kind: faultproxy.ServerError, Times: -1})
+	s.linkDemo(t, 1971)
+	if status, body := s.linkRequest(t, http.MethodDelete, s.demoAccessToken(t), nil); status != http.StatusOK {
+		t.Fatalf("DELETE with the bus down: %d %v", status, body)
+	}
+	if s.proxy.Faulted("PutEvents") == 0 {
+		t.Fatal("the bus fault never fired: the test proves nothing")
+	}
+	m, err := s.Deps().Mappings().Get(ctx, 1971)
+	if err != nil || m.Status != kakaoauth.StatusDeleted || len(m.Outbox) != 2 || m.Outbox[0].Type != kakaoauth.EventLinked || m.Outbox[1].Type != kakaoauth.EventUnlinked {
+		t.Fatalf("mapping %+v %v: want both transitions waiting", m, err)
+	}
+	outbox := m.Outbox
+	s.proxy.Inject("PutEvents", faultproxy.Fault{})
+	time.Sleep(300 * time.Millisecond) // the runs' grace
+	if rep, err := s.Sweep(ctx); err != nil || rep.Events != 2 || rep.Failures != 0 {
+		t.Fatalf("sweep %+v %v", rep, err)
+	}
+	events, _ := app.WaitFor(ctx, 10*time.Second, func(e BusEvent) bool { return e.DetailType == kakaoauth.EventUnlinked })
+	more, _ := app.WaitFor(ctx, 2*time.Second, func(BusEvent) bool { return false })
+	published := map[string]int{}
+	for _, e := range append(events, more...) {
+		published[e.Detail.ID]++
+	}
+	audit := s.secAudit(t, 1971)
+	for _, e := range outbox {
+		if published[e.ID] != 1 {
+			t.Fatalf("event %s (%s) published %d times, want once", e.ID, e.Type, published[e.ID])
+		}
+		var with []map[string]string
+		for _, a := range secOfType(audit, e.Type) {
+			if a["executionId"] == e.Cause.ExecutionID && a[store.AttrSourceIP] != "" {
+				with = append(with, a)
+			}
+		}
+		if !strings.HasPrefix(e.Cause.ExecutionID, "link:") || len(with) != 1 {
+			t.Fatalf("%s audited %v, want once with its request %s", e.Type, secTypes(audit), e.Cause.ExecutionID)
+		}
+	}
+	if m, _ := s.Deps().Mappings().Get(ctx, 1971); len(m.Outbox) != 0 {
+		t.Fatalf("outbox after the sweep %+v", m.Outbox)
 	}
 }

@@ -8,6 +8,7 @@
 package localstack
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -37,6 +38,7 @@ import (
 	"github.com/kakaoauth/kakaoauth/shared/cognitojwt"
 	"github.com/kakaoauth/kakaoauth/shared/config"
 	"github.com/kakaoauth/kakaoauth/shared/secretsmanager"
+	"github.com/kakaoauth/kakaoauth/shared/store"
 	"github.com/kakaoauth/kakaoauth/shared/wiring"
 	"github.com/kakaoauth/kakaoauth/workflow"
 	"github.com/kakaoauth/kakaoauth/workflow/asl"
@@ -47,6 +49,7 @@ const (
 	DefaultAPIAddr         = "127.0.0.1:8080"
 	DefaultPrefix          = "kakaoauth-local"
 	DefaultQueueVisibility = 5 * time.Second
+	DefaultSweepEvery      = 5 * time.Second
 )
 
 // Config says where each part listens and which Kakao to use.
@@ -106,6 +109,29 @@ type Config struct {
 	// CORSOrigins may call the login endpoint from a browser page on
 	// another origin (kakaoauth tryit), as the API's CorsAllowedOrigins.
 	CORSOrigins []string
+	// Issue 19. ExtraAdminKeys are accepted on unlink callbacks besides
+	// AdminKey (an app rotating its key holds several). CallbackSources is
+	// KakaoCallbackSourceCidrs (empty: any source).
+	ExtraAdminKeys  []string
+	CallbackSources string
+	// SweepEvery is how often the sweeper runs (default DefaultSweepEvery;
+	// the template's schedule is every minute; negative: only on demand,
+	// Main.Sweep, as the tests run it); OutboxGrace how long a
+	// transition's own run has before the sweeper sends its events
+	// (default store.DefaultOutboxGrace). ReconcileEvery is how often the
+	// reconciler runs (0: only on demand, Main.Reconcile).
+	SweepEvery     time.Duration
+	OutboxGrace    time.Duration
+	ReconcileEvery time.Duration
+	// RecreationLimit and RecreationPeriod are the stack's (0: the
+	// template's defaults); ReconcileRate its ReconcileRequestsPerSecond.
+	RecreationLimit  int
+	RecreationPeriod time.Duration
+	ReconcileRate    float64
+	// Retention, when set, replaces the template's retention defaults
+	// (UnlinkedEmailRetentionDays, DeletedAccountPiiDays,
+	// DeletedMappingRetentionDays), in whole days.
+	Retention *store.Retention
 	// HostedUI provisions the stack as HostedUi=enabled: the PreSignUp
 	// trigger, the pool's domain (served by moto's layer at
 	// <moto>/<prefix>), Kakao as its identity provider (the double) and
@@ -148,6 +174,9 @@ func (c *Config) defaults() {
 	if c.QueueVisibility <= 0 {
 		c.QueueVisibility = DefaultQueueVisibility
 	}
+	if c.SweepEvery == 0 {
+		c.SweepEvery = DefaultSweepEvery
+	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -174,6 +203,9 @@ type Main struct {
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// upkeep serialises the sweeper's and the reconciler's runs, as one
+	// scheduled function each never overlaps itself in AWS.
+	upkeep sync.Mutex
 	errs   chan error
 	api    *http.Server
 }
@@ -252,7 +284,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// Bounded as a Lambda's clients are.
 	stepsCfg = bootstrap.BoundCalls(stepsCfg, m.cfg.AWSCallTimeout)
 	// The operator's step before a deploy: the admin key's secret.
-	adminKeyARN, err := provision.PutSecret(ctx, awssm.NewFromConfig(awsCfg), AdminKeySecretName(m.cfg.Prefix), m.cfg.AdminKey)
+	adminKeyARN, err := provision.PutSecret(ctx, awssm.NewFromConfig(awsCfg), AdminKeySecretName(m.cfg.Prefix),
+		strings.Join(append([]string{m.cfg.AdminKey}, m.cfg.ExtraAdminKeys...), "\n"))
 	if err != nil {
 		return err
 	}
@@ -281,6 +314,29 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		"LINK_BY_VERIFIED_EMAIL":     strconv.FormatBool(m.cfg.LinkByVerifiedEmail),
 		"CORS_ALLOWED_ORIGINS":       strings.Join(m.cfg.CORSOrigins, ","),
 		"ALLOW_PLAIN_ID_TOKEN_NONCE": strconv.FormatBool(m.cfg.AllowPlainIDTokenNonce),
+		// Issue 19.
+		"OPERATIONS_TABLE":        m.stack.OperationsTable,
+		config.SecretUnlinkMACKey: m.stack.UnlinkMACKeySecretARN,
+		"UNLINK_USAGE_KEY":        "kakao-unlink-callbacks-" + m.cfg.Prefix,
+		"KAKAO_CALLBACK_CIDRS":    m.cfg.CallbackSources,
+		"STACK_NAME":              m.cfg.Prefix,
+	}
+	if m.cfg.OutboxGrace > 0 {
+		env["OUTBOX_GRACE"] = m.cfg.OutboxGrace.String()
+	}
+	if m.cfg.RecreationLimit > 0 {
+		env["RECREATION_LIMIT"] = strconv.Itoa(m.cfg.RecreationLimit)
+	}
+	if m.cfg.RecreationPeriod > 0 {
+		env["RECREATION_PERIOD"] = m.cfg.RecreationPeriod.String()
+	}
+	if r := m.cfg.Retention; r != nil {
+		days := func(d time.Duration) string { return strconv.Itoa(int(d / (24 * time.Hour))) }
+		env["UNLINKED_EMAIL_RETENTION_DAYS"], env["DELETED_ACCOUNT_PII_DAYS"], env["DELETED_MAPPING_RETENTION_DAYS"] =
+			days(r.UnlinkedEmail), days(r.DeletedPII), days(r.DeletedRow)
+	}
+	if m.cfg.ReconcileRate > 0 {
+		env["RECONCILE_REQUESTS_PER_SECOND"] = strconv.FormatFloat(m.cfg.ReconcileRate, 'f', -1, 64)
 	}
 	if m.cfg.HostedUI {
 		env["HOSTED_UI"] = "enabled"
@@ -290,12 +346,15 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	cfg, err := config.FromEnv(func(k string) string { return env[k] })
 	if err == nil {
-		err = cfg.LoadSecrets(ctx, secretsmanager.FromConfig(awsCfg), config.SecretPepper, config.SecretKakaoAdminKey, config.SecretProofKey)
+		err = cfg.LoadSecrets(ctx, secretsmanager.FromConfig(awsCfg), config.SecretPepper, config.SecretKakaoAdminKey, config.SecretProofKey, config.SecretUnlinkMACKey)
 	}
 	if err != nil {
 		return err
 	}
 	m.deps = wiring.New(bootstrap.New(cfg, stepsCfg, m.cfg.Log))
+	// The metrics' EMF lines, which CloudWatch Logs would extract in AWS,
+	// go into the stack's log.
+	m.deps.MetricsOut = metricLog{m.cfg.Log}
 	// One Steps for the workflow and the unlink webhook, wired from the
 	// configuration the Lambdas load (the webhook's admin key comes from
 	// the secret stored above).
@@ -323,6 +382,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	m.startWorker(bg, awsCfg, steps)
 	if err := m.startEventTap(bg, awsCfg); err != nil {
 		return err
+	}
+	// The schedules: the sweeper, and the reconciler when asked to.
+	if m.cfg.SweepEvery > 0 {
+		m.every(bg, m.cfg.SweepEvery, "sweep", func(ctx context.Context) error { _, err := m.Sweep(ctx); return err })
+	}
+	if m.cfg.ReconcileEvery > 0 {
+		m.every(bg, m.cfg.ReconcileEvery, "reconcile", func(ctx context.Context) error { _, err := m.Reconcile(ctx); return err })
 	}
 	login := localapi.New(localapi.ExecutorFunc(m.execute), m.cfg.Log, localapi.WithAllowedOrigins(m.cfg.CORSOrigins...))
 	routes := map[string]http.Handler{
@@ -455,6 +521,52 @@ func (m *Main) startEventTap(ctx context.Context, awsCfg aws.Config) error {
 		}
 	}()
 	return nil
+}
+
+// every runs fn every d until ctx ends, as EventBridge Scheduler starts
+// the upkeep functions in AWS.
+func (m *Main) every(ctx context.Context, d time.Duration, what string, fn func(context.Context) error) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := fn(ctx); err != nil && ctx.Err() == nil {
+					m.cfg.Log.WarnContext(ctx, what+" failed", "error", err.Error())
+				}
+			}
+		}
+	}()
+}
+
+// Sweep runs the sweeper once, now (what SweeperFunction does every
+// minute in AWS).
+func (m *Main) Sweep(ctx context.Context) (workflow.SweepReport, error) {
+	m.upkeep.Lock()
+	defer m.upkeep.Unlock()
+	return m.steps.Sweep(ctx, workflow.SweepEvent{})
+}
+
+// Reconcile runs the reconciler once, now (what ReconcilerFunction does
+// on its schedule in AWS).
+func (m *Main) Reconcile(ctx context.Context) (workflow.ReconcileReport, error) {
+	m.upkeep.Lock()
+	defer m.upkeep.Unlock()
+	return m.steps.Reconcile(ctx, workflow.ReconcileEvent{})
+}
+
+// metricLog logs each embedded-metric-format line it is given ("metric",
+// with the line as its emf attribute).
+type metricLog struct{ log *slog.Logger }
+
+func (l metricLog) Write(p []byte) (int, error) {
+	l.log.Info("metric", "emf", json.RawMessage(bytes.TrimSpace(p)))
+	return len(p), nil
 }
 
 // AdminKeySecretName is the local stack's Kakao admin key secret (the

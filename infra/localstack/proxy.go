@@ -143,10 +143,12 @@ func localMethodARN(r *http.Request) string {
 // Authorization header in front of next, as template.yaml does for the
 // unlink callback, answering as API Gateway and the template's gateway
 // responses do: no header, or the authorizer's "Unauthorized", is 401
-// (UNAUTHORIZED); a policy that does not allow the method is ACCESS_DENIED
-// (DEFAULT_4XX: 400); any other failure is AUTHORIZER_FAILURE (DEFAULT_5XX:
-// 500). (API Gateway also caches an answer per header value for the
-// authorizer's TTL; the local endpoint asks every time.)
+// (UNAUTHORIZED); a policy that does not allow the method (a Deny: a
+// source network outside the allow-list) is 403 (ACCESS_DENIED); any
+// other failure is AUTHORIZER_FAILURE (DEFAULT_5XX: 500). What it does
+// not do: cache an answer per identity for the authorizer's TTL (the
+// local endpoint asks every time), or throttle by the usage plan the
+// answer names (docs/local-stack.md).
 func Authorized(authz AuthorizerFunc, next http.Handler, log *slog.Logger) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -174,7 +176,7 @@ func Authorized(authz AuthorizerFunc, next http.Handler, log *slog.Logger) http.
 			log.ErrorContext(r.Context(), "authorizer failed", "path", r.URL.Path, "error", err.Error())
 			writeOutcome(w, kakaoauth.OutcomeOf(kakaoauth.CodeInternal))
 		case !allows(resp.PolicyDocument, req.MethodArn):
-			writeOutcome(w, kakaoauth.OutcomeOf("InvalidRequest"))
+			writeOutcome(w, kakaoauth.ForbiddenOutcome)
 		default:
 			next.ServeHTTP(w, r)
 		}

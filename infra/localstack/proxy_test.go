@@ -93,7 +93,7 @@ func TestProxyHandlerBinaryAndFailures(t *testing.T) {
 // The local endpoint runs the unlink callback's authorizer as API Gateway
 // does, with the template's gateway responses: no header is refused
 // before the authorizer is asked, its "Unauthorized" is 401, a policy
-// that does not allow the method is 400 (ACCESS_DENIED under DEFAULT_4XX),
+// that does not allow the method is 403 (the template's ACCESS_DENIED),
 // an authorizer failure 500; an allowed call reaches the handler.
 func TestAuthorizedAsAPIGateway(t *testing.T) {
 	var asked []events.APIGatewayCustomAuthorizerRequestTypeRequest
@@ -127,8 +127,8 @@ func TestAuthorizedAsAPIGateway(t *testing.T) {
 	}{
 		{"", 401, `"error":"Unauthorized"`},
 		{"wrong", 401, `"error":"Unauthorized"`},
-		{"deny", 400, `"error":"InvalidRequest"`},
-		{"other-route", 400, `"error":"InvalidRequest"`},
+		{"deny", 403, `"error":"Forbidden"`},
+		{"other-route", 403, `"error":"Forbidden"`},
 		{"broken", 500, `"error":"internal"`},
 		{"good", 200, ""},
 	} {

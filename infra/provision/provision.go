@@ -63,6 +63,9 @@ const (
 	paramUserPoolID         = "UserPoolId"
 	lambdaAccountID         = "123456789012" // moto's default account
 	functionARNPrefixFormat = "arn:aws:lambda:%s:%s:function:"
+	// Issue 19: the unlink inbox and reconciler cursor; the unlink MAC key.
+	LogicalOperationsTable = "OperationsTable"
+	LogicalUnlinkMACKey    = "UnlinkMacKeySecret"
 )
 
 // Names are the physical names to give the resources. In the cloud
@@ -86,6 +89,9 @@ type Names struct {
 	IdentityPool    string
 	IdentityRole    string
 	UserFilesBucket string
+	// Issue 19.
+	OperationsTable string
+	UnlinkMACKey    string
 }
 
 // NamesFor derives every name from one prefix, e.g. "kakaoauth-local".
@@ -106,6 +112,9 @@ func NamesFor(prefix string) Names {
 		IdentityRole:   prefix + "-identity-authenticated",
 		// Bucket names are lower case.
 		UserFilesBucket: strings.ToLower(prefix) + "-user-files",
+		// Issue 19.
+		OperationsTable: prefix + "-operations",
+		UnlinkMACKey:    prefix + "/unlink-mac-key",
 	}
 }
 
@@ -125,6 +134,10 @@ type Stack struct {
 	PepperSecretARN string
 	// ProofKeySecretARN is the generated key of the sign-in proofs.
 	ProofKeySecretARN string
+	// OperationsTable keeps the unlink inbox and the reconciler's cursor;
+	// UnlinkMACKeySecretARN is the generated key of the unlink MAC.
+	OperationsTable       string
+	UnlinkMACKeySecretARN string
 	// Triggers are the pool's Lambda triggers as template.yaml sets them:
 	// template logical id of each function -> its ARN. Whoever runs the
 	// stack serves each of them (infra/lambdaapi) and registers it with
@@ -205,6 +218,7 @@ func WithQueueVisibility(d time.Duration) Option {
 func Provision(ctx context.Context, cfg aws.Config, templatePath string, names Names, opts ...Option) (Stack, error) {
 	if names.UserPool == "" || names.UserPoolClient == "" || names.MappingTable == "" || names.AuditTable == "" ||
 		names.UnlinkQueue == "" || names.UnlinkDLQ == "" || names.EventBus == "" || names.PepperSecret == "" || names.ProofKeySecret == "" ||
+		names.OperationsTable == "" || names.UnlinkMACKey == "" ||
 		names.FunctionPrefix == "" || names.HostedUIClient == "" ||
 		names.IdentityPool == "" || names.IdentityRole == "" || names.UserFilesBucket == "" {
 		return Stack{}, errors.New("provision: every name must be set (see NamesFor)")
@@ -262,6 +276,9 @@ func Provision(ctx context.Context, cfg aws.Config, templatePath string, names N
 	if err := ensureTable(ctx, ddb, names.AuditTable, res.audit); err != nil {
 		return Stack{}, err
 	}
+	if err := ensureTable(ctx, ddb, names.OperationsTable, res.operations); err != nil {
+		return Stack{}, err
+	}
 	q := sqs.NewFromConfig(cfg)
 	dlqURL, dlqARN, err := ensureQueue(ctx, q, names.UnlinkDLQ, res.dlq, "", 0)
 	if err != nil {
@@ -282,6 +299,10 @@ func Provision(ctx context.Context, cfg aws.Config, templatePath string, names N
 	if err != nil {
 		return Stack{}, err
 	}
+	macKeyARN, err := ensureGeneratedSecret(ctx, sm.NewFromConfig(cfg), names.UnlinkMACKey, res.macKey.GenerateSecretString)
+	if err != nil {
+		return Stack{}, err
+	}
 	var identityPoolID, identityRoleARN, userFiles string
 	if res.identityPool != nil {
 		if identityPoolID, identityRoleARN, err = ensureIdentity(ctx, cfg, names, poolID, clientID, res.identityPool); err != nil {
@@ -290,21 +311,23 @@ func Provision(ctx context.Context, cfg aws.Config, templatePath string, names N
 		userFiles = names.UserFilesBucket
 	}
 	return Stack{
-		Triggers:          res.triggers,
-		HostedUI:          hosted,
-		IdentityPoolID:    identityPoolID,
-		IdentityRoleARN:   identityRoleARN,
-		UserFilesBucket:   userFiles,
-		PepperSecretARN:   pepperARN,
-		ProofKeySecretARN: proofKeyARN,
-		UserPoolID:        poolID,
-		UserPoolClientID:  clientID,
-		MappingTable:      names.MappingTable,
-		AuditTable:        names.AuditTable,
-		UnlinkQueueURL:    queueURL,
-		UnlinkQueueARN:    queueARN,
-		UnlinkDLQURL:      dlqURL,
-		EventBusName:      names.EventBus,
+		OperationsTable:       names.OperationsTable,
+		UnlinkMACKeySecretARN: macKeyARN,
+		Triggers:              res.triggers,
+		HostedUI:              hosted,
+		IdentityPoolID:        identityPoolID,
+		IdentityRoleARN:       identityRoleARN,
+		UserFilesBucket:       userFiles,
+		PepperSecretARN:       pepperARN,
+		ProofKeySecretARN:     proofKeyARN,
+		UserPoolID:            poolID,
+		UserPoolClientID:      clientID,
+		MappingTable:          names.MappingTable,
+		AuditTable:            names.AuditTable,
+		UnlinkQueueURL:        queueURL,
+		UnlinkQueueARN:        queueARN,
+		UnlinkDLQURL:          dlqURL,
+		EventBusName:          names.EventBus,
 	}, nil
 }
 
@@ -321,6 +344,8 @@ type resources struct {
 	queue, dlq     *cfnsqs.Queue
 	pepper         *cfnsm.Secret
 	proofKey       *cfnsm.Secret
+	operations     *cfnddb.Table
+	macKey         *cfnsm.Secret
 	identityPool   *cfncognito.IdentityPool
 }
 
@@ -383,7 +408,7 @@ func shapesOnly(data []byte, params map[string]string, functionARNPrefix string,
 	keepResources := map[string]bool{LogicalUserPool: true, LogicalUserPoolClient: true, LogicalMappingTable: true, LogicalAuditTable: true,
 		LogicalUnlinkQueue: true, LogicalUnlinkDLQ: true, LogicalPepperSecret: true, LogicalProofKeySecret: true,
 		LogicalUserPoolDomain: true, LogicalKakaoIdP: true, LogicalHostedUIClient: true,
-		LogicalIdentityPool: true}
+		LogicalIdentityPool: true, LogicalOperationsTable: true, LogicalUnlinkMACKey: true}
 	top := doc.Content[0]
 	conds, err := newConditions(top, params)
 	if err != nil {
@@ -599,6 +624,12 @@ func pick(tpl *cloudformation.Template, poolMode bool) (r resources, err error) 
 		return r, fmt.Errorf("provision: template: %w", err)
 	}
 	if r.proofKey, err = tpl.GetSecretsManagerSecretWithName(LogicalProofKeySecret); err != nil {
+		return r, fmt.Errorf("provision: template: %w", err)
+	}
+	if r.operations, err = tpl.GetDynamoDBTableWithName(LogicalOperationsTable); err != nil {
+		return r, fmt.Errorf("provision: template: %w", err)
+	}
+	if r.macKey, err = tpl.GetSecretsManagerSecretWithName(LogicalUnlinkMACKey); err != nil {
 		return r, fmt.Errorf("provision: template: %w", err)
 	}
 	// The identity pool exists only when EnableIdentityPool held.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -163,6 +162,8 @@ func (s *stack) environment(t testing.TB, logicalID string) []string {
 		"EVENT_BUS_NAME":           s.res.EventBusName,
 		"UNLINK_QUEUE_URL":         s.res.UnlinkQueueURL,
 		"BROKER_CLIENT_NAME":       s.names.UserPoolClient,
+		"OPERATIONS_TABLE":         s.res.OperationsTable,
+		config.SecretUnlinkMACKey:  s.res.UnlinkMACKeySecretARN,
 	}
 	vars := map[string]string{}
 	for _, m := range []map[string]string{s.env["Parameters"], fn} {
@@ -395,7 +396,8 @@ func TestEventsUnderRIE(t *testing.T) {
 		t.FailNow()
 	}
 	for _, id := range []string{"ValidateTokenFunction", "UpsertUserFunction", "SetPasswordFunction", "IssueTokensFunction", "RecordFailureFunction", "PreAuthFunction",
-		"UnlinkFunction", "UnlinkAuthorizerFunction", "UnlinkWorkerFunction", "PreSignUpFunction", "LinkFunction", "DefineAuthChallengeFunction", "CreateAuthChallengeFunction", "VerifyAuthChallengeFunction"} {
+		"UnlinkFunction", "UnlinkAuthorizerFunction", "UnlinkWorkerFunction", "PreSignUpFunction", "SweeperFunction", "ReconcilerFunction",
+		"LinkFunction", "DefineAuthChallengeFunction", "CreateAuthChallengeFunction", "VerifyAuthChallengeFunction"} {
 		if emu[id] == nil {
 			t.Fatalf("no %s in the Makefile's FUNCTIONS", id)
 		}
@@ -525,23 +527,37 @@ func TestEventsUnderRIE(t *testing.T) {
 		t.Fatalf("preauth did not return the event: %+v", pre)
 	}
 
-	// The unlink callback's authorizer: the committed event (the local
-	// admin key) is allowed on the route, any method; a forged key is
-	// API Gateway's "Unauthorized".
-	var policy events.APIGatewayCustomAuthorizerResponse
-	decodeStrict(t, "unlinkauthorizer", invoke(t, emu["UnlinkAuthorizerFunction"], event(t, "unlinkauthorizer", nil)), &policy)
-	if st := policy.PolicyDocument.Statement; len(st) != 1 || st[0].Effect != "Allow" ||
-		fmt.Sprint(st[0].Resource) != "[arn:aws:execute-api:us-east-1:123456789012:abcdef1234/v1/*/kakao/unlink]" {
-		t.Fatalf("unlinkauthorizer: %+v", policy)
+	// The reconciler asks the double which active accounts are linked: the
+	// demo user is, so nothing changes.
+	var rec workflow.ReconcileReport
+	decodeStrict(t, "reconciler", invoke(t, emu["ReconcilerFunction"], event(t, "reconciler", nil)), &rec)
+	if rec.Checked != 1 || rec.Unlinked != 0 || !rec.PassEnded || s.fake.Hits("/v2/app/users") != 1 {
+		t.Fatalf("reconciler: %+v, /v2/app/users called %d times", rec, s.fake.Hits("/v2/app/users"))
 	}
-	forgedAuthz := bytes.ReplaceAll(event(t, "unlinkauthorizer", nil), []byte("KakaoAK "+kakaofake.DefaultAdminKey), []byte("KakaoAK forged"))
-	// API Gateway reads the error's message: "Unauthorized" is its 401.
-	if r := invoke(t, emu["UnlinkAuthorizerFunction"], forgedAuthz); r.ErrorMessage != "Unauthorized" {
-		t.Fatalf("unlinkauthorizer with a forged key: %s (%s) %s", r.ErrorType, r.ErrorMessage, r.Payload)
+	// The sweeper finds nothing due: the transitions so far sent their
+	// own events.
+	var sweep workflow.SweepReport
+	decodeStrict(t, "sweeper", invoke(t, emu["SweeperFunction"], event(t, "sweeper", nil)), &sweep)
+	if sweep != (workflow.SweepReport{}) {
+		t.Fatalf("sweeper: %+v", sweep)
+	}
+
+	// The unlink authorizer: the committed event (the local admin key) is
+	// allowed and tied to Kakao's usage plan; a forged key is refused with
+	// the error API Gateway turns into 401.
+	var allow events.APIGatewayCustomAuthorizerResponse
+	decodeStrict(t, "unlinkauthorizer", invoke(t, emu["UnlinkAuthorizerFunction"], event(t, "unlinkauthorizer", nil)), &allow)
+	if allow.UsageIdentifierKey != s.env["UnlinkAuthorizerFunction"]["UNLINK_USAGE_KEY"] || len(allow.PolicyDocument.Statement) != 1 ||
+		allow.PolicyDocument.Statement[0].Effect != "Allow" || allow.PolicyDocument.Statement[0].Resource[0] != "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/v1/*/kakao/unlink" {
+		t.Fatalf("unlinkauthorizer: %+v", allow)
+	}
+	denied := invoke(t, emu["UnlinkAuthorizerFunction"], bytes.ReplaceAll(event(t, "unlinkauthorizer", nil), []byte("KakaoAK "+kakaofake.DefaultAdminKey), []byte("KakaoAK forged")))
+	if !denied.Failed() || denied.ErrorMessage != "Unauthorized" {
+		t.Fatalf("unlinkauthorizer with a forged key: %s %s %s", denied.ErrorType, denied.ErrorMessage, denied.Payload)
 	}
 
 	// The unlink webhook: a forged key changes nothing; the committed
-	// event (the local admin key) is queued for the worker.
+	// event (the local admin key) is queued for the worker, with its MAC.
 	forged := bytes.ReplaceAll(event(t, "unlink", nil), []byte("KakaoAK "+kakaofake.DefaultAdminKey), []byte("KakaoAK forged"))
 	var proxy events.APIGatewayProxyResponse
 	decodeStrict(t, "unlink forged", invoke(t, emu["UnlinkFunction"], forged), &proxy)
@@ -552,7 +568,7 @@ func TestEventsUnderRIE(t *testing.T) {
 	if proxy.StatusCode != http.StatusOK {
 		t.Fatalf("unlink: %d %s", proxy.StatusCode, proxy.Body)
 	}
-	queued, err := sqs.NewFromConfig(s.aws).ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &s.res.UnlinkQueueURL, WaitTimeSeconds: 1})
+	queued, err := sqs.NewFromConfig(s.aws).ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &s.res.UnlinkQueueURL, WaitTimeSeconds: 1, MessageAttributeNames: []string{"All"}})
 	if err != nil || len(queued.Messages) != 1 {
 		t.Fatalf("queued messages %v %v", queued, err)
 	}
@@ -567,6 +583,18 @@ func TestEventsUnderRIE(t *testing.T) {
 	// The worker, with the committed SQS event carrying that request: the
 	// user is disabled and the mapping unlinked; reported failures none.
 	vars["RECEIVED_AT"] = req.ReceivedAt.UTC().Format(time.RFC3339Nano)
+	vars["UNLINK_MAC"] = aws.ToString(queued.Messages[0].MessageAttributes[kakaoauth.UnlinkMACAttribute].StringValue)
+	// A forged message (the committed body, no MAC of ours) is refused and
+	// changes nothing.
+	forgedRec := bytes.ReplaceAll(event(t, "unlinkworker", vars), []byte(vars["UNLINK_MAC"]), []byte("v1.forged"))
+	var refused events.SQSEventResponse
+	decodeStrict(t, "unlinkworker forged", invoke(t, emu["UnlinkWorkerFunction"], forgedRec), &refused)
+	if len(refused.BatchItemFailures) != 1 {
+		t.Fatalf("a forged message was not refused: %+v", refused)
+	}
+	if m, _ := reader.Mapping(ctx, demo.ID); m.Status != kakaoauth.StatusActive {
+		t.Fatalf("a forged message changed the mapping: %s", m.Status)
+	}
 	var batch events.SQSEventResponse
 	decodeStrict(t, "unlinkworker", invoke(t, emu["UnlinkWorkerFunction"], event(t, "unlinkworker", vars)), &batch)
 	if len(batch.BatchItemFailures) != 0 {

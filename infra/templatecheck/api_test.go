@@ -363,10 +363,12 @@ func TestGatewayResponses(t *testing.T) {
 		"INTEGRATION_FAILURE":          outcome(""),
 		"MISSING_AUTHENTICATION_TOKEN": notFound,
 		// An authorizer's refusal: the unlink callback's, and GET /me's
-		// (EnableMeRoute; appintegration_test.go).
-		"UNAUTHORIZED": {kakaoauth.UnauthorizedOutcome.Status, map[string]any{"error": kakaoauth.UnauthorizedOutcome.Code, "message": kakaoauth.UnauthorizedOutcome.Message}},
-		"DEFAULT_4XX":  invalid,
-		"DEFAULT_5XX":  outcome(""),
+		// (EnableMeRoute; appintegration_test.go); the unlink authorizer's
+		// Deny of a source outside KakaoCallbackSourceCidrs.
+		"UNAUTHORIZED":  {kakaoauth.UnauthorizedOutcome.Status, map[string]any{"error": kakaoauth.UnauthorizedOutcome.Code, "message": kakaoauth.UnauthorizedOutcome.Message}},
+		"ACCESS_DENIED": {kakaoauth.ForbiddenOutcome.Status, map[string]any{"error": kakaoauth.ForbiddenOutcome.Code, "message": kakaoauth.ForbiddenOutcome.Message}},
+		"DEFAULT_4XX":   invalid,
+		"DEFAULT_5XX":   outcome(""),
 	}
 	if got := slices.Sorted(maps.Keys(responses)); !slices.Equal(got, slices.Sorted(maps.Keys(want))) {
 		t.Errorf("gateway responses %v, want %v", got, slices.Sorted(maps.Keys(want)))
@@ -512,8 +514,11 @@ func TestRoutes(t *testing.T) {
 		found := false
 		for _, r := range tpl.Resources {
 			src, _ := at(r.Properties, "SourceArn", "Fn::Sub", 0).(string)
+			if s, ok := at(r.Properties, "SourceArn", "Fn::Sub").(string); ok {
+				src = s
+			}
 			if r.Type == "AWS::Lambda::Permission" && name(r.Properties["FunctionName"]) == "UnlinkFunction" &&
-				strings.HasSuffix(src, "/"+strings.ToUpper(method)+workflow.UnlinkPath) {
+				(strings.HasSuffix(src, "/"+strings.ToUpper(method)+workflow.UnlinkPath) || strings.HasSuffix(src, "${LoginApi}/*/*"+workflow.UnlinkPath)) {
 				found = true
 			}
 		}
@@ -523,7 +528,7 @@ func TestRoutes(t *testing.T) {
 		// Kakao's admin key is checked before the webhook, and the route
 		// is authenticated as SAM's guided deploy sees it
 		// (samcli/commands/deploy/auth_utils.py: a "security" on the path).
-		if sec := fmt.Sprint(at(paths, workflow.UnlinkPath, method, "security")); sec != "[map[KakaoAdminKey:[]]]" {
+		if sec := fmt.Sprint(at(paths, workflow.UnlinkPath, method, "security")); sec != "[map[KakaoAdminKey:[] api_key:[]]]" {
 			t.Errorf("%s %s security %s, want the KakaoAdminKey authorizer", strings.ToUpper(method), workflow.UnlinkPath, sec)
 		}
 	}
@@ -535,7 +540,7 @@ func TestRoutes(t *testing.T) {
 	authzURI, _ := at(authz, "authorizerUri", "Fn::Sub").(string)
 	ttl, _ := at(authz, "authorizerResultTtlInSeconds").(float64)
 	if at(scheme, "x-amazon-apigateway-authtype") != "custom" || at(authz, "type") != "request" ||
-		at(authz, "identitySource") != "method.request.header.Authorization" || !strings.Contains(authzURI, "${UnlinkAuthorizerFunction.Arn}") ||
+		!strings.HasPrefix(at(authz, "identitySource").(string), "method.request.header.Authorization") || !strings.Contains(authzURI, "${UnlinkAuthorizerFunction.Arn}") ||
 		ttl <= 0 || ttl > 300 {
 		t.Errorf("KakaoAdminKey authorizer %v", scheme)
 	}

@@ -68,8 +68,8 @@ func TestMeRouteOff(t *testing.T) {
 	if _, ok := at(body, "paths").(map[string]any)[localapi.MePath]; ok {
 		t.Errorf("%s exists with EnableMeRoute=false", localapi.MePath)
 	}
-	if got := slices.Sorted(maps.Keys(at(body, "components", "securitySchemes").(map[string]any))); !slices.Equal(got, []string{"KakaoAdminKey"}) {
-		t.Errorf("authorizers %v with EnableMeRoute=false: want the unlink callback's only", got)
+	if got := slices.Sorted(maps.Keys(at(body, "components", "securitySchemes").(map[string]any))); !slices.Equal(got, []string{"KakaoAdminKey", "api_key"}) {
+		t.Errorf("authorizers %v with EnableMeRoute=false: want the unlink callback's only (its authorizer and its usage plan's key)", got)
 	}
 	if _, ok := tpl.Outputs["MeUrl"]; ok {
 		t.Error("output MeUrl with EnableMeRoute=false")

@@ -84,8 +84,9 @@ func TestWebACL(t *testing.T) {
 		}
 	}
 	rules, _ := p["Rules"].([]any)
-	if len(rules) != 2 {
-		t.Fatalf("%d WAF rules, want 2", len(rules))
+	// The third, with KakaoCallbackSourceCidrs only: TestUnlinkCallbackBudget.
+	if len(rules) != 3 {
+		t.Fatalf("%d WAF rules, want 3", len(rules))
 	}
 	corsHeaders := `{"Fn::If":["HasCorsOrigins",[{"Name":"Access-Control-Allow-Origin","Value":{"Fn::Select":[0,{"Fn::Split":[",",{"Ref":"CorsAllowedOrigins"}]}]}},{"Name":"Vary","Value":"Origin"}],{"Ref":"AWS::NoValue"}]}`
 	block := func(rule any, status float64, body string) {
@@ -125,42 +126,6 @@ func TestWebACL(t *testing.T) {
 	if assoc.Type != "AWS::WAFv2::WebACLAssociation" || assoc.Condition != "UseWaf" || name(assoc.Properties["WebACLArn"]) != "WebAcl" ||
 		arn != "arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${LoginApi}/stages/"+stage || assoc.DependsOn != "LoginApi"+stage+"Stage" {
 		t.Errorf("web ACL association %+v", assoc)
-	}
-}
-
-// Kakao's unlink callbacks have their own, lower throttle than the logins'
-// (a method setting for the unlink path, every method).
-func TestUnlinkThrottle(t *testing.T) {
-	tpl := transformed(t)
-	apiStage(t) // checks the stage's own limits
-	var stage resource
-	for _, r := range tpl.Resources {
-		if r.Type == "AWS::ApiGateway::Stage" {
-			stage = r
-		}
-	}
-	settings, _ := stage.Properties["MethodSettings"].([]any)
-	// API Gateway spells a resource path's slashes ~1.
-	path := strings.ReplaceAll(workflow.UnlinkPath, "/", "~1")
-	found := false
-	for _, s := range settings {
-		if at(s, "ResourcePath") != "/"+path {
-			continue
-		}
-		found = true
-		if at(s, "HttpMethod") != "*" || name(at(s, "ThrottlingRateLimit")) != "UnlinkThrottleRateLimit" ||
-			name(at(s, "ThrottlingBurstLimit")) != "UnlinkThrottleBurstLimit" || at(s, "MetricsEnabled") != true {
-			t.Errorf("unlink method settings %v", s)
-		}
-	}
-	if !found {
-		t.Fatalf("no method settings for %s in %v", workflow.UnlinkPath, settings)
-	}
-	rate, _ := param(t, tpl, "UnlinkThrottleRateLimit")
-	burst, _ := param(t, tpl, "UnlinkThrottleBurstLimit")
-	stageRate, _ := param(t, tpl, "ThrottleRateLimit")
-	if atoi(rate) <= 0 || atoi(rate) >= atoi(stageRate) || atoi(burst) < atoi(rate) {
-		t.Errorf("unlink throttle %s/s (burst %s), logins %s/s", rate, burst, stageRate)
 	}
 }
 

@@ -19,7 +19,8 @@ const existingPoolARN = "arn:${AWS::Partition}:cognito-idp:${AWS::Region}:${AWS:
 // only app clients (and, with the hosted UI, its identity provider and
 // client) in that pool, by its id; every permission and every trigger's
 // invoke permission names that pool's ARN; the outputs name the triggers
-// the pool tool attaches. Both with the hosted UI off and on.
+// the pool tool attaches. Both with the hosted UI off and on, and with
+// the pool's web ACL asked for (ignored).
 func TestExistingPool(t *testing.T) {
 	cases := map[string]struct {
 		params  []string
@@ -32,6 +33,9 @@ func TestExistingPool(t *testing.T) {
 		"hosted UI on, a domain of its own": {[]string{"HostedUi=enabled", "HostedUiDomainPrefix=kakaoauth-test", "HostedUiCallbackUrls=https://app.example.com/callback",
 			"KakaoRestApiKey=restkey0123456789", "KakaoClientSecretName=kakaoauth/kakao-client-secret"},
 			[]string{"HostedUiClient", "KakaoIdentityProvider", "UserPoolClient", "UserPoolDomain"}},
+		// The pool's web ACL is a setting of the pool: the owner's to
+		// attach (docs/existing-pool.md), never the stack's.
+		"the pool's web ACL asked for": {[]string{"EnableUserPoolWaf=true", "WafLogging=true"}, []string{"UserPoolClient"}},
 	}
 	for what, c := range cases {
 		t.Run(what, func(t *testing.T) {
@@ -49,6 +53,9 @@ func TestExistingPool(t *testing.T) {
 					if got := fmt.Sprint(r.Properties["SourceArn"]); got != "map[Fn::Sub:"+existingPoolARN+"]" {
 						t.Errorf("%s lets %s invoke its function", id, got)
 					}
+				}
+				if strings.HasPrefix(r.Type, "AWS::WAFv2::") && strings.Contains(strings.ToLower(id), "userpool") {
+					t.Errorf("%s (%s): a web ACL of the pool, which is not the stack's", id, r.Type)
 				}
 				if strings.Contains(fmt.Sprint(r.Properties), "UserPool Arn") || strings.Contains(fmt.Sprint(r.Properties), "Ref:UserPool]") {
 					t.Errorf("%s refers to the stack's own pool, which pool mode has not", id)

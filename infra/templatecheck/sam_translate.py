@@ -128,6 +128,10 @@ def resolve_conditions(template, overrides):
         out[section] = kept
     # Every condition is decided now; none is left to refer to.
     out.pop("Conditions", None)
+    # The values chosen become the parameters' defaults, so that cfn-lint
+    # resolves Fn::Split and the like with what the stack gets.
+    out["Parameters"] = {name: dict(spec, Default=overrides[name]) if name in overrides else spec
+                         for name, spec in template.get("Parameters", {}).items()}
     return out
 
 

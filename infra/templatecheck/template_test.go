@@ -283,7 +283,7 @@ func secretConstants(t *testing.T) map[string]string {
 // secretResources is the resource each secret's environment variable
 // points at: the stack's generated pepper, the operator's admin key.
 var secretResources = map[string]string{"PEPPER_SECRET_ID": "PepperSecret", "KAKAO_ADMIN_KEY_SECRET_ID": "secret:KakaoAdminKeySecretName",
-	"PROOF_KEY_SECRET_ID": "ProofKeySecret"}
+	"PROOF_KEY_SECRET_ID": "ProofKeySecret", "UNLINK_MAC_KEY_SECRET_ID": "UnlinkMacKeySecret"}
 
 // Every function sam build builds is in the template as the SAM translator
 // sees it, with the runtime, architecture, handler, logging and tracing
@@ -320,6 +320,16 @@ func TestFunctionsAsDeployed(t *testing.T) {
 		}
 		timeout, _ := p["Timeout"].(float64)
 		switch f.LogicalID {
+		case "SweeperFunction":
+			// A sweep ends well inside its one-minute schedule.
+			if timeout <= 0 || timeout > 60 {
+				t.Errorf("%s: timeout %v, want at most its schedule's 60 s", f.LogicalID, timeout)
+			}
+		case "ReconcilerFunction":
+			// A run paces its requests to Kakao; Lambda's limit is 15 min.
+			if timeout < 60 || timeout > 900 {
+				t.Errorf("%s: timeout %v, want 1 to 15 minutes", f.LogicalID, timeout)
+			}
 		case "UnlinkWorkerFunction":
 			// Lambda's advice for SQS consumers: visibility at least six
 			// times the function's timeout, or a slow batch is delivered
@@ -514,9 +524,8 @@ var wantCalls = map[string][]string{
 	"RecordFailureFunction": {"dynamodb:PutItem@AuditTable"},
 	// With the hosted UI: is the sign-in's client federated-only.
 	"PreAuthFunction": {"dynamodb:PutItem@AuditTable", "cognito-idp:DescribeUserPoolClient@UserPool?"},
-	"UnlinkFunction":  {"sqs:SendMessage@UnlinkQueue"},
-	// The admin key (a secret grant) and nothing else.
-	"UnlinkAuthorizerFunction": nil,
+	// The queue, or the inbox when the queue refuses.
+	"UnlinkFunction": {"sqs:SendMessage@UnlinkQueue", "dynamodb:PutItem@OperationsTable"},
 	"UnlinkWorkerFunction": {
 		"sqs:ReceiveMessage@UnlinkQueue", "sqs:DeleteMessage@UnlinkQueue", "sqs:GetQueueAttributes@UnlinkQueue", "sqs:ChangeMessageVisibility@UnlinkQueue",
 		"cognito-idp:AdminDisableUser@UserPool", "cognito-idp:AdminUserGlobalSignOut@UserPool", "cognito-idp:AdminGetUser@UserPool",
@@ -546,6 +555,26 @@ var wantCalls = map[string][]string{
 		"cognito-idp:AdminSetUserPassword@UserPool", "cognito-idp:AdminLinkProviderForUser@UserPool",
 		"dynamodb:GetItem@MappingTable", "dynamodb:PutItem@MappingTable", "dynamodb:UpdateItem@MappingTable", "dynamodb:DeleteItem@MappingTable",
 		"dynamodb:PutItem@AuditTable", "events:PutEvents@" + eventBus,
+	},
+	// Issue 19. The authorizer reads the admin keys only.
+	"UnlinkAuthorizerFunction": nil,
+	// The inbox to the queue; the rows with work due (byDue), their
+	// events, and a deleted account's audit events scrubbed.
+	"SweeperFunction": {
+		"dynamodb:Query@OperationsTable", "dynamodb:DeleteItem@OperationsTable", "sqs:SendMessage@UnlinkQueue",
+		"dynamodb:Query@sub:${MappingTable.Arn}/index/byDue", "dynamodb:GetItem@MappingTable", "dynamodb:UpdateItem@MappingTable",
+		"dynamodb:PutItem@AuditTable", "dynamodb:Query@AuditTable", "dynamodb:UpdateItem@AuditTable",
+		"events:PutEvents@" + eventBus,
+	},
+	// The pass (Scan), the cursor, the unlink worker's calls (a linked
+	// account's claim released: DeleteItem), the metric.
+	"ReconcilerFunction": {
+		"dynamodb:Scan@MappingTable", "dynamodb:GetItem@MappingTable", "dynamodb:UpdateItem@MappingTable", "dynamodb:DeleteItem@MappingTable",
+		"dynamodb:GetItem@OperationsTable", "dynamodb:PutItem@OperationsTable", "dynamodb:PutItem@AuditTable",
+		"events:PutEvents@" + eventBus,
+		"cognito-idp:AdminDisableUser@UserPool", "cognito-idp:AdminUserGlobalSignOut@UserPool", "cognito-idp:AdminGetUser@UserPool",
+		"cognito-idp:AdminDeleteUserAttributes@UserPool", "cognito-idp:AdminDeleteUser@UserPool",
+		"cognito-idp:AdminDisableProviderForUser@UserPool?",
 	},
 }
 
@@ -593,6 +622,11 @@ func TestLeastPrivilege(t *testing.T) {
 		t.Errorf("ApiRole grants %v", got)
 	}
 	roles["ApiRole"] = nil
+	// EventBridge Scheduler may start the sweeper and the reconciler only.
+	if got := grants(t, tpl, "SchedulerRole"); !slices.Equal(got, []string{"lambda:InvokeFunction@ReconcilerFunction", "lambda:InvokeFunction@SweeperFunction"}) {
+		t.Errorf("SchedulerRole grants %v", got)
+	}
+	roles["SchedulerRole"] = nil
 	// The identity pool's users' role (EnableIdentityPool): their own
 	// prefix of the bucket (appintegration_test.go checks the prefix).
 	if got, want := grants(t, tpl, "IdentityAuthenticatedRole"), []string{"s3:DeleteObject@" + ownPrefix, "s3:GetObject@" + ownPrefix,
@@ -629,7 +663,8 @@ func TestLeastPrivilege(t *testing.T) {
 		}
 	}
 	// The KMS grant is scoped to decryption through Secrets Manager.
-	for _, role := range []string{"UpsertUserRole", "SetPasswordRole", "IssueTokensRole", "PreAuthRole", "UnlinkRole"} {
+	for _, role := range []string{"UpsertUserRole", "SetPasswordRole", "IssueTokensRole", "PreAuthRole", "UnlinkRole",
+		"UnlinkWorkerRole", "UnlinkAuthorizerRole", "ReconcilerRole"} {
 		s := fmt.Sprint(tpl.Resources[role].Properties["Policies"])
 		if !strings.Contains(s, "kms:ViaService") || !strings.Contains(s, "secretsmanager.${AWS::Region}") || !strings.Contains(s, "HasSecretsKey") {
 			t.Errorf("%s: kms:Decrypt not conditioned on a customer key and kms:ViaService", role)
@@ -667,6 +702,14 @@ func TestEnvironment(t *testing.T) {
 		// The broker's app client, by the name the template gives it.
 		"BROKER_CLIENT_NAME":         "sub:${AWS::StackName}-app",
 		"ALLOW_PLAIN_ID_TOKEN_NONCE": "AllowPlainIdTokenNonce",
+		// Issue 19.
+		"OPERATIONS_TABLE": "OperationsTable", "UNLINK_MAC_KEY_SECRET_ID": "UnlinkMacKeySecret",
+		"UNLINK_USAGE_KEY":     `{"Fn::Sub":["kakao-unlink-callbacks-${StackSuffix}",{"StackSuffix":{"Fn::Select":[2,{"Fn::Split":["/",{"Ref":"AWS::StackId"}]}]}}]}`,
+		"KAKAO_CALLBACK_CIDRS": "KakaoCallbackSourceCidrs", "STACK_NAME": "AWS::StackName",
+		"UNLINKED_EMAIL_RETENTION_DAYS": "UnlinkedEmailRetentionDays", "DELETED_ACCOUNT_PII_DAYS": "DeletedAccountPiiDays",
+		"DELETED_MAPPING_RETENTION_DAYS": "DeletedMappingRetentionDays", "RECONCILE_REQUESTS_PER_SECOND": "ReconcileRequestsPerSecond",
+		"RECONCILE_MAX_UNLINKS": "ReconcileMaxUnlinksPerRun",
+		"RECREATION_LIMIT":      "RecreationLimit", "RECREATION_PERIOD": "RecreationPeriod",
 	}
 	fns := makefileFunctions(t)
 	entries := map[string]bool{"Parameters": true}
@@ -717,6 +760,8 @@ func TestEventsAreHandlerInputs(t *testing.T) {
 		"unlinkauthorizer":    func() any { return new(events.APIGatewayCustomAuthorizerRequestTypeRequest) },
 		"unlinkworker":        func() any { return new(events.SQSEvent) },
 		"presignup":           func() any { return new(events.CognitoEventUserPoolsPreSignup) },
+		"sweeper":             func() any { return new(workflow.SweepEvent) },
+		"reconciler":          func() any { return new(workflow.ReconcileEvent) },
 		"link":                func() any { return new(events.APIGatewayProxyRequest) },
 		"defineauthchallenge": func() any { return new(events.CognitoEventUserPoolsDefineAuthChallenge) },
 		"createauthchallenge": func() any { return new(events.CognitoEventUserPoolsCreateAuthChallenge) },

@@ -188,9 +188,21 @@ func (d *Deps) Options() []workflow.Option {
 	if len(c.ProofKey) > 0 {
 		opts = append(opts, workflow.WithProofKeys(c.ProofKeyVersion, c.ProofKeys))
 	}
-	if c.KakaoAdminKey != "" {
-		opts = append(opts, workflow.WithUnlinkAuth(c.KakaoAppID, c.KakaoAdminKey))
+	if keys := c.KakaoAdminKeys; len(keys) > 0 || c.KakaoAdminKey != "" {
+		if len(keys) == 0 {
+			keys = []string{c.KakaoAdminKey}
+		}
+		opts = append(opts, workflow.WithUnlinkAuth(c.KakaoAppID, keys...))
 	}
+	// Issue 19: the unlink MAC, the unlink route's authorizer, the
+	// recreation limit.
+	if len(c.UnlinkMACKeys) > 0 {
+		opts = append(opts, workflow.WithUnlinkMACKeys(c.UnlinkMACKeyVersion, c.UnlinkMACKeys))
+	}
+	if c.UnlinkUsageKey != "" {
+		opts = append(opts, workflow.WithUnlinkAuthorizer(c.UnlinkUsageKey, c.KakaoCallbackSources))
+	}
+	opts = append(opts, workflow.WithRecreationLimit(workflow.RecreationLimit{Max: c.RecreationLimit, Period: c.RecreationPeriod}))
 	return opts
 }
 

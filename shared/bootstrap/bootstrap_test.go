@@ -62,6 +62,12 @@ func TestOptionsFollowTheConfiguration(t *testing.T) {
 	if got, want := len(full.Options())-len(bare.Options()), 3; got != want {
 		t.Fatalf("a pepper, a proof key and an admin key add %d options, want %d", got, want)
 	}
+	// Issue 19: the unlink MAC key and the authorizer's usage key add
+	// theirs.
+	full.Config.UnlinkMACKeys, full.Config.UnlinkMACKeyVersion, full.Config.UnlinkUsageKey = map[int][]byte{1: proofKey}, 1, "usage-key"
+	if got, want := len(full.Options())-len(bare.Options()), 5; got != want {
+		t.Fatalf("with the MAC key and the usage key: %d options, want %d", got, want)
+	}
 	if bare.HTTP == nil || bare.HTTP.Timeout != KakaoHTTPTimeout {
 		t.Fatal("Kakao's HTTP client is unbounded")
 	}

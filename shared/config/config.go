@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"sort"
 	"strconv"
@@ -33,6 +34,10 @@ const (
 	// apart from the pepper so that the trigger cannot derive passwords.
 	// The template generates it.
 	SecretProofKey = "PROOF_KEY_SECRET_ID"
+	// SecretUnlinkMACKey is JSON like the pepper's: the key of the MAC the
+	// unlink webhook puts on each queued request and the worker checks
+	// (and nobody else holds). The template generates it.
+	SecretUnlinkMACKey = "UNLINK_MAC_KEY_SECRET_ID"
 )
 
 // Defaults documented in docs/deploy.md.
@@ -45,6 +50,33 @@ const (
 	// account is unknown (anyone can make them) for a shorter time.
 	DefaultAnonAuditRetention = 30 * 24 * time.Hour
 	DefaultUnlinkPolicy       = "disable"
+)
+
+// Retention is how long the mapping keeps what identifies a person once
+// the account is gone (docs/lifecycle.md, "What is kept, and for how
+// long"); store.Retention is this type.
+type Retention struct {
+	// UnlinkedEmail: an unlinked account's last verified email (kept only
+	// to give it back on a re-link) is dropped this long after the unlink.
+	UnlinkedEmail time.Duration
+	// DeletedPII: a deleted account's audit events lose their source IP and
+	// user agent this long after the deletion (0: at the next sweep).
+	DeletedPII time.Duration
+	// DeletedRow: a deleted account's row (ids and times, no personal
+	// data) expires (DynamoDB TTL) this long after the deletion, unless it
+	// carries a ban; 0 keeps it.
+	DeletedRow time.Duration
+}
+
+// Defaults of issue 19's settings (template.yaml's parameter defaults).
+const (
+	DefaultRecreationLimit         = 3
+	DefaultRecreationPeriod        = 24 * time.Hour
+	DefaultUnlinkedEmailRetention  = 30 * 24 * time.Hour
+	DefaultDeletedAccountPII       = 30 * 24 * time.Hour
+	DefaultDeletedMappingRetention = 400 * 24 * time.Hour
+	DefaultReconcileRate           = 2.0
+	DefaultReconcileMaxUnlinks     = 100
 )
 
 // Config is everything a Lambda of the stack may need. Each Lambda reads
@@ -104,7 +136,37 @@ type Config struct {
 	KakaoAdminKeySecretID string
 	ProofKeySecretID      string
 
-	KakaoAdminKey string // secret
+	KakaoAdminKey string // secret: the first of KakaoAdminKeys, which calls Kakao
+	// KakaoAdminKeys are every admin key the secret holds (one per line or
+	// comma-separated): an unlink callback with any of them is Kakao's.
+	KakaoAdminKeys []string // secret
+
+	// Issue 19. OperationsTable keeps the unlink inbox and the
+	// reconciler's cursor; UnlinkUsageKey is the API key of the usage plan
+	// Kakao's authenticated callbacks spend, KakaoCallbackSources the
+	// optional allow-list of their networks (comma-separated CIDRs).
+	OperationsTable      string
+	UnlinkUsageKey       string
+	KakaoCallbackSources []netip.Prefix
+	// The recreation limit: RecreationLimit per RecreationPeriod (0: none).
+	RecreationLimit  int
+	RecreationPeriod time.Duration
+	// Retention once an account is gone.
+	Retention Retention
+	// OutboxGrace, when set (OUTBOX_GRACE, a Go duration; the local stack
+	// and its tests), replaces store.DefaultOutboxGrace: how long a
+	// transition's own run has to send its events before the sweeper may.
+	OutboxGrace time.Duration
+	// The reconciler's pace and guard; StackName names its metric.
+	ReconcileRate        float64
+	ReconcileMaxUnlinks  int
+	StackName            string
+	UnlinkMACKeySecretID string
+	// UnlinkMACKey is the current unlink MAC key, UnlinkMACKeyVersion its
+	// version; UnlinkMACKeys holds every version (a MAC of any is checked).
+	UnlinkMACKey        []byte // secret
+	UnlinkMACKeyVersion int
+	UnlinkMACKeys       map[int][]byte // secret
 	// Pepper is the current pepper, PepperVersion its version; Peppers
 	// holds every version the secret carries.
 	Pepper        []byte // secret
@@ -150,6 +212,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		PepperSecretID:        getenv(SecretPepper),
 		KakaoAdminKeySecretID: getenv(SecretKakaoAdminKey),
 		ProofKeySecretID:      getenv(SecretProofKey),
+	}
+	if err := c.issue19FromEnv(getenv); err != nil {
+		return c, err
 	}
 	for name, dst := range map[string]*bool{"ALLOW_NON_KAKAO_HOSTS": &c.AllowNonKakaoHosts, "ALLOW_ID_TOKEN_WITHOUT_NONCE": &c.AllowIDTokenWithoutNonce,
 		"LINK_BY_VERIFIED_EMAIL":     &c.LinkByVerifiedEmail,
@@ -228,6 +293,9 @@ func (c Config) Require(names ...string) error {
 		"AUDIT_TABLE":         c.AuditTable,
 		"EVENT_BUS_NAME":      c.EventBusName,
 		"UNLINK_QUEUE_URL":    c.UnlinkQueueURL,
+		"OPERATIONS_TABLE":    c.OperationsTable,
+		"UNLINK_USAGE_KEY":    c.UnlinkUsageKey,
+		"STACK_NAME":          c.StackName,
 		"KAKAO_APP_KEYS":      strings.Join(c.KakaoAppKeys, ","),
 		"HOSTED_UI":           map[bool]string{true: "enabled"}[c.HostedUI],
 		"BROKER_CLIENT_NAME":  c.BrokerClientName,
@@ -261,6 +329,8 @@ func (c *Config) LoadSecrets(ctx context.Context, secrets SecretGetter, names ..
 			id = c.KakaoAdminKeySecretID
 		case SecretProofKey:
 			id = c.ProofKeySecretID
+		case SecretUnlinkMACKey:
+			id = c.UnlinkMACKeySecretID
 		default:
 			return fmt.Errorf("config: unknown secret %s", name)
 		}
@@ -281,10 +351,17 @@ func (c *Config) LoadSecrets(ctx context.Context, secrets SecretGetter, names ..
 func (c *Config) setSecret(name, value string) error {
 	switch name {
 	case SecretKakaoAdminKey:
-		if strings.TrimSpace(value) == "" {
+		keys := ParseAdminKeys(value)
+		if len(keys) == 0 {
 			return fmt.Errorf("empty")
 		}
-		c.KakaoAdminKey = strings.TrimSpace(value)
+		c.KakaoAdminKeys, c.KakaoAdminKey = keys, keys[0]
+	case SecretUnlinkMACKey:
+		version, keys, err := parseVersioned(value, "unlink MAC key")
+		if err != nil {
+			return err
+		}
+		c.UnlinkMACKeyVersion, c.UnlinkMACKeys, c.UnlinkMACKey = version, keys, keys[version]
 	case SecretPepper:
 		version, peppers, err := ParsePeppers(value)
 		if err != nil {
@@ -358,4 +435,104 @@ func orDefault(v, d string) string {
 		return d
 	}
 	return v
+}
+
+// ParseAdminKeys reads the admin key secret: one key, or several (one per
+// line, or comma-separated) while an app rotates its key, the one to call
+// Kakao with first.
+func ParseAdminKeys(secret string) []string {
+	var keys []string
+	for _, k := range strings.FieldsFunc(secret, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' || r == ' ' || r == '\t' }) {
+		if k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// issue19FromEnv reads the settings of bans, the unlink path, retention
+// and the reconciler; absent ones keep the template's defaults.
+func (c *Config) issue19FromEnv(getenv func(string) string) error {
+	c.OperationsTable = getenv("OPERATIONS_TABLE")
+	c.UnlinkUsageKey = getenv("UNLINK_USAGE_KEY")
+	var err error
+	if c.KakaoCallbackSources, err = ParseSourceNetworks(getenv("KAKAO_CALLBACK_CIDRS")); err != nil {
+		return fmt.Errorf("KAKAO_CALLBACK_CIDRS: %w", err)
+	}
+	c.StackName = getenv("STACK_NAME")
+	c.UnlinkMACKeySecretID = getenv(SecretUnlinkMACKey)
+	c.RecreationLimit, c.RecreationPeriod = DefaultRecreationLimit, DefaultRecreationPeriod
+	c.Retention = Retention{UnlinkedEmail: DefaultUnlinkedEmailRetention, DeletedPII: DefaultDeletedAccountPII, DeletedRow: DefaultDeletedMappingRetention}
+	c.ReconcileRate, c.ReconcileMaxUnlinks = DefaultReconcileRate, DefaultReconcileMaxUnlinks
+	for name, dst := range map[string]*int{"RECREATION_LIMIT": &c.RecreationLimit, "RECONCILE_MAX_UNLINKS": &c.ReconcileMaxUnlinks} {
+		if n, ok, err := wholeEnv(getenv, name, "a whole number"); err != nil {
+			return err
+		} else if ok {
+			*dst = n
+		}
+	}
+	if v := getenv("RECREATION_PERIOD"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("RECREATION_PERIOD %q: want a positive Go duration such as 24h", v)
+		}
+		c.RecreationPeriod = d
+	}
+	for name, dst := range map[string]*time.Duration{"UNLINKED_EMAIL_RETENTION_DAYS": &c.Retention.UnlinkedEmail,
+		"DELETED_ACCOUNT_PII_DAYS": &c.Retention.DeletedPII, "DELETED_MAPPING_RETENTION_DAYS": &c.Retention.DeletedRow} {
+		if n, ok, err := wholeEnv(getenv, name, "a whole number of days"); err != nil {
+			return err
+		} else if ok {
+			*dst = time.Duration(n) * 24 * time.Hour
+		}
+	}
+	if v := getenv("OUTBOX_GRACE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("OUTBOX_GRACE %q: want a positive Go duration", v)
+		}
+		c.OutboxGrace = d
+	}
+	if v := getenv("RECONCILE_REQUESTS_PER_SECOND"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f > 0) || f > 100 {
+			return fmt.Errorf("RECONCILE_REQUESTS_PER_SECOND %q: want a number above 0, at most 100", v)
+		}
+		c.ReconcileRate = f
+	}
+	return nil
+}
+
+// ParseSourceNetworks reads a comma-separated list of CIDRs (or single
+// addresses), as the KakaoCallbackSourceCidrs parameter gives it.
+func ParseSourceNetworks(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("%q is not a CIDR", f)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// wholeEnv reads a whole number, 0 or more, from the environment; ok is
+// false when the variable is unset. what names the number in the error.
+func wholeEnv(getenv func(string) string, name, what string) (n int, ok bool, err error) {
+	v := getenv(name)
+	if v == "" {
+		return 0, false, nil
+	}
+	if n, err = strconv.Atoi(v); err != nil || n < 0 {
+		return 0, false, fmt.Errorf("%s %q: want %s, 0 or more", name, v, what)
+	}
+	return n, true, nil
 }

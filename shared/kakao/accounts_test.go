@@ -177,3 +177,88 @@ func TestAccountsUnlinkAgainstTheDouble(t *testing.T) {
 		t.Fatalf("a wrong admin key: %v", err)
 	}
 }
+
+// Linked asks /v2/app/users as Kakao documents it (admin key, user_id,
+// target_ids as a JSON array), reads both documented answer shapes, and
+// never believes an answer about someone it did not ask about; one
+// attempt, never retried (a quota answer spent twice is spent for
+// nothing); the admin key never in an error.
+func TestAccountsLinked(t *testing.T) {
+	var got *http.Request
+	answer, status := `[{"id":1,"connected_at":"2024-01-01T00:00:00Z"},{"id":3}]`, 200
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, calls = r, calls+1
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(answer))
+	}))
+	t.Cleanup(srv.Close)
+	a := NewAccounts(testClient(srv.URL), secretAdminKey)
+	ctx := context.Background()
+	linked, err := a.Linked(ctx, []int64{1, 2, 3})
+	if err != nil || len(linked) != 2 || !linked[1] || linked[2] || !linked[3] {
+		t.Fatalf("linked %v %v", linked, err)
+	}
+	q := got.URL.Query()
+	if got.URL.Path != "/v2/app/users" || got.Header.Get("Authorization") != "KakaoAK "+secretAdminKey || q.Get("target_id_type") != "user_id" || q.Get("target_ids") != "[1,2,3]" {
+		t.Fatalf("request %s %q", got.URL, got.Header.Get("Authorization"))
+	}
+	answer = `{"elements":[{"id":2}]}`
+	if linked, err := a.Linked(ctx, []int64{1, 2}); err != nil || !linked[2] || linked[1] {
+		t.Fatalf("the elements shape: %v %v", linked, err)
+	}
+	answer = `[{"id":99}]`
+	var unavailable *kakaoauth.KakaoUnavailable
+	if _, err := a.Linked(ctx, []int64{1}); !errors.As(err, &unavailable) {
+		t.Fatalf("an answer about someone not asked about: %v", err)
+	}
+	calls = 0
+	answer, status = `{"code":-10,"msg":"API limit has been exceeded."}`, 400
+	var quota *kakaoauth.KakaoQuotaExceeded
+	if _, err := a.Linked(ctx, []int64{1}); !errors.As(err, &quota) || calls != 1 {
+		t.Fatalf("quota: %v after %d calls", err, calls)
+	}
+	answer, status = `{"code":-401,"msg":"wrong admin key `+secretAdminKey+`"}`, 401
+	_, err = a.Linked(ctx, []int64{1})
+	if err == nil || errors.As(err, &unavailable) || strings.Contains(err.Error(), secretAdminKey) {
+		t.Fatalf("a refused admin key: %v", err)
+	}
+	ids := make([]int64, MaxLinkedBatch+1)
+	if _, err := a.Linked(ctx, ids); err == nil {
+		t.Fatal("more than 100 ids in one request")
+	}
+	if l, err := a.Linked(ctx, nil); err != nil || len(l) != 0 || calls != 2 {
+		t.Fatalf("no ids: %v %v (%d calls)", l, err, calls)
+	}
+}
+
+// The double's /v2/app/users answers as Kakao does for linked users only,
+// and the client reads it.
+func TestAccountsLinkedAgainstTheDouble(t *testing.T) {
+	fake, err := kakaofake.New(kakaofake.Config{AdminKey: secretAdminKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{7, 8} {
+		_ = fake.AddUser(kakaofake.User{ID: id, Nickname: "n"})
+	}
+	srv := httptest.NewServer(fake.Handler())
+	t.Cleanup(srv.Close)
+	if err := fake.UnlinkDroppingCallback(8); err != nil {
+		t.Fatal(err)
+	}
+	linked, err := NewAccounts(testClient(srv.URL), secretAdminKey).Linked(context.Background(), []int64{7, 8, 9})
+	if err != nil || !linked[7] || linked[8] || linked[9] {
+		t.Fatalf("linked %v %v", linked, err)
+	}
+	if _, err := NewAccounts(testClient(srv.URL), "another-admin-key").Linked(context.Background(), []int64{7}); err == nil {
+		t.Fatal("the double took a wrong admin key")
+	}
+	// Logging in again links the user again.
+	if _, err := fake.MintTokens(kakaofake.TokenRequest{UserID: 8}); err != nil {
+		t.Fatal(err)
+	}
+	if linked, _ := NewAccounts(testClient(srv.URL), secretAdminKey).Linked(context.Background(), []int64{8}); !linked[8] {
+		t.Fatal("a user who logged in again is not linked")
+	}
+}

@@ -6,7 +6,6 @@ package sqs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -37,15 +36,17 @@ type Queue struct {
 // New returns the queue at queueURL.
 func New(api API, queueURL string) *Queue { return &Queue{api: api, url: queueURL} }
 
-// Enqueue sends r as a JSON message. The queue is a standard one (at least
-// once): the worker is idempotent per request id.
-func (q *Queue) Enqueue(ctx context.Context, r kakaoauth.UnlinkRequest) error {
-	body, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("sqs: encode unlink request: %w", err)
+// Enqueue sends m: its body as the message body, its MAC as a message
+// attribute. The queue is a standard one (at least once): the worker is
+// idempotent per request id.
+func (q *Queue) Enqueue(ctx context.Context, m kakaoauth.UnlinkMessage) error {
+	in := &awssqs.SendMessageInput{QueueUrl: &q.url, MessageBody: aws.String(m.Body)}
+	if m.MAC != "" {
+		in.MessageAttributes = map[string]types.MessageAttributeValue{
+			kakaoauth.UnlinkMACAttribute: {DataType: aws.String("String"), StringValue: aws.String(m.MAC)},
+		}
 	}
-	_, err = q.api.SendMessage(ctx, &awssqs.SendMessageInput{QueueUrl: &q.url, MessageBody: aws.String(string(body))})
-	if err != nil {
+	if _, err := q.api.SendMessage(ctx, in); err != nil {
 		return classify(err)
 	}
 	return nil

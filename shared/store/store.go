@@ -45,6 +45,29 @@ const (
 	IndexByCreatedDay = "byCreatedDay" // createdDay, createdAt -> sub, username, status
 )
 
+// Mapping table attributes of issue 19: bans, the outbox, retention.
+const (
+	AttrOutbox         = "outbox"         // L of M: transitions whose events are not out yet, oldest first
+	AttrBan            = "ban"            // M: an operator's ban (at, until, reason, by)
+	AttrUnlinking      = "unlinking"      // the id of an unlink request under way
+	AttrRecreatedSince = "recreatedSince" // start of the current recreation window
+	AttrRecreations    = "recreations"    // N: recreations in that window
+	AttrEmailKeptUntil = "emailKeptUntil" // when an unlinked account's kept email goes
+	AttrPIIScrubAt     = "piiScrubAt"     // when a deleted account's audit events lose IP and user agent
+	// AttrDue and AttrDueAt index the rows with pending work (the outbox,
+	// the email's retention, the audit scrub) for the sweeper: AttrDue is
+	// DueMarker while there is any, AttrDueAt the earliest moment to look.
+	AttrDue   = "due"
+	AttrDueAt = "dueAt"
+	// AttrMappingExpiresAt (N, epoch seconds) is the mapping table's TTL
+	// attribute: only deleted rows carry it, and never with a ban.
+	AttrMappingExpiresAt = "expiresAt"
+
+	IndexByDue = "byDue" // due, dueAt -> keys: rows with pending work
+	// DueMarker is the value of AttrDue on a row with pending work.
+	DueMarker = "due"
+)
+
 // Audit table attributes and indexes. kakaoId and sub reuse the mapping
 // names.
 const (

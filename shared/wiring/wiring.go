@@ -5,6 +5,8 @@
 package wiring
 
 import (
+	"io"
+	"os"
 	"time"
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
@@ -13,6 +15,7 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/kakaoauth/kakaoauth/shared/bootstrap"
+	"github.com/kakaoauth/kakaoauth/shared/cloudwatch"
 	"github.com/kakaoauth/kakaoauth/shared/cognito"
 	"github.com/kakaoauth/kakaoauth/shared/eventbridge"
 	"github.com/kakaoauth/kakaoauth/shared/kakao"
@@ -24,6 +27,8 @@ import (
 // Stack is the configuration with every adapter it configures.
 type Stack struct {
 	*bootstrap.Deps
+	// MetricsOut receives the metrics' EMF lines (nil: standard output).
+	MetricsOut io.Writer
 }
 
 // New wires d.
@@ -43,7 +48,33 @@ func (s *Stack) Users() *cognito.Directory {
 
 // Mappings is the mapping table.
 func (s *Stack) Mappings() *store.Mappings {
-	return store.NewMappings(dynamodb.NewFromConfig(s.AWS), s.Config.MappingTable)
+	opts := []store.MappingsOption{store.WithRetention(s.Config.Retention)}
+	if s.Config.OutboxGrace > 0 {
+		opts = append(opts, store.WithOutboxGrace(s.Config.OutboxGrace))
+	}
+	return store.NewMappings(dynamodb.NewFromConfig(s.AWS), s.Config.MappingTable, opts...)
+}
+
+// Operations is the operations table (the unlink inbox, the reconciler's
+// cursor).
+func (s *Stack) Operations() *store.Operations {
+	return store.NewOperations(dynamodb.NewFromConfig(s.AWS), s.Config.OperationsTable)
+}
+
+// KakaoLinks asks Kakao which accounts are linked, with the admin key.
+func (s *Stack) KakaoLinks() *kakao.Accounts {
+	c := s.Config
+	return kakao.NewAccounts(kakao.NewClient(s.HTTP, kakao.WithAPIBaseURL(c.KakaoAPIBaseURL), kakao.WithAuthBaseURL(c.KakaoAuthBaseURL)), c.KakaoAdminKey)
+}
+
+// Metrics writes CloudWatch's embedded metric format to MetricsOut
+// (standard output unless set), under the stack's name.
+func (s *Stack) Metrics() *cloudwatch.Metrics {
+	out := s.MetricsOut
+	if out == nil {
+		out = os.Stdout
+	}
+	return cloudwatch.New(out, s.Config.StackName)
 }
 
 // Audit is the audit table.
@@ -85,7 +116,18 @@ func (s *Stack) Steps() *workflow.Steps {
 		opts = append(opts, workflow.WithUsers(s.Users()))
 	}
 	if c.MappingTable != "" {
-		opts = append(opts, workflow.WithMappings(s.Mappings()))
+		mappings := s.Mappings()
+		opts = append(opts, workflow.WithMappings(mappings))
+		if c.AuditTable != "" {
+			opts = append(opts, workflow.WithSweeper(mappings, s.Audit()))
+		}
+		if c.OperationsTable != "" && c.KakaoAdminKey != "" {
+			opts = append(opts, workflow.WithReconciler(s.KakaoLinks(), store.NewActiveAccounts(dynamodb.NewFromConfig(s.AWS), c.MappingTable),
+				s.Operations(), s.Metrics(), workflow.ReconcilerSettings{RequestsPerSecond: c.ReconcileRate, MaxUnlinksPerRun: c.ReconcileMaxUnlinks}))
+		}
+	}
+	if c.OperationsTable != "" {
+		opts = append(opts, workflow.WithInbox(s.Operations()))
 	}
 	if c.AuditTable != "" {
 		opts = append(opts, workflow.WithAudit(s.Audit()))

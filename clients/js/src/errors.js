@@ -48,6 +48,11 @@ export class AccountDisabledError extends KakaoAuthError {
   /** @param {string} message @param {{status?: number, cause?: unknown}} [options] */
   constructor(message, options) { super('AccountDisabled', message, options); this.name = 'AccountDisabledError'; }
 }
+/** 403: an operator banned the account (until the ban ends, or is lifted). */
+export class AccountBannedError extends KakaoAuthError {
+  /** @param {string} message @param {{status?: number, cause?: unknown}} [options] */
+  constructor(message, options) { super('AccountBanned', message, options); this.name = 'AccountBannedError'; }
+}
 /** 409: the Kakao account's verified email belongs to another user. */
 export class AccountConflictError extends KakaoAuthError {
   /** @param {string} message @param {{status?: number, cause?: unknown}} [options] */
@@ -88,6 +93,11 @@ export class ThrottledError extends KakaoAuthError {
   /** @param {string} message @param {{status?: number, cause?: unknown}} [options] */
   constructor(message, options) { super('Throttled', message, options); this.name = 'ThrottledError'; }
 }
+/** 429: the account's Cognito user was recreated too often; try again after the stack's RecreationPeriod. */
+export class RecreateLimitReachedError extends KakaoAuthError {
+  /** @param {string} message @param {{status?: number, cause?: unknown}} [options] */
+  constructor(message, options) { super('RecreateLimitReached', message, options); this.name = 'RecreateLimitReachedError'; }
+}
 /** 502: Kakao did not answer; try again shortly. */
 export class KakaoUnavailableError extends KakaoAuthError {
   /** @param {string} message @param {{status?: number, cause?: unknown}} [options] */
@@ -121,6 +131,7 @@ export const brokerErrors = Object.freeze({
   WrongKakaoApp: WrongKakaoAppError,
   AccountUnlinked: AccountUnlinkedError,
   AccountDisabled: AccountDisabledError,
+  AccountBanned: AccountBannedError,
   AccountConflict: AccountConflictError,
   AccountNotLinked: AccountNotLinkedError,
   InvalidCognitoToken: InvalidCognitoTokenError,
@@ -129,6 +140,7 @@ export const brokerErrors = Object.freeze({
   KakaoOnlyAccount: KakaoOnlyAccountError,
   NotLinked: NotLinkedError,
   Throttled: ThrottledError,
+  RecreateLimitReached: RecreateLimitReachedError,
   KakaoUnavailable: KakaoUnavailableError,
   Timeout: TimeoutError,
   internal: InternalError,
