@@ -25,12 +25,7 @@ import (
 func TestAdminThroughTheBinary(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	motoURL := moto.ForTest(t).URL()
-	stack := localstack.New(localstack.Config{MotoURL: motoURL, APIAddr: "127.0.0.1:0", KakaoAddr: "127.0.0.1:0", TemplatePath: "../../template.yaml"})
-	if err := stack.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer stack.Close()
+	stack, motoURL := startLocalStack(t)
 	app, err := localstack.SubscribeToBus(ctx, moto.AWSConfig(ctx, motoURL), stack.Stack().EventBusName, fmt.Sprint("admin-test-", time.Now().UnixNano()))
 	if err != nil {
 		t.Fatal(err)
@@ -158,12 +153,7 @@ func TestAdminThroughTheBinary(t *testing.T) {
 func TestAdminPeppersThroughTheBinary(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	motoURL := moto.ForTest(t).URL()
-	stack := localstack.New(localstack.Config{MotoURL: motoURL, APIAddr: "127.0.0.1:0", KakaoAddr: "127.0.0.1:0", TemplatePath: "../../template.yaml"})
-	if err := stack.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer stack.Close()
+	stack, motoURL := startLocalStack(t)
 	count := func() map[int]int {
 		t.Helper()
 		out, stderr, code := runCLI(t, "admin", "peppers", "-endpoint-url", motoURL, "-json")
@@ -226,12 +216,7 @@ func TestAdminPeppersThroughTheBinary(t *testing.T) {
 func TestAdminShowWaitsForTheUnlink(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	motoURL := moto.ForTest(t).URL()
-	stack := localstack.New(localstack.Config{MotoURL: motoURL, APIAddr: "127.0.0.1:0", KakaoAddr: "127.0.0.1:0", TemplatePath: "../../template.yaml"})
-	if err := stack.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer stack.Close()
+	stack, motoURL := startLocalStack(t)
 	id := 8_000_000 + time.Now().UnixNano()%1_000_000
 	login := LoginMain{APIURL: stack.APIURL(), KakaoURL: stack.KakaoURL(), UserID: id, Out: io.Discard, HTTP: &http.Client{Timeout: 30 * time.Second}}
 	if err := login.Run(ctx); err != nil {
