@@ -63,13 +63,16 @@ actions:
   link    link Kakao account N to the pool's user U, one kakaoauth did not
           create (a migration: no Kakao login, no session of the user); its
           Kakao logins then sign in as U, whose password is never touched
-  unlink  disable the Cognito user, sign it out everywhere, release its email;
-          the person's next Kakao login brings the same user back
+  unlink  disable the Cognito user, sign it out everywhere, release its email
+          (a linked account's link goes dormant, its user untouched); the
+          person's next Kakao login brings the same user back
   relink  bring an unlinked account back now, without a Kakao login
-  delete  delete the Cognito user and scrub the mapping (needs -yes)
+  delete  delete the Cognito user and scrub the mapping (needs -yes; a linked
+          account's link is forgotten, its user stays)
   ban     refuse the account's Kakao login (403 AccountBanned) until -until, or
-          until unbanned; a user kakaoauth created is disabled and signed out.
-          The ban holds through unlinks, re-links, deletion and the hosted UI
+          until unbanned; a user kakaoauth created is disabled and signed out,
+          a linked user is never touched (only its hosted-UI link goes). The
+          ban holds through unlinks, re-links, deletion and the hosted UI
   unban   lift a ban (also one kakaoauth kept from a disable in Cognito that an
           unlink found); a created user of an active account is enabled again
   peppers how many accounts' passwords derive with each pepper version (while
@@ -111,6 +114,7 @@ func (m *AdminMain) Run(ctx context.Context, args []string) error {
 	yes := f.Bool("yes", false, "confirm a deletion (it cannot be undone)")
 	until := f.String("until", "", "ban: when the ban ends, RFC 3339 (2026-12-31T00:00:00+09:00) or a duration from now (72h); default: until unbanned")
 	reason := f.String("reason", "", "ban: a note for the audit trail (no personal data)")
+	waitStatus := f.String("wait-status", "", "show: first wait (up to 30s) until the account's status is this one (active, unlinked, deleted); Kakao's unlink callback is answered before the unlink is carried out")
 	if err := f.parseNoArgs(args[1:]); err != nil {
 		return err
 	}
@@ -127,6 +131,10 @@ func (m *AdminMain) Run(ctx context.Context, args []string) error {
 		return errors.New("admin link: give -username (the pool's user to link the Kakao account to)")
 	case action != "link" && *username != "":
 		return fmt.Errorf("admin %s: -username is for link only", action)
+	case action != "show" && *waitStatus != "":
+		return fmt.Errorf("admin %s: -wait-status is show's", action)
+	case *waitStatus != "" && *waitStatus != kakaoauth.StatusActive && *waitStatus != kakaoauth.StatusUnlinked && *waitStatus != kakaoauth.StatusDeleted:
+		return fmt.Errorf("admin show: -wait-status %q: one of active, unlinked, deleted", *waitStatus)
 	case action != "ban" && (*until != "" || *reason != ""):
 		return fmt.Errorf("admin %s: -until and -reason are ban's", action)
 	case len(*reason) > 200:
@@ -153,6 +161,11 @@ func (m *AdminMain) Run(ctx context.Context, args []string) error {
 	}
 	switch action {
 	case "show":
+		if *waitStatus != "" {
+			if err := m.waitForStatus(ctx, deps, *kakaoID, *waitStatus, waitStatusFor); err != nil {
+				return err
+			}
+		}
 		return m.show(ctx, deps, *kakaoID, *output)
 	case "peppers":
 		return m.peppers(ctx, deps, *output)
@@ -348,6 +361,37 @@ type accountState struct {
 	EventPending  bool     `json:"eventPending,omitempty"`
 	Ban           string   `json:"ban,omitempty"`
 	Cognito       string   `json:"cognitoUser"`
+}
+
+// waitStatusFor bounds admin show -wait-status: an unlink's message is
+// carried out within seconds (the queue's worker, or the sweeper's retries).
+const waitStatusFor = 30 * time.Second
+
+// waitForStatus polls the mapping until its status is want, saying so on
+// m.Err while it waits; after d it fails naming the status it last saw.
+func (m *AdminMain) waitForStatus(ctx context.Context, deps *wiring.Stack, kakaoID int64, want string, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	seen := "no mapping"
+	return waitSaying(m.Err, fmt.Sprintf("admin show: waiting for kakao account %d to be %s", kakaoID, want), func() error {
+		for {
+			mp, err := deps.Mappings().Get(ctx, kakaoID)
+			var notFound *kakaoauth.NotFound
+			switch {
+			case err == nil && mp.Status == want:
+				return nil
+			case err == nil:
+				seen = mp.Status
+			case !errors.As(err, &notFound) && ctx.Err() == nil:
+				return err
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("admin show: kakao account %d is still %s after %s, not %s", kakaoID, seen, d, want)
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	})
 }
 
 func (m *AdminMain) show(ctx context.Context, deps *wiring.Stack, kakaoID int64, output string) error {
