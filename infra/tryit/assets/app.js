@@ -687,6 +687,89 @@
 
   const hopResult = (r, okText) => (r.ok ? okText : `${r.status} ${r.body.error}`);
 
+  // ----------------------------------------------------------------- client
+
+  // lib is the JavaScript client's module (init loads it). clients holds
+  // one KakaoAuth per app client whose tokens the page can hold: the
+  // broker's (the stack's public client) and the hosted UI's. Each keeps
+  // its session in a memory store of its own, as an app keeps its own.
+  let lib = null;
+  const clients = {};
+
+  function makeClient(clientID, which) {
+    const c = cfg.client;
+    const store = lib.memoryStore();
+    const key = `kakaoauth.tryit.${which}`;
+    const auth = new lib.KakaoAuth({
+      apiUrl: apiBase(), userPoolId: cfg.userPoolID, userPoolClientId: clientID, region: c.region,
+      userPoolEndpoint: c.cognitoEndpoint, identityPoolId: c.identityPoolID || undefined,
+      identityPoolEndpoint: c.identityEndpoint || undefined, store, storageKey: key,
+    });
+    return { auth, store, key };
+  }
+
+  const current = () => clients[state.user.client];
+
+  const tokensOf = (session) => ({ id: session.idToken, access: session.accessToken, refresh: session.refreshToken, expiresAt: session.expiresAt });
+
+  // hold gives the client the session the page shows, as the client's
+  // store keeps a Session: the hosted UI's tokens (which the page's
+  // backend got from Cognito's token endpoint), or, once the client has
+  // dropped them (a sign-out, a refused refresh), the old tokens, to show
+  // what Cognito says of them now.
+  async function hold(cl) {
+    const tok = state.tokens;
+    await cl.store.setItem(cl.key, JSON.stringify({
+      idToken: tok.id, accessToken: tok.access, refreshToken: tok.refresh, expiresAt: tok.expiresAt || 0,
+      tokenType: "Bearer", sub: state.user.sub || "", username: state.user.username || "", newUser: false,
+    }));
+  }
+
+  async function holding(cl) {
+    if (!(await cl.store.getItem(cl.key))) await hold(cl);
+    return cl;
+  }
+
+  // errorCause is what Cognito said under a client error (SessionExpired
+  // wraps Cognito's NotAuthorizedException), else the error itself.
+  const errorCause = (e) => (e && e.cause && e.cause.code ? e.cause : e);
+
+  function errorCode(e) {
+    if (lib && e instanceof lib.KakaoAuthError) return e.code;
+    // fetch's own failures: no answer, or a deadline (AbortSignal.timeout)
+    return e instanceof TypeError || (e && ["AbortError", "TimeoutError"].includes(e.name)) ? "NetworkError" : "internal";
+  }
+
+  // errorHop is a failed call's result in the hops: the status and code
+  // of the answer (Cognito's, under the client's), or the client's code.
+  function errorHop(e) {
+    const c = errorCause(e);
+    return `${(c && c.status) || ""} ${errorCode(c)}`.trim();
+  }
+
+  // clientFailure is the outcome of an error the client threw: its code
+  // and userMessage (client.<code>), else Cognito's or the page's words;
+  // the detail is what Cognito (or from: the API) said.
+  function clientFailure(e, from) {
+    const c = errorCause(e);
+    const cognito = c !== e || (lib && e instanceof lib.CognitoError);
+    return {
+      ok: false, sources: ["client", "cognito", "page"], code: errorCode(e),
+      raw: c !== e ? `${c.code}: ${c.message}` : String((e && e.message) || e),
+      detailFrom: cognito ? "cognito" : from || "client",
+    };
+  }
+
+  // timed runs an action's call and measures it.
+  async function timed(fn) {
+    const started = performance.now();
+    try {
+      return { value: await fn(), ms: performance.now() - started };
+    } catch (error) {
+      return { error, ms: performance.now() - started };
+    }
+  }
+
   // ------------------------------------------------------------------ login
 
   function randomString() {
@@ -699,9 +782,15 @@
     return cfg.apiURL || location.origin;
   }
 
-  function startLogin(mode) {
+  // startLogin goes to Kakao's authorize page. An ID-token login passes
+  // Kakao the nonce's SHA-256 (hashNonce, lowercase hex) and keeps the raw
+  // nonce for the broker, which checks that the token's nonce claim is its
+  // hash (the stack's default).
+  async function startLogin(mode) {
     if (state.busy) return;
-    const pending = { state: randomString(), nonce: mode === "id" ? randomString() : "", mode, started: Date.now() };
+    setBusy(true);
+    const nonce = mode === "id" ? await lib.createNonce() : { nonce: "", hashedNonce: "" };
+    const pending = { state: randomString(), nonce: nonce.nonce, mode, started: Date.now() };
     sessionStorage.setItem(PENDING, JSON.stringify(pending));
     const q = new URLSearchParams({
       client_id: cfg.clientID,
@@ -711,7 +800,7 @@
     });
     if (mode === "id") {
       q.set("scope", "openid");
-      q.set("nonce", pending.nonce);
+      q.set("nonce", nonce.hashedNonce);
     }
     goTo(`${cfg.authorizeURL}?${q}`);
   }
@@ -824,9 +913,9 @@
         loginFailed({ where: "hop.exchange", sources: ["page"], code: "NoIDToken" });
         return;
       }
-      body = { id_token: ex.body.id_token, nonce: pending.nonce };
+      body = { idToken: ex.body.id_token, nonce: pending.nonce };
     } else {
-      body = { access_token: ex.body.access_token };
+      body = { accessToken: ex.body.access_token };
     }
     await callBroker(body, pending.mode);
   }
@@ -862,10 +951,13 @@
       loginFailed({ where: "hop.hostedToken", status: ex.status, sources: ["tryit", "cognito"], code: ex.body.error, raw: ex.body.message });
       return;
     }
-    startSession({ id: ex.body.id_token, access: ex.body.access_token, refresh: ex.body.refresh_token }, "hosted", "hosted");
+    startSession({ id: ex.body.id_token, access: ex.body.access_token, refresh: ex.body.refresh_token,
+      expiresAt: Date.now() + (ex.body.expires_in || 3600) * 1000 }, "hosted", "hosted");
     const claims = await verify();
     state.user.sub = claims.sub || "";
     state.user.username = claims["cognito:username"] || "";
+    // The client refreshes and signs out this session as the broker's.
+    await hold(clients.hosted);
     state.user.kind = "hosted";
     await readAccount();
     if (claims.sub) noteSub("hosted", claims.sub);
@@ -881,39 +973,39 @@
     state.claims = null;
     state.account = null;
     state.sameUser = null;
-    state.actions = { refresh: null, signout: null, unlink: null };
+    state.me = null;
+    state.credentials = null;
+    state.actions = {
+      refresh: null, signout: null, unlink: null,
+      // What the stack lacks is said before anyone asks.
+      me: cfg.client.meURL ? null : { ok: "off", text: "result.meOff", args: [] },
+      credentials: cfg.client.identityPoolID ? null : { ok: "off", text: "result.credentialsOff", args: [] },
+    };
   }
 
-  async function callBroker(body, mode) {
-    const started = performance.now();
+  // callBroker signs in at the broker (POST /auth/kakao) with the client,
+  // as a web app does; the broker is the login API, on another origin
+  // when deployed: the client sends only what its CORS allows (JSON).
+  async function callBroker(tokens, mode) {
     const startedAt = Date.now();
-    let resp;
-    let json = {};
-    try {
-      // The broker is the login API, on another origin when deployed: only
-      // what its CORS allows (JSON), not this page's own header.
-      resp = await fetch(`${apiBase()}/auth/kakao`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(body),
-      });
-      json = await resp.json().catch(() => ({}));
-    } catch (e) {
-      addHop("hop.broker", { key: "hopres.networkError" }, performance.now() - started);
-      loginFailed({ where: "hop.broker", sources: ["page"], code: "NetworkError", raw: String(e) });
+    const r = await timed(() => clients.broker.auth.signInWithKakao(tokens));
+    if (r.error) {
+      const e = r.error;
+      const status = e.status || 0;
+      const code = errorCode(e);
+      addHop("hop.broker", status ? `${status} ${code}` : { key: "hopres.networkError" }, r.ms);
+      loginFailed({ where: "hop.broker", status, sources: ["broker", "page", "client"], code, raw: String(e.message || e) });
       return;
     }
-    addHop("hop.broker", `${resp.status}${json.error ? " " + json.error : ""}`, performance.now() - started);
-    if (!resp.ok) {
-      loginFailed({ where: "hop.broker", status: resp.status, sources: ["broker"], code: json.error || `HTTP${resp.status}`, raw: json.message || "" });
-      return;
-    }
-    startSession({ id: json.id_token, access: json.access_token, refresh: json.refresh_token }, mode, "broker", { sub: json.sub, username: json.username });
+    const session = r.value;
+    // The client resolves on the broker's 200 only.
+    addHop("hop.broker", "200", r.ms);
+    startSession(tokensOf(session), mode, "broker", { sub: session.sub, username: session.username });
     await verify();
     await readAccount();
-    Object.assign(state.user, loginKind(json, state.account, startedAt));
-    noteSub("broker", json.sub);
-    finish("login", outcome({ ok: true, where: "hop.broker", status: resp.status, text: "result.ok" }));
+    Object.assign(state.user, loginKind({ sub: session.sub, new_user: session.newUser }, state.account, startedAt));
+    noteSub("broker", session.sub);
+    finish("login", outcome({ ok: true, where: "hop.broker", status: 200, text: "result.ok" }));
   }
 
   // loginKind says what a successful login did to the account: the
@@ -966,36 +1058,103 @@
     }
   }
 
+  // refresh asks Cognito for new tokens from the browser (the client's
+  // InitiateAuth REFRESH_TOKEN_AUTH); after a sign-out it tries the old
+  // refresh token, to show that Cognito refuses it.
   const refresh = () => act(async () => {
     if (!state.tokens) return;
-    const r = await backend("POST", "/tryit/api/refresh", { refresh_token: state.tokens.refresh, client: state.user.client });
-    addHop("hop.refresh", hopResult(r, "200"), r.ms, r.body.cognito_ms);
-    if (!r.ok) {
+    const cl = await holding(current());
+    const r = await timed(() => cl.auth.refresh());
+    addHop("hop.refresh", r.error ? errorHop(r.error) : { key: "hopres.ok" }, r.ms);
+    if (r.error) {
       // Refused while the page thought it active: the session is over.
-      if (r.body.error === "NotAuthorizedException" && state.session === "active") state.session = "refused";
-      finish("refresh", outcome({ ok: false, sources: ["cognito", "tryit"], code: r.body.error, raw: r.body.message }));
+      if (errorCode(r.error) === "SessionExpired" && state.session === "active") state.session = "refused";
+      finish("refresh", outcome(clientFailure(r.error)));
       return;
     }
-    state.tokens.id = r.body.id_token;
-    state.tokens.access = r.body.access_token;
-    if (r.body.refresh_token) state.tokens.refresh = r.body.refresh_token;
+    state.tokens = tokensOf(r.value);
     state.session = "active";
     await verify();
     finish("refresh", outcome({ ok: true, text: "result.refreshed" }));
   });
 
+  // signOut revokes the refresh token at Cognito from the browser (the
+  // client's RevokeToken), then tries it once more, as someone holding a
+  // copy would: Cognito must refuse it. The tokens stay on the page, so
+  // that Refresh shows the revocation too.
   const signOut = () => act(async () => {
     if (!state.tokens) return;
-    const r = await backend("POST", "/tryit/api/signout", { access_token: state.tokens.access, refresh_token: state.tokens.refresh, client: state.user.client });
-    addHop("hop.signout", hopResult(r, "200"), r.ms, r.body.cognito_ms);
-    if (!r.ok) {
-      finish("signout", outcome({ ok: false, sources: ["cognito", "tryit"], code: r.body.error, raw: r.body.message }));
+    const cl = await holding(current());
+    const r = await timed(() => cl.auth.signOut());
+    const result = r.error ? { revoked: false, error: r.error } : r.value;
+    addHop("hop.signout", result.revoked ? { key: "hopres.ok" } : errorHop(result.error), r.ms);
+    if (!result.revoked) {
+      state.session = "local";
+      finish("signout", outcome(clientFailure(result.error)));
       return;
     }
     state.session = "signedOut";
-    // The tokens stay on the page, so that Refresh shows the revocation.
-    if (r.body.refresh_refused) finish("signout", outcome({ ok: true, text: "result.signedOut", args: [r.body.refresh_error] }));
+    await hold(cl);
+    const check = await timed(() => cl.auth.refresh());
+    addHop("hop.revokeCheck", check.error ? errorHop(check.error) : { key: "hopres.ok" }, check.ms);
+    const refused = check.error && errorCode(check.error) === "SessionExpired";
+    if (refused) finish("signout", outcome({ ok: true, text: "result.signedOut", args: [errorCode(errorCause(check.error))] }));
     else finish("signout", outcome({ ok: false, text: "result.signedOutStillWorks" }));
+  });
+
+  // callMe calls the app's own API as an app does: GET /me with the ID
+  // token (the client's fetchWithIdToken), behind the stack's Cognito
+  // user-pool authorizer (locally, the same check of the token).
+  const callMe = () => act(async () => {
+    if (!state.tokens || !cfg.client.meURL) return;
+    state.me = null;
+    const cl = await holding(current());
+    const r = await timed(async () => {
+      const resp = await cl.auth.fetchWithIdToken(cfg.client.meURL, { signal: AbortSignal.timeout(10000) });
+      return { status: resp.status, body: await resp.json().catch(() => undefined) };
+    });
+    if (r.error) {
+      addHop("hop.me", errorHop(r.error), r.ms);
+      finish("me", outcome(clientFailure(r.error)));
+      return;
+    }
+    const { status, body } = r.value;
+    addHop("hop.me", `${status}${body && body.error ? " " + body.error : ""}`, r.ms);
+    if (status !== 200 || !body || !body.sub) {
+      // The API's error code as the client names it (Unauthorized, NotFound...).
+      finish("me", outcome(clientFailure(lib.brokerError(status, body), "api")));
+      return;
+    }
+    state.me = { sub: body.sub, kakaoId: body.kakao_id };
+    finish("me", outcome({ ok: true, text: "result.me" }));
+  });
+
+  // getCredentials gets the identity pool's AWS credentials for the user
+  // (the client's GetId and GetCredentialsForIdentity with the ID token),
+  // then has the page's backend ask STS whose they are. The page shows
+  // the identity id and the caller; never the secret key or the session
+  // token, which stay in this function.
+  const getCredentials = () => act(async () => {
+    if (!state.tokens || !cfg.client.identityPoolID) return;
+    state.credentials = null;
+    const cl = await holding(current());
+    const r = await timed(() => cl.auth.getCredentials({ forceRefresh: true }));
+    addHop("hop.credentials", r.error ? errorHop(r.error) : { key: "hopres.ok" }, r.ms);
+    if (r.error) {
+      finish("credentials", outcome(clientFailure(r.error)));
+      return;
+    }
+    const c = r.value;
+    state.credentials = { identityId: c.identityId, expiration: c.expiration.getTime(), arn: null };
+    render();
+    const who = await backend("POST", "/tryit/api/caller", { access_key_id: c.accessKeyId, secret_access_key: c.secretAccessKey, session_token: c.sessionToken });
+    addHop("hop.caller", hopResult(who, "200"), who.ms, who.body.sts_ms);
+    if (!who.ok) {
+      finish("credentials", outcome({ ok: false, sources: ["sts", "tryit"], code: who.body.error, raw: who.body.message, detailFrom: "sts" }));
+      return;
+    }
+    state.credentials.arn = who.body.arn;
+    finish("credentials", outcome({ ok: true, text: "result.credentials" }));
   });
 
   const unlink = () => act(async () => {
@@ -1043,6 +1202,17 @@
     }
   }
 
+  // loadClient loads the JavaScript client and its words for a person
+  // (client.<code>, its userMessage table) in both languages.
+  async function loadClient() {
+    lib = await import(cfg.client.clientModule);
+    clients.broker = makeClient(cfg.client.userPoolClientID, "broker");
+    if (cfg.hostedUI) clients.hosted = makeClient(cfg.hostedUI.clientID, "hosted");
+    for (const l of ["en", "ko"]) {
+      for (const [code, m] of Object.entries(lib.messages[l])) messages[l][`client.${code}`] = m;
+    }
+  }
+
   async function init() {
     text("api-endpoint", `POST ${apiBase()}/auth/kakao`);
     text("pool-id", cfg.userPoolID);
@@ -1070,8 +1240,17 @@
     }
     $("refresh").addEventListener("click", refresh);
     $("signout").addEventListener("click", signOut);
+    $("me").addEventListener("click", callMe);
+    $("credentials").addEventListener("click", getCredentials);
     $("unlink").addEventListener("click", unlink);
     render();
+    try {
+      await loadClient();
+    } catch (e) {
+      // Nothing works without it: say so, and leave the buttons off.
+      finish("login", outcome({ ok: false, sources: ["page"], code: "ClientUnavailable", raw: `${cfg.client.clientModule}: ${e}` }));
+      return;
+    }
     await loadBrokerMessages();
     if (location.pathname === "/callback") await handleCallback();
     else setBusy(false);
