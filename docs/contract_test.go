@@ -247,7 +247,11 @@ func jsClient(t *testing.T, script string, out any) {
 	cmd.Dir = filepath.Join("..", "clients", "js")
 	raw, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("node: %v\n%s", err, raw)
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("node: %v\n%s%s(clients/js's packages come from make test's install step, make tools)", err, raw, stderr)
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
 		t.Fatalf("node printed %q: %v", raw, err)

@@ -106,6 +106,7 @@ func (m *AdminMain) Run(ctx context.Context, args []string) error {
 	yes := f.Bool("yes", false, "confirm a deletion (it cannot be undone)")
 	until := f.String("until", "", "ban: when the ban ends, RFC 3339 (2026-12-31T00:00:00+09:00) or a duration from now (72h); default: until unbanned")
 	reason := f.String("reason", "", "ban: a note for the audit trail (no personal data)")
+	waitStatus := f.String("wait-status", "", "show: first wait (up to 30s) until the account's status is this one (active, unlinked, deleted); Kakao's unlink callback is answered before the unlink is carried out")
 	if err := f.parseNoArgs(args[1:]); err != nil {
 		return err
 	}
@@ -118,6 +119,10 @@ func (m *AdminMain) Run(ctx context.Context, args []string) error {
 		return errors.New("admin peppers: counts every account; -kakao-id does not apply")
 	case action == "delete" && !*yes:
 		return errors.New("admin delete: deleting the Cognito user cannot be undone; add -yes")
+	case action != "show" && *waitStatus != "":
+		return fmt.Errorf("admin %s: -wait-status is show's", action)
+	case *waitStatus != "" && *waitStatus != kakaoauth.StatusActive && *waitStatus != kakaoauth.StatusUnlinked && *waitStatus != kakaoauth.StatusDeleted:
+		return fmt.Errorf("admin show: -wait-status %q: one of active, unlinked, deleted", *waitStatus)
 	case action != "ban" && (*until != "" || *reason != ""):
 		return fmt.Errorf("admin %s: -until and -reason are ban's", action)
 	case len(*reason) > 200:
@@ -144,6 +149,11 @@ func (m *AdminMain) Run(ctx context.Context, args []string) error {
 	}
 	switch action {
 	case "show":
+		if *waitStatus != "" {
+			if err := m.waitForStatus(ctx, deps, *kakaoID, *waitStatus, waitStatusFor); err != nil {
+				return err
+			}
+		}
 		return m.show(ctx, deps, *kakaoID, *output)
 	case "peppers":
 		return m.peppers(ctx, deps, *output)
@@ -327,6 +337,37 @@ type accountState struct {
 	EventPending  bool     `json:"eventPending,omitempty"`
 	Ban           string   `json:"ban,omitempty"`
 	Cognito       string   `json:"cognitoUser"`
+}
+
+// waitStatusFor bounds admin show -wait-status: an unlink's message is
+// carried out within seconds (the queue's worker, or the sweeper's retries).
+const waitStatusFor = 30 * time.Second
+
+// waitForStatus polls the mapping until its status is want, saying so on
+// m.Err while it waits; after d it fails naming the status it last saw.
+func (m *AdminMain) waitForStatus(ctx context.Context, deps *wiring.Stack, kakaoID int64, want string, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	seen := "no mapping"
+	return waitSaying(m.Err, fmt.Sprintf("admin show: waiting for kakao account %d to be %s", kakaoID, want), func() error {
+		for {
+			mp, err := deps.Mappings().Get(ctx, kakaoID)
+			var notFound *kakaoauth.NotFound
+			switch {
+			case err == nil && mp.Status == want:
+				return nil
+			case err == nil:
+				seen = mp.Status
+			case !errors.As(err, &notFound) && ctx.Err() == nil:
+				return err
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("admin show: kakao account %d is still %s after %s, not %s", kakaoID, seen, d, want)
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	})
 }
 
 func (m *AdminMain) show(ctx context.Context, deps *wiring.Stack, kakaoID int64, output string) error {

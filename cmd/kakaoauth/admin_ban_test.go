@@ -25,12 +25,7 @@ import (
 func TestAdminBanThroughTheBinary(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	motoURL := moto.ForTest(t).URL()
-	stack := localstack.New(localstack.Config{MotoURL: motoURL, APIAddr: "127.0.0.1:0", KakaoAddr: "127.0.0.1:0", TemplatePath: "../../template.yaml", SweepEvery: -1})
-	if err := stack.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer stack.Close()
+	stack, motoURL := startLocalStack(t, func(c *localstack.Config) { c.SweepEvery = -1 })
 	user := 8_000_000 + time.Now().UnixNano()%1_000_000
 	id := fmt.Sprint(user)
 	login := LoginMain{APIURL: stack.APIURL(), KakaoURL: stack.KakaoURL(), UserID: user, Out: io.Discard, HTTP: &http.Client{Timeout: 30 * time.Second}}

@@ -25,12 +25,7 @@ import (
 func TestAdminThroughTheBinary(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	motoURL := moto.ForTest(t).URL()
-	stack := localstack.New(localstack.Config{MotoURL: motoURL, APIAddr: "127.0.0.1:0", KakaoAddr: "127.0.0.1:0", TemplatePath: "../../template.yaml"})
-	if err := stack.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer stack.Close()
+	stack, motoURL := startLocalStack(t)
 	app, err := localstack.SubscribeToBus(ctx, moto.AWSConfig(ctx, motoURL), stack.Stack().EventBusName, fmt.Sprint("admin-test-", time.Now().UnixNano()))
 	if err != nil {
 		t.Fatal(err)
@@ -158,12 +153,7 @@ func TestAdminThroughTheBinary(t *testing.T) {
 func TestAdminPeppersThroughTheBinary(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	motoURL := moto.ForTest(t).URL()
-	stack := localstack.New(localstack.Config{MotoURL: motoURL, APIAddr: "127.0.0.1:0", KakaoAddr: "127.0.0.1:0", TemplatePath: "../../template.yaml"})
-	if err := stack.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer stack.Close()
+	stack, motoURL := startLocalStack(t)
 	count := func() map[int]int {
 		t.Helper()
 		out, stderr, code := runCLI(t, "admin", "peppers", "-endpoint-url", motoURL, "-json")
@@ -216,5 +206,48 @@ func TestAdminPeppersThroughTheBinary(t *testing.T) {
 	}
 	if _, stderr, code := runCLI(t, "admin", "peppers", "-kakao-id", "1", "-endpoint-url", motoURL); code == 0 || !strings.Contains(stderr, "does not apply") {
 		t.Fatalf("admin peppers -kakao-id: exit %d %s", code, stderr)
+	}
+}
+
+// Kakao's unlink callback is answered before the unlink is carried out (the
+// queue's worker does it): `admin show -wait-status unlinked`, run right
+// after the callback as the quickstart does, waits for it and shows the
+// account unlinked; a status that does not exist is refused before any call.
+func TestAdminShowWaitsForTheUnlink(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stack, motoURL := startLocalStack(t)
+	id := 8_000_000 + time.Now().UnixNano()%1_000_000
+	login := LoginMain{APIURL: stack.APIURL(), KakaoURL: stack.KakaoURL(), UserID: id, Out: io.Discard, HTTP: &http.Client{Timeout: 30 * time.Second}}
+	if err := login.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	body := fmt.Sprintf(`{"user_id":%d,"referrer_type":"UNLINK_FROM_APPS"}`, id)
+	resp, err := http.Post(stack.KakaoURL()+"/_fake/unlink", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("the double's unlink: %s", resp.Status)
+	}
+	out, stderr, code := runCLI(t, "admin", "show", "-kakao-id", fmt.Sprint(id), "-wait-status", "unlinked", "-endpoint-url", motoURL, "-json")
+	if code != 0 {
+		t.Fatalf("admin show -wait-status unlinked: exit %d\n%s%s", code, out, stderr)
+	}
+	var st accountState
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if st.Status != kakaoauth.StatusUnlinked || !strings.HasPrefix(st.Cognito, "disabled") {
+		t.Fatalf("after the wait: status %q, cognito user %q; want unlinked, disabled", st.Status, st.Cognito)
+	}
+	_, stderr, code = runCLI(t, "admin", "show", "-kakao-id", fmt.Sprint(id), "-wait-status", "gone", "-endpoint-url", motoURL)
+	if code == 0 || !strings.Contains(stderr, "one of active, unlinked, deleted") {
+		t.Fatalf("-wait-status gone: exit %d %s", code, stderr)
+	}
+	_, stderr, code = runCLI(t, "admin", "unlink", "-kakao-id", fmt.Sprint(id), "-wait-status", "unlinked", "-endpoint-url", motoURL)
+	if code == 0 || !strings.Contains(stderr, "-wait-status is show's") {
+		t.Fatalf("admin unlink -wait-status: exit %d %s", code, stderr)
 	}
 }

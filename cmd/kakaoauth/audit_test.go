@@ -25,7 +25,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/kakaoauth/kakaoauth"
-	"github.com/kakaoauth/kakaoauth/infra/localstack"
 	"github.com/kakaoauth/kakaoauth/infra/moto"
 	"github.com/kakaoauth/kakaoauth/infra/provision"
 	"github.com/kakaoauth/kakaoauth/shared/store"
@@ -484,12 +483,7 @@ func TestParseAuditTime(t *testing.T) {
 func TestAuditAfterLocalLogins(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	motoURL := moto.ForTest(t).URL()
-	stack := localstack.New(localstack.Config{MotoURL: motoURL, APIAddr: "127.0.0.1:0", KakaoAddr: "127.0.0.1:0", TemplatePath: "../../template.yaml"})
-	if err := stack.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer stack.Close()
+	stack, motoURL := startLocalStack(t)
 
 	start := time.Now().UTC().Add(-time.Second)
 	user := 5_000_000 + time.Now().UnixNano()%1_000_000 // fresh on every run against one moto

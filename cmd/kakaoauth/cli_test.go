@@ -10,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kakaoauth/kakaoauth/infra/localstack"
+	"github.com/kakaoauth/kakaoauth/infra/moto"
 )
 
 // The CLI as a person runs it: built once per test binary, then executed.
@@ -47,6 +50,24 @@ func removeCLI() {
 
 // runCLI runs the built binary and returns its stdout, stderr and exit
 // code.
+// startLocalStack runs a local stack (its own API, Kakao double and
+// provisioning) on the package's moto, closed when the test ends; configure
+// changes its Config first. It returns the stack and moto's URL.
+func startLocalStack(t *testing.T, configure ...func(*localstack.Config)) (*localstack.Main, string) {
+	t.Helper()
+	motoURL := moto.ForTest(t).URL()
+	cfg := localstack.Config{MotoURL: motoURL, APIAddr: "127.0.0.1:0", KakaoAddr: "127.0.0.1:0", TemplatePath: "../../template.yaml"}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	stack := localstack.New(cfg)
+	if err := stack.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stack.Close() })
+	return stack, motoURL
+}
+
 func runCLI(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	return runCLIWith(t, "", nil, args...)

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/kakaoauth/kakaoauth/infra/doccheck"
-	"github.com/kakaoauth/kakaoauth/infra/localstack"
-	"github.com/kakaoauth/kakaoauth/infra/moto"
 )
 
 // docBlocks are the code blocks of a doc marked <!-- doc-test: test -->.
@@ -42,12 +40,7 @@ func docBlocks(t *testing.T, file, test string) []doccheck.Block {
 // the page's URLs are rewritten to them, and the CLI's defaults move with
 // KAKAOAUTH_API_URL, KAKAOAUTH_KAKAO_URL and KAKAOAUTH_ENDPOINT_URL.
 func TestQuickstartCommandsAsWritten(t *testing.T) {
-	motoURL := moto.ForTest(t).URL()
-	stack := localstack.New(localstack.Config{MotoURL: motoURL, APIAddr: "127.0.0.1:0", KakaoAddr: "127.0.0.1:0", TemplatePath: "../../template.yaml"})
-	if err := stack.Run(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	defer stack.Close()
+	stack, motoURL := startLocalStack(t)
 
 	gobin := t.TempDir()
 	install := exec.Command("make", "--no-print-directory", "-C", "../..", "install")

@@ -153,9 +153,10 @@ func TestBoundCallsKeepsTheLastAttemptsError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Shorter than the SDK's backoff after a throttle, so the bound ends
-	// the call in its sleep.
-	cfg = BoundCalls(cfg, 30*time.Millisecond)
+	// Usually shorter than the SDK's backoff after a throttle (a random
+	// 0–2 s), so the bound ends the call in its sleep; long enough for the
+	// first attempt on a loaded machine.
+	cfg = BoundCalls(cfg, 250*time.Millisecond)
 	_, err = dynamodb.NewFromConfig(cfg).GetItem(context.Background(), &dynamodb.GetItemInput{
 		TableName: aws.String("t"), Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "k"}},
 	})

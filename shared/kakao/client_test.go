@@ -241,7 +241,7 @@ func TestTimeoutIsUnavailableAndRetried(t *testing.T) {
 	if err := f.SetFault(kakaofake.Fault{Path: "/v2/user/me", Count: 2, DelayMS: 10_000}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := testClient(srv.URL, WithTimeout(20*time.Millisecond), WithRetries(1)).Me(context.Background(), tok)
+	_, err := testClient(srv.URL, WithTimeout(250*time.Millisecond), WithRetries(1)).Me(context.Background(), tok)
 	var ku *kakaoauth.KakaoUnavailable
 	if !errors.As(err, &ku) || !strings.Contains(ku.Reason, "timeout") {
 		t.Fatalf("error %v", err)

@@ -76,7 +76,11 @@ func TestAttachDetachRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The fixture is what it says: every trigger slot kakaoauth does not
-	// use is filled, and the MFA configuration has TOTP and SMS.
+	// use is filled, the MFA configuration has TOTP and SMS, and the pool
+	// signs in by alias.
+	if len(read.Pool.AliasAttributes) != 2 || read.Pool.UsernameConfiguration == nil {
+		t.Fatalf("the team's pool lost its aliases: %v %v", read.Pool.AliasAttributes, read.Pool.UsernameConfiguration)
+	}
 	for _, slot := range []string{"PostAuthentication", "PostConfirmation", "CustomMessage", "UserMigration", "PreTokenGenerationConfig", "CustomEmailSender", "CustomSMSSender", "KMSKeyID", "InboundFederation"} {
 		if reflect.ValueOf(read.Pool.LambdaConfig).Elem().FieldByName(slot).IsNil() {
 			t.Fatalf("moto did not keep the team's %s", slot)

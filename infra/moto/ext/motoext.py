@@ -10,6 +10,7 @@ Cognito trigger) calls invoke(arn, payload).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -54,11 +55,91 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     return Response(json.dumps(body), status=status, headers=headers or {}, content_type="application/json")
 
 
+# ------------------------------------------------------------ this machine
+#
+# moto answers every request, signed or not, and moto_server allows any
+# origin (CORS *): without a guard, any web page the developer opens could
+# read the local Secrets Manager (the pepper, a Kakao admin key configured
+# for the local stack) with a fetch to 127.0.0.1:5000, or through DNS
+# rebinding. As the other local tools (infra/localonly), the layer answers
+# only requests addressed to this machine (Host) and, from a browser, only
+# pages of this machine (Origin): the try-it page and the JS client's
+# Cognito calls, the local hosted UI. sam local invoke's containers reach
+# moto as host.docker.internal; KAKAOAUTH_LOCAL_HOSTS (comma-separated)
+# names more hosts.
+
+
+def _extra_names() -> set[str]:
+    names = {"localhost", "host.docker.internal"}
+    names.update(n.strip().lower().rstrip(".") for n in os.environ.get("KAKAOAUTH_LOCAL_HOSTS", "").split(",") if n.strip())
+    return names
+
+
+def _bare_host(hostport: str) -> str:
+    host = hostport.strip()
+    if host.startswith("["):
+        host = host[1:].split("]", 1)[0]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    return host.lower().rstrip(".")
+
+
+def _named_here(host: str) -> bool:
+    if host in _extra_names() or host.endswith(".localhost"):
+        return True
+    me = socket.gethostname().lower()
+    return bool(me) and host in (me, me.split(".", 1)[0] + ".local")
+
+
+def host_allowed(hostport: str) -> bool:
+    """The Host header names this machine: an IP address (a rebinding page
+    always uses a name), localhost, *.localhost, host.docker.internal, this
+    machine's name, or a name in KAKAOAUTH_LOCAL_HOSTS."""
+    host = _bare_host(hostport)
+    if not host:
+        return False
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return _named_here(host)
+
+
+def origin_allowed(origin: str) -> bool:
+    """A browser's Origin is a page of this machine or its network: a
+    loopback or private address, or a name host_allowed takes. "null"
+    (sandboxed, file:) and every public site are refused."""
+    parts = urllib.parse.urlsplit(origin)
+    host = (parts.hostname or "").lower().rstrip(".")
+    if parts.scheme not in ("http", "https") or not host:
+        return False
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return _named_here(host)
+    return ip.is_loopback or any(ip in net for net in _LOCAL_NETWORKS)
+
+
+# A developer's own network (RFC 1918, unique local, link-local): a page
+# served by the local stack bound beyond loopback (which warns).
+_LOCAL_NETWORKS = [
+    ipaddress.ip_network(n)
+    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "fc00::/7", "fe80::/10")
+]
+
+
 def wrap_dispatcher(base: type) -> type:
-    """moto's WSGI dispatcher with the layer's routes in front."""
+    """moto's WSGI dispatcher with the layer's routes in front, answering
+    requests addressed to this machine only (host_allowed, origin_allowed)."""
 
     class Dispatcher(base):  # type: ignore[misc, valid-type]
         def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+            host = environ.get("HTTP_HOST", "")
+            origin = environ.get("HTTP_ORIGIN", "")
+            if not host_allowed(host) or (origin and not origin_allowed(origin)):
+                what = f"Host {host!r}" if not host_allowed(host) else f"Origin {origin!r}"
+                resp = json_response(403, {"message": f"kakaoauth's local AWS answers this machine only, not {what}"})
+                return resp(environ, start_response)
             path = environ.get("PATH_INFO", "")
             method = environ.get("REQUEST_METHOD", "GET")
             if path == "/moto-api/reset" and method == "POST":

@@ -59,9 +59,10 @@ var TheirTriggers = types.LambdaConfigType{
 // Create makes the team's pool named name and returns its id. Besides the
 // description's settings it sets the MFA configuration (TOTP and SMS), a
 // domain and a custom attribute of the team's, which UpdateUserPool must
-// not touch either. It leaves out what moto 5.2.1 forgets on any
-// UpdateUserPool although AWS keeps it (AliasAttributes, UsernameAttributes,
-// UsernameConfiguration: fixed at creation, not in the request).
+// not touch either, and the sign-in aliases fixed at creation
+// (AliasAttributes, UsernameConfiguration), which no UpdateUserPool may
+// change (moto forgets them on an update; the local layer keeps them as AWS
+// does).
 func Create(ctx context.Context, idp *cip.Client, name string) (string, error) {
 	triggers := TheirTriggers
 	smsConfig := &types.SmsConfigurationType{
@@ -83,6 +84,8 @@ func Create(ctx context.Context, idp *cip.Client, name string) (string, error) {
 				SMSMessage:   aws.String("{username} {####}"),
 			},
 		},
+		AliasAttributes:        []types.AliasAttributeType{types.AliasAttributeTypeEmail, types.AliasAttributeTypePreferredUsername},
+		UsernameConfiguration:  &types.UsernameConfigurationType{CaseSensitive: aws.Bool(false)},
 		AutoVerifiedAttributes: []types.VerifiedAttributeType{types.VerifiedAttributeTypeEmail, types.VerifiedAttributeTypePhoneNumber},
 		DeletionProtection:     types.DeletionProtectionTypeActive,
 		DeviceConfiguration:    &types.DeviceConfigurationType{ChallengeRequiredOnNewDevice: true, DeviceOnlyRememberedOnUserPrompt: true},
