@@ -29,15 +29,27 @@ const (
 	identityPoolTarget = "AWSCognitoIdentityService."
 )
 
-// cognitoCalls are the tab's POSTs to Cognito (moto) for operation target.
-func cognitoCalls(s *localstack.Main, requests []chromium.Request, target string) []chromium.Request {
+// sent are the tab's requests that match.
+func sent(requests []chromium.Request, match func(chromium.Request) bool) []chromium.Request {
 	var out []chromium.Request
 	for _, r := range requests {
-		if r.Method == http.MethodPost && strings.HasPrefix(r.URL, s.MotoURL()) && r.Headers["X-Amz-Target"] == target {
+		if match(r) {
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// to matches the requests of method to url.
+func to(method, url string) func(chromium.Request) bool {
+	return func(r chromium.Request) bool { return r.Method == method && r.URL == url }
+}
+
+// cognitoCalls are the tab's POSTs to Cognito (moto) for operation target.
+func cognitoCalls(s *localstack.Main, requests []chromium.Request, target string) []chromium.Request {
+	return sent(requests, func(r chromium.Request) bool {
+		return r.Method == http.MethodPost && strings.HasPrefix(r.URL, s.MotoURL()) && r.Headers["X-Amz-Target"] == target
+	})
 }
 
 // jsonBody is a recorded request's JSON body.
@@ -55,14 +67,12 @@ func jsonBody(t *testing.T, r chromium.Request) map[string]any {
 func brokerNonce(t *testing.T, s *localstack.Main, requests []chromium.Request) string {
 	t.Helper()
 	nonce := ""
-	for _, r := range requests {
-		if r.Method == http.MethodPost && r.URL == s.APIURL()+"/auth/kakao" {
-			body := jsonBody(t, r)
-			if body["id_token"] == nil {
-				t.Errorf("an ID-token login sent the broker %v", keys(body))
-			}
-			nonce, _ = body["nonce"].(string)
+	for _, r := range sent(requests, to(http.MethodPost, s.APIURL()+"/auth/kakao")) {
+		body := jsonBody(t, r)
+		if body["id_token"] == nil {
+			t.Errorf("an ID-token login sent the broker %v", keys(body))
 		}
+		nonce, _ = body["nonce"].(string)
 	}
 	return nonce
 }
@@ -81,12 +91,10 @@ func keys(m map[string]any) []string {
 func meCall(t *testing.T, s *localstack.Main, requests []chromium.Request) string {
 	t.Helper()
 	token := ""
-	for _, r := range requests {
-		if r.Method == http.MethodGet && r.URL == s.APIURL()+"/me" {
-			token = r.Headers["Authorization"]
-			if _, ok := r.Headers[tryit.PageHeader]; ok {
-				t.Errorf("GET /me with the page's header")
-			}
+	for _, r := range sent(requests, to(http.MethodGet, s.APIURL()+"/me")) {
+		token = r.Headers["Authorization"]
+		if _, ok := r.Headers[tryit.PageHeader]; ok {
+			t.Errorf("GET /me with the page's header")
 		}
 	}
 	if strings.Count(token, ".") != 2 || strings.HasPrefix(token, "Bearer ") {
@@ -123,13 +131,11 @@ func credentialsShown(t *testing.T, s *localstack.Main, tab *chromium.Tab, reque
 		t.Error("no expiry shown")
 	}
 	var secrets []string
-	for _, r := range requests {
-		if r.Method == http.MethodPost && r.URL == s.APIURL()+"/tryit/api/caller" {
-			body := jsonBody(t, r)
-			for _, k := range []string{"secret_access_key", "session_token"} {
-				if v, _ := body[k].(string); v != "" {
-					secrets = append(secrets, v)
-				}
+	for _, r := range sent(requests, to(http.MethodPost, s.APIURL()+"/tryit/api/caller")) {
+		body := jsonBody(t, r)
+		for _, k := range []string{"secret_access_key", "session_token"} {
+			if v, _ := body[k].(string); v != "" {
+				secrets = append(secrets, v)
 			}
 		}
 	}
