@@ -412,4 +412,16 @@ func TestLocalHostedUIInTheBrowser(t *testing.T) {
 	if hops := tab.Text("#hops"); strings.Contains(hops, "signing in again") {
 		t.Errorf("the first sign-in was refused and restarted; hops:\n%s", hops)
 	}
+	// The hosted UI's session, refreshed and signed out from the browser
+	// by the JavaScript client with the hosted UI's app client.
+	tab.Click("#refresh")
+	idle(tab)
+	if got := tab.Text("#refresh-outcome .outcome-text"); !strings.Contains(got, "refreshed with REFRESH_TOKEN_AUTH") {
+		t.Errorf("refresh of the hosted UI's session: %q (%s)", got, tab.Text("#refresh-outcome"))
+	}
+	tab.Click("#signout")
+	idle(tab)
+	if got := tab.Text("#signout-outcome .outcome-text"); !strings.Contains(got, "The old refresh token is now refused (NotAuthorizedException)") {
+		t.Errorf("sign-out of the hosted UI's session: %q (%s)", got, tab.Text("#signout-outcome"))
+	}
 }

@@ -138,6 +138,21 @@ func TestTryItCommandInTheBrowser(t *testing.T) {
 	if hidden, _ := tab.Eval(`String(document.querySelector("#unlink").hidden)`); hidden != "true" {
 		t.Error("unlink is offered against a deployed stack")
 	}
+	// A stack without GET /me and without an identity pool (the
+	// parameters' defaults): the page says so, and offers neither.
+	for sel, want := range map[string]string{
+		"#me":          "This stack has no GET /me: its EnableMeRoute parameter is off.",
+		"#credentials": "This stack has no identity pool: its EnableIdentityPool parameter is off.",
+	} {
+		if got := tab.Text(sel + "-outcome .outcome-text"); got != want {
+			t.Errorf("%s says %q, want %q", sel, got, want)
+		}
+		if disabled, _ := tab.Eval(`String(document.querySelector("` + sel + `").disabled)`); disabled != "true" {
+			t.Errorf("%s is offered", sel)
+		}
+	}
+	// The refresh goes from the page's origin to Cognito, as a deployed
+	// page's does (Cognito's CORS, the page's connect-src).
 	tab.Click("#refresh")
 	tab.WaitText("#refresh-outcome", func(s string) bool { return strings.Contains(s, "refreshed with REFRESH_TOKEN_AUTH") })
 

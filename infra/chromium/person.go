@@ -125,6 +125,9 @@ func (t *Tab) AXTree() []AXNode {
 type Request struct {
 	Method, URL string
 	Headers     map[string]string // by canonical name (http.CanonicalHeaderKey)
+	// Body is what the request sent (a POST's JSON), as Chromium reports
+	// it: a very long body may be missing.
+	Body string
 }
 
 // RecordRequests records every request the tab makes from now on; the
@@ -147,6 +150,9 @@ func (t *Tab) RecordRequests() func() []Request {
 				r := Request{Method: ev.Request.Method, URL: ev.Request.URL, Headers: map[string]string{}}
 				for k, v := range ev.Request.Headers {
 					r.Headers[http.CanonicalHeaderKey(k)] = fmt.Sprint(v)
+				}
+				for _, e := range ev.Request.PostDataEntries {
+					r.Body += string(e.Bytes)
 				}
 				mu.Lock()
 				got = append(got, r)

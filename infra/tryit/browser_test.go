@@ -2,11 +2,14 @@ package tryit_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -67,11 +70,6 @@ func stack(t *testing.T) *localstack.Main {
 	t.Helper()
 	shared.once.Do(func() {
 		shared.stack = localstack.StartForTests(t, "../../template.yaml", func(c *localstack.Config) {
-			// The page still passes Kakao its nonce as it is (the plain
-			// form), which a stack refuses by default
-			// (AllowPlainIdTokenNonce): until the page passes the nonce's
-			// SHA-256 (docs/api.md), its stack allows the plain form.
-			c.AllowPlainIDTokenNonce = true
 			if *screenshot != "" {
 				// The docs' picture shows the addresses `make run` uses.
 				c.APIAddr, c.KakaoAddr = localstack.DefaultAPIAddr, kakaofake.DefaultAddr
@@ -328,7 +326,7 @@ const pageJS = `(() => {
   const lang = document.documentElement.lang;
   // Korean text may name things: products, protocols, identifiers
   // (CamelCase, UPPER_CASE), which are not English words.
-  const names = new Set(["kakaoauth", "Cognito", "OpenID", "Connect", "Amplify", "signInWithRedirect", "nonce", "sub", "auth", "kakao", "state", "oauth2", "token", "ms", "Redirect"]);
+  const names = new Set(["kakaoauth", "Cognito", "OpenID", "Connect", "Amplify", "signInWithRedirect", "nonce", "sub", "auth", "kakao", "state", "oauth2", "token", "ms", "Redirect", "me"]);
   const foreign = (w) => lang === "ko" ? !(names.has(w) || /^[A-Z0-9_]+$/.test(w) || /^[A-Z][a-z0-9]+([A-Z][a-z0-9]*)+$/.test(w)) : /[\u3131-\u318E\uAC00-\uD7A3]/.test(w);
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
@@ -528,24 +526,23 @@ func TestLoginRefreshSignOut(t *testing.T) {
 			t.Error("the broker never called access_token_info")
 		}
 		tab.WaitText("#announce", contains(v.say("Login: Signed in", "로그인: 로그인했습니다")))
-		if got := tabOrder(t, tab); strings.Join(got, " ") != "lang kakao-login login-id-token refresh signout unlink" {
+		if got := tabOrder(t, tab); strings.Join(got, " ") != "lang kakao-login login-id-token refresh signout me credentials unlink" {
 			t.Errorf("tab order after a login: %v", got)
-		}
-		if *screenshot != "" && v == desktopEn {
-			docsScreenshots(t, tab)
 		}
 		inEveryView(t, tab, v, "logged-in")
 
+		// The refresh, from the browser: the JavaScript client asks Cognito.
 		tab.Click("#refresh")
 		idle(t, s, tab)
 		expect(t, tab, map[string]string{
-			"#refresh-outcome .outcome-text": v.say("Tokens refreshed with REFRESH_TOKEN_AUTH.", "REFRESH_TOKEN_AUTH로 토큰을 갱신했습니다."),
-			"#status":                        "200", // the login's, as before
+			"#refresh-outcome .outcome-text": v.say("Tokens refreshed with REFRESH_TOKEN_AUTH, from the browser (the JavaScript client).",
+				"브라우저에서 REFRESH_TOKEN_AUTH로 토큰을 갱신했습니다 (JavaScript 클라이언트)."),
+			"#status": "200", // the login's, as before
 		})
 		if got := attr(t, tab, "#refresh-outcome", "data-state"); got != "ok" {
 			t.Errorf("refresh outcome %q", got)
 		}
-		tab.WaitText("#hops", contains("Cognito: REFRESH_TOKEN_AUTH200"))
+		tab.WaitText("#hops", contains(v.say("Cognito: REFRESH_TOKEN_AUTHOK", "Cognito: REFRESH_TOKEN_AUTH성공")))
 		// The refreshed ID token is verified again, for the same user.
 		tab.WaitText("#hops", func(h string) bool {
 			return strings.Count(h, v.say("Cognito ID token ↔ pool JWKSverified", "Cognito ID 토큰 ↔ 사용자 풀 JWKS확인됨")) == 2
@@ -553,34 +550,64 @@ func TestLoginRefreshSignOut(t *testing.T) {
 		if got := tab.Text("#claim-sub"); got != sub {
 			t.Errorf("refreshed ID token sub %q, want %q", got, sub)
 		}
-		tab.WaitText("#announce", contains(v.say("Refresh: Tokens refreshed", "갱신: REFRESH_TOKEN_AUTH로 토큰을 갱신했습니다")))
+		tab.WaitText("#announce", contains(v.say("Refresh: Tokens refreshed", "갱신: 브라우저에서 REFRESH_TOKEN_AUTH로 토큰을 갱신했습니다")))
 
+		// The app's own API: GET /me with the (refreshed) ID token.
+		tab.Click("#me")
+		idle(t, s, tab)
+		expect(t, tab, map[string]string{
+			"#me-outcome .outcome-text": v.say("Your API accepted the ID token and answered for its user.", "내 API가 ID 토큰을 받아들이고 그 사용자로 응답했습니다."),
+			"#me-sub":                   sub, "#me-kakao-id": strconv.FormatInt(id, 10),
+		})
+		tab.WaitText("#hops", contains(v.say("Your API: GET /me200", "내 API: GET /me200")))
+		tab.WaitText("#announce", contains(v.say("Call my API: Your API accepted", "내 API 호출: 내 API가 ID 토큰을")))
+		idToken := meCall(t, s, requests())
+
+		// AWS credentials from the identity pool, and whose they are.
+		tab.Click("#credentials")
+		idle(t, s, tab)
+		expect(t, tab, map[string]string{
+			"#credentials-outcome .outcome-text": v.say("The identity pool gave AWS credentials, and STS says whose they are.",
+				"자격 증명 풀이 AWS 자격 증명을 주었고, STS가 그 주인을 확인했습니다."),
+		})
+		credentialsShown(t, s, tab, requests(), idToken)
+		if *screenshot != "" && v == desktopEn {
+			docsScreenshots(t, tab)
+		}
+		inEveryView(t, tab, v, "api-and-credentials")
+
+		// The sign-out, from the browser: the client's RevokeToken; the
+		// page then tries the old refresh token, which Cognito refuses.
 		tab.Click("#signout")
 		idle(t, s, tab)
 		expect(t, tab, map[string]string{
-			"#session-state": v.say("signed out: Cognito revoked the refresh tokens", "로그아웃됨: Cognito가 리프레시 토큰을 폐기함"),
-			"#signout-outcome .outcome-text": v.say("Signed out everywhere (GlobalSignOut). The old refresh token is now refused (NotAuthorizedException).",
-				"모든 기기에서 로그아웃했습니다 (GlobalSignOut). 이전 리프레시 토큰은 이제 거부됩니다 (NotAuthorizedException)."),
+			"#session-state": v.say("signed out: Cognito revoked the refresh token", "로그아웃됨: Cognito가 리프레시 토큰을 폐기함"),
+			"#signout-outcome .outcome-text": v.say("Signed out: Cognito revoked the refresh token (RevokeToken). The old refresh token is now refused (NotAuthorizedException).",
+				"로그아웃했습니다: Cognito가 리프레시 토큰을 폐기했습니다 (RevokeToken). 이전 리프레시 토큰은 이제 거부됩니다 (NotAuthorizedException)."),
 		})
-		tab.WaitText("#announce", contains(v.say("Sign out: Signed out everywhere", "로그아웃: 모든 기기에서 로그아웃했습니다")))
-		if attr(t, tab, "#session-state", "data-state") != "signedOut" || !disabled(t, tab, "#signout") || disabled(t, tab, "#refresh") {
-			t.Errorf("after the sign-out: session %q, sign-out disabled %t, refresh disabled %t",
-				attr(t, tab, "#session-state", "data-state"), disabled(t, tab, "#signout"), disabled(t, tab, "#refresh"))
+		tab.WaitText("#announce", contains(v.say("Sign out: Signed out: Cognito revoked", "로그아웃: 로그아웃했습니다: Cognito가")))
+		if attr(t, tab, "#session-state", "data-state") != "signedOut" || !disabled(t, tab, "#signout") || disabled(t, tab, "#refresh") ||
+			!disabled(t, tab, "#me") || !disabled(t, tab, "#credentials") {
+			t.Errorf("after the sign-out: session %q, sign-out disabled %t, refresh disabled %t, /me disabled %t, credentials disabled %t",
+				attr(t, tab, "#session-state", "data-state"), disabled(t, tab, "#signout"), disabled(t, tab, "#refresh"),
+				disabled(t, tab, "#me"), disabled(t, tab, "#credentials"))
 		}
+		// Cognito itself, asked by the test: the revoked refresh token is refused.
+		revokedRefused(t, s, requests())
 		inEveryView(t, tab, v, "signed-out")
 
 		// The old refresh token no longer works: the refresh's own outcome
 		// says so; the login's answer (200) stays the login's.
 		tab.Click("#refresh")
 		idle(t, s, tab)
-		tab.WaitText("#refresh-outcome .outcome-code", equals("NotAuthorizedException"))
+		tab.WaitText("#refresh-outcome .outcome-code", equals("SessionExpired"))
 		expect(t, tab, map[string]string{
-			"#refresh-outcome .outcome-text": v.say("Cognito refused the token: it was revoked (sign-out, unlink) or has expired, or the user is disabled.",
-				"Cognito가 토큰을 거부했습니다: 폐기되었거나(로그아웃, 연결 끊기) 만료되었거나, 사용자가 사용 중지되었습니다."),
-			"#refresh-outcome .outcome-detail": v.say("Cognito said: Refresh Token has been revoked", "Cognito 원문: Refresh Token has been revoked"),
+			// The client's SessionExpiredError, with its userMessage.
+			"#refresh-outcome .outcome-text":   v.say("Your session has ended. Please sign in again.", "로그인이 만료되었습니다. 다시 로그인해 주세요."),
+			"#refresh-outcome .outcome-detail": v.say("Cognito said: NotAuthorizedException: Refresh Token has been revoked", "Cognito 원문: NotAuthorizedException: Refresh Token has been revoked"),
 			"#error":                           "",
 			"#status":                          "200",
-			"#session-state":                   v.say("signed out: Cognito revoked the refresh tokens", "로그아웃됨: Cognito가 리프레시 토큰을 폐기함"),
+			"#session-state":                   v.say("signed out: Cognito revoked the refresh token", "로그아웃됨: Cognito가 리프레시 토큰을 폐기함"),
 		})
 		if got := tab.Text("#refresh-outcome"); strings.Contains(got, "200") || strings.Contains(got, "HTTP") {
 			t.Errorf("the refresh's outcome %q carries another answer's status", got)
@@ -591,7 +618,7 @@ func TestLoginRefreshSignOut(t *testing.T) {
 		if got := tab.Text("#refresh-outcome .outcome-at"); !clock(v).MatchString(got) {
 			t.Errorf("refresh time %q", got)
 		}
-		tab.WaitText("#announce", contains("NotAuthorizedException"))
+		tab.WaitText("#announce", contains("SessionExpired"))
 		inEveryView(t, tab, v, "refresh-refused")
 
 		// Signed in again: the same user, a new session; the old session's
@@ -605,11 +632,15 @@ func TestLoginRefreshSignOut(t *testing.T) {
 		}
 
 		// Every request to the page's backend says it is the page's, and
-		// every POST is JSON; the login API gets no such header (a deployed
-		// API's CORS would have to allow it).
+		// every POST is JSON; the login API and Cognito get no such header
+		// (a deployed API's CORS would have to allow it). The session's
+		// tokens went from the browser to Cognito, never through the
+		// page's backend.
 		var backend, broker int
 		for _, r := range requests() {
 			switch {
+			case strings.HasPrefix(r.URL, s.APIURL()+"/tryit/api/refresh"), strings.HasPrefix(r.URL, s.APIURL()+"/tryit/api/signout"):
+				t.Errorf("the page's backend refreshed or signed out: %s %s", r.Method, r.URL)
 			case strings.HasPrefix(r.URL, s.APIURL()+"/tryit/api/"):
 				backend++
 				if r.Headers[tryit.PageHeader] != "1" || r.Method == http.MethodPost && !strings.HasPrefix(r.Headers["Content-Type"], "application/json") {
@@ -619,6 +650,10 @@ func TestLoginRefreshSignOut(t *testing.T) {
 				broker++
 				if _, ok := r.Headers[tryit.PageHeader]; ok || r.Headers["Content-Type"] != "application/json" {
 					t.Errorf("POST /auth/kakao with headers %v", r.Headers)
+				}
+			case strings.HasPrefix(r.URL, s.MotoURL()) && r.Method == http.MethodPost:
+				if _, ok := r.Headers[tryit.PageHeader]; ok {
+					t.Errorf("Cognito got the page's header: %s", r.Headers["X-Amz-Target"])
 				}
 			}
 		}
@@ -633,6 +668,7 @@ func TestIDTokenLogin(t *testing.T) {
 	forViews(t, func(t *testing.T, s *localstack.Main, v view, tab *chromium.Tab) {
 		id := newKakaoID()
 		before := s.Double().Hits("/v1/user/access_token_info")
+		requests := tab.RecordRequests()
 		tab.Click("#login-id-token")
 		tab.WaitVisible("#consent")
 		loc := tab.Location()
@@ -641,6 +677,11 @@ func TestIDTokenLogin(t *testing.T) {
 				t.Fatalf("authorize request %s lacks %s", loc, p)
 			}
 		}
+		authorize, err := url.Parse(loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hashed := authorize.Query().Get("nonce")
 		tab.Type("#account-id", strconv.FormatInt(id, 10))
 		tab.Click("#consent")
 		idle(t, s, tab)
@@ -648,8 +689,14 @@ func TestIDTokenLogin(t *testing.T) {
 		if m, ok := mapping(t, s, id); !ok || m.Sub != sub {
 			t.Fatalf("mapping %+v, page sub %s", m, sub)
 		}
+		// Kakao got the nonce's SHA-256 (lowercase hex), the broker the raw
+		// nonce: what the stack accepts by default.
+		raw := brokerNonce(t, s, requests())
+		if sum := sha256.Sum256([]byte(raw)); len(raw) < 16 || hashed != hex.EncodeToString(sum[:]) {
+			t.Errorf("Kakao got nonce %q, the broker %q: want the raw nonce (16 characters or more) and its hex SHA-256", hashed, raw)
+		}
 		expect(t, tab, map[string]string{
-			"#mode":      v.say("Kakao ID token (OIDC, with nonce)", "카카오 ID 토큰 (OIDC, nonce 포함)"),
+			"#mode":      v.say("Kakao ID token (OIDC, hashed nonce)", "카카오 ID 토큰 (OIDC, 해시한 nonce)"),
 			"#signature": v.say("verified against the pool's JWKS", "사용자 풀 JWKS로 확인됨"),
 		})
 		// The broker verified the Kakao ID token itself (its signature, aud
@@ -701,7 +748,7 @@ func TestUnlinkThenRelink(t *testing.T) {
 		// the session stays what the unlink made it.
 		tab.Click("#refresh")
 		idle(t, s, tab)
-		tab.WaitText("#refresh-outcome .outcome-code", equals("NotAuthorizedException"))
+		tab.WaitText("#refresh-outcome .outcome-code", equals("SessionExpired"))
 		if got := attr(t, tab, "#session-state", "data-state"); got != "unlinked" {
 			t.Errorf("session %q after a refused refresh", got)
 		}

@@ -20,9 +20,18 @@
 //   outcome in the status region (#announce, aria-live).
 // - `backend` is every request to the page's own server: JSON, with the
 //   X-Kakaoauth-Page header.
+// - What an app does with its session runs in the browser through the
+//   JavaScript client (clients/js, @kakaoauth/client), loaded as it is from
+//   /tryit/client/: the broker login (signInWithKakao, the hashed nonce of
+//   createNonce for an ID token), the refresh (InitiateAuth
+//   REFRESH_TOKEN_AUTH) and the sign-out (RevokeToken) at Cognito, GET /me
+//   with the ID token, and the identity pool's AWS credentials. The
+//   client's errors are shown with its userMessage table (client.<code>).
 //
 // Test hooks (stable): #kakao-login starts a login, #hosted-ui-login one
-// through the hosted UI, #sub holds the Cognito sub once logged in, #error
+// through the hosted UI, #me-sub and #me-kakao-id what GET /me answered,
+// #identity-id and #caller-arn the identity pool's credentials and whose
+// they are (STS), #sub holds the Cognito sub once logged in, #error
 // the error code of a failed login (the login's only; each action's code is
 // in #<action>-outcome's data-code), #same-user whether the broker and the
 // hosted UI signed in the same Cognito user; data-state on
@@ -82,10 +91,11 @@
       "same.yes": "yes: the broker and the hosted UI signed in the same Cognito user",
       "same.no": "NO: the other flow signed in sub {0}",
       "mode.access": "Kakao access token",
-      "mode.id": "Kakao ID token (OIDC, with nonce)",
+      "mode.id": "Kakao ID token (OIDC, hashed nonce)",
       "mode.hosted": "Cognito's hosted UI (Kakao as OpenID Connect provider)",
       "session.active": "active",
-      "session.signedOut": "signed out: Cognito revoked the refresh tokens",
+      "session.signedOut": "signed out: Cognito revoked the refresh token",
+      "session.local": "signed out on this page only: Cognito did not revoke the refresh token",
       "session.refused": "ended: Cognito refuses the refresh token",
       "session.unlinked": "ended by the unlink: the stack disabled the Cognito user and revoked its tokens",
       "session.deleted": "ended by the unlink: the stack deleted the Cognito user",
@@ -106,13 +116,24 @@
       "action.refresh": "Refresh the Cognito tokens",
       "action.signout": "Sign out (revoke)",
       "action.unlink": "Unlink at Kakao",
+      "action.me": "Call my API (GET /me)",
+      "action.credentials": "Get AWS credentials",
+      "outcome.me": "Call my API",
+      "outcome.credentials": "AWS credentials",
       "outcome.refresh": "Refresh",
       "outcome.signout": "Sign out",
       "outcome.unlink": "Unlink",
       "outcome.login": "Login",
       "outcome.announce": "{0}: {1}",
-      "result.refreshed": "Tokens refreshed with REFRESH_TOKEN_AUTH.",
-      "result.signedOut": "Signed out everywhere (GlobalSignOut). The old refresh token is now refused ({0}).",
+      "result.refreshed": "Tokens refreshed with REFRESH_TOKEN_AUTH, from the browser (the JavaScript client).",
+      "result.signedOut": "Signed out: Cognito revoked the refresh token (RevokeToken). The old refresh token is now refused ({0}).",
+      "result.me": "Your API accepted the ID token and answered for its user.",
+      "result.meOff": "This stack has no GET /me: its EnableMeRoute parameter is off.",
+      "result.credentials": "The identity pool gave AWS credentials, and STS says whose they are.",
+      "result.credentialsOff": "This stack has no identity pool: its EnableIdentityPool parameter is off.",
+      "cred.identityId": "Identity id",
+      "cred.expires": "Expires",
+      "cred.caller": "Caller (STS GetCallerIdentity)",
       "result.signedOutStillWorks": "Signed out, but the old refresh token still works.",
       "result.unlinkSent": "Kakao called the stack's unlink webhook (HTTP {0}); waiting for the account to change…",
       "result.unlinked": "The account is unlinked: its Cognito user is disabled. Log in again to re-link it.",
@@ -123,6 +144,9 @@
       "detail.tryit": "The page's backend said:",
       "detail.broker": "The broker said:",
       "detail.page": "Details:",
+      "detail.client": "The client said:",
+      "detail.api": "Your API said:",
+      "detail.sts": "STS said:",
       "hops.title": "Hops",
       "hops.step": "Step",
       "hops.result": "Result",
@@ -133,7 +157,11 @@
       "hop.jwks": "Cognito ID token ↔ pool JWKS",
       "hop.account": "Mapping status",
       "hop.refresh": "Cognito: REFRESH_TOKEN_AUTH",
-      "hop.signout": "Cognito: GlobalSignOut",
+      "hop.signout": "Cognito: RevokeToken",
+      "hop.revokeCheck": "Cognito: the old refresh token, tried again",
+      "hop.me": "Your API: GET /me",
+      "hop.credentials": "Cognito Identity: GetId + GetCredentialsForIdentity",
+      "hop.caller": "STS: GetCallerIdentity (the page's backend)",
       "hop.unlink": "Kakao: unlink → webhook",
       "hop.unlinkLanded": "Unlink visible in the mapping",
       "hop.upstream": "{0} upstream",
@@ -143,6 +171,7 @@
       "hopres.code": "code",
       "hopres.stateMismatch": "state mismatch",
       "hopres.networkError": "network error",
+      "hopres.ok": "OK",
       "hopres.verified": "verified",
       "hopres.notVerified": "NOT verified",
       "hopres.callback": "callback {0}",
@@ -154,6 +183,11 @@
       "page.UnlinkPending": "The unlink has not reached the mapping yet.",
       "page.UnlinkCallbackFailed": "The stack's unlink webhook answered HTTP {0}; Kakao counts that as not delivered and does not retry.",
       "page.LinkedTwice": "The hosted UI still reports the link after signing in again; try once more.",
+      "page.ClientUnavailable": "The page could not load the JavaScript client.",
+      "sts.InvalidClientTokenId": "STS does not know these credentials' access key.",
+      "sts.ExpiredToken": "The credentials have expired.",
+      "sts.AccessDenied": "STS refused the call with these credentials.",
+      "sts.SignatureDoesNotMatch": "STS refused the signature made with these credentials.",
       "kakao.access_denied": "You cancelled at Kakao's consent page: nothing was sent to the broker.",
       "kakao.invalid_grant": "Kakao refused the authorization code: it expired or was used already. Log in again.",
       "kakao.invalid_request": "Kakao refused the request as malformed.",
@@ -175,6 +209,7 @@
       "cognito.unauthorized_client": "This app client may not use the authorization-code flow.",
       "cognito.access_denied": "The sign-in was refused.",
       "cognito.CognitoRefused": "Cognito refused the code exchange.",
+      "cognito.ResourceConflictException": "The identity pool does not accept tokens of this app client.",
       "tryit.InvalidRequest": "The page's backend refused the request as malformed.",
       "tryit.KakaoUnavailable": "Kakao's token endpoint did not answer properly; try again shortly.",
       "tryit.CognitoUnavailable": "Cognito did not answer properly; try again shortly.",
@@ -227,10 +262,11 @@
       "same.yes": "예: 브로커와 호스팅 UI가 같은 Cognito 사용자로 로그인했습니다",
       "same.no": "아니오: 다른 방식은 sub {0}로 로그인했습니다",
       "mode.access": "카카오 액세스 토큰",
-      "mode.id": "카카오 ID 토큰 (OIDC, nonce 포함)",
+      "mode.id": "카카오 ID 토큰 (OIDC, 해시한 nonce)",
       "mode.hosted": "Cognito 호스팅 UI (카카오를 OpenID Connect 공급자로)",
       "session.active": "활성",
       "session.signedOut": "로그아웃됨: Cognito가 리프레시 토큰을 폐기함",
+      "session.local": "이 페이지에서만 로그아웃됨: Cognito가 리프레시 토큰을 폐기하지 않음",
       "session.refused": "종료됨: Cognito가 리프레시 토큰을 거부함",
       "session.unlinked": "연결 끊기로 종료됨: 스택이 Cognito 사용자를 사용 중지하고 토큰을 폐기함",
       "session.deleted": "연결 끊기로 종료됨: 스택이 Cognito 사용자를 삭제함",
@@ -251,13 +287,24 @@
       "action.refresh": "Cognito 토큰 갱신",
       "action.signout": "로그아웃 (토큰 폐기)",
       "action.unlink": "카카오에서 연결 끊기",
+      "action.me": "내 API 호출 (GET /me)",
+      "action.credentials": "AWS 자격 증명 받기",
+      "outcome.me": "내 API 호출",
+      "outcome.credentials": "AWS 자격 증명",
       "outcome.refresh": "갱신",
       "outcome.signout": "로그아웃",
       "outcome.unlink": "연결 끊기",
       "outcome.login": "로그인",
       "outcome.announce": "{0}: {1}",
-      "result.refreshed": "REFRESH_TOKEN_AUTH로 토큰을 갱신했습니다.",
-      "result.signedOut": "모든 기기에서 로그아웃했습니다 (GlobalSignOut). 이전 리프레시 토큰은 이제 거부됩니다 ({0}).",
+      "result.refreshed": "브라우저에서 REFRESH_TOKEN_AUTH로 토큰을 갱신했습니다 (JavaScript 클라이언트).",
+      "result.signedOut": "로그아웃했습니다: Cognito가 리프레시 토큰을 폐기했습니다 (RevokeToken). 이전 리프레시 토큰은 이제 거부됩니다 ({0}).",
+      "result.me": "내 API가 ID 토큰을 받아들이고 그 사용자로 응답했습니다.",
+      "result.meOff": "이 스택에는 GET /me가 없습니다: EnableMeRoute 매개변수가 꺼져 있습니다.",
+      "result.credentials": "자격 증명 풀이 AWS 자격 증명을 주었고, STS가 그 주인을 확인했습니다.",
+      "result.credentialsOff": "이 스택에는 자격 증명 풀이 없습니다: EnableIdentityPool 매개변수가 꺼져 있습니다.",
+      "cred.identityId": "자격 증명 ID",
+      "cred.expires": "만료",
+      "cred.caller": "호출자 (STS GetCallerIdentity)",
       "result.signedOutStillWorks": "로그아웃했지만 이전 리프레시 토큰이 아직 동작합니다.",
       "result.unlinkSent": "카카오가 스택의 연결 끊기 웹훅을 호출했습니다 (HTTP {0}). 계정 상태가 바뀌기를 기다리는 중…",
       "result.unlinked": "계정 연결이 끊겼습니다: Cognito 사용자가 사용 중지되었습니다. 다시 로그인하면 다시 연결됩니다.",
@@ -268,6 +315,9 @@
       "detail.tryit": "페이지 백엔드 원문:",
       "detail.broker": "브로커 원문:",
       "detail.page": "자세히:",
+      "detail.client": "클라이언트 원문:",
+      "detail.api": "내 API 원문:",
+      "detail.sts": "STS 원문:",
       "hops.title": "단계별 시간",
       "hops.step": "단계",
       "hops.result": "결과",
@@ -278,7 +328,11 @@
       "hop.jwks": "Cognito ID 토큰 ↔ 사용자 풀 JWKS",
       "hop.account": "연결 상태",
       "hop.refresh": "Cognito: REFRESH_TOKEN_AUTH",
-      "hop.signout": "Cognito: GlobalSignOut",
+      "hop.signout": "Cognito: RevokeToken",
+      "hop.revokeCheck": "Cognito: 이전 리프레시 토큰 다시 시도",
+      "hop.me": "내 API: GET /me",
+      "hop.credentials": "Cognito 자격 증명 풀: GetId + GetCredentialsForIdentity",
+      "hop.caller": "STS: GetCallerIdentity (페이지 백엔드)",
       "hop.unlink": "카카오: 연결 끊기 → 웹훅",
       "hop.unlinkLanded": "연결 끊기가 매핑에 반영됨",
       "hop.upstream": "상위 호출 {0}",
@@ -288,6 +342,7 @@
       "hopres.code": "인가 코드",
       "hopres.stateMismatch": "state 불일치",
       "hopres.networkError": "네트워크 오류",
+      "hopres.ok": "성공",
       "hopres.verified": "확인됨",
       "hopres.notVerified": "확인 실패",
       "hopres.callback": "웹훅 응답 {0}",
@@ -299,6 +354,11 @@
       "page.UnlinkPending": "연결 끊기가 아직 매핑에 반영되지 않았습니다.",
       "page.UnlinkCallbackFailed": "스택의 연결 끊기 웹훅이 HTTP {0}로 응답했습니다. 카카오는 이를 전달 실패로 보고 다시 보내지 않습니다.",
       "page.LinkedTwice": "다시 로그인한 뒤에도 호스팅 UI가 연결을 알려 왔습니다. 한 번 더 시도해 주세요.",
+      "page.ClientUnavailable": "페이지가 JavaScript 클라이언트를 불러오지 못했습니다.",
+      "sts.InvalidClientTokenId": "STS가 이 자격 증명의 액세스 키를 모릅니다.",
+      "sts.ExpiredToken": "자격 증명이 만료되었습니다.",
+      "sts.AccessDenied": "STS가 이 자격 증명으로 한 호출을 거부했습니다.",
+      "sts.SignatureDoesNotMatch": "STS가 이 자격 증명으로 만든 서명을 거부했습니다.",
       "kakao.access_denied": "카카오 동의 화면에서 취소했습니다: 브로커에는 아무것도 보내지 않았습니다.",
       "kakao.invalid_grant": "카카오가 인가 코드를 거부했습니다: 만료되었거나 이미 쓰였습니다. 다시 로그인해 주세요.",
       "kakao.invalid_request": "카카오가 요청 형식이 잘못되었다며 거부했습니다.",
@@ -320,6 +380,7 @@
       "cognito.unauthorized_client": "이 앱 클라이언트는 인가 코드 방식을 쓸 수 없습니다.",
       "cognito.access_denied": "로그인이 거부되었습니다.",
       "cognito.CognitoRefused": "Cognito가 인가 코드 교환을 거부했습니다.",
+      "cognito.ResourceConflictException": "자격 증명 풀이 이 앱 클라이언트의 토큰을 받지 않습니다.",
       "tryit.InvalidRequest": "페이지 백엔드가 요청 형식이 잘못되었다며 거부했습니다.",
       "tryit.KakaoUnavailable": "카카오 토큰 엔드포인트가 제대로 응답하지 않았습니다. 잠시 후 다시 시도해 주세요.",
       "tryit.CognitoUnavailable": "Cognito가 제대로 응답하지 않았습니다. 잠시 후 다시 시도해 주세요.",
@@ -371,9 +432,11 @@
     user: null, // {sub, username, kind, previousSub, mode, client, kakaoId}
     tokens: null, // {id, access, refresh}
     claims: null, // /tryit/api/verify's answer, or {error}
-    session: null, // active | signedOut | refused | unlinked | deleted
+    session: null, // active | signedOut | local | refused | unlinked | deleted
     account: null, // the mapping (local stack): {status, ...} or {error}
-    actions: { refresh: null, signout: null, unlink: null }, // each action's outcome
+    actions: { refresh: null, signout: null, me: null, credentials: null, unlink: null }, // each action's outcome
+    me: null, // GET /me's answer: {sub, kakaoId}
+    credentials: null, // {identityId, expiration, arn}: never the keys
     sameUser: null, // {other, same}: the other flow's last sub
     hops: [],
   };
@@ -405,7 +468,7 @@
     const key = errorKey(o.sources || [], o.code);
     if (key && key.startsWith("broker.")) return null; // the broker's message is the table's
     if (!key && lang === "en" && !o.text) return null; // already the text
-    return { label: t(`detail.${(o.sources || ["page"])[0]}`), text: o.raw };
+    return { label: t(`detail.${o.detailFrom || (o.sources || ["page"])[0]}`), text: o.raw };
   }
 
   // finish records an action's outcome, draws it and announces it.
@@ -454,14 +517,14 @@
 
   function renderOutcome(el, o) {
     el.hidden = !o;
-    el.dataset.state = o ? (o.ok === true ? "ok" : o.ok === "pending" ? "pending" : "error") : "";
+    el.dataset.state = o ? (o.ok === true ? "ok" : o.ok === "pending" || o.ok === "off" ? o.ok : "error") : "";
     el.dataset.code = (o && o.code) || "";
     if (!o) return;
-    el.querySelector(".mark").textContent = o.ok === true ? "✓" : o.ok === "pending" ? "…" : "✕";
+    el.querySelector(".mark").textContent = { true: "✓", pending: "…", off: "–" }[o.ok] || "✕";
     el.querySelector(".outcome-text").textContent = outcomeText(o);
     el.querySelector(".outcome-code").textContent = o.code || "";
     const at = el.querySelector(".outcome-at");
-    at.textContent = t("result.at", fmtTime(o.at));
+    at.textContent = o.at ? t("result.at", fmtTime(o.at)) : "";
     const d = outcomeDetail(o);
     const detail = el.querySelector(".outcome-detail");
     detail.hidden = !d;
@@ -535,6 +598,16 @@
     else sig.textContent = state.claims ? t("sig.failed", (v.problems || []).join("; ")) : "—";
 
     for (const [action, o] of Object.entries(state.actions)) renderOutcome($(`${action}-outcome`), o);
+
+    const me = state.me;
+    $("me-result").hidden = !me;
+    text("me-sub", me ? me.sub : "");
+    text("me-kakao-id", me ? me.kakaoId ?? "—" : "");
+    const cr = state.credentials;
+    $("credentials-result").hidden = !cr;
+    text("identity-id", cr ? cr.identityId : "");
+    text("credentials-expiration", cr ? fmtDateTime(cr.expiration) : "");
+    text("caller-arn", (cr && cr.arn) || "—");
   }
 
   function renderHops() {
@@ -569,6 +642,8 @@
     for (const id of ["kakao-login", "login-id-token", "hosted-ui-login"]) $(id).disabled = b;
     $("refresh").disabled = b || !state.tokens;
     $("signout").disabled = b || !state.tokens || state.session !== "active";
+    $("me").disabled = b || !state.tokens || state.session !== "active" || !cfg.client.meURL;
+    $("credentials").disabled = b || !state.tokens || state.session !== "active" || !cfg.client.identityPoolID;
     $("unlink").disabled = b || !state.user || !state.user.kakaoId || !state.account || state.account.status !== "active";
   }
 
@@ -612,6 +687,89 @@
 
   const hopResult = (r, okText) => (r.ok ? okText : `${r.status} ${r.body.error}`);
 
+  // ----------------------------------------------------------------- client
+
+  // lib is the JavaScript client's module (init loads it). clients holds
+  // one KakaoAuth per app client whose tokens the page can hold: the
+  // broker's (the stack's public client) and the hosted UI's. Each keeps
+  // its session in a memory store of its own, as an app keeps its own.
+  let lib = null;
+  const clients = {};
+
+  function makeClient(clientID, which) {
+    const c = cfg.client;
+    const store = lib.memoryStore();
+    const key = `kakaoauth.tryit.${which}`;
+    const auth = new lib.KakaoAuth({
+      apiUrl: apiBase(), userPoolId: cfg.userPoolID, userPoolClientId: clientID, region: c.region,
+      userPoolEndpoint: c.cognitoEndpoint, identityPoolId: c.identityPoolID || undefined,
+      identityPoolEndpoint: c.identityEndpoint || undefined, store, storageKey: key,
+    });
+    return { auth, store, key };
+  }
+
+  const current = () => clients[state.user.client];
+
+  const tokensOf = (session) => ({ id: session.idToken, access: session.accessToken, refresh: session.refreshToken, expiresAt: session.expiresAt });
+
+  // hold gives the client the session the page shows, as the client's
+  // store keeps a Session: the hosted UI's tokens (which the page's
+  // backend got from Cognito's token endpoint), or, once the client has
+  // dropped them (a sign-out, a refused refresh), the old tokens, to show
+  // what Cognito says of them now.
+  async function hold(cl) {
+    const tok = state.tokens;
+    await cl.store.setItem(cl.key, JSON.stringify({
+      idToken: tok.id, accessToken: tok.access, refreshToken: tok.refresh, expiresAt: tok.expiresAt || 0,
+      tokenType: "Bearer", sub: state.user.sub || "", username: state.user.username || "", newUser: false,
+    }));
+  }
+
+  async function holding(cl) {
+    if (!(await cl.store.getItem(cl.key))) await hold(cl);
+    return cl;
+  }
+
+  // errorCause is what Cognito said under a client error (SessionExpired
+  // wraps Cognito's NotAuthorizedException), else the error itself.
+  const errorCause = (e) => (e && e.cause && e.cause.code ? e.cause : e);
+
+  function errorCode(e) {
+    if (lib && e instanceof lib.KakaoAuthError) return e.code;
+    // fetch's own failures: no answer, or a deadline (AbortSignal.timeout)
+    return e instanceof TypeError || (e && ["AbortError", "TimeoutError"].includes(e.name)) ? "NetworkError" : "internal";
+  }
+
+  // errorHop is a failed call's result in the hops: the status and code
+  // of the answer (Cognito's, under the client's), or the client's code.
+  function errorHop(e) {
+    const c = errorCause(e);
+    return `${(c && c.status) || ""} ${errorCode(c)}`.trim();
+  }
+
+  // clientFailure is the outcome of an error the client threw: its code
+  // and userMessage (client.<code>), else Cognito's or the page's words;
+  // the detail is what Cognito (or from: the API) said.
+  function clientFailure(e, from) {
+    const c = errorCause(e);
+    const cognito = c !== e || (lib && e instanceof lib.CognitoError);
+    return {
+      ok: false, sources: ["client", "cognito", "page"], code: errorCode(e),
+      raw: c !== e ? `${c.code}: ${c.message}` : String((e && e.message) || e),
+      detailFrom: cognito ? "cognito" : from || "client",
+    };
+  }
+
+  // timed runs an action's call and measures it.
+  async function timed(fn) {
+    const started = performance.now();
+    try {
+      return { value: await fn(), ms: performance.now() - started };
+    } catch (error) {
+      return { error, ms: performance.now() - started };
+    }
+  }
+
   // ------------------------------------------------------------------ login
 
   function randomString() {
@@ -624,9 +782,15 @@
     return cfg.apiURL || location.origin;
   }
 
-  function startLogin(mode) {
+  // startLogin goes to Kakao's authorize page. An ID-token login passes
+  // Kakao the nonce's SHA-256 (hashNonce, lowercase hex) and keeps the raw
+  // nonce for the broker, which checks that the token's nonce claim is its
+  // hash (the stack's default).
+  async function startLogin(mode) {
     if (state.busy) return;
-    const pending = { state: randomString(), nonce: mode === "id" ? randomString() : "", mode, started: Date.now() };
+    setBusy(true);
+    const nonce = mode === "id" ? await lib.createNonce() : { nonce: "", hashedNonce: "" };
+    const pending = { state: randomString(), nonce: nonce.nonce, mode, started: Date.now() };
     sessionStorage.setItem(PENDING, JSON.stringify(pending));
     const q = new URLSearchParams({
       client_id: cfg.clientID,
@@ -636,7 +800,7 @@
     });
     if (mode === "id") {
       q.set("scope", "openid");
-      q.set("nonce", pending.nonce);
+      q.set("nonce", nonce.hashedNonce);
     }
     goTo(`${cfg.authorizeURL}?${q}`);
   }
@@ -749,9 +913,9 @@
         loginFailed({ where: "hop.exchange", sources: ["page"], code: "NoIDToken" });
         return;
       }
-      body = { id_token: ex.body.id_token, nonce: pending.nonce };
+      body = { idToken: ex.body.id_token, nonce: pending.nonce };
     } else {
-      body = { access_token: ex.body.access_token };
+      body = { accessToken: ex.body.access_token };
     }
     await callBroker(body, pending.mode);
   }
@@ -787,10 +951,13 @@
       loginFailed({ where: "hop.hostedToken", status: ex.status, sources: ["tryit", "cognito"], code: ex.body.error, raw: ex.body.message });
       return;
     }
-    startSession({ id: ex.body.id_token, access: ex.body.access_token, refresh: ex.body.refresh_token }, "hosted", "hosted");
+    startSession({ id: ex.body.id_token, access: ex.body.access_token, refresh: ex.body.refresh_token,
+      expiresAt: Date.now() + (ex.body.expires_in || 3600) * 1000 }, "hosted", "hosted");
     const claims = await verify();
     state.user.sub = claims.sub || "";
     state.user.username = claims["cognito:username"] || "";
+    // The client refreshes and signs out this session as the broker's.
+    await hold(clients.hosted);
     state.user.kind = "hosted";
     await readAccount();
     if (claims.sub) noteSub("hosted", claims.sub);
@@ -806,39 +973,39 @@
     state.claims = null;
     state.account = null;
     state.sameUser = null;
-    state.actions = { refresh: null, signout: null, unlink: null };
+    state.me = null;
+    state.credentials = null;
+    state.actions = {
+      refresh: null, signout: null, unlink: null,
+      // What the stack lacks is said before anyone asks.
+      me: cfg.client.meURL ? null : { ok: "off", text: "result.meOff", args: [] },
+      credentials: cfg.client.identityPoolID ? null : { ok: "off", text: "result.credentialsOff", args: [] },
+    };
   }
 
-  async function callBroker(body, mode) {
-    const started = performance.now();
+  // callBroker signs in at the broker (POST /auth/kakao) with the client,
+  // as a web app does; the broker is the login API, on another origin
+  // when deployed: the client sends only what its CORS allows (JSON).
+  async function callBroker(tokens, mode) {
     const startedAt = Date.now();
-    let resp;
-    let json = {};
-    try {
-      // The broker is the login API, on another origin when deployed: only
-      // what its CORS allows (JSON), not this page's own header.
-      resp = await fetch(`${apiBase()}/auth/kakao`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(body),
-      });
-      json = await resp.json().catch(() => ({}));
-    } catch (e) {
-      addHop("hop.broker", { key: "hopres.networkError" }, performance.now() - started);
-      loginFailed({ where: "hop.broker", sources: ["page"], code: "NetworkError", raw: String(e) });
+    const r = await timed(() => clients.broker.auth.signInWithKakao(tokens));
+    if (r.error) {
+      const e = r.error;
+      const status = e.status || 0;
+      const code = errorCode(e);
+      addHop("hop.broker", status ? `${status} ${code}` : { key: "hopres.networkError" }, r.ms);
+      loginFailed({ where: "hop.broker", status, sources: ["broker", "page", "client"], code, raw: String(e.message || e) });
       return;
     }
-    addHop("hop.broker", `${resp.status}${json.error ? " " + json.error : ""}`, performance.now() - started);
-    if (!resp.ok) {
-      loginFailed({ where: "hop.broker", status: resp.status, sources: ["broker"], code: json.error || `HTTP${resp.status}`, raw: json.message || "" });
-      return;
-    }
-    startSession({ id: json.id_token, access: json.access_token, refresh: json.refresh_token }, mode, "broker", { sub: json.sub, username: json.username });
+    const session = r.value;
+    // The client resolves on the broker's 200 only.
+    addHop("hop.broker", "200", r.ms);
+    startSession(tokensOf(session), mode, "broker", { sub: session.sub, username: session.username });
     await verify();
     await readAccount();
-    Object.assign(state.user, loginKind(json, state.account, startedAt));
-    noteSub("broker", json.sub);
-    finish("login", outcome({ ok: true, where: "hop.broker", status: resp.status, text: "result.ok" }));
+    Object.assign(state.user, loginKind({ sub: session.sub, new_user: session.newUser }, state.account, startedAt));
+    noteSub("broker", session.sub);
+    finish("login", outcome({ ok: true, where: "hop.broker", status: 200, text: "result.ok" }));
   }
 
   // loginKind says what a successful login did to the account: the
@@ -891,36 +1058,103 @@
     }
   }
 
+  // refresh asks Cognito for new tokens from the browser (the client's
+  // InitiateAuth REFRESH_TOKEN_AUTH); after a sign-out it tries the old
+  // refresh token, to show that Cognito refuses it.
   const refresh = () => act(async () => {
     if (!state.tokens) return;
-    const r = await backend("POST", "/tryit/api/refresh", { refresh_token: state.tokens.refresh, client: state.user.client });
-    addHop("hop.refresh", hopResult(r, "200"), r.ms, r.body.cognito_ms);
-    if (!r.ok) {
+    const cl = await holding(current());
+    const r = await timed(() => cl.auth.refresh());
+    addHop("hop.refresh", r.error ? errorHop(r.error) : { key: "hopres.ok" }, r.ms);
+    if (r.error) {
       // Refused while the page thought it active: the session is over.
-      if (r.body.error === "NotAuthorizedException" && state.session === "active") state.session = "refused";
-      finish("refresh", outcome({ ok: false, sources: ["cognito", "tryit"], code: r.body.error, raw: r.body.message }));
+      if (errorCode(r.error) === "SessionExpired" && state.session === "active") state.session = "refused";
+      finish("refresh", outcome(clientFailure(r.error)));
       return;
     }
-    state.tokens.id = r.body.id_token;
-    state.tokens.access = r.body.access_token;
-    if (r.body.refresh_token) state.tokens.refresh = r.body.refresh_token;
+    state.tokens = tokensOf(r.value);
     state.session = "active";
     await verify();
     finish("refresh", outcome({ ok: true, text: "result.refreshed" }));
   });
 
+  // signOut revokes the refresh token at Cognito from the browser (the
+  // client's RevokeToken), then tries it once more, as someone holding a
+  // copy would: Cognito must refuse it. The tokens stay on the page, so
+  // that Refresh shows the revocation too.
   const signOut = () => act(async () => {
     if (!state.tokens) return;
-    const r = await backend("POST", "/tryit/api/signout", { access_token: state.tokens.access, refresh_token: state.tokens.refresh, client: state.user.client });
-    addHop("hop.signout", hopResult(r, "200"), r.ms, r.body.cognito_ms);
-    if (!r.ok) {
-      finish("signout", outcome({ ok: false, sources: ["cognito", "tryit"], code: r.body.error, raw: r.body.message }));
+    const cl = await holding(current());
+    const r = await timed(() => cl.auth.signOut());
+    const result = r.error ? { revoked: false, error: r.error } : r.value;
+    addHop("hop.signout", result.revoked ? { key: "hopres.ok" } : errorHop(result.error), r.ms);
+    if (!result.revoked) {
+      state.session = "local";
+      finish("signout", outcome(clientFailure(result.error)));
       return;
     }
     state.session = "signedOut";
-    // The tokens stay on the page, so that Refresh shows the revocation.
-    if (r.body.refresh_refused) finish("signout", outcome({ ok: true, text: "result.signedOut", args: [r.body.refresh_error] }));
+    await hold(cl);
+    const check = await timed(() => cl.auth.refresh());
+    addHop("hop.revokeCheck", check.error ? errorHop(check.error) : { key: "hopres.ok" }, check.ms);
+    const refused = check.error && errorCode(check.error) === "SessionExpired";
+    if (refused) finish("signout", outcome({ ok: true, text: "result.signedOut", args: [errorCode(errorCause(check.error))] }));
     else finish("signout", outcome({ ok: false, text: "result.signedOutStillWorks" }));
+  });
+
+  // callMe calls the app's own API as an app does: GET /me with the ID
+  // token (the client's fetchWithIdToken), behind the stack's Cognito
+  // user-pool authorizer (locally, the same check of the token).
+  const callMe = () => act(async () => {
+    if (!state.tokens || !cfg.client.meURL) return;
+    state.me = null;
+    const cl = await holding(current());
+    const r = await timed(async () => {
+      const resp = await cl.auth.fetchWithIdToken(cfg.client.meURL, { signal: AbortSignal.timeout(10000) });
+      return { status: resp.status, body: await resp.json().catch(() => undefined) };
+    });
+    if (r.error) {
+      addHop("hop.me", errorHop(r.error), r.ms);
+      finish("me", outcome(clientFailure(r.error)));
+      return;
+    }
+    const { status, body } = r.value;
+    addHop("hop.me", `${status}${body && body.error ? " " + body.error : ""}`, r.ms);
+    if (status !== 200 || !body || !body.sub) {
+      // The API's error code as the client names it (Unauthorized, NotFound...).
+      finish("me", outcome(clientFailure(lib.brokerError(status, body), "api")));
+      return;
+    }
+    state.me = { sub: body.sub, kakaoId: body.kakao_id };
+    finish("me", outcome({ ok: true, text: "result.me" }));
+  });
+
+  // getCredentials gets the identity pool's AWS credentials for the user
+  // (the client's GetId and GetCredentialsForIdentity with the ID token),
+  // then has the page's backend ask STS whose they are. The page shows
+  // the identity id and the caller; never the secret key or the session
+  // token, which stay in this function.
+  const getCredentials = () => act(async () => {
+    if (!state.tokens || !cfg.client.identityPoolID) return;
+    state.credentials = null;
+    const cl = await holding(current());
+    const r = await timed(() => cl.auth.getCredentials({ forceRefresh: true }));
+    addHop("hop.credentials", r.error ? errorHop(r.error) : { key: "hopres.ok" }, r.ms);
+    if (r.error) {
+      finish("credentials", outcome(clientFailure(r.error)));
+      return;
+    }
+    const c = r.value;
+    state.credentials = { identityId: c.identityId, expiration: c.expiration.getTime(), arn: null };
+    render();
+    const who = await backend("POST", "/tryit/api/caller", { access_key_id: c.accessKeyId, secret_access_key: c.secretAccessKey, session_token: c.sessionToken });
+    addHop("hop.caller", hopResult(who, "200"), who.ms, who.body.sts_ms);
+    if (!who.ok) {
+      finish("credentials", outcome({ ok: false, sources: ["sts", "tryit"], code: who.body.error, raw: who.body.message, detailFrom: "sts" }));
+      return;
+    }
+    state.credentials.arn = who.body.arn;
+    finish("credentials", outcome({ ok: true, text: "result.credentials" }));
   });
 
   const unlink = () => act(async () => {
@@ -968,6 +1202,17 @@
     }
   }
 
+  // loadClient loads the JavaScript client and its words for a person
+  // (client.<code>, its userMessage table) in both languages.
+  async function loadClient() {
+    lib = await import(cfg.client.clientModule);
+    clients.broker = makeClient(cfg.client.userPoolClientID, "broker");
+    if (cfg.hostedUI) clients.hosted = makeClient(cfg.hostedUI.clientID, "hosted");
+    for (const l of ["en", "ko"]) {
+      for (const [code, m] of Object.entries(lib.messages[l])) messages[l][`client.${code}`] = m;
+    }
+  }
+
   async function init() {
     text("api-endpoint", `POST ${apiBase()}/auth/kakao`);
     text("pool-id", cfg.userPoolID);
@@ -995,8 +1240,17 @@
     }
     $("refresh").addEventListener("click", refresh);
     $("signout").addEventListener("click", signOut);
+    $("me").addEventListener("click", callMe);
+    $("credentials").addEventListener("click", getCredentials);
     $("unlink").addEventListener("click", unlink);
     render();
+    try {
+      await loadClient();
+    } catch (e) {
+      // Nothing works without it: say so, and leave the buttons off.
+      finish("login", outcome({ ok: false, sources: ["page"], code: "ClientUnavailable", raw: `${cfg.client.clientModule}: ${e}` }));
+      return;
+    }
     await loadBrokerMessages();
     if (location.pathname === "/callback") await handleCallback();
     else setBusy(false);
