@@ -7,20 +7,19 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
-	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/kakaoauth/kakaoauth/infra/jwks"
 	"github.com/kakaoauth/kakaoauth/shared/cognitojwt"
 )
 
-// CognitoAPI is what the page does at Cognito: the public (unsigned)
-// token APIs an app calls with the pool's app client, no AWS credentials.
+// CognitoAPI is what the page's backend does at Cognito: the team app's
+// password sign-in (team.go), a public (unsigned) call an app makes with
+// its app client, no AWS credentials. Refresh and sign-out run in the
+// browser, through the JavaScript client.
 type CognitoAPI interface {
 	InitiateAuth(context.Context, *cip.InitiateAuthInput, ...func(*cip.Options)) (*cip.InitiateAuthOutput, error)
-	GlobalSignOut(context.Context, *cip.GlobalSignOutInput, ...func(*cip.Options)) (*cip.GlobalSignOutOutput, error)
 }
 
 var _ CognitoAPI = (*cip.Client)(nil)
@@ -29,7 +28,7 @@ var _ CognitoAPI = (*cip.Client)(nil)
 type Pool struct {
 	ID string
 	// ClientID is the public app client (output UserPoolClientId): the
-	// aud of its ID tokens, and the client that refreshes them.
+	// aud of its ID tokens.
 	ClientID string
 	// Issuer is the iss of the pool's tokens.
 	Issuer string
@@ -118,113 +117,6 @@ func (p *Page) verify(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, ans)
 }
 
-type refreshRequest struct {
-	RefreshToken string `json:"refresh_token"`
-	// Client is "hosted" for tokens of the hosted UI's client.
-	Client string `json:"client,omitempty"`
-}
-
-type refreshAnswer struct {
-	IDToken     string `json:"id_token"`
-	AccessToken string `json:"access_token"`
-	// RefreshToken is set only when the pool rotates refresh tokens.
-	RefreshToken string `json:"refresh_token,omitempty"`
-	ExpiresIn    int32  `json:"expires_in"`
-	TokenType    string `json:"token_type"`
-	CognitoMS    int64  `json:"cognito_ms"`
-}
-
-// refresh is what an app does when its ID token expires: InitiateAuth
-// REFRESH_TOKEN_AUTH with the public app client (no secret, no AWS
-// credentials).
-func (p *Page) refresh(w http.ResponseWriter, r *http.Request) {
-	var req refreshRequest
-	if !p.decode(w, r, &req) {
-		return
-	}
-	if !required(req.RefreshToken) {
-		writeError(w, http.StatusBadRequest, "InvalidRequest", "No refresh token.")
-		return
-	}
-	ctx, cancel, elapsed := p.upstream(r.Context())
-	defer cancel()
-	out, err := p.refreshTokens(ctx, req.RefreshToken, p.clientID(req.Client))
-	ms := elapsed()
-	if err != nil {
-		p.hop(ctx, "cognito refresh", errorCode(err), ms)
-		writeCognitoError(w, err)
-		return
-	}
-	p.hop(ctx, "cognito refresh", "ok", ms)
-	res := out.AuthenticationResult
-	writeJSON(w, http.StatusOK, refreshAnswer{
-		IDToken: aws.ToString(res.IdToken), AccessToken: aws.ToString(res.AccessToken), RefreshToken: aws.ToString(res.RefreshToken),
-		ExpiresIn: res.ExpiresIn, TokenType: aws.ToString(res.TokenType), CognitoMS: ms,
-	})
-}
-
-func (p *Page) refreshTokens(ctx context.Context, refreshToken, clientID string) (*cip.InitiateAuthOutput, error) {
-	out, err := p.pool.API.InitiateAuth(ctx, &cip.InitiateAuthInput{
-		AuthFlow:       types.AuthFlowTypeRefreshTokenAuth,
-		ClientId:       aws.String(clientID),
-		AuthParameters: map[string]string{"REFRESH_TOKEN": refreshToken},
-	})
-	if err == nil && (out.AuthenticationResult == nil || aws.ToString(out.AuthenticationResult.IdToken) == "") {
-		err = errors.New("cognito answered the refresh without tokens")
-	}
-	return out, err
-}
-
-type signOutRequest struct {
-	AccessToken  string `json:"access_token"`
-	RefreshToken string `json:"refresh_token"`
-	Client       string `json:"client,omitempty"` // as refreshRequest's
-}
-
-type signOutAnswer struct {
-	SignedOut bool  `json:"signed_out"`
-	CognitoMS int64 `json:"cognito_ms"`
-	// RefreshRefused says that the refresh token no longer works, as
-	// Cognito answered a refresh tried right after the sign-out;
-	// RefreshError is that answer's error code.
-	RefreshRefused bool   `json:"refresh_refused"`
-	RefreshError   string `json:"refresh_error,omitempty"`
-}
-
-// signOut is GlobalSignOut with the user's access token: Cognito revokes
-// every refresh token of the user. (RevokeToken would revoke one refresh
-// token only, but moto does not implement it; GlobalSignOut works on both.)
-// A refresh with the old refresh token is then tried, to show it refused.
-func (p *Page) signOut(w http.ResponseWriter, r *http.Request) {
-	var req signOutRequest
-	if !p.decode(w, r, &req) {
-		return
-	}
-	if !required(req.AccessToken) {
-		writeError(w, http.StatusBadRequest, "InvalidRequest", "No access token.")
-		return
-	}
-	ctx, cancel, elapsed := p.upstream(r.Context())
-	defer cancel()
-	_, err := p.pool.API.GlobalSignOut(ctx, &cip.GlobalSignOutInput{AccessToken: aws.String(req.AccessToken)})
-	ms := elapsed()
-	if err != nil {
-		p.hop(ctx, "cognito sign-out", errorCode(err), ms)
-		writeCognitoError(w, err)
-		return
-	}
-	p.hop(ctx, "cognito sign-out", "ok", ms)
-	ans := signOutAnswer{SignedOut: true, CognitoMS: ms}
-	if required(req.RefreshToken) {
-		_, err := p.refreshTokens(ctx, req.RefreshToken, p.clientID(req.Client))
-		var api smithy.APIError
-		if errors.As(err, &api) && api.ErrorCode() == "NotAuthorizedException" {
-			ans.RefreshRefused, ans.RefreshError = true, api.ErrorCode()
-		}
-	}
-	writeJSON(w, http.StatusOK, ans)
-}
-
 func errorCode(err error) string {
 	var api smithy.APIError
 	if errors.As(err, &api) {
@@ -234,8 +126,8 @@ func errorCode(err error) string {
 }
 
 // writeCognitoError passes Cognito's error code and message on: they are
-// meant for the app (e.g. NotAuthorizedException "Refresh Token has been
-// revoked"). Cognito failing or unreachable is a 502.
+// meant for the app (e.g. NotAuthorizedException "Incorrect username or
+// password."). Cognito failing or unreachable is a 502.
 func writeCognitoError(w http.ResponseWriter, err error) {
 	var api smithy.APIError
 	if !errors.As(err, &api) || api.ErrorFault() == smithy.FaultServer {

@@ -53,18 +53,6 @@ func (p *Page) hostedConfig() *hostedConfig {
 	}
 }
 
-// clientID is the app client a page's tokens belong to: "hosted" for the
-// hosted UI's, "team" for the team's own app's, anything else the broker's.
-func (p *Page) clientID(which string) string {
-	switch {
-	case which == "hosted" && p.hosted.ClientID != "":
-		return p.hosted.ClientID
-	case which == clientTeam && p.team.ClientID != "":
-		return p.team.ClientID
-	}
-	return p.pool.ClientID
-}
-
 type hostedTokenRequest struct {
 	Code         string `json:"code"`
 	CodeVerifier string `json:"code_verifier"`

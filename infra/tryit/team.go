@@ -50,13 +50,6 @@ type passwordRequest struct {
 	Password string `json:"password"`
 }
 
-// passwordAnswer is the pool's tokens, as the hosted UI's are answered.
-type passwordAnswer struct {
-	hostedTokenAnswer
-	// Client is what refresh and sign-out name these tokens' client by.
-	Client string `json:"client"`
-}
-
 // password signs the person in with their own email (or username) and
 // password, as the team's app does: InitiateAuth USER_PASSWORD_AUTH with
 // its public client, no AWS credentials. Cognito's refusal (a wrong
@@ -94,11 +87,9 @@ func (p *Page) password(w http.ResponseWriter, r *http.Request) {
 	}
 	p.hop(ctx, "cognito password sign-in", "ok", ms)
 	res := out.AuthenticationResult
-	writeJSON(w, http.StatusOK, passwordAnswer{Client: clientTeam, hostedTokenAnswer: hostedTokenAnswer{
+	// The pool's tokens, as the hosted UI's are answered.
+	writeJSON(w, http.StatusOK, hostedTokenAnswer{
 		IDToken: aws.ToString(res.IdToken), AccessToken: aws.ToString(res.AccessToken), RefreshToken: aws.ToString(res.RefreshToken),
 		ExpiresIn: int64(res.ExpiresIn), TokenType: aws.ToString(res.TokenType), CognitoMS: ms,
-	}})
+	})
 }
-
-// clientTeam names the team's app client in refresh and sign-out requests.
-const clientTeam = "team"

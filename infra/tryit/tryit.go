@@ -3,16 +3,21 @@
 // /auth/kakao) and what a developer wants to see of the answer (status,
 // error code, the Cognito tokens shortened, the ID token's claims checked
 // against the pool's JWKS, new or returning user, the time of each hop),
-// with buttons to refresh, sign out, log in again and, on the local stack,
-// unlink at Kakao.
+// with buttons to refresh, sign out, call GET /me, get AWS credentials,
+// log in again and, on the local stack, unlink at Kakao and walk the
+// linking story with the team's own app (team.go).
 //
-// The page (assets/, embedded) runs in the browser and calls the login API
-// itself, as a web app does. What a web app's backend does runs here, in
-// a few JSON endpoints under /tryit/api/: the code exchange (it may carry
-// the Kakao client secret), the ID token's signature check, the Cognito
-// refresh and sign-out, and on the local stack the double's unlink and the
-// account's state. `kakaoauth local` serves it beside the login endpoint;
-// `kakaoauth tryit` serves it against a deployed stack.
+// The page (assets/, embedded) runs in the browser and does what a web
+// app does there, through the JavaScript client (clients/js, served under
+// /tryit/client/): the broker login, the Cognito refresh and sign-out,
+// GET /me, the identity pool's credentials, linking and unlinking Kakao.
+// What a web app's backend does runs here, in a few JSON endpoints under
+// /tryit/api/: the Kakao code exchange (it may carry the Kakao client
+// secret), the ID token's signature check, whose AWS credentials these are
+// (STS), and on the local stack the team app's password sign-in, the
+// double's unlink and the account's state. `kakaoauth local` serves it
+// beside the login endpoint; `kakaoauth tryit` serves it against a
+// deployed stack.
 package tryit
 
 import (
@@ -150,8 +155,6 @@ func (p *Page) routes() *http.ServeMux {
 	mux.Handle("GET /tryit/assets/", http.StripPrefix("/tryit/assets/", noCache(http.FileServerFS(static))))
 	mux.HandleFunc("POST /tryit/api/exchange", p.exchange)
 	mux.HandleFunc("POST /tryit/api/verify", p.verify)
-	mux.HandleFunc("POST /tryit/api/refresh", p.refresh)
-	mux.HandleFunc("POST /tryit/api/signout", p.signOut)
 	mux.HandleFunc("POST /tryit/api/unlink", p.unlink)
 	mux.HandleFunc("GET /tryit/api/account", p.account)
 	mux.HandleFunc("GET "+MessagesPath, p.messages)

@@ -32,50 +32,19 @@ import (
 // The browser tests (browser_test.go) run the same code against the
 // Kakao double and moto.
 
-// fakeCognito scripts Cognito's token APIs (the real ones are exercised
-// against moto by the browser tests).
-type fakeCognito struct {
-	mu        sync.Mutex
-	refresh   []string // the refresh tokens InitiateAuth was called with
-	clientIDs []string
-	revoked   bool
-	refreshOK bool // refresh still works after a sign-out (a broken pool)
-	fault     error
-}
+// fakeCognito scripts Cognito's answers to the team app's password
+// sign-in (the real one is exercised against moto by the browser tests).
+type fakeCognito struct{}
 
 func (f *fakeCognito) InitiateAuth(_ context.Context, in *cip.InitiateAuthInput, _ ...func(*cip.Options)) (*cip.InitiateAuthOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.refresh = append(f.refresh, in.AuthParameters["REFRESH_TOKEN"])
-	f.clientIDs = append(f.clientIDs, aws.ToString(in.ClientId))
-	if in.AuthFlow == types.AuthFlowTypeUserPasswordAuth && aws.ToString(in.ClientId) == teamClientID {
-		if in.AuthParameters["USERNAME"] != "demo@example.com" || in.AuthParameters["PASSWORD"] != "pw-good" {
-			return nil, &types.NotAuthorizedException{Message: aws.String("Incorrect username or password.")}
-		}
-		return &cip.InitiateAuthOutput{AuthenticationResult: &types.AuthenticationResultType{IdToken: aws.String("team-id"),
-			AccessToken: aws.String("team-access"), RefreshToken: aws.String("team-rt"), ExpiresIn: 3600, TokenType: aws.String("Bearer")}}, nil
-	}
-	if in.AuthFlow != types.AuthFlowTypeRefreshTokenAuth {
+	if in.AuthFlow != types.AuthFlowTypeUserPasswordAuth || aws.ToString(in.ClientId) != teamClientID {
 		return nil, &smithy.GenericAPIError{Code: "InvalidParameterException", Message: "flow", Fault: smithy.FaultClient}
 	}
-	if f.fault != nil {
-		return nil, f.fault
+	if in.AuthParameters["USERNAME"] != "demo@example.com" || in.AuthParameters["PASSWORD"] != "pw-good" {
+		return nil, &types.NotAuthorizedException{Message: aws.String("Incorrect username or password.")}
 	}
-	if f.revoked && !f.refreshOK || in.AuthParameters["REFRESH_TOKEN"] != "rt-good" {
-		return nil, &types.NotAuthorizedException{Message: aws.String("Refresh Token has been revoked")}
-	}
-	return &cip.InitiateAuthOutput{AuthenticationResult: &types.AuthenticationResultType{
-		IdToken: aws.String("new-id"), AccessToken: aws.String("new-access"), ExpiresIn: 3600, TokenType: aws.String("Bearer")}}, nil
-}
-
-func (f *fakeCognito) GlobalSignOut(_ context.Context, in *cip.GlobalSignOutInput, _ ...func(*cip.Options)) (*cip.GlobalSignOutOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if aws.ToString(in.AccessToken) != "at-good" {
-		return nil, &types.NotAuthorizedException{Message: aws.String("Access Token has been revoked")}
-	}
-	f.revoked = true
-	return &cip.GlobalSignOutOutput{}, nil
+	return &cip.InitiateAuthOutput{AuthenticationResult: &types.AuthenticationResultType{IdToken: aws.String("team-id"),
+		AccessToken: aws.String("team-access"), RefreshToken: aws.String("team-rt"), ExpiresIn: 3600, TokenType: aws.String("Bearer")}}, nil
 }
 
 // kakaoServer answers POST /oauth/token with status and body, recording
@@ -263,7 +232,7 @@ func TestExchange(t *testing.T) {
 
 // The endpoints answer their own page only, with strict JSON.
 func TestRequestsAreChecked(t *testing.T) {
-	f := newFixture(t, WithDouble("http://127.0.0.1:1"))
+	f := newFixture(t, WithDouble("http://127.0.0.1:1"), WithTeamApp(TeamApp{ClientID: teamClientID}))
 	for _, c := range []struct {
 		contentType, origin, body string
 		wantStatus                int
@@ -284,12 +253,18 @@ func TestRequestsAreChecked(t *testing.T) {
 	if len(f.kakao.forms) != 0 {
 		t.Errorf("refused requests reached Kakao %d times", len(f.kakao.forms))
 	}
-	for _, path := range []string{"/tryit/api/verify", "/tryit/api/refresh", "/tryit/api/signout", "/tryit/api/unlink"} {
+	for _, path := range []string{"/tryit/api/verify", "/tryit/api/unlink", "/tryit/api/password"} {
 		if a := f.call(t, http.MethodPost, path, "application/json", "http://evil.example", `{}`); a.status != 403 {
 			t.Errorf("%s from another origin: %d", path, a.status)
 		}
 		if a := f.post(t, path, `{}`); a.status != 400 || a.body["error"] != "InvalidRequest" {
 			t.Errorf("%s without its field: %d %s", path, a.status, a.raw)
+		}
+	}
+	// The browser refreshes and signs out itself, through the JavaScript client.
+	for _, path := range []string{"/tryit/api/refresh", "/tryit/api/signout"} {
+		if a := f.post(t, path, `{"refresh_token":"rt"}`); a.status != 404 || a.body["error"] != "NotFound" {
+			t.Errorf("%s: %d %s", path, a.status, a.raw)
 		}
 	}
 	if a := f.call(t, http.MethodGet, "/tryit/api/exchange", "", "", ""); a.status != 404 || a.body["error"] != "NotFound" {
@@ -336,51 +311,6 @@ func TestVerify(t *testing.T) {
 	// Not a JWT at all.
 	if a := f.post(t, "/tryit/api/verify", `{"id_token":"garbage"}`); a.body["verified"] != false {
 		t.Errorf("garbage: %s", a.raw)
-	}
-}
-
-func TestRefreshAndSignOut(t *testing.T) {
-	f := newFixture(t)
-	a := f.post(t, "/tryit/api/refresh", `{"refresh_token":"rt-good"}`)
-	if a.status != 200 || a.body["id_token"] != "new-id" || a.body["access_token"] != "new-access" || a.body["refresh_token"] != nil {
-		t.Fatalf("refresh: %d %s", a.status, a.raw)
-	}
-	if f.cognito.clientIDs[0] != clientID {
-		t.Errorf("refresh with client %q", f.cognito.clientIDs[0])
-	}
-	if a := f.post(t, "/tryit/api/refresh", `{"refresh_token":"rt-bad"}`); a.status != 401 || a.body["error"] != "NotAuthorizedException" || a.body["message"] != "Refresh Token has been revoked" {
-		t.Errorf("bad refresh token: %d %s", a.status, a.raw)
-	}
-
-	// Sign-out, then the page learns that the refresh token is refused.
-	if a := f.post(t, "/tryit/api/signout", `{"access_token":"at-bad","refresh_token":"rt-good"}`); a.status != 401 || a.body["error"] != "NotAuthorizedException" {
-		t.Errorf("sign-out with a bad access token: %d %s", a.status, a.raw)
-	}
-	a = f.post(t, "/tryit/api/signout", `{"access_token":"at-good","refresh_token":"rt-good"}`)
-	if a.status != 200 || a.body["signed_out"] != true || a.body["refresh_refused"] != true || a.body["refresh_error"] != "NotAuthorizedException" {
-		t.Fatalf("sign-out: %d %s", a.status, a.raw)
-	}
-	if got := f.cognito.refresh[len(f.cognito.refresh)-1]; got != "rt-good" {
-		t.Errorf("the revocation was checked with %q", got)
-	}
-	// A pool that still honours the refresh token is reported, not hidden.
-	f.cognito.refreshOK = true
-	if a := f.post(t, "/tryit/api/signout", `{"access_token":"at-good","refresh_token":"rt-good"}`); a.body["refresh_refused"] != false {
-		t.Errorf("refresh still works, page told %s", a.raw)
-	}
-
-	f.cognito.fault = &smithy.GenericAPIError{Code: "InternalErrorException", Message: "boom", Fault: smithy.FaultServer}
-	if a := f.post(t, "/tryit/api/refresh", `{"refresh_token":"rt-good"}`); a.status != 502 || a.body["error"] != "CognitoUnavailable" {
-		t.Errorf("Cognito failing: %d %s", a.status, a.raw)
-	}
-	f.cognito.fault = &types.TooManyRequestsException{Message: aws.String("slow down")}
-	if a := f.post(t, "/tryit/api/refresh", `{"refresh_token":"rt-good"}`); a.status != 429 || a.body["error"] != "TooManyRequestsException" {
-		t.Errorf("Cognito throttling: %d %s", a.status, a.raw)
-	}
-	for _, secret := range []string{"rt-good", "at-good", "new-id", "new-access"} {
-		if strings.Contains(f.logs.String(), secret) {
-			t.Errorf("%s reached the log", secret)
-		}
 	}
 }
 
@@ -577,7 +507,7 @@ func TestTeamAppPasswordSignIn(t *testing.T) {
 	}
 	f := newFixture(t, WithTeamApp(TeamApp{ClientID: teamClientID, Username: "demo@example.com", Password: "pw-good"}), WithAPIURL("http://127.0.0.1:9/"))
 	a := f.post(t, "/tryit/api/password", `{"username":"demo@example.com","password":"pw-good"}`)
-	if a.status != 200 || a.body["access_token"] != "team-access" || a.body["refresh_token"] != "team-rt" || a.body["client"] != "team" {
+	if a.status != 200 || a.body["access_token"] != "team-access" || a.body["refresh_token"] != "team-rt" {
 		t.Fatalf("sign-in: %d %s", a.status, a.raw)
 	}
 	a = f.post(t, "/tryit/api/password", `{"username":"demo@example.com","password":"wrong"}`)
@@ -589,10 +519,6 @@ func TestTeamAppPasswordSignIn(t *testing.T) {
 	}
 	if a := f.call(t, http.MethodPost, "/tryit/api/password", "application/json", "https://evil.example", `{"username":"demo@example.com","password":"pw-good"}`); a.status != 403 {
 		t.Fatalf("another site's page: %d %s", a.status, a.raw)
-	}
-	f.post(t, "/tryit/api/refresh", `{"refresh_token":"rt-good","client":"team"}`)
-	if got := f.cognito.clientIDs[len(f.cognito.clientIDs)-1]; got != teamClientID {
-		t.Fatalf("refreshed with client %s", got)
 	}
 	if strings.Contains(f.logs.String(), "pw-good") || strings.Contains(f.logs.String(), "team-access") {
 		t.Fatalf("a password or token reached the log:\n%s", f.logs)
