@@ -2,8 +2,10 @@
 // the app's Kakao login returned to the broker (POST /auth/kakao), keeps
 // the Cognito tokens it gets back in a store, refreshes them with Cognito
 // directly (InitiateAuth REFRESH_TOKEN_AUTH with the stack's public app
-// client), signs out (RevokeToken), and gets AWS credentials from the
-// stack's identity pool. One instance per stack; no global state.
+// client), signs out (RevokeToken), gets AWS credentials from the stack's
+// identity pool, and links Kakao to the signed-in user or removes the link
+// (POST and DELETE /auth/kakao/link). One instance per app client; no
+// global state.
 
 import { callCognito, identityPoolEndpoint, userPoolEndpoint } from './cognito.js';
 import {
@@ -89,6 +91,27 @@ import { memoryStore } from './store.js';
  * @property {string} [nonce] the raw nonce whose SHA-256 the Kakao login was given (createNonce)
  */
 
+/**
+ * What linking answered.
+ * @typedef {object} LinkResult
+ * @property {string} kakaoId the Kakao account's user id (a string: Kakao ids pass 2^53)
+ * @property {string} sub the signed-in user's sub, which a Kakao login of that account now reaches
+ * @property {string} username the signed-in user's Cognito username
+ * @property {boolean} newLink false when that Kakao account was linked to this user already (nothing changed)
+ */
+
+/**
+ * @typedef {object} LinkOptions
+ * @property {string} [accessToken] a Cognito access token of the user to link, when the user signed in another way (Amplify's fetchAuthSession().tokens.accessToken.toString()); default: the session's
+ */
+
+/**
+ * What removing the link answered.
+ * @typedef {object} UnlinkResult
+ * @property {string} kakaoId the Kakao account whose link was removed
+ * @property {string} sub the user, untouched: its other sign-ins keep working
+ */
+
 const USER_POOL = 'AWSCognitoIdentityProviderService.';
 const IDENTITY_POOL = 'AWSCognitoIdentityService.';
 // Credentials this close to expiry are fetched again.
@@ -149,18 +172,9 @@ export class KakaoAuth {
    * @throws {KakaoAuthError} the broker's error code as its class (InvalidKakaoTokenError, AccountConflictError, ...), or NetworkError
    */
   async signInWithKakao(tokens) {
-    const { accessToken, idToken, nonce } = tokens ?? {};
-    if (!accessToken && !idToken) {
-      throw new InvalidRequestError('Give the Kakao access token or ID token your Kakao login returned.');
-    }
-    /** @type {Record<string, string>} */
-    const body = {};
-    if (accessToken) body.access_token = accessToken;
-    if (idToken) body.id_token = idToken;
-    if (nonce) body.nonce = nonce;
     const { status, body: ans } = await requestJSON(this.#o.fetch, `${this.#o.apiUrl}/auth/kakao`, {
       headers: { 'Content-Type': 'application/json' },
-      body,
+      body: kakaoBody(tokens),
       timeoutMs: this.#o.timeoutMs,
     });
     if (status !== 200) throw brokerError(status, ans);
@@ -361,6 +375,65 @@ export class KakaoAuth {
   }
 
   /**
+   * Links a Kakao account to the signed-in user (POST /auth/kakao/link with
+   * the session's access token): from then on a Kakao login of that
+   * account signs in this user, with this sub, and the user's own
+   * password and other sign-ins keep working. Give what the app's Kakao
+   * login returned, as to signInWithKakao. The session stays as it is.
+   * A user who signed in another way (a password through Amplify, the
+   * hosted UI) passes that session's access token in options: the app
+   * client it belongs to must be the stack's or in its LinkClientIds.
+   * @param {KakaoTokens} tokens
+   * @param {LinkOptions} [options]
+   * @returns {Promise<LinkResult>}
+   * @throws {KakaoAuthError} the broker's code as its class: KakaoAccountInUseError (another user has that Kakao account), UserAlreadyLinkedError (this user has another), InvalidCognitoTokenError (the session was revoked or the user disabled), AccountBannedError, InvalidKakaoTokenError, ...; NotSignedInError, NetworkError
+   */
+  async linkKakao(tokens, options = {}) {
+    const body = kakaoBody(tokens);
+    const a = await this.#withAccessToken('POST', options.accessToken, body);
+    return { kakaoId: a.kakaoId, sub: a.sub, username: typeof a.body.username === 'string' ? a.body.username : '', newLink: a.body.new_link === true };
+  }
+
+  /**
+   * Removes the signed-in user's link to Kakao (DELETE /auth/kakao/link
+   * with the session's access token): the stack tells Kakao to unlink the
+   * app and forgets the link; the user and the session stay. A user the
+   * broker created signs in with Kakao only and cannot remove it.
+   * @param {LinkOptions} [options]
+   * @returns {Promise<UnlinkResult>}
+   * @throws {KakaoAuthError} NotLinkedError (no Kakao account is linked), KakaoOnlyAccountError (a user the broker created), InvalidCognitoTokenError, KakaoUnavailableError (nothing changed; try again); NotSignedInError, NetworkError
+   */
+  async unlinkKakao(options = {}) {
+    const a = await this.#withAccessToken('DELETE', options.accessToken);
+    return { kakaoId: a.kakaoId, sub: a.sub };
+  }
+
+  /**
+   * One call to the linking endpoint as the user of accessToken, or of
+   * the session (refreshed first when it is about to expire).
+   * @param {'POST' | 'DELETE'} method
+   * @param {string | undefined} accessToken
+   * @param {Record<string, string>} [body]
+   * @returns {Promise<{kakaoId: string, sub: string, body: Record<string, unknown>}>}
+   */
+  async #withAccessToken(method, accessToken, body) {
+    const token = accessToken || (await this.getSession())?.accessToken;
+    if (!token) throw new NotSignedInError();
+    /** @type {Record<string, string>} */
+    const headers = { Authorization: `Bearer ${token}` };
+    if (body) headers['Content-Type'] = 'application/json';
+    const { status, body: ans, text } = await requestJSON(this.#o.fetch, `${this.#o.apiUrl}/auth/kakao/link`, {
+      method, headers, body, timeoutMs: this.#o.timeoutMs,
+    });
+    if (status !== 200) throw brokerError(status, ans);
+    const a = /** @type {Record<string, unknown>} */ (ans ?? {});
+    // The id from the answer's text: JSON.parse would round one past 2^53.
+    const kakaoId = /"kakao_id"\s*:\s*(\d+)/.exec(text)?.[1];
+    if (!kakaoId || typeof a.sub !== 'string' || !a.sub) throw new NetworkError("The API's answer has no kakao_id or sub.", { status });
+    return { kakaoId, sub: a.sub, body: a };
+  }
+
+  /**
    * Calls listener on sign-in, refresh and sign-out.
    * @param {(event: AuthEvent) => void} listener
    * @returns {() => void} unsubscribes
@@ -401,4 +474,23 @@ export class KakaoAuth {
   async #clear() {
     await this.#o.store.removeItem(this.#o.storageKey);
   }
+}
+
+/**
+ * The broker's body for what a Kakao login returned (POST /auth/kakao and
+ * POST /auth/kakao/link take the same).
+ * @param {KakaoTokens} tokens
+ * @returns {Record<string, string>}
+ */
+function kakaoBody(tokens) {
+  const { accessToken, idToken, nonce } = tokens ?? {};
+  if (!accessToken && !idToken) {
+    throw new InvalidRequestError('Give the Kakao access token or ID token your Kakao login returned.');
+  }
+  /** @type {Record<string, string>} */
+  const body = {};
+  if (accessToken) body.access_token = accessToken;
+  if (idToken) body.id_token = idToken;
+  if (nonce) body.nonce = nonce;
+  return body;
 }

@@ -6,6 +6,7 @@ import { NetworkError } from './errors.js';
  * @typedef {object} JSONAnswer
  * @property {number} status
  * @property {unknown} body the parsed JSON, or undefined when the answer was not JSON
+ * @property {string} text the answer as it came
  */
 
 /**
@@ -39,5 +40,5 @@ export async function requestJSON(fetchFn, url, req) {
   } catch {
     body = undefined;
   }
-  return { status: res.status, body };
+  return { status: res.status, body, text };
 }

@@ -43,6 +43,9 @@ export {
 /** @typedef {import('./client.js').AWSCredentials} AWSCredentials */
 /** @typedef {import('./client.js').AuthEvent} AuthEvent */
 /** @typedef {import('./client.js').SignOutResult} SignOutResult */
+/** @typedef {import('./client.js').LinkResult} LinkResult */
+/** @typedef {import('./client.js').LinkOptions} LinkOptions */
+/** @typedef {import('./client.js').UnlinkResult} UnlinkResult */
 /** @typedef {import('./store.js').TokenStore} TokenStore */
 /** @typedef {import('./nonce.js').Nonce} Nonce */
 /** @typedef {import('./messages.js').Locale} Locale */

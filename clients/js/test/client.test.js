@@ -4,6 +4,10 @@ import { describe, it } from 'node:test';
 import {
   AccountConflictError,
   brokerErrors,
+  InvalidCognitoTokenError,
+  KakaoAccountInUseError,
+  KakaoOnlyAccountError,
+  NotLinkedError,
   CognitoError,
   InvalidRequestError,
   KakaoAuth,
@@ -187,6 +191,84 @@ describe('signOut', () => {
     assert.equal(out.revoked, false);
     assert.ok(out.error instanceof NetworkError);
     assert.equal(await auth.getSession(), null);
+  });
+});
+
+describe('linking', () => {
+  const LINK = 'POST /v1/auth/kakao/link';
+  const UNLINK = 'DELETE /v1/auth/kakao/link';
+
+  it("links with the session's access token as Bearer and the Kakao token as a login sends it", async () => {
+    const { auth, calls } = client({
+      'POST /v1/auth/kakao': login,
+      // A Kakao id past 2^53 comes back whole.
+      [LINK]: () => ({ status: 200, body: '{"kakao_id": 9007199254740993, "sub": "sub-1", "username": "alice", "new_link": true}' }),
+    });
+    const s = await auth.signInWithKakao({ accessToken: 'a' });
+    const r = await auth.linkKakao({ idToken: 'kakao-id-token', nonce: 'raw-nonce' });
+    assert.deepEqual(r, { kakaoId: '9007199254740993', sub: 'sub-1', username: 'alice', newLink: true });
+    const call = calls.at(-1);
+    assert.equal(call.url, `${API}/auth/kakao/link`);
+    assert.equal(call.headers.get('Authorization'), `Bearer ${s.accessToken}`);
+    assert.equal(call.headers.get('Content-Type'), 'application/json');
+    assert.deepEqual(call.body, { id_token: 'kakao-id-token', nonce: 'raw-nonce' });
+    assert.deepEqual(await auth.getSession(), s, 'the session stays as it was');
+  });
+
+  it('removes the link with DELETE and no body', async () => {
+    const { auth, calls } = client({
+      'POST /v1/auth/kakao': login,
+      [UNLINK]: () => ({ status: 200, body: { kakao_id: 4242, sub: 'sub-1' } }),
+    });
+    const s = await auth.signInWithKakao({ accessToken: 'a' });
+    assert.deepEqual(await auth.unlinkKakao(), { kakaoId: '4242', sub: 'sub-1' });
+    assert.equal(calls.at(-1).headers.get('Authorization'), `Bearer ${s.accessToken}`);
+    assert.equal(calls.at(-1).body, undefined);
+    assert.equal(calls.at(-1).headers.get('Content-Type'), null);
+    assert.equal((await auth.getSession()).sub, 'sub-1');
+  });
+
+  it("turns the linking codes into their classes, and keeps the session", async () => {
+    for (const [method, key, code, status, Kind] of [
+      ['linkKakao', LINK, 'KakaoAccountInUse', 409, KakaoAccountInUseError],
+      ['linkKakao', LINK, 'InvalidCognitoToken', 401, InvalidCognitoTokenError],
+      ['unlinkKakao', UNLINK, 'NotLinked', 404, NotLinkedError],
+      ['unlinkKakao', UNLINK, 'KakaoOnlyAccount', 409, KakaoOnlyAccountError],
+    ]) {
+      const { auth } = client({ 'POST /v1/auth/kakao': login, [key]: () => ({ status, body: { error: code, message: `m ${code}` } }) });
+      await auth.signInWithKakao({ accessToken: 'a' });
+      const err = await auth[method]({ accessToken: 'k' }).catch((e) => e);
+      assert.ok(err instanceof Kind, `${code}: ${err}`);
+      assert.equal(err.status, status);
+      assert.notEqual(await auth.getSession(), null);
+    }
+  });
+
+  it("uses the access token given, of a user who signed in another way", async () => {
+    const { auth, calls } = client({
+      [LINK]: () => ({ status: 200, body: { kakao_id: 7, sub: 'pw-user', username: 'alice', new_link: false } }),
+      [UNLINK]: () => ({ status: 200, body: { kakao_id: 7, sub: 'pw-user' } }),
+    });
+    const r = await auth.linkKakao({ accessToken: 'k' }, { accessToken: 'amplify-access' });
+    assert.deepEqual(r, { kakaoId: '7', sub: 'pw-user', username: 'alice', newLink: false });
+    await auth.unlinkKakao({ accessToken: 'amplify-access' });
+    assert.deepEqual(calls.map((c) => c.headers.get('Authorization')), ['Bearer amplify-access', 'Bearer amplify-access']);
+    assert.equal(await auth.getSession(), null, 'no session is made of it');
+  });
+
+  it('asks for a session and a Kakao token before any request', async () => {
+    const { auth, calls } = client({ 'POST /v1/auth/kakao': login });
+    await assert.rejects(auth.linkKakao({ accessToken: 'k' }), NotSignedInError);
+    await assert.rejects(auth.unlinkKakao(), NotSignedInError);
+    await auth.signInWithKakao({ accessToken: 'a' });
+    await assert.rejects(auth.linkKakao({}), InvalidRequestError);
+    assert.equal(calls.length, 1);
+  });
+
+  it('refuses an answer without the link', async () => {
+    const { auth } = client({ 'POST /v1/auth/kakao': login, [LINK]: () => ({ status: 200, body: { sub: 'sub-1' } }) });
+    await auth.signInWithKakao({ accessToken: 'a' });
+    await assert.rejects(auth.linkKakao({ accessToken: 'k' }), NetworkError);
   });
 });
 

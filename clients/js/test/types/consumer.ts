@@ -7,7 +7,9 @@ import {
   KakaoAuth,
   KakaoAuthError,
   userMessage,
+  KakaoAccountInUseError,
   type AWSCredentials,
+  type LinkResult,
   type Session,
   type TokenStore,
   type User,
@@ -25,8 +27,11 @@ export async function app(): Promise<string> {
     const s: Session = await auth.signInWithKakao({ idToken: 't', nonce });
     const u: User | null = await auth.currentUser();
     const c: AWSCredentials = await auth.getCredentials();
-    return `${s.sub} ${u?.kakaoId ?? ''} ${c.expiration.toISOString()}`;
+    const l: LinkResult = await auth.linkKakao({ accessToken: 'kakao' });
+    const gone = await auth.unlinkKakao({ accessToken: 'cognito-access' });
+    return `${s.sub} ${u?.kakaoId ?? ''} ${c.expiration.toISOString()} ${l.kakaoId} ${l.newLink} ${gone.sub}`;
   } catch (e) {
+    if (e instanceof KakaoAccountInUseError) return userMessage(e, 'ko');
     if (e instanceof AccountConflictError) return userMessage(e, 'en');
     if (e instanceof KakaoAuthError) return `${e.code} ${e.status}`;
     throw e;
