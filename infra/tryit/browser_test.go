@@ -326,7 +326,7 @@ const pageJS = `(() => {
   const lang = document.documentElement.lang;
   // Korean text may name things: products, protocols, identifiers
   // (CamelCase, UPPER_CASE), which are not English words.
-  const names = new Set(["kakaoauth", "Cognito", "OpenID", "Connect", "Amplify", "signInWithRedirect", "nonce", "sub", "auth", "kakao", "state", "oauth2", "token", "ms", "Redirect", "me"]);
+  const names = new Set(["kakaoauth", "Cognito", "OpenID", "Connect", "Amplify", "signInWithRedirect", "nonce", "sub", "auth", "kakao", "state", "oauth2", "token", "ms", "Redirect", "me", "link"]);
   const foreign = (w) => lang === "ko" ? !(names.has(w) || /^[A-Z0-9_]+$/.test(w) || /^[A-Z][a-z0-9]+([A-Z][a-z0-9]*)+$/.test(w)) : /[\u3131-\u318E\uAC00-\uD7A3]/.test(w);
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
@@ -455,7 +455,7 @@ func TestLoginRefreshSignOut(t *testing.T) {
 		if got := attr(t, tab, "#lang", "lang"); got != v.say("ko", "en") {
 			t.Errorf("the language button's lang is %q", got)
 		}
-		if got := tabOrder(t, tab); strings.Join(got, " ") != "lang kakao-login login-id-token" {
+		if got := tabOrder(t, tab); strings.Join(got, " ") != "lang kakao-login login-id-token team-email team-password team-signin" {
 			t.Errorf("tab order before a login: %v", got)
 		}
 
@@ -526,7 +526,7 @@ func TestLoginRefreshSignOut(t *testing.T) {
 			t.Error("the broker never called access_token_info")
 		}
 		tab.WaitText("#announce", contains(v.say("Login: Signed in", "로그인: 로그인했습니다")))
-		if got := tabOrder(t, tab); strings.Join(got, " ") != "lang kakao-login login-id-token refresh signout me credentials unlink" {
+		if got := tabOrder(t, tab); strings.Join(got, " ") != "lang kakao-login login-id-token team-email team-password team-signin refresh signout me credentials unlink" {
 			t.Errorf("tab order after a login: %v", got)
 		}
 		inEveryView(t, tab, v, "logged-in")

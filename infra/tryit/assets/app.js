@@ -43,6 +43,7 @@
   const PENDING = "kakaoauth.tryit.pending";
   const LANG = "kakaoauth.tryit.lang";
   const SUBS = "kakaoauth.tryit.subs"; // the last sub of each flow, in this tab
+  const TEAM = "kakaoauth.tryit.person"; // the team app's person, in this tab (its session: kakaoauth.tryit.team)
   const PAGE_HEADER = "X-Kakaoauth-Page";
 
   // ------------------------------------------------------------------ words
@@ -219,6 +220,41 @@
       "tryit.NotAvailable": "This works on the local stack only.",
       "tryit.Forbidden": "The page's backend answers its own page only.",
       "tryit.internal": "The page's backend failed.",
+      "team.title": "Your app's own account",
+      "team.explain": "The people of your app already have accounts in the pool; here, an email and a password in your app's own app client, and a person already in it. They sign in as always, link Kakao, and from then on log in with Kakao as the same person: the same Cognito user, the same sub, their password still theirs.",
+      "team.email": "Email",
+      "team.password": "Password",
+      "team.signin": "Sign in with email and password",
+      "team.link": "Link Kakao",
+      "team.signout": "Log out",
+      "team.unlink": "Unlink Kakao",
+      "team.account": "Account",
+      "team.sub": "Cognito sub",
+      "team.state": "Signed in",
+      "team.kakao": "Kakao",
+      "teamState.password": "yes, with the email and password",
+      "teamState.kakao": "yes, with Kakao (the same person)",
+      "teamState.out": "no: logged out",
+      "team.linked": "linked: Kakao account {0}",
+      "team.notLinked": "not linked",
+      "team.NotAuthorizedException": "Wrong email or password.",
+      "outcome.team-signin": "Sign in",
+      "outcome.team-link": "Link Kakao",
+      "outcome.team-signout": "Log out",
+      "outcome.team-unlink": "Unlink Kakao",
+      "result.teamSignedIn": "Signed in with your email and password (USER_PASSWORD_AUTH, your app's client).",
+      "result.teamLinked": "Kakao account {0} is linked to this account. Log out, then log in with Kakao: you will be this same person.",
+      "result.teamAlreadyLinked": "Kakao account {0} was linked to this account already: nothing changed.",
+      "result.teamSignedOut": "Logged out of your app: Cognito revoked the refresh token (RevokeToken).",
+      "result.teamUnlinked": "Kakao account {0} is unlinked: a Kakao login no longer reaches this account, and the password still signs you in.",
+      "hop.password": "Cognito: USER_PASSWORD_AUTH (your app)",
+      "hop.link": "Broker: POST /auth/kakao/link",
+      "hop.teamUnlink": "Broker: DELETE /auth/kakao/link",
+      "hop.teamSignout": "Cognito: RevokeToken (your app)",
+      "user.person": "Your email account",
+      "person.same": "the same person as your email account: the same Cognito user, the same sub",
+      "person.other": "a different person: not the Cognito user of your email account",
+      "kind.linked": "your own account, linked to Kakao: signed in with Kakao, the password untouched",
       "footer.pool": "User pool",
       "footer.client": "Kakao app key",
       "footer.redirect": "Redirect URI",
@@ -390,6 +426,41 @@
       "tryit.NotAvailable": "로컬 스택에서만 됩니다.",
       "tryit.Forbidden": "페이지 백엔드는 자기 페이지의 요청에만 응답합니다.",
       "tryit.internal": "페이지 백엔드에서 오류가 났습니다.",
+      "team.title": "내 앱의 기존 계정",
+      "team.explain": "앱 사용자는 이미 사용자 풀에 계정이 있습니다. 여기서는 앱 자체 클라이언트의 이메일과 비밀번호, 그리고 이미 가입된 사람 한 명입니다. 평소처럼 로그인하고 카카오를 연결하면, 그다음부터는 카카오로 로그인해도 같은 사람입니다: 같은 Cognito 사용자, 같은 sub, 비밀번호도 그대로입니다.",
+      "team.email": "이메일",
+      "team.password": "비밀번호",
+      "team.signin": "이메일과 비밀번호로 로그인",
+      "team.link": "카카오 연결",
+      "team.signout": "로그아웃",
+      "team.unlink": "카카오 연결 해제",
+      "team.account": "계정",
+      "team.sub": "Cognito sub",
+      "team.state": "로그인",
+      "team.kakao": "카카오",
+      "teamState.password": "예, 이메일과 비밀번호로",
+      "teamState.kakao": "예, 카카오로 (같은 사람)",
+      "teamState.out": "아니오: 로그아웃함",
+      "team.linked": "연결됨: 카카오 계정 {0}",
+      "team.notLinked": "연결 안 됨",
+      "team.NotAuthorizedException": "이메일이나 비밀번호가 틀렸습니다.",
+      "outcome.team-signin": "로그인",
+      "outcome.team-link": "카카오 연결",
+      "outcome.team-signout": "로그아웃",
+      "outcome.team-unlink": "카카오 연결 해제",
+      "result.teamSignedIn": "이메일과 비밀번호로 로그인했습니다 (USER_PASSWORD_AUTH, 앱 자체 클라이언트).",
+      "result.teamLinked": "카카오 계정 {0}: 이 계정에 연결했습니다. 로그아웃한 뒤 카카오로 로그인하면 같은 사람으로 로그인됩니다.",
+      "result.teamAlreadyLinked": "카카오 계정 {0}: 이미 이 계정에 연결되어 있었습니다. 바뀐 것은 없습니다.",
+      "result.teamSignedOut": "앱에서 로그아웃했습니다: Cognito가 리프레시 토큰을 폐기했습니다 (RevokeToken).",
+      "result.teamUnlinked": "카카오 계정 {0}: 연결을 해제했습니다. 이제 카카오 로그인으로는 이 계정에 들어올 수 없고, 비밀번호로는 계속 로그인할 수 있습니다.",
+      "hop.password": "Cognito: USER_PASSWORD_AUTH (앱 자체 클라이언트)",
+      "hop.link": "브로커: POST /auth/kakao/link",
+      "hop.teamUnlink": "브로커: DELETE /auth/kakao/link",
+      "hop.teamSignout": "Cognito: RevokeToken (앱 자체 클라이언트)",
+      "user.person": "이메일 계정과",
+      "person.same": "같은 사람: 이메일 계정과 같은 Cognito 사용자, 같은 sub",
+      "person.other": "다른 사람: 이메일 계정의 Cognito 사용자가 아님",
+      "kind.linked": "카카오를 연결한 기존 계정: 카카오로 로그인함, 비밀번호는 그대로",
       "footer.pool": "사용자 풀",
       "footer.client": "카카오 앱 키",
       "footer.redirect": "Redirect URI",
@@ -434,7 +505,11 @@
     claims: null, // /tryit/api/verify's answer, or {error}
     session: null, // active | signedOut | local | refused | unlinked | deleted
     account: null, // the mapping (local stack): {status, ...} or {error}
-    actions: { refresh: null, signout: null, me: null, credentials: null, unlink: null }, // each action's outcome
+    actions: { refresh: null, signout: null, me: null, credentials: null, unlink: null, // each action's outcome
+      "team-signin": null, "team-link": null, "team-signout": null, "team-unlink": null },
+    // the team app's person (cfg.teamApp): {email, sub, username, kakaoId,
+    // via}; via is how they are signed in now: password, kakao or null
+    team: null,
     me: null, // GET /me's answer: {sub, kakaoId}
     credentials: null, // {identityId, expiration, arn}: never the keys
     sameUser: null, // {other, same}: the other flow's last sub
@@ -574,6 +649,11 @@
       acct.textContent = since ? t("account.since", label, fmtDateTime(Date.parse(since))) : label;
     }
 
+    $("same-person-row").hidden = u.samePerson == null;
+    $("same-person").dataset.value = u.samePerson == null ? "" : u.samePerson ? "same" : "other";
+    text("same-person", u.samePerson == null ? "" : t(u.samePerson ? "person.same" : "person.other"));
+    $("same-person").className = u.samePerson ? "ok" : "bad";
+
     $("same-user-row").hidden = !state.sameUser;
     if (state.sameUser) text("same-user", state.sameUser.same ? t("same.yes") : t("same.no", state.sameUser.other));
 
@@ -597,7 +677,6 @@
     else if (v.verified) sig.textContent = t("sig.verified");
     else sig.textContent = state.claims ? t("sig.failed", (v.problems || []).join("; ")) : "—";
 
-    for (const [action, o] of Object.entries(state.actions)) renderOutcome($(`${action}-outcome`), o);
 
     const me = state.me;
     $("me-result").hidden = !me;
@@ -608,6 +687,20 @@
     text("identity-id", cr ? cr.identityId : "");
     text("credentials-expiration", cr ? fmtDateTime(cr.expiration) : "");
     text("caller-arn", (cr && cr.arn) || "—");
+  }
+
+  function renderTeam() {
+    const team = state.team;
+    $("team-user").hidden = !team;
+    if (!team) return;
+    text("team-who", team.email || team.username);
+    text("team-sub", team.sub);
+    const st = $("team-state");
+    st.dataset.value = team.via || "out";
+    st.textContent = t(`teamState.${team.via || "out"}`);
+    const k = $("team-kakao");
+    k.dataset.value = team.kakaoId || "";
+    k.textContent = team.kakaoId ? t("team.linked", team.kakaoId) : t("team.notLinked");
   }
 
   function renderHops() {
@@ -645,12 +738,19 @@
     $("me").disabled = b || !state.tokens || state.session !== "active" || !cfg.client.meURL;
     $("credentials").disabled = b || !state.tokens || state.session !== "active" || !cfg.client.identityPoolID;
     $("unlink").disabled = b || !state.user || !state.user.kakaoId || !state.account || state.account.status !== "active";
+    const via = state.team && state.team.via;
+    $("team-signin").disabled = b;
+    $("team-link").disabled = b || via !== "password";
+    $("team-signout").disabled = b || via !== "password";
+    $("team-unlink").disabled = b || !via || !state.team.kakaoId;
   }
 
   function render() {
     renderStatic();
     renderLogin();
     renderUser();
+    renderTeam();
+    for (const [action, o] of Object.entries(state.actions)) renderOutcome($(`${action}-outcome`), o);
     renderHops();
     renderButtons();
   }
@@ -696,9 +796,8 @@
   let lib = null;
   const clients = {};
 
-  function makeClient(clientID, which) {
+  function makeClient(clientID, which, store = lib.memoryStore()) {
     const c = cfg.client;
-    const store = lib.memoryStore();
     const key = `kakaoauth.tryit.${which}`;
     const auth = new lib.KakaoAuth({
       apiUrl: apiBase(), userPoolId: cfg.userPoolID, userPoolClientId: clientID, region: c.region,
@@ -717,11 +816,10 @@
   // backend got from Cognito's token endpoint), or, once the client has
   // dropped them (a sign-out, a refused refresh), the old tokens, to show
   // what Cognito says of them now.
-  async function hold(cl) {
-    const tok = state.tokens;
+  async function hold(cl, tok = state.tokens, user = state.user) {
     await cl.store.setItem(cl.key, JSON.stringify({
       idToken: tok.id, accessToken: tok.access, refreshToken: tok.refresh, expiresAt: tok.expiresAt || 0,
-      tokenType: "Bearer", sub: state.user.sub || "", username: state.user.username || "", newUser: false,
+      tokenType: "Bearer", sub: user.sub || "", username: user.username || "", newUser: false,
     }));
   }
 
@@ -890,21 +988,27 @@
       await finishHosted(params, pending);
       return;
     }
+    // Linking Kakao (the team app) fails into its own outcome.
+    const failed = pending.mode === "link" ? (o) => finish("team-link", outcome({ ok: false, ...o })) : loginFailed;
     const error = params.get("error");
     addHop("hop.authorize", error || { key: "hopres.code" }, Date.now() - pending.started);
     if (error) {
-      loginFailed({ where: "hop.authorize", sources: ["kakao"], code: error, raw: params.get("error_description") || "" });
+      failed({ where: "hop.authorize", sources: ["kakao"], code: error, raw: params.get("error_description") || "" });
       return;
     }
     const code = params.get("code");
     if (!code) {
-      loginFailed({ where: "hop.authorize", sources: ["page"], code: "NoCode" });
+      failed({ where: "hop.authorize", sources: ["page"], code: "NoCode" });
       return;
     }
     const ex = await backend("POST", "/tryit/api/exchange", { code });
     addHop("hop.exchange", hopResult(ex, "200"), ex.ms, ex.body.kakao_ms);
     if (!ex.ok) {
-      loginFailed({ where: "hop.exchange", status: ex.status, sources: ["tryit", "kakao"], code: ex.body.error, raw: ex.body.message });
+      failed({ where: "hop.exchange", status: ex.status, sources: ["tryit", "kakao"], code: ex.body.error, raw: ex.body.message });
+      return;
+    }
+    if (pending.mode === "link") {
+      await finishLink({ accessToken: ex.body.access_token });
       return;
     }
     let body;
@@ -975,12 +1079,14 @@
     state.sameUser = null;
     state.me = null;
     state.credentials = null;
-    state.actions = {
+    // (The team app's outcomes are its own session's: they stay.)
+    Object.assign(state.actions, {
       refresh: null, signout: null, unlink: null,
       // What the stack lacks is said before anyone asks.
       me: cfg.client.meURL ? null : { ok: "off", text: "result.meOff", args: [] },
       credentials: cfg.client.identityPoolID ? null : { ok: "off", text: "result.credentialsOff", args: [] },
-    };
+    });
+    if (state.team && state.team.via === "kakao") state.team.via = null;
   }
 
   // callBroker signs in at the broker (POST /auth/kakao) with the client,
@@ -1002,6 +1108,17 @@
     addHop("hop.broker", "200", r.ms);
     startSession(tokensOf(session), mode, "broker", { sub: session.sub, username: session.username });
     await verify();
+    // The team app's person, logged in with Kakao: the same Cognito user?
+    // (A linked user's tokens carry no Kakao id: the page knows it from
+    // the link.)
+    const team = state.team;
+    if (team && team.sub) {
+      state.user.samePerson = session.sub === team.sub;
+      if (state.user.samePerson) {
+        team.via = "kakao";
+        if (!state.user.kakaoId && team.kakaoId) state.user.kakaoId = team.kakaoId;
+      }
+    }
     await readAccount();
     Object.assign(state.user, loginKind({ sub: session.sub, new_user: session.newUser }, state.account, startedAt));
     noteSub("broker", session.sub);
@@ -1017,6 +1134,8 @@
     const now = ev && ev.sub === json.sub && Date.parse(ev.time) >= startedAt;
     if (now && ev.type === "recreated") return { kind: "recreated", previousSub: ev.previous_sub || null };
     if (now && ev.type === "relinked") return { kind: "relinked" };
+    // A user of the pool's own, linked to this Kakao account (custom auth).
+    if (!json.new_user && account && account.kind === "linked") return { kind: "linked" };
     return { kind: json.new_user ? "new" : "returning" };
   }
 
@@ -1189,6 +1308,95 @@
     finish("unlink", outcome({ ok: false, sources: ["page"], code: "UnlinkPending" }));
   });
 
+  // ------------------------------------------------------- the team's app
+
+  // What the team app's person is, kept in this tab (sessionStorage) with
+  // the team client's session: the page comes back from Kakao's consent
+  // page to finish a link. A Kakao login as that person is this page's
+  // only, as the broker's session is.
+  function saveTeam() {
+    const { via, ...person } = state.team;
+    sessionStorage.setItem(TEAM, JSON.stringify(person));
+  }
+
+  async function restoreTeam() {
+    if (!cfg.teamApp) return;
+    const raw = sessionStorage.getItem(TEAM);
+    if (!raw) return;
+    const held = await clients.team.store.getItem(clients.team.key);
+    state.team = { ...JSON.parse(raw), via: held ? "password" : null };
+  }
+
+  // teamSignIn signs the person in with their own email and password, as
+  // the team's app does (InitiateAuth USER_PASSWORD_AUTH with its public
+  // client, through this page's backend), and gives the client their
+  // session.
+  const teamSignIn = () => act(async () => {
+    const r = await backend("POST", "/tryit/api/password", { username: $("team-email").value.trim(), password: $("team-password").value });
+    addHop("hop.password", hopResult(r, "200"), r.ms, r.body.cognito_ms);
+    if (!r.ok) {
+      finish("team-signin", outcome({ ok: false, sources: ["team", "tryit", "cognito"], code: r.body.error, raw: r.body.message, detailFrom: "cognito" }));
+      return;
+    }
+    const claims = lib.claimsOf(r.body.id_token);
+    const same = state.team && state.team.sub === claims.sub;
+    state.team = { email: claims.email || "", sub: claims.sub, username: claims["cognito:username"] || "",
+      kakaoId: same ? state.team.kakaoId : null, via: "password" };
+    await hold(clients.team, { id: r.body.id_token, access: r.body.access_token, refresh: r.body.refresh_token,
+      expiresAt: Date.now() + (r.body.expires_in || 3600) * 1000 }, state.team);
+    saveTeam();
+    finish("team-signin", outcome({ ok: true, text: "result.teamSignedIn" }));
+  });
+
+  // teamLink runs the Kakao login (the consent page) for the link: the
+  // callback finishes it (finishLink).
+  const teamLink = () => {
+    if (state.team && state.team.via === "password") startLogin("link");
+  };
+
+  // finishLink links the Kakao account to the signed-in person: POST
+  // /auth/kakao/link with their Cognito access token (the client's
+  // linkKakao).
+  async function finishLink(kakao) {
+    const r = await timed(() => clients.team.auth.linkKakao(kakao));
+    addHop("hop.link", r.error ? errorHop(r.error) : "200", r.ms);
+    if (r.error) {
+      finish("team-link", outcome(clientFailure(r.error, "broker")));
+      return;
+    }
+    state.team.kakaoId = r.value.kakaoId;
+    saveTeam();
+    finish("team-link", outcome({ ok: true, text: r.value.newLink ? "result.teamLinked" : "result.teamAlreadyLinked", args: [r.value.kakaoId] }));
+  }
+
+  // teamSignOut ends the password session (the client's RevokeToken with
+  // the team's client).
+  const teamSignOut = () => act(async () => {
+    const r = await timed(() => clients.team.auth.signOut());
+    const result = r.error ? { revoked: false, error: r.error } : r.value;
+    addHop("hop.teamSignout", result.revoked ? { key: "hopres.ok" } : errorHop(result.error), r.ms);
+    state.team.via = null;
+    finish("team-signout", outcome(result.revoked ? { ok: true, text: "result.teamSignedOut" } : clientFailure(result.error)));
+  });
+
+  // teamUnlink removes the person's link to Kakao (DELETE
+  // /auth/kakao/link, the client's unlinkKakao) with the session they
+  // are in: the password's, or the Kakao login's as the same person.
+  const teamUnlink = () => act(async () => {
+    const cl = state.team.via === "kakao" ? await holding(current()) : clients.team;
+    const r = await timed(() => cl.auth.unlinkKakao());
+    addHop("hop.teamUnlink", r.error ? errorHop(r.error) : "200", r.ms);
+    if (r.error) {
+      finish("team-unlink", outcome(clientFailure(r.error, "broker")));
+      return;
+    }
+    state.team.kakaoId = null;
+    saveTeam();
+    // The Kakao login's user card reads the mapping again: gone.
+    if (state.user && String(state.user.kakaoId) === r.value.kakaoId) await readAccount();
+    finish("team-unlink", outcome({ ok: true, text: "result.teamUnlinked", args: [r.value.kakaoId] }));
+  });
+
   // ------------------------------------------------------------------ start
 
   // loadBrokerMessages adds the login API's messages (broker.<code>), in
@@ -1208,6 +1416,9 @@
     lib = await import(cfg.client.clientModule);
     clients.broker = makeClient(cfg.client.userPoolClientID, "broker");
     if (cfg.hostedUI) clients.hosted = makeClient(cfg.hostedUI.clientID, "hosted");
+    // The team app keeps its session in this tab's sessionStorage, as a web
+    // app would: it lives through the trip to Kakao's consent page.
+    if (cfg.teamApp) clients.team = makeClient(cfg.teamApp.clientID, "team", sessionStorage);
     for (const l of ["en", "ko"]) {
       for (const [code, m] of Object.entries(lib.messages[l])) messages[l][`client.${code}`] = m;
     }
@@ -1243,6 +1454,19 @@
     $("me").addEventListener("click", callMe);
     $("credentials").addEventListener("click", getCredentials);
     $("unlink").addEventListener("click", unlink);
+    if (cfg.teamApp) {
+      $("team-card").hidden = false;
+      $("team-email").value = cfg.teamApp.username;
+      $("team-password").value = cfg.teamApp.password;
+      // Enter in a field signs in, as a sign-in form does.
+      $("team-form").addEventListener("submit", (e) => {
+        e.preventDefault();
+        teamSignIn();
+      });
+    }
+    $("team-link").addEventListener("click", teamLink);
+    $("team-signout").addEventListener("click", teamSignOut);
+    $("team-unlink").addEventListener("click", teamUnlink);
     render();
     try {
       await loadClient();
@@ -1252,6 +1476,13 @@
       return;
     }
     await loadBrokerMessages();
+    await restoreTeam();
+    // The person's email stays in the field; only the demo's password is
+    // offered.
+    if (state.team && state.team.email && state.team.email !== cfg.teamApp.username) {
+      $("team-email").value = state.team.email;
+      $("team-password").value = "";
+    }
     if (location.pathname === "/callback") await handleCallback();
     else setBusy(false);
   }
