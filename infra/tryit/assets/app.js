@@ -36,6 +36,12 @@
 // in #<action>-outcome's data-code), #same-user whether the broker and the
 // hosted UI signed in the same Cognito user; data-state on
 // #session-state, data-kind on #user-kind, data-value on #account-status.
+// The team's own app (cfg.teamApp, the local stack): #team-email,
+// #team-password and #team-signin sign in, #team-link, #team-signout and
+// #team-unlink (each with its #team-<action>-outcome), #team-sub and
+// #team-kakao who is signed in and the Kakao account linked, data-value on
+// #team-state (password, kakao, out), and on #same-person (same, other)
+// whether a Kakao login reached that person.
 "use strict";
 (() => {
   const cfg = JSON.parse(document.getElementById("config").textContent);
