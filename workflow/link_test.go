@@ -601,3 +601,43 @@ func TestReconcilerUnlinksALinkedAccount(t *testing.T) {
 		t.Fatalf("return: %+v", resp)
 	}
 }
+
+// A web app on another origin links Kakao from the browser: its preflight
+// (OPTIONS, which a browser sends for a DELETE or an Authorization header)
+// allows both methods and the Authorization header for the stack's
+// CorsAllowedOrigins only, and the answers themselves carry the origin.
+func TestLinkEndpointCORS(t *testing.T) {
+	const app = "https://app.example.com"
+	r := newRig(t, WithCORSOrigins(app))
+	r.users.addNative("alice", "alice@example.com")
+	call := func(method, origin, token, body string) events.APIGatewayProxyResponse {
+		t.Helper()
+		req := events.APIGatewayProxyRequest{HTTPMethod: method, Path: LinkPath, Body: body,
+			Headers: map[string]string{"Content-Type": "application/json", "Origin": origin}}
+		if token != "" {
+			req.Headers["Authorization"] = "Bearer " + token
+		}
+		resp, err := r.steps.LinkEndpoint(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	pre := call(http.MethodOptions, app, "", "")
+	if pre.StatusCode != http.StatusNoContent || pre.Headers["Access-Control-Allow-Origin"] != app ||
+		!strings.Contains(pre.Headers["Access-Control-Allow-Methods"], "DELETE") || !strings.Contains(pre.Headers["Access-Control-Allow-Headers"], "Authorization") {
+		t.Fatalf("preflight from %s: %d %v", app, pre.StatusCode, pre.Headers)
+	}
+	if other := call(http.MethodOptions, "https://attacker.example", "", ""); other.Headers["Access-Control-Allow-Origin"] != "" || other.Headers["Access-Control-Allow-Headers"] != "" {
+		t.Fatalf("preflight from another site allowed: %v", other.Headers)
+	}
+	for _, c := range []struct{ method, body string }{
+		{http.MethodPost, `{"access_token":"tok-2"}`},
+		{http.MethodDelete, ""},
+	} {
+		resp := call(c.method, app, r.tokens.issue("alice"), c.body)
+		if resp.StatusCode != http.StatusOK || resp.Headers["Access-Control-Allow-Origin"] != app || resp.Headers["Vary"] != "Origin" {
+			t.Fatalf("%s from %s: %d %v %s", c.method, app, resp.StatusCode, resp.Headers, resp.Body)
+		}
+	}
+}
