@@ -139,6 +139,21 @@ func (e *ChallengeRefused) Error() string {
 	return "cognito refused the custom sign-in of " + e.Username + ": " + e.Reason
 }
 
+// KakaoSignInUnavailable: Cognito will not let a linked user (one
+// kakaoauth did not create) sign in through the broker's custom flow: it
+// asked for a step kakaoauth cannot take (SMS_MFA, SOFTWARE_TOKEN_MFA,
+// NEW_PASSWORD_REQUIRED, MFA_SETUP, ...), or the user cannot sign in
+// through the user pool's API at all: it signs in through another
+// provider (EXTERNAL_PROVIDER), is not confirmed (UNCONFIRMED) or must
+// reset its password (RESET_REQUIRED). A link to such a user is refused
+// up front; a user who became so after the link is refused at the login.
+// The person signs in the way they usually do.
+type KakaoSignInUnavailable struct{ Username, Reason string }
+
+func (e *KakaoSignInUnavailable) Error() string {
+	return "user " + e.Username + " cannot sign in with kakao: " + e.Reason
+}
+
 // NotLinked: the signed-in user has no Kakao account to unlink.
 type NotLinked struct{ Sub string }
 
@@ -296,6 +311,8 @@ var outcomes = map[string]Outcome{
 		"이 사용자는 이미 다른 카카오 계정과 연결되어 있습니다."},
 	"KakaoOnlyAccount": {http.StatusConflict, "KakaoOnlyAccount", "This account signs in with Kakao only: its Kakao link cannot be removed.",
 		"이 계정은 카카오로만 로그인하므로 카카오 연결을 해제할 수 없습니다."},
+	"KakaoSignInUnavailable": {http.StatusForbidden, "KakaoSignInUnavailable", "This account cannot sign in with Kakao: sign in the way you usually do (password, Google, Apple).",
+		"이 계정은 카카오로 로그인할 수 없습니다. 평소에 쓰는 방법(비밀번호, Google, Apple)으로 로그인해 주세요."},
 	"NotLinked": {http.StatusNotFound, "NotLinked", "This user has no linked Kakao account.",
 		"이 사용자와 연결된 카카오 계정이 없습니다."},
 	"Throttled": {http.StatusTooManyRequests, "Throttled", "Too many requests; try again shortly.",

@@ -22,6 +22,20 @@ const (
 	RecordBudget = 8 * time.Second
 )
 
+// The linking endpoints' time (linkapi.go). API Gateway's integration
+// and the function each give a request LinkTimeout (template.yaml:
+// timeoutInMillis, the function's Timeout); past it the caller gets API
+// Gateway's bare 504 and nobody records the attempt. So a request's calls
+// work within LinkBudget of its start, leaving it the audit write of a
+// refusal (recordTimeout, as RecordFailure's) and a moment to answer;
+// one cut by it answers *LoginTimeout (504 Timeout), audited as
+// link_failed.
+const (
+	LinkTimeout      = 10 * time.Second
+	linkAnswerMargin = 500 * time.Millisecond
+	LinkBudget       = LinkTimeout - recordTimeout - linkAnswerMargin
+)
+
 var errLoginBudget = errors.New("the login's budget is used up")
 
 // withinBudget bounds ctx by the login's budget (no bound when the state
@@ -33,7 +47,13 @@ func withinBudget(ctx context.Context, rc RequestContext, step string) (context.
 	if rc.StartedAt.IsZero() {
 		return ctx, func(*error) {}, nil
 	}
-	deadline := rc.StartedAt.Add(LoginBudget)
+	return withinDeadline(ctx, rc.StartedAt.Add(LoginBudget), step)
+}
+
+// withinDeadline is withinBudget's bound for any deadline: ctx bounded by
+// it, *LoginTimeout at once when it has passed, and done(&err) turning a
+// failure it caused into *LoginTimeout.
+func withinDeadline(ctx context.Context, deadline time.Time, step string) (context.Context, func(*error), error) {
 	if !time.Now().Before(deadline) {
 		return ctx, func(*error) {}, &kakaoauth.LoginTimeout{Step: step}
 	}

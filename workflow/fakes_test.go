@@ -104,6 +104,17 @@ type memUsers struct {
 	// LEGACY: a sign-in of a missing user says so. The stack's client has
 	// ENABLED: it says what it says of a wrong password.
 	legacyExistenceErrors bool
+	// nextChallenge is a challenge Cognito answers the custom sign-in's
+	// answer with instead of tokens (SMS_MFA, NEW_PASSWORD_REQUIRED, ...),
+	// as the Directory reports it: *KakaoSignInUnavailable.
+	nextChallenge string
+}
+
+// setStatus sets a user's Cognito status (EXTERNAL_PROVIDER, RESET_REQUIRED, ...).
+func (d *memUsers) setStatus(username, status string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.users[username].Status = status
 }
 
 // poolID and brokerClientID name the in-memory pool and the broker's
@@ -363,6 +374,10 @@ func (d *memUsers) SignInWithChallenge(ctx context.Context, in kakaoauth.Challen
 		attrs = map[string]string{"sub": u.Sub}
 	}
 	enabled := ok && u.Enabled
+	var status string
+	if ok {
+		status = u.Status
+	}
 	// Cognito runs PreAuthentication for CUSTOM_AUTH too, and the stack's
 	// refuses a user kakaoauth created (no password proof here).
 	created := ok && kakaoauth.CreatedByKakaoauth(u.CognitoUser)
@@ -384,6 +399,14 @@ func (d *memUsers) SignInWithChallenge(ctx context.Context, in kakaoauth.Challen
 		return kakaoauth.CognitoTokens{}, &kakaoauth.ChallengeRefused{Username: in.Username, Reason: "Incorrect username or password."}
 	case !enabled:
 		return kakaoauth.CognitoTokens{}, &kakaoauth.AccountDisabled{Username: in.Username}
+	case status == "UNCONFIRMED", status == "RESET_REQUIRED":
+		// UserNotConfirmedException, PasswordResetRequiredException, as
+		// the Directory names them.
+		return kakaoauth.CognitoTokens{}, &kakaoauth.KakaoSignInUnavailable{Username: in.Username, Reason: status}
+	case status == "EXTERNAL_PROVIDER":
+		// The API signs in no federated user; how Cognito words it is not
+		// documented: the least telling refusal, a wrong answer's.
+		return kakaoauth.CognitoTokens{}, &kakaoauth.ChallengeRefused{Username: in.Username, Reason: "Incorrect username or password."}
 	case d.triggers == nil:
 		return kakaoauth.CognitoTokens{}, fmt.Errorf("no custom auth triggers")
 	}
@@ -418,6 +441,9 @@ func (d *memUsers) SignInWithChallenge(ctx context.Context, in kakaoauth.Challen
 		ChallengeResult: verify.Response.AnswerCorrect, ChallengeMetadata: create.Response.ChallengeMetadata}}
 	if def, err = d.triggers.DefineAuthChallenge(ctx, def); err != nil || !def.Response.IssueTokens {
 		return kakaoauth.CognitoTokens{}, &kakaoauth.ChallengeRefused{Username: in.Username, Reason: fmt.Sprintf("answer: %v", err)}
+	}
+	if d.nextChallenge != "" {
+		return kakaoauth.CognitoTokens{}, &kakaoauth.KakaoSignInUnavailable{Username: in.Username, Reason: "cognito asked for " + d.nextChallenge + " after the answer"}
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -54,6 +54,11 @@ func (s *Steps) link(ctx context.Context, kakaoID int64, u kakaoauth.CognitoUser
 	if !u.Enabled {
 		return kakaoauth.Mapping{}, none, &kakaoauth.AccountDisabled{Username: u.Username}
 	}
+	if why := customAuthRefusal(u.Status); why != "" {
+		// Its Kakao login could never sign it in: say so now, not at
+		// every login.
+		return kakaoauth.Mapping{}, none, &kakaoauth.KakaoSignInUnavailable{Username: u.Username, Reason: why}
+	}
 	// Two rounds at most: a concurrent login or link that wins the
 	// mapping's conditional write is looked at once more.
 	for range 2 {
@@ -106,13 +111,43 @@ func (s *Steps) link(ctx context.Context, kakaoID int64, u kakaoauth.CognitoUser
 			continue
 		}
 		if err != nil {
-			s.releaseClaim(ctx, u.Sub, kakaoID)
+			// The write may have landed all the same (a timeout, the
+			// request's deadline): then the claim is half of a link made,
+			// and freeing it would let a second Kakao account claim the
+			// user. It stays: if the mapping landed, the link is complete
+			// (its event in the outbox, for the sweeper) and a retry
+			// answers "linked already"; if not, this account's retry takes
+			// the claim again, and another account after claimGrace.
+			s.log.WarnContext(ctx, "link's mapping write failed; its claim is kept", "kakaoId", kakaoID, "sub", u.Sub, "error", err.Error())
 			return kakaoauth.Mapping{}, none, err
 		}
 		s.log.InfoContext(ctx, "kakao account linked", "kakaoId", kakaoID, "sub", u.Sub, "reason", reason, "previousSub", ev.PreviousSub)
 		return cur, ev, nil
 	}
 	return kakaoauth.Mapping{}, none, &kakaoauth.KakaoAccountInUse{KakaoID: kakaoID}
+}
+
+// Cognito's user statuses that its custom flow cannot sign in: a user of
+// another provider (the API signs in no federated user), one not
+// confirmed, one that must reset its password.
+const (
+	userStatusExternal      = "EXTERNAL_PROVIDER"
+	userStatusUnconfirmed   = "UNCONFIRMED"
+	userStatusResetRequired = "RESET_REQUIRED"
+)
+
+// customAuthRefusal says why Cognito will not sign a user of that status
+// in through CUSTOM_AUTH ("": it will, as far as the status tells).
+func customAuthRefusal(status string) string {
+	switch status {
+	case userStatusExternal:
+		return "the user signs in through another provider (" + status + ")"
+	case userStatusUnconfirmed:
+		return "the user is not confirmed (" + status + ")"
+	case userStatusResetRequired:
+		return "the user must reset its password (" + status + ")"
+	}
+	return ""
 }
 
 // claim takes the claim on user sub for kakaoID. A claim another Kakao
@@ -210,10 +245,10 @@ func (s *Steps) restoreLink(ctx context.Context, m kakaoauth.Mapping, ac auditCo
 	}
 	ev := s.newEvent(ac, basis, kakaoauth.EventRelinked, m, reason)
 	if err := s.mappings.MarkRelinked(ctx, kakaoauth.Relink{KakaoID: m.KakaoID, UnlinkedAt: m.UnlinkedAt, At: ev.Time, Event: ev}); err != nil {
-		var stale *kakaoauth.StaleTransition
-		if !errors.As(err, &stale) {
-			s.releaseClaim(ctx, m.Sub, m.KakaoID)
-		}
+		// The claim stays, as link keeps it: a lost race (stale) left it
+		// to the winner, the same account; any other failure may have
+		// landed. Not landed, it is this account's to take again, and
+		// another's after claimGrace (its mapping is not an active link).
 		return none, err
 	}
 	s.log.InfoContext(ctx, "kakao account relinked", "kakaoId", m.KakaoID, "sub", m.Sub, "kind", m.Kind)
@@ -336,14 +371,19 @@ func (s *Steps) issueLinked(ctx context.Context, subj Subject) (kakaoauth.Cognit
 	})
 	var refused *kakaoauth.ChallengeRefused
 	if errors.As(err, &refused) {
-		// The app client answers a missing user as a wrong answer: one
+		// The app client answers a missing user as a wrong answer, and
+		// Cognito refuses a user its custom flow cannot sign in (another
+		// provider's, since the link) without saying why: one
 		// AdminGetUser tells which (a missing user starts over).
-		if _, gerr := s.users.GetUser(ctx, subj.Username); gerr != nil {
-			var notFound *kakaoauth.NotFound
-			if errors.As(gerr, &notFound) {
-				return tokens, gerr
-			}
+		u, gerr := s.users.GetUser(ctx, subj.Username)
+		var notFound *kakaoauth.NotFound
+		switch {
+		case errors.As(gerr, &notFound):
+			return tokens, gerr
+		case gerr != nil:
 			s.log.WarnContext(ctx, "could not tell a refused custom sign-in from a missing user", "step", "IssueTokens", "kakaoId", subj.KakaoID, "error", gerr.Error())
+		case customAuthRefusal(u.Status) != "":
+			return tokens, &kakaoauth.KakaoSignInUnavailable{Username: subj.Username, Reason: customAuthRefusal(u.Status)}
 		}
 	}
 	return tokens, err

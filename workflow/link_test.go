@@ -20,11 +20,14 @@ import (
 // runs them as Cognito does).
 
 // linkCall is one request to the linking endpoints.
-func (r *rig) linkCall(t *testing.T, method, accessToken, body string) (int, map[string]any, events.APIGatewayProxyResponse) {
+func (r *rig) linkCall(t *testing.T, method, accessToken, body string, opts ...func(*events.APIGatewayProxyRequest)) (int, map[string]any, events.APIGatewayProxyResponse) {
 	t.Helper()
 	req := events.APIGatewayProxyRequest{HTTPMethod: method, Path: LinkPath, Body: body,
 		Headers:        map[string]string{"Content-Type": "application/json"},
 		RequestContext: events.APIGatewayProxyRequestContext{RequestID: "link-req-" + itoa(int64(len(r.audit.all()))), Identity: events.APIGatewayRequestIdentity{SourceIP: "198.51.100.8", UserAgent: "link-test"}},
+	}
+	for _, o := range opts {
+		o(&req)
 	}
 	if accessToken != "" {
 		req.Headers["Authorization"] = "Bearer " + accessToken

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/uuid"
@@ -98,12 +99,15 @@ func (s *Steps) linkRequest(ctx context.Context, req events.APIGatewayProxyReque
 	var (
 		body any
 		who  linkParty
-		err  error
 	)
-	if req.HTTPMethod == http.MethodPost {
-		body, who, err = s.postLink(ctx, req, rc)
-	} else {
-		body, who, err = s.deleteLink(ctx, req, rc)
+	step, handle := "LinkKakao", s.postLink
+	if req.HTTPMethod == http.MethodDelete {
+		step, handle = "UnlinkKakao", s.deleteLink
+	}
+	bctx, done, err := withinDeadline(ctx, linkDeadline(ctx, req), step)
+	if err == nil {
+		body, who, err = handle(bctx, req, rc)
+		done(&err)
 	}
 	if err == nil {
 		return jsonAnswer(http.StatusOK, body)
@@ -117,7 +121,11 @@ func (s *Steps) linkRequest(ctx context.Context, req events.APIGatewayProxyReque
 	level(ctx, "linking request refused", "method", req.HTTPMethod, "error", name, "cause", err.Error(),
 		"kakaoId", who.kakaoID, "sub", who.sub, "requestId", rc.RequestID)
 	if s.audit != nil {
-		if aerr := s.audit.Record(ctx, kakaoauth.AuditEvent{
+		// Its own time: the request's may be used up (LinkBudget left
+		// this much of LinkTimeout for it).
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+		defer cancel()
+		if aerr := s.audit.Record(actx, kakaoauth.AuditEvent{
 			Time: millis(s.now()), Type: kakaoauth.EventLinkFailed, Outcome: "failure", Error: name,
 			KakaoID: who.kakaoID, Sub: who.sub, ExecutionID: rc.ExecutionID, SourceIP: rc.SourceIP, UserAgent: rc.UserAgent,
 			Detail: "method=" + req.HTTPMethod,
@@ -131,6 +139,29 @@ func (s *Steps) linkRequest(ctx context.Context, req events.APIGatewayProxyReque
 		resp.Headers["WWW-Authenticate"] = `Bearer error="invalid_token"`
 	}
 	return resp
+}
+
+// linkDeadline is when a linking request's calls must be done: LinkBudget
+// after API Gateway received it (its requestTimeEpoch, which counts a cold
+// start; now when absent), and no later than the invocation's own
+// deadline allows (the function's Timeout, less what LinkBudget leaves).
+func linkDeadline(ctx context.Context, req events.APIGatewayProxyRequest) time.Time {
+	start := time.Now()
+	if ms := req.RequestContext.RequestTimeEpoch; ms > 0 && time.UnixMilli(ms).Before(start) {
+		start = time.UnixMilli(ms)
+	}
+	deadline := start.Add(LinkBudget)
+	if d, ok := ctx.Deadline(); ok {
+		deadline = minTime(deadline, d.Add(LinkBudget-LinkTimeout))
+	}
+	return deadline
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // linkParty is who a linking request was about, as far as it got: for
@@ -157,6 +188,9 @@ func (s *Steps) postLink(ctx context.Context, req events.APIGatewayProxyRequest,
 		return nil, who, err
 	}
 	who.sub = user.Sub
+	if user, err = s.poolRecord(ctx, user); err != nil {
+		return nil, who, err
+	}
 	st, err := s.validate(ctx, body, oversized, rc, "LinkKakao")
 	if err != nil {
 		return nil, who, err
@@ -244,6 +278,27 @@ func (s *Steps) linkOf(ctx context.Context, sub string) (kakaoauth.Mapping, erro
 		return kakaoauth.Mapping{}, &kakaoauth.NotLinked{Sub: sub}
 	}
 	return kakaoauth.Mapping{}, err
+}
+
+// poolRecord is the bearer's user as the pool keeps it (AdminGetUser):
+// GetUser, which checked the token, does not say the user's status, and
+// link refuses a user Cognito's custom flow cannot sign in (another
+// provider's, an unconfirmed one, one that must reset its password).
+func (s *Steps) poolRecord(ctx context.Context, user kakaoauth.CognitoUser) (kakaoauth.CognitoUser, error) {
+	if s.users == nil {
+		return user, errors.New("no user directory configured")
+	}
+	rec, err := s.users.GetUser(ctx, user.Username)
+	var notFound *kakaoauth.NotFound
+	switch {
+	case errors.As(err, &notFound):
+		return user, &kakaoauth.InvalidCognitoToken{Reason: "its user no longer exists"}
+	case err != nil:
+		return user, err
+	case rec.Sub != user.Sub:
+		return user, &kakaoauth.InvalidCognitoToken{Reason: "its username is another user's now"}
+	}
+	return rec, nil
 }
 
 // bearerUser checks the request's Cognito access token.

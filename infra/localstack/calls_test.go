@@ -245,18 +245,19 @@ func TestCallsPerLinkingKind(t *testing.T) {
 	}
 	kinds := []kind{
 		{"POST /auth/kakao/link", link(http.MethodPost, 721), 200,
-			// GetUser (the access token not revoked), the mapping read,
+			// GetUser (the access token not revoked), AdminGetUser (the
+			// user's status), the mapping read,
 			// the person's claim and the mapping (2 PutItem), the linked
 			// event through the outbox (audit PutItem, PutEvents,
 			// UpdateItem). The Kakao token as a login checks it.
-			map[string]int{"GetUser": 1, "GetItem": 1, "PutItem": 3, "PutEvents": 1, "UpdateItem": 1}, kakaoToken},
+			map[string]int{"GetUser": 1, "AdminGetUser": 1, "GetItem": 1, "PutItem": 3, "PutEvents": 1, "UpdateItem": 1}, kakaoToken},
 		{"linked user's Kakao login", login(721), 200,
 			// As TestCallsPerLoginKind's linked row: 2 Cognito calls, one
 			// mapping read.
 			map[string]int{"AdminInitiateAuth": 1, "AdminRespondToAuthChallenge": 1, "GetItem": 1, "UpdateItem": 1, audit: 1}, kakaoToken},
 		{"POST /auth/kakao/link again (already linked)", link(http.MethodPost, 721), 200,
 			// Nothing changes, nothing is written.
-			map[string]int{"GetUser": 1, "GetItem": 1}, kakaoToken},
+			map[string]int{"GetUser": 1, "AdminGetUser": 1, "GetItem": 1}, kakaoToken},
 		{"DELETE /auth/kakao/link", link(http.MethodDelete, 0), 200,
 			// GetUser; the person's claim and the mapping it names (2
 			// GetItem); Kakao's unlink API; the unlink as Kakao's callback

@@ -46,6 +46,35 @@ func (s *testStack) teamSignIn(t testing.TB, username, pw string) (*ciptypes.Aut
 	return out.AuthenticationResult, nil
 }
 
+// otherAppClient is an app client of the stack's pool that is not in
+// LinkClientIds (a team's second app, say), with password sign-in.
+func (s *testStack) otherAppClient(t testing.TB) string {
+	t.Helper()
+	out, err := cip.NewFromConfig(s.direct()).CreateUserPoolClient(context.Background(), &cip.CreateUserPoolClientInput{
+		UserPoolId: aws.String(s.Stack().UserPoolID), ClientName: aws.String(s.cfg.Prefix + "-other-app"),
+		ExplicitAuthFlows: []ciptypes.ExplicitAuthFlowsType{ciptypes.ExplicitAuthFlowsTypeAllowUserPasswordAuth, ciptypes.ExplicitAuthFlowsTypeAllowRefreshTokenAuth},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.UserPoolClient.ClientId)
+}
+
+// signInOn signs a person in with their password on app client clientID
+// and returns the access token.
+func (s *testStack) signInOn(t testing.TB, clientID, username, pw string) string {
+	t.Helper()
+	api := cip.NewFromConfig(s.direct(), func(o *cip.Options) { o.Credentials = aws.AnonymousCredentials{} })
+	out, err := api.InitiateAuth(context.Background(), &cip.InitiateAuthInput{
+		AuthFlow: ciptypes.AuthFlowTypeUserPasswordAuth, ClientId: aws.String(clientID),
+		AuthParameters: map[string]string{"USERNAME": username, "PASSWORD": pw},
+	})
+	if err != nil {
+		t.Fatalf("password sign-in on client %s: %v", clientID, err)
+	}
+	return aws.ToString(out.AuthenticationResult.AccessToken)
+}
+
 // demoAccessToken signs the demo person in with their password.
 func (s *testStack) demoAccessToken(t testing.TB) string {
 	t.Helper()
@@ -187,6 +216,16 @@ func TestLinkConflictsEndToEnd(t *testing.T) {
 		status, body = s.linkRequest(t, http.MethodPost, tok, map[string]string{"access_token": s.accessToken(t, 813)})
 		wantError(t, status, body, http.StatusUnauthorized, "InvalidCognitoToken")
 	}
+	// A genuine, current token of the same person, from an app client of
+	// the pool that is not in LinkClientIds: refused (the token's
+	// client_id); from the one that is, accepted (UserAlreadyLinked: it
+	// got as far as the link).
+	other := s.otherAppClient(t)
+	otherAT := s.signInOn(t, other, s.Demo().Email, s.Demo().Password)
+	status, body = s.linkRequest(t, http.MethodPost, otherAT, map[string]string{"access_token": s.accessToken(t, 813)})
+	wantError(t, status, body, http.StatusUnauthorized, "InvalidCognitoToken")
+	status, body = s.linkRequest(t, http.MethodPost, at, map[string]string{"access_token": s.accessToken(t, 813)})
+	wantError(t, status, body, http.StatusConflict, "UserAlreadyLinked")
 	api := cip.NewFromConfig(s.direct(), func(o *cip.Options) { o.Credentials = aws.AnonymousCredentials{} })
 	if _, err := api.GlobalSignOut(context.Background(), &cip.GlobalSignOutInput{AccessToken: aws.String(at)}); err != nil {
 		t.Fatal(err)
@@ -203,6 +242,19 @@ func TestLinkConflictsEndToEnd(t *testing.T) {
 	wantError(t, status, body, http.StatusConflict, "KakaoOnlyAccount")
 	if got := s.auditTypes(t, 813); !slices.Contains(got, "link_failed:UserAlreadyLinked") {
 		t.Fatalf("audit of 813 %v", got)
+	}
+
+	// Kakao stalls (each attempt past the client's 3 s, retried): the
+	// request's calls stop at LinkBudget and it answers 504 Timeout
+	// itself, audited, before the 10 s after which API Gateway (and the
+	// local endpoint) would answer a bare 504 nobody recorded.
+	kakaoTok, fresh := s.accessToken(t, 813), s.demoAccessToken(t)
+	before := countOf(s.auditTypes(t, 0), "link_failed:LoginTimeout")
+	s.fault(t, map[string]any{"path": "/v1/user/access_token_info", "delay_ms": 3500, "count": 3})
+	status, body = s.linkRequest(t, http.MethodPost, fresh, map[string]string{"access_token": kakaoTok})
+	wantError(t, status, body, http.StatusGatewayTimeout, "Timeout") // not the endpoint's bare {"message": ...}
+	if got := countOf(s.auditTypes(t, 0), "link_failed:LoginTimeout"); got != before+1 {
+		t.Fatalf("link_failed:LoginTimeout audited %d times, want %d", got, before+1)
 	}
 }
 
@@ -434,6 +486,12 @@ func TestHostedUIReachesTheLinkedPerson(t *testing.T) {
 			"redirect_uri": {redirectURI}, "code_verifier": {verifier}})
 		if claims := s.verifyIDToken(t, tok["id_token"].(string)); claims["sub"] != demo.Sub || claims["cognito:username"] != demo.Username {
 			t.Fatalf("sign-in %d: ID token %v, want the demo person %s", i+1, claims, demo.Sub)
+		}
+		if i == 0 {
+			// The hosted UI's app client is not one that may link: the
+			// person's genuine access token from it is refused.
+			status, body := s.linkRequest(t, http.MethodDelete, tok["access_token"].(string), nil)
+			wantError(t, status, body, http.StatusUnauthorized, "InvalidCognitoToken")
 		}
 	}
 	if users := s.listUsers(t); len(users) != 0 {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -23,6 +24,12 @@ type ProxyFunc func(context.Context, events.APIGatewayProxyRequest) (events.APIG
 // maxProxyBody caps what the local endpoint reads for a proxied route; the
 // handler applies its own, smaller limit, as it does behind API Gateway.
 const maxProxyBody = 1 << 20
+
+// integrationTimeout is how long API Gateway waits for a proxied function
+// (template.yaml's timeoutInMillis) and how long the function may run
+// (its Timeout): the handler's context ends then, as a Lambda's does, and
+// the caller gets API Gateway's own 504 if the handler has not answered.
+const integrationTimeout = 10 * time.Second
 
 // ProxyHandler serves fn over HTTP the way API Gateway's REST proxy
 // integration does: the request becomes an APIGatewayProxyRequest (single-
@@ -41,7 +48,34 @@ func ProxyHandler(fn ProxyFunc, log *slog.Logger) http.Handler {
 			return
 		}
 		req := toProxyRequest(r, body)
-		resp, err := fn(r.Context(), req)
+		ctx, cancel := context.WithTimeout(r.Context(), integrationTimeout)
+		defer cancel()
+		type answer struct {
+			resp events.APIGatewayProxyResponse
+			err  error
+		}
+		answered := make(chan answer, 1)
+		go func() {
+			resp, err := fn(ctx, req)
+			answered <- answer{resp, err}
+		}()
+		var resp events.APIGatewayProxyResponse
+		select {
+		case a := <-answered:
+			resp, err = a.resp, a.err
+		case <-ctx.Done():
+			select {
+			case a := <-answered: // it answered as its time ran out
+				resp, err = a.resp, a.err
+			default:
+			}
+			if resp.StatusCode != 0 || err != nil {
+				break
+			}
+			log.ErrorContext(r.Context(), "proxied handler timed out", "path", r.URL.Path, "requestId", req.RequestContext.RequestID)
+			writeProxyError(w, http.StatusGatewayTimeout, "Endpoint request timed out")
+			return
+		}
 		if err != nil {
 			// A Lambda error behind a proxy integration is API Gateway's 502.
 			log.ErrorContext(r.Context(), "proxied handler failed", "path", r.URL.Path, "requestId", req.RequestContext.RequestID, "error", err.Error())
@@ -62,10 +96,11 @@ func toProxyRequest(r *http.Request, body []byte) events.APIGatewayProxyRequest 
 		QueryStringParameters:           map[string]string{},
 		MultiValueQueryStringParameters: map[string][]string{},
 		RequestContext: events.APIGatewayProxyRequestContext{
-			RequestID:  uuid.NewString(),
-			Path:       r.URL.Path,
-			HTTPMethod: r.Method,
-			Identity:   events.APIGatewayRequestIdentity{SourceIP: remoteIP(r), UserAgent: r.UserAgent()},
+			RequestID:        uuid.NewString(),
+			RequestTimeEpoch: time.Now().UnixMilli(),
+			Path:             r.URL.Path,
+			HTTPMethod:       r.Method,
+			Identity:         events.APIGatewayRequestIdentity{SourceIP: remoteIP(r), UserAgent: r.UserAgent()},
 		},
 	}
 	for k, vs := range r.Header {

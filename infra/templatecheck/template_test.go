@@ -535,9 +535,10 @@ var wantCalls = map[string][]string{
 		"events:PutEvents@" + eventBus,
 	},
 	// The linking endpoints: GetUser (the access token) takes no IAM
-	// permission; the hosted UI's link goes with a removed link.
+	// permission; AdminGetUser, the user's status; the hosted UI's link
+	// goes with a removed link.
 	"LinkFunction": {
-		"cognito-idp:AdminGetUser@UserPool?", "cognito-idp:AdminDisableProviderForUser@UserPool?",
+		"cognito-idp:AdminGetUser@UserPool", "cognito-idp:AdminDisableProviderForUser@UserPool?",
 		"dynamodb:GetItem@MappingTable", "dynamodb:PutItem@MappingTable", "dynamodb:UpdateItem@MappingTable", "dynamodb:DeleteItem@MappingTable",
 		"dynamodb:Query@sub:${MappingTable.Arn}/index/bySub", "dynamodb:PutItem@AuditTable", "events:PutEvents@" + eventBus,
 	},

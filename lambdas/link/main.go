@@ -33,6 +33,9 @@ func main() {
 		opts := []workflow.Option{
 			workflow.WithKakao(kakao.ForApp(d.HTTP, c.KakaoAPIBaseURL, c.KakaoAuthBaseURL, c.KakaoAppID, c.KakaoAppKeys,
 				kakao.WithNonceRequired(!c.AllowIDTokenWithoutNonce))),
+			// AdminGetUser: the bearer's status (a user CUSTOM_AUTH cannot
+			// sign in is not linked).
+			workflow.WithUsers(cognito.New(idp, c.UserPoolID, c.UserPoolClientID)),
 			workflow.WithAccessTokens(cognito.NewAccessTokens(idp, c.UserPoolID, append([]string{c.UserPoolClientID}, c.LinkClientIDs...), nil)),
 			workflow.WithKakaoAccounts(kakao.NewAccounts(client, c.KakaoAdminKey)),
 			workflow.WithMappings(store.NewMappings(db, c.MappingTable)),

@@ -311,6 +311,9 @@ func (d *Directory) SignInWithChallenge(ctx context.Context, in kakaoauth.Challe
 		return kakaoauth.CognitoTokens{}, challengeError(in.Username, "custom auth", err)
 	}
 	challenge := out.ChallengeParameters[kakaoauth.ChallengeParameter]
+	if out.ChallengeName != "" && out.ChallengeName != types.ChallengeNameTypeCustomChallenge {
+		return kakaoauth.CognitoTokens{}, unexpectedChallenge(in.Username, out.ChallengeName, "before kakaoauth's challenge")
+	}
 	if out.ChallengeName != types.ChallengeNameTypeCustomChallenge || challenge == "" {
 		return kakaoauth.CognitoTokens{}, fmt.Errorf("cognito: custom auth: challenge %q without kakaoauth's parameter (are the pool's custom auth triggers kakaoauth's?)", out.ChallengeName)
 	}
@@ -333,9 +336,19 @@ func (d *Directory) SignInWithChallenge(ctx context.Context, in kakaoauth.Challe
 		return kakaoauth.CognitoTokens{}, challengeError(in.Username, "custom auth answer", err)
 	}
 	if resp.ChallengeName != "" {
-		return kakaoauth.CognitoTokens{}, fmt.Errorf("cognito: custom auth: unexpected challenge %s after the answer", resp.ChallengeName)
+		return kakaoauth.CognitoTokens{}, unexpectedChallenge(in.Username, resp.ChallengeName, "after the answer")
 	}
 	return tokensOf(resp.AuthenticationResult, "custom auth")
+}
+
+// unexpectedChallenge is Cognito asking a linked user's custom sign-in for
+// a step the broker cannot take (SMS_MFA, SOFTWARE_TOKEN_MFA,
+// NEW_PASSWORD_REQUIRED, MFA_SETUP, ...): kakaoauth's DefineAuthChallenge
+// asks for none, and Cognito's custom flow adds MFA only after a
+// PASSWORD_VERIFIER, which it never issues; should Cognito ask anyway, the
+// person signs in their own way.
+func unexpectedChallenge(username string, name types.ChallengeNameType, when string) error {
+	return &kakaoauth.KakaoSignInUnavailable{Username: username, Reason: "cognito asked for " + string(name) + " " + when}
 }
 
 // challengeError names why Cognito refused a CUSTOM_AUTH sign-in. A
@@ -344,12 +357,18 @@ func (d *Directory) SignInWithChallenge(ctx context.Context, in kakaoauth.Challe
 // clocks disagree), not *PasswordRotated.
 func challengeError(username, op string, err error) error {
 	var notAuth *types.NotAuthorizedException
+	var reset *types.PasswordResetRequiredException
+	var unconfirmed *types.UserNotConfirmedException
 	switch {
 	case errors.As(err, &notAuth):
 		if refused := userRefusal(username, notAuth); refused != nil {
 			return refused
 		}
 		return &kakaoauth.ChallengeRefused{Username: username, Reason: op + ": " + notAuth.ErrorMessage()}
+	case errors.As(err, &reset):
+		return &kakaoauth.KakaoSignInUnavailable{Username: username, Reason: op + ": the user must reset its password"}
+	case errors.As(err, &unconfirmed):
+		return &kakaoauth.KakaoSignInUnavailable{Username: username, Reason: op + ": the user is not confirmed"}
 	case isUserNotFound(err):
 		return notFound(username)
 	}

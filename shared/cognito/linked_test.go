@@ -73,6 +73,20 @@ func TestSignInWithChallengeRefusals(t *testing.T) {
 			func(err error) bool { return err != nil && strings.Contains(err.Error(), "kakaoauth's") }},
 		"throttled": {map[string][]answer{"AdminInitiateAuth": {{status: 400, errorT: "TooManyRequestsException", body: "slow"}}},
 			func(err error) bool { var e *kakaoauth.Throttled; return errors.As(err, &e) }},
+		// Users the custom flow cannot sign in, and steps the broker cannot
+		// take: a defined answer (KakaoSignInUnavailable, 403), not 500.
+		"reset required": {map[string][]answer{"AdminInitiateAuth": {{status: 400, errorT: "PasswordResetRequiredException", body: "Password reset required for the user"}}},
+			signInUnavailable},
+		"unconfirmed": {map[string][]answer{"AdminInitiateAuth": {{status: 400, errorT: "UserNotConfirmedException", body: "User is not confirmed."}}},
+			signInUnavailable},
+		"MFA before the challenge": {map[string][]answer{"AdminInitiateAuth": {{status: 200, body: `{"ChallengeName":"SMS_MFA","Session":"s","ChallengeParameters":{"CODE_DELIVERY_DESTINATION":"+82******1234"}}`}}},
+			signInUnavailable},
+		"MFA setup before the challenge": {map[string][]answer{"AdminInitiateAuth": {{status: 200, body: `{"ChallengeName":"MFA_SETUP","Session":"s","ChallengeParameters":{}}`}}},
+			signInUnavailable},
+		"TOTP after the answer": {map[string][]answer{"AdminInitiateAuth": {challenge}, "AdminRespondToAuthChallenge": {{status: 200, body: `{"ChallengeName":"SOFTWARE_TOKEN_MFA","Session":"s2","ChallengeParameters":{}}`}}},
+			signInUnavailable},
+		"new password after the answer": {map[string][]answer{"AdminInitiateAuth": {challenge}, "AdminRespondToAuthChallenge": {{status: 200, body: `{"ChallengeName":"NEW_PASSWORD_REQUIRED","Session":"s2","ChallengeParameters":{}}`}}},
+			signInUnavailable},
 	}
 	for name, c := range cases {
 		_, cl := newWire(c.answers)
@@ -81,6 +95,11 @@ func TestSignInWithChallengeRefusals(t *testing.T) {
 			t.Errorf("%s: %T %v", name, err, err)
 		}
 	}
+}
+
+func signInUnavailable(err error) bool {
+	var e *kakaoauth.KakaoSignInUnavailable
+	return errors.As(err, &e) && kakaoauth.ErrorName(err) == "KakaoSignInUnavailable" && kakaoauth.OutcomeOf(kakaoauth.ErrorName(err)).Status == 403
 }
 
 // Only this one refresh token is revoked, with the broker's client.

@@ -88,6 +88,11 @@ export class NotLinkedError extends KakaoAuthError {
   /** @param {string} message @param {{status?: number, cause?: unknown}} [options] */
   constructor(message, options) { super('NotLinked', message, options); this.name = 'NotLinkedError'; }
 }
+/** 403: the account cannot sign in with Kakao (another provider's, unconfirmed, a password reset or MFA step due): the person signs in their usual way. */
+export class KakaoSignInUnavailableError extends KakaoAuthError {
+  /** @param {string} message @param {{status?: number, cause?: unknown}} [options] */
+  constructor(message, options) { super('KakaoSignInUnavailable', message, options); this.name = 'KakaoSignInUnavailableError'; }
+}
 /** 429: too many requests; try again shortly. */
 export class ThrottledError extends KakaoAuthError {
   /** @param {string} message @param {{status?: number, cause?: unknown}} [options] */
@@ -139,6 +144,7 @@ export const brokerErrors = Object.freeze({
   UserAlreadyLinked: UserAlreadyLinkedError,
   KakaoOnlyAccount: KakaoOnlyAccountError,
   NotLinked: NotLinkedError,
+  KakaoSignInUnavailable: KakaoSignInUnavailableError,
   Throttled: ThrottledError,
   RecreateLimitReached: RecreateLimitReachedError,
   KakaoUnavailable: KakaoUnavailableError,

@@ -21,6 +21,7 @@ export {
   UserAlreadyLinkedError,
   KakaoOnlyAccountError,
   NotLinkedError,
+  KakaoSignInUnavailableError,
   ThrottledError,
   RecreateLimitReachedError,
   KakaoUnavailableError,
