@@ -151,7 +151,7 @@ func TestAppClientReadAttributes(t *testing.T) {
 		}
 		return out
 	}
-	const splitList = "map[Fn::Split:[, map[Ref:AppClientReadAttributes]]]" // the list as given, split at commas
+	const splitList = "map[Fn::Split:[, map[Fn::Sub:nickname,${AppClientReadAttributes}]]]" // the list as given and nickname (which the clients write), split at commas
 	hosted := []string{"HostedUi=enabled", "HostedUiCallbackUrls=https://app.example.com/callback", "KakaoRestApiKey=restkey0123456789", "KakaoClientSecretName=kakaoauth/kakao-client-secret"}
 	if got := read(append([]string{"UserPoolId=" + existingPool}, hosted...)...); got["UserPoolClient"] != "<nil>" || got["HostedUiClient"] != "<nil>" {
 		t.Errorf("an existing pool, no list: %v, want ReadAttributes left out", got)
