@@ -143,12 +143,16 @@ func (s *Steps) linkRequest(ctx context.Context, req events.APIGatewayProxyReque
 
 // linkDeadline is when a linking request's calls must be done: LinkBudget
 // after API Gateway received it (its requestTimeEpoch, which counts a cold
-// start; now when absent), and no later than the invocation's own
-// deadline allows (the function's Timeout, less what LinkBudget leaves).
+// start; now when absent, or older than LinkTimeout: no gateway waits
+// that long, so it is a replayed event, `sam local invoke` of a fixture),
+// and no later than the invocation's own deadline allows (the function's
+// Timeout, less what LinkBudget leaves).
 func linkDeadline(ctx context.Context, req events.APIGatewayProxyRequest) time.Time {
 	start := time.Now()
-	if ms := req.RequestContext.RequestTimeEpoch; ms > 0 && time.UnixMilli(ms).Before(start) {
-		start = time.UnixMilli(ms)
+	if ms := req.RequestContext.RequestTimeEpoch; ms > 0 {
+		if at := time.UnixMilli(ms); at.Before(start) && start.Sub(at) < LinkTimeout {
+			start = at
+		}
 	}
 	deadline := start.Add(LinkBudget)
 	if d, ok := ctx.Deadline(); ok {
