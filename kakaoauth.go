@@ -56,13 +56,30 @@ type KakaoVerifier interface {
 // concurrent first logins converge on one Cognito user.
 func Username(kakaoID int64) string { return "kakao_" + strconv.FormatInt(kakaoID, 10) }
 
+// UsernameKakaoID is the Kakao id of a username exactly as Username makes
+// it ("kakao_4242"), and 0 for any other: "kakao_fan", "Kakao_4242" and
+// "kakao_0042" are names a team's own users may have.
+func UsernameKakaoID(username string) int64 {
+	rest, ok := strings.CutPrefix(username, "kakao_")
+	if !ok {
+		return 0
+	}
+	id, err := strconv.ParseInt(rest, 10, 64)
+	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != rest {
+		return 0
+	}
+	return id
+}
+
 // CreatedByKakaoauth says whether a pool user is one kakaoauth created
-// for a Kakao account (custom:kakao_id set, or the kakao_ username it gives
-// every such user): its only way in is Kakao, its password is the
-// broker's. Every other user of the pool is the team's own, which
-// kakaoauth may link to a Kakao account but never changes.
+// for a Kakao account (custom:kakao_id set, or exactly the username it
+// gives every such user, UsernameKakaoID): its only way in is Kakao, its
+// password is the broker's. Every other user of the pool is the team's
+// own, which kakaoauth may link to a Kakao account but never changes.
+// (pool attach refuses a pool whose own users have kakaoauth's username
+// shape.)
 func CreatedByKakaoauth(u CognitoUser) bool {
-	return u.KakaoID != 0 || strings.HasPrefix(strings.ToLower(u.Username), "kakao_")
+	return u.KakaoID != 0 || UsernameKakaoID(u.Username) != 0
 }
 
 // CognitoUser is a user of the pool as the broker sees it.

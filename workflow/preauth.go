@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -88,18 +87,17 @@ func (s *Steps) withProofKeys(check func(key []byte) error) error {
 	return err
 }
 
-// kakaoLinked says whether the user signing in is a Kakao user, and which.
-// The custom:kakao_id attribute decides; the kakao_ username prefix counts
-// too, since only the broker creates users (AllowAdminCreateUserOnly) and
-// it names every Kakao user so: a user with either is never let through on
-// a password alone.
+// kakaoLinked says whether the user signing in is a Kakao user kakaoauth
+// created, and which. The custom:kakao_id attribute decides; kakaoauth's
+// exact username shape (kakao_<id>, kakaoauth.UsernameKakaoID) counts too,
+// so a user whose attribute was lost is never let through on a password
+// alone. A team's own user named kakao_fan or Kakao_Lee signs in as ever.
 func kakaoLinked(username string, attrs map[string]string) (int64, bool) {
 	if v, ok := attrs["custom:kakao_id"]; ok && v != "" {
 		id, _ := strconv.ParseInt(v, 10, 64) // unparsable still counts as linked
 		return id, true
 	}
-	if rest, ok := strings.CutPrefix(strings.ToLower(username), "kakao_"); ok {
-		id, _ := strconv.ParseInt(rest, 10, 64)
+	if id := kakaoauth.UsernameKakaoID(username); id != 0 {
 		return id, true
 	}
 	return 0, false

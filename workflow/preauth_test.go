@@ -48,6 +48,10 @@ func TestPreAuthenticationFixtures(t *testing.T) {
 		{"valid", true, 0, ""},
 		{"native-user", true, 0, ""},
 		{"native-user-with-proof-key", true, 0, ""},
+		// A team's own users whose names merely resemble kakaoauth's.
+		{"team-user-kakao-word", true, 0, ""},
+		{"team-user-capital-kakao", true, 0, ""},
+		{"team-user-kakao-leading-zero", true, 0, ""},
 		{"forged", false, 4242, "invalid"},
 		{"expired", false, 4242, "expired"},
 		{"other-user", false, 4242, "invalid"},
