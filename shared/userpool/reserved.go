@@ -4,30 +4,19 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
+	"github.com/kakaoauth/kakaoauth"
 	"github.com/kakaoauth/kakaoauth/shared/cognito"
 )
 
 // reservedPrefix starts every username kakaoauth gives a user it creates
 // (kakaoauth.Username: kakao_<Kakao id>).
 const reservedPrefix = "kakao_"
-
-// reservedShape reports whether username is one kakaoauth would give a
-// user: lowercase kakao_ and a positive Kakao id in canonical decimal.
-func reservedShape(username string) bool {
-	rest, ok := strings.CutPrefix(username, reservedPrefix)
-	if !ok {
-		return false
-	}
-	id, err := strconv.ParseInt(rest, 10, 64)
-	return err == nil && id > 0 && strconv.FormatInt(id, 10) == rest
-}
 
 // ReservedUser is a user of the pool whose username kakaoauth reserves
 // for the users it creates, and that kakaoauth did not create.
@@ -83,7 +72,7 @@ func FindReservedUsers(ctx context.Context, c Cognito, s *Snapshot) (found []Res
 				if insensitive {
 					key = strings.ToLower(name)
 				}
-				if seen[key] || !reservedShape(key) || kakaoauthMade(u.Attributes) {
+				if seen[key] || kakaoauth.UsernameKakaoID(key) == 0 || kakaoauthMade(u.Attributes) {
 					continue
 				}
 				seen[key] = true

@@ -18,16 +18,7 @@ import (
 	"github.com/kakaoauth/kakaoauth/shared/cognito"
 )
 
-func TestReservedShape(t *testing.T) {
-	for name, want := range map[string]bool{
-		"kakao_1": true, "kakao_987654321": true, "kakao_9223372036854775807": true,
-		"kakao_": false, "kakao_0": false, "kakao_0123": false, "kakao_-5": false, "kakao_+5": false, "kakao_12a": false,
-		"kakao_9223372036854775808": false, "Kakao_1": false, "KAKAO_1": false, "kakaotalk_1": false, "google_1": false, " kakao_1": false,
-	} {
-		if got := reservedShape(name); got != want {
-			t.Errorf("reservedShape(%q) = %v", name, got)
-		}
-	}
+func TestCapitalisations(t *testing.T) {
 	caps := capitalisations("kakao_")
 	if len(caps) != 32 || caps[0] != "kakao_" || !slices.Contains(caps, "Kakao_") || !slices.Contains(caps, "KAKAO_") {
 		t.Fatalf("capitalisations: %v", caps)
