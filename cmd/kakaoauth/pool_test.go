@@ -313,25 +313,6 @@ func checkDocSample(t *testing.T, marker, out string) {
 	}
 }
 
-// createPoolUser makes a user of the team's pool (attrs: name, value
-// pairs); a password, when given, is permanent: the user signs in with it.
-func (f *poolFixture) createPoolUser(t *testing.T, username, password string, attrs ...string) {
-	t.Helper()
-	ctx := context.Background()
-	in := &cip.AdminCreateUserInput{UserPoolId: &f.ID, Username: &username, MessageAction: types.MessageActionTypeSuppress}
-	for i := 0; i+1 < len(attrs); i += 2 {
-		in.UserAttributes = append(in.UserAttributes, types.AttributeType{Name: aws.String(attrs[i]), Value: aws.String(attrs[i+1])})
-	}
-	if _, err := f.IDP.AdminCreateUser(ctx, in); err != nil {
-		t.Fatal(err)
-	}
-	if password != "" {
-		if _, err := f.IDP.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{UserPoolId: &f.ID, Username: &username, Password: &password, Permanent: true}); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // A pool with users named as kakaoauth names its own that it did not
 // create (a native kakao_1234 with a password, an identity provider's
 // kakao_987654321) is refused, naming them, before anything is written:
@@ -339,9 +320,9 @@ func (f *poolFixture) createPoolUser(t *testing.T, username, password string, at
 // attach goes on. The refusal in docs/existing-pool.md is this run's.
 func TestPoolRefusesReservedUsernames(t *testing.T) {
 	f := newPoolFixture(t, "team-users", false)
-	f.createPoolUser(t, "kakao_1234", "Team-Passw0rd-Team-Passw0rd!", "email", "kim@team.example")
-	f.createPoolUser(t, "kakao_987654321", "")
-	f.createPoolUser(t, "kakao_jiwoo", "Team-Passw0rd-Team-Passw0rd!")
+	userpooltest.CreateUser(t, f.IDP, f.ID, "kakao_1234", "Team-Passw0rd-Team-Passw0rd!", "email", "kim@team.example")
+	userpooltest.CreateUser(t, f.IDP, f.ID, "kakao_987654321", "")
+	userpooltest.CreateUser(t, f.IDP, f.ID, "kakao_jiwoo", "Team-Passw0rd-Team-Passw0rd!")
 	f.Proxy.Reset()
 	for _, args := range [][]string{{"attach", "-dry-run"}, {"attach", "-yes"}} {
 		out, stderr, code := f.pool(t, "", args...)
@@ -381,8 +362,8 @@ func TestPoolRefusesReservedUsernames(t *testing.T) {
 	}}}); err != nil {
 		t.Fatal(err)
 	}
-	f.createPoolUser(t, "kakao_1234", "", "custom:kakao_id", "1234")
-	f.createPoolUser(t, "kakao_987654321", "", "custom:kakao_id", "987654321")
+	userpooltest.CreateUser(t, f.IDP, f.ID, "kakao_1234", "", "custom:kakao_id", "1234")
+	userpooltest.CreateUser(t, f.IDP, f.ID, "kakao_987654321", "", "custom:kakao_id", "987654321")
 	out, stderr, code := f.pool(t, "", "attach", "-yes")
 	if code != 0 || !strings.Contains(out, "Done: user pool "+f.ID) {
 		t.Fatalf("kakaoauth's own users: exit %d\n%s%s", code, out, stderr)

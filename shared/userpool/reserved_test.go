@@ -16,6 +16,7 @@ import (
 	"github.com/kakaoauth/kakaoauth/infra/faultproxy"
 	"github.com/kakaoauth/kakaoauth/infra/moto"
 	"github.com/kakaoauth/kakaoauth/shared/cognito"
+	"github.com/kakaoauth/kakaoauth/shared/userpool/userpooltest"
 )
 
 func TestCapitalisations(t *testing.T) {
@@ -53,25 +54,6 @@ func TestReservedUsersErrorMessage(t *testing.T) {
 	}
 }
 
-// createUser makes a user of the pool; attrs are name, value pairs;
-// password, when set, is made permanent (a user who signs in with it).
-func createUser(t *testing.T, idp *cip.Client, poolID, username, password string, attrs ...string) {
-	t.Helper()
-	ctx := context.Background()
-	in := &cip.AdminCreateUserInput{UserPoolId: &poolID, Username: &username, MessageAction: types.MessageActionTypeSuppress}
-	for i := 0; i+1 < len(attrs); i += 2 {
-		in.UserAttributes = append(in.UserAttributes, types.AttributeType{Name: aws.String(attrs[i]), Value: aws.String(attrs[i+1])})
-	}
-	if _, err := idp.AdminCreateUser(ctx, in); err != nil {
-		t.Fatalf("creating %s: %v", username, err)
-	}
-	if password != "" {
-		if _, err := idp.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{UserPoolId: &poolID, Username: &username, Password: &password, Permanent: true}); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // addKakaoID gives the pool custom:kakao_id, as an earlier attach did.
 func addKakaoID(t *testing.T, idp *cip.Client, poolID string) {
 	t.Helper()
@@ -96,13 +78,13 @@ func TestFindReservedUsersInTheTeamsPool(t *testing.T) {
 	// A full page of kakaoauth's own users first: the team's come after.
 	for i := range listUsersPageSize {
 		id := fmt.Sprint(5000 + i)
-		createUser(t, mp.idp, mp.id, "kakao_"+id, "", cognito.AttrKakaoID, id)
+		userpooltest.CreateUser(t, mp.idp, mp.id, "kakao_"+id, "", cognito.AttrKakaoID, id)
 	}
-	createUser(t, mp.idp, mp.id, "kakao_1234", teamPassword, "email", "kim@team.example")
-	createUser(t, mp.idp, mp.id, "kakao_987654321", "")
-	createUser(t, mp.idp, mp.id, "Kakao_55", teamPassword)
+	userpooltest.CreateUser(t, mp.idp, mp.id, "kakao_1234", teamPassword, "email", "kim@team.example")
+	userpooltest.CreateUser(t, mp.idp, mp.id, "kakao_987654321", "")
+	userpooltest.CreateUser(t, mp.idp, mp.id, "Kakao_55", teamPassword)
 	for _, other := range []string{"kakao_0123", "kakao_jiwoo", "kakaotalk_1", "google_1234", "jiwoo"} {
-		createUser(t, mp.idp, mp.id, other, teamPassword)
+		userpooltest.CreateUser(t, mp.idp, mp.id, other, teamPassword)
 	}
 	read, err := Read(ctx, mp.idp, mp.id)
 	if err != nil {
@@ -155,8 +137,8 @@ func TestFindReservedUsersInTheTeamsPool(t *testing.T) {
 func TestFindReservedUsersInACaseSensitivePool(t *testing.T) {
 	ctx := context.Background()
 	mp := newCaseSensitivePool(t)
-	createUser(t, mp.idp, mp.id, "Kakao_55", teamPassword)
-	createUser(t, mp.idp, mp.id, "kakao_7", teamPassword)
+	userpooltest.CreateUser(t, mp.idp, mp.id, "Kakao_55", teamPassword)
+	userpooltest.CreateUser(t, mp.idp, mp.id, "kakao_7", teamPassword)
 	read, err := Read(ctx, mp.idp, mp.id)
 	if err != nil {
 		t.Fatal(err)
@@ -177,9 +159,9 @@ func TestAttachWithOnlyKakaoauthsUsers(t *testing.T) {
 	ctx := context.Background()
 	mp := newMotoPool(t, "team-own-users")
 	addKakaoID(t, mp.idp, mp.id)
-	createUser(t, mp.idp, mp.id, "kakao_1234", "", cognito.AttrKakaoID, "1234")
-	createUser(t, mp.idp, mp.id, "kakao_987654321", "", cognito.AttrKakaoID, "987654321")
-	createUser(t, mp.idp, mp.id, "jiwoo", teamPassword)
+	userpooltest.CreateUser(t, mp.idp, mp.id, "kakao_1234", "", cognito.AttrKakaoID, "1234")
+	userpooltest.CreateUser(t, mp.idp, mp.id, "kakao_987654321", "", cognito.AttrKakaoID, "987654321")
+	userpooltest.CreateUser(t, mp.idp, mp.id, "jiwoo", teamPassword)
 	read, plan := mp.planAttach(t)
 	if err := CheckReservedUsers(ctx, mp.idp, read); err != nil {
 		t.Fatal(err)
