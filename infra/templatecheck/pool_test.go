@@ -103,8 +103,9 @@ func TestExistingPool(t *testing.T) {
 func TestExistingPoolParameters(t *testing.T) {
 	params := transformed(t).Parameters
 	for name, c := range map[string]struct{ good, bad []string }{
-		"UserPoolId":    {[]string{"", existingPool, "us-east-1_aB3dE5gH7"}, []string{"not a pool", "ap-northeast-2", "ap-northeast-2_", "arn:aws:cognito-idp:ap-northeast-2:1:userpool/x_y"}},
-		"LinkClientIds": {[]string{"", "3n4b5urk1ft4fl3mg5e62d9ado", "a1,b2"}, []string{"a b", "a,", ",a", "a;b"}},
+		"UserPoolId":              {[]string{"", existingPool, "us-east-1_aB3dE5gH7"}, []string{"not a pool", "ap-northeast-2", "ap-northeast-2_", "arn:aws:cognito-idp:ap-northeast-2:1:userpool/x_y"}},
+		"LinkClientIds":           {[]string{"", "3n4b5urk1ft4fl3mg5e62d9ado", "a1,b2"}, []string{"a b", "a,", ",a", "a;b"}},
+		"AppClientReadAttributes": {[]string{"", "email", "email,email_verified,name,custom:tenant", "custom:a.b-c"}, []string{"email, name", "email,", ",email", "a;b"}},
 	} {
 		re := regexp.MustCompile(fmt.Sprint(params[name]["AllowedPattern"]))
 		for _, v := range c.good {
@@ -131,5 +132,34 @@ func TestExistingPoolParameters(t *testing.T) {
 	if _, refused := resolveStack(t, append(slices.Clone(requiredParams), "UserPoolId="+existingPool, "HostedUi=enabled",
 		"HostedUiCallbackUrls=https://app.example.com/callback", "KakaoRestApiKey=restkey0123456789", "KakaoClientSecretName=s")...); refused != "" {
 		t.Errorf("an existing pool with the hosted UI: %s", refused)
+	}
+}
+
+// A linked person's Kakao login gives tokens of the stack's app client:
+// in an existing pool their claims are the attributes the team lists
+// (AppClientReadAttributes), else every standard one (ReadAttributes left
+// out); the stack's own pool keeps its four.
+func TestAppClientReadAttributes(t *testing.T) {
+	read := func(params ...string) map[string]string {
+		t.Helper()
+		tpl := mustResolve(t, append(slices.Clone(requiredParams), params...)...).tpl
+		out := map[string]string{}
+		for _, id := range []string{"UserPoolClient", "HostedUiClient"} {
+			if r, ok := tpl.Resources[id]; ok {
+				out[id] = fmt.Sprint(r.Properties["ReadAttributes"])
+			}
+		}
+		return out
+	}
+	const splitList = "map[Fn::Split:[, map[Fn::Sub:nickname,${AppClientReadAttributes}]]]" // the list as given and nickname (which the clients write), split at commas
+	hosted := []string{"HostedUi=enabled", "HostedUiCallbackUrls=https://app.example.com/callback", "KakaoRestApiKey=restkey0123456789", "KakaoClientSecretName=kakaoauth/kakao-client-secret"}
+	if got := read(append([]string{"UserPoolId=" + existingPool}, hosted...)...); got["UserPoolClient"] != "<nil>" || got["HostedUiClient"] != "<nil>" {
+		t.Errorf("an existing pool, no list: %v, want ReadAttributes left out", got)
+	}
+	if got := read(append([]string{"UserPoolId=" + existingPool, "AppClientReadAttributes=email,name,custom:tenant"}, hosted...)...); got["UserPoolClient"] != splitList || got["HostedUiClient"] != splitList {
+		t.Errorf("an existing pool with a list: %v", got)
+	}
+	if got := read("AppClientReadAttributes=email,name"); got["UserPoolClient"] != "[email email_verified nickname custom:kakao_id]" {
+		t.Errorf("the stack's own pool: %v", got)
 	}
 }
