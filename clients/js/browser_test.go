@@ -8,16 +8,19 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ci "github.com/aws/aws-sdk-go-v2/service/cognitoidentity"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/kakaoauth/kakaoauth/infra/chromium"
 	"github.com/kakaoauth/kakaoauth/infra/kakaofake"
@@ -31,7 +34,9 @@ import (
 // double, the broker). A person logs in through the double's consent
 // page; Amplify sees the session; a refresh goes through Cognito; GET /me
 // answers through Amplify's REST API; Amplify's identity-pool provider
-// gets credentials whose caller is the identity pool's role; sign-out
+// gets credentials whose caller is the identity pool's role; Amplify
+// Storage, with those credentials, writes, lists and reads a file under
+// the identity's own prefix of the stack's bucket in moto's S3; sign-out
 // revokes the refresh token.
 
 func TestMain(m *testing.M) {
@@ -136,7 +141,7 @@ func idle(tab *chromium.Tab, origin string) {
 
 func TestWebAppWithAmplify(t *testing.T) {
 	js := pageBundle(t)
-	t.Logf("page bundle (the client, aws-amplify's auth and api, minified): %d bytes", len(js))
+	t.Logf("page bundle (the client, aws-amplify's auth, api and storage, minified): %d bytes", len(js))
 	app := newWebApp(t, js)
 	s := localstack.ForTest(t, "../../template.yaml", func(c *localstack.Config) { c.CORSOrigins = []string{app.URL} })
 	st := s.Stack()
@@ -145,7 +150,7 @@ func TestWebAppWithAmplify(t *testing.T) {
 		"apiUrl": s.APIURL(), "region": moto.Region, "userPoolId": st.UserPoolID, "userPoolClientId": st.UserPoolClientID,
 		"cognitoEndpoint": s.MotoURL() + "/", "identityPoolId": st.IdentityPoolID, "stsEndpoint": s.MotoURL(),
 		"kakaoAuthorizeUrl": s.KakaoURL() + "/oauth/authorize", "kakaoClientId": kakaofake.DefaultAppKey,
-		"signInWith": "access_token",
+		"signInWith": "access_token", "userFilesBucket": st.UserFilesBucket, "storageText": storageText,
 	}
 
 	tab := chromium.ForTest(t)
@@ -211,11 +216,97 @@ func TestWebAppWithAmplify(t *testing.T) {
 		t.Errorf("identity %q on the page, %q for a new sign-in", identityID, got)
 	}
 
+	// Amplify Storage with those credentials, against moto's S3.
+	checkStorage(t, s, tab, app.URL, identityID)
+
 	// Sign-out revokes: the old refresh token is refused, Amplify sees nobody.
 	tab.Click("#sign-out")
 	idle(tab, app.URL)
 	check(map[string]string{"#error": "", "#signed-out": "true", "#old-refresh": "NotAuthorizedException",
 		"#amplify-after": "no tokens UserUnAuthenticatedException"})
+}
+
+// storageText is what the page uploads: Korean, so that the bytes are
+// checked, not only ASCII.
+const storageText = "안녕하세요, Kakao! hello.txt"
+
+// checkStorage has the page upload, list and download a file under its
+// identity's prefix with Amplify Storage, and checks what moto's S3 holds.
+// Amplify calls S3 at the AWS hostname it builds
+// (https://<bucket>.s3.<region>.amazonaws.com) and has no setting for a
+// local one: customEndpoint must be a bare host name reached over HTTPS,
+// and dangerouslyConnectToHttpEndpointForTesting (a fixed
+// http://localhost:20005) throws InvalidCustomEndpoint in
+// @aws-amplify/storage 6.17.0, whose s3data/base.mjs accepts that endpoint
+// and then refuses it for containing "://". So the tab routes that
+// hostname to moto, path-style (the moto layer answers only its own host
+// name); the browser still does everything else, CORS preflights included.
+func checkStorage(t *testing.T, s *localstack.Main, tab *chromium.Tab, origin, identityID string) {
+	t.Helper()
+	ctx := context.Background()
+	bucket := s.Stack().UserFilesBucket
+	pathStyle, err := url.Parse(s.MotoURL() + "/" + bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var signedBy []string // each S3 request's method and SigV4 access key id
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(pathStyle)
+		if _, cred, ok := strings.Cut(r.In.Header.Get("Authorization"), "Credential="); ok {
+			key, _, _ := strings.Cut(cred, "/")
+			mu.Lock()
+			signedBy = append(signedBy, r.In.Method+" "+key)
+			mu.Unlock()
+		}
+	}}
+	tab.Route("https://"+bucket+".s3."+moto.Region+".amazonaws.com/*", proxy)
+
+	tab.Click("#storage")
+	idle(tab, origin)
+	if e := tab.Text("#error"); e != "" {
+		t.Fatalf("storage: %s %s", e, tab.Text("#error-message"))
+	}
+	key := "private/" + identityID + "/hello.txt"
+	size := len([]byte(storageText))
+	want := map[string]string{"#storage-path": key, "#storage-list": fmt.Sprintf("%s %d", key, size), "#storage-text": storageText}
+	for sel, v := range want {
+		if got := tab.Text(sel); got != v {
+			t.Errorf("%s = %q, want %q", sel, got, v)
+		}
+	}
+	// Every S3 call was signed with the identity pool's credentials that
+	// Amplify holds for this login: PUT, then the list and the download.
+	accessKey := tab.Text("#storage-access-key")
+	mu.Lock()
+	got := slices.Clone(signedBy)
+	mu.Unlock()
+	if wantSigned := []string{"PUT " + accessKey, "GET " + accessKey, "GET " + accessKey}; accessKey == "" || !slices.Equal(got, wantSigned) {
+		t.Errorf("S3 requests signed by %q, want %q", got, wantSigned)
+	}
+
+	// Server truth: moto's bucket holds exactly that object, with those
+	// bytes, under the identity's prefix.
+	api := s3.NewFromConfig(moto.AWSConfig(ctx, s.MotoURL()), func(o *s3.Options) { o.UsePathStyle = true })
+	listed, err := api.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range listed.Contents {
+		keys = append(keys, aws.ToString(o.Key))
+	}
+	if !slices.Equal(keys, []string{key}) {
+		t.Errorf("bucket %s holds %q, want %q", bucket, keys, key)
+	}
+	obj, err := api.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obj.Body.Close()
+	if b, _ := io.ReadAll(obj.Body); string(b) != storageText {
+		t.Errorf("%s holds %q, want %q", key, b, storageText)
+	}
 }
 
 // identityOf signs the user (sub) in again with the broker's flow and asks

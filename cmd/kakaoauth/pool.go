@@ -67,7 +67,8 @@ Both read the pool's whole configuration first, show exactly what changes and
 ask before writing (-dry-run: show only; -yes: do not ask). The UpdateUserPool
 request carries every other setting as read; a trigger held by another
 function is refused, never replaced; the pool is read again afterwards to show
-nothing else moved. Cognito cannot remove an attribute: custom:kakao_id stays.
+nothing else moved. Attach also refuses a pool with users named kakao_<Kakao id>
+that kakaoauth did not create (no custom:kakao_id), naming them. Cognito cannot remove an attribute: custom:kakao_id stays.
 The functions come from the -stack's outputs, or from the -*-arn flags.
 Run "kakaoauth pool attach -h" for every flag.
 `
@@ -152,6 +153,14 @@ func (m *PoolMain) Run(ctx context.Context, args []string) error {
 	}
 	if err != nil {
 		return refusedIf(err)
+	}
+	// Users kakaoauth would take for its own stop attach before the plan
+	// is shown (the dry run too), and are named when the triggers are
+	// already in place.
+	if action == "attach" {
+		if err := userpool.CheckReservedUsers(ctx, idp, read); err != nil {
+			return refusedIf(err)
+		}
 	}
 	plan.Render(m.Out)
 	switch {
@@ -281,8 +290,9 @@ func refusedIf(err error) error {
 		shape   *userpool.AttributeShapeError
 		unknown *userpool.UnknownFieldsError
 		changed *userpool.ChangedError
+		users   *userpool.ReservedUsersError
 	)
-	if errors.As(err, &taken) || errors.As(err, &shape) || errors.As(err, &unknown) || errors.As(err, &changed) {
+	if errors.As(err, &taken) || errors.As(err, &shape) || errors.As(err, &unknown) || errors.As(err, &changed) || errors.As(err, &users) {
 		return poolRefused{err}
 	}
 	return err

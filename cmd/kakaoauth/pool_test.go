@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/kakaoauth/kakaoauth/infra/moto"
 	"github.com/kakaoauth/kakaoauth/shared/userpool"
@@ -278,16 +279,27 @@ func TestPoolDocsSample(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
+	checkDocSample(t, "pool attach -dry-run sample: TestPoolDocsSample", f.docSample(out))
+}
+
+// docSample is output as the docs show it: the example pool's id and name.
+func (f *poolFixture) docSample(out string) string {
 	out = strings.ReplaceAll(out, f.ID, "us-east-1_EXAMPLE")
-	out = regexp.MustCompile(`team-users-\d+`).ReplaceAllString(out, "team-users")
+	return regexp.MustCompile(`team-users-\d+`).ReplaceAllString(out, "team-users")
+}
+
+// checkDocSample compares the text block after the marker comment in
+// docs/existing-pool.md with out (-update-docs writes out there).
+func checkDocSample(t *testing.T, marker, out string) {
+	t.Helper()
 	doc, err := os.ReadFile(docsPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	block := regexp.MustCompile("(?s)(<!-- pool attach -dry-run sample: TestPoolDocsSample -->\n```text\n)(.*?)(```)")
+	block := regexp.MustCompile("(?s)(<!-- " + regexp.QuoteMeta(marker) + " -->\n```text\n)(.*?)(```)")
 	m := block.FindSubmatchIndex(doc)
 	if m == nil {
-		t.Fatalf("%s has no sample block", docsPath)
+		t.Fatalf("%s has no block marked %q", docsPath, marker)
 	}
 	if *updateDocs {
 		doc = append(append(append([]byte{}, doc[:m[4]]...), out...), doc[m[5]:]...)
@@ -298,5 +310,65 @@ func TestPoolDocsSample(t *testing.T) {
 	}
 	if got := string(doc[m[4]:m[5]]); got != out {
 		t.Fatalf("%s's sample is not what the tool prints now (rerun with -update-docs):\n%s\nprints\n%s", docsPath, got, out)
+	}
+}
+
+// A pool with users named as kakaoauth names its own that it did not
+// create (a native kakao_1234 with a password, an identity provider's
+// kakao_987654321) is refused, naming them, before anything is written:
+// by the dry run and with -yes. Once they are kakaoauth's (custom:kakao_id)
+// attach goes on. The refusal in docs/existing-pool.md is this run's.
+func TestPoolRefusesReservedUsernames(t *testing.T) {
+	f := newPoolFixture(t, "team-users", false)
+	userpooltest.CreateUser(t, f.IDP, f.ID, "kakao_1234", "Team-Passw0rd-Team-Passw0rd!", "email", "kim@team.example")
+	userpooltest.CreateUser(t, f.IDP, f.ID, "kakao_987654321", "")
+	userpooltest.CreateUser(t, f.IDP, f.ID, "kakao_jiwoo", "Team-Passw0rd-Team-Passw0rd!")
+	f.Proxy.Reset()
+	for _, args := range [][]string{{"attach", "-dry-run"}, {"attach", "-yes"}} {
+		out, stderr, code := f.pool(t, "", args...)
+		if code != 1 || out != "" {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, out, stderr)
+		}
+		for _, want := range []string{
+			"kakaoauth: user pool " + f.ID + " has 2 users named as kakaoauth names",
+			"\n  kakao_1234 (CONFIRMED)\n  kakao_987654321 (FORCE_CHANGE_PASSWORD)\n",
+			"Nothing was changed", "(docs/existing-pool.md,\n\"A Kakao OIDC provider already in your pool\")",
+		} {
+			if !strings.Contains(stderr, want) {
+				t.Fatalf("%v: stderr lacks %q:\n%s", args, want, stderr)
+			}
+		}
+		if strings.Contains(stderr, "kakao_jiwoo") || f.Writes() != 0 {
+			t.Fatalf("%v: %d writes\n%s", args, f.Writes(), stderr)
+		}
+		if args[1] == "-dry-run" {
+			checkDocSample(t, "pool attach refusal sample: TestPoolRefusesReservedUsernames", f.docSample(stderr))
+		}
+	}
+	if got := f.triggers(t); got[userpool.PreAuthentication] != "" {
+		t.Fatalf("refused, yet PreAuthentication is %q", got[userpool.PreAuthentication])
+	}
+
+	// The same names, kakaoauth's own: attach goes on.
+	ctx := context.Background()
+	for _, name := range []string{"kakao_1234", "kakao_987654321"} {
+		if _, err := f.IDP.AdminDeleteUser(ctx, &cip.AdminDeleteUserInput{UserPoolId: &f.ID, Username: aws.String(name)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.IDP.AddCustomAttributes(ctx, &cip.AddCustomAttributesInput{UserPoolId: &f.ID, CustomAttributes: []types.SchemaAttributeType{{
+		Name: aws.String("kakao_id"), AttributeDataType: types.AttributeDataTypeString, Mutable: aws.Bool(true),
+		StringAttributeConstraints: &types.StringAttributeConstraintsType{MinLength: aws.String("1"), MaxLength: aws.String("20")},
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	userpooltest.CreateUser(t, f.IDP, f.ID, "kakao_1234", "", "custom:kakao_id", "1234")
+	userpooltest.CreateUser(t, f.IDP, f.ID, "kakao_987654321", "", "custom:kakao_id", "987654321")
+	out, stderr, code := f.pool(t, "", "attach", "-yes")
+	if code != 0 || !strings.Contains(out, "Done: user pool "+f.ID) {
+		t.Fatalf("kakaoauth's own users: exit %d\n%s%s", code, out, stderr)
+	}
+	if got := f.triggers(t); got[userpool.PreAuthentication] != f.fns[userpool.PreAuthentication] {
+		t.Fatalf("PreAuthentication is %q", got[userpool.PreAuthentication])
 	}
 }

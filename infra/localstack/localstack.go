@@ -260,7 +260,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// The local stack always has the app integration's optional parts:
 	// the identity pool (here) and GET /me (the login endpoint's routes).
 	provisionOpts := []provision.Option{provision.WithQueueVisibility(m.cfg.QueueVisibility), provision.WithUserPool(m.cfg.UserPoolID),
-		provision.WithParameters(map[string]string{"EnableIdentityPool": "true"})}
+		provision.WithParameters(map[string]string{"EnableIdentityPool": "true", "CorsAllowedOrigins": strings.Join(m.cfg.CORSOrigins, ",")})}
 	if m.cfg.HostedUI {
 		params, err := m.hostedUIParameters(ctx, awsCfg, apiBase, authBase)
 		if err != nil {

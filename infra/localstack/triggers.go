@@ -73,6 +73,10 @@ func attachTriggers(ctx context.Context, idp userpool.Cognito, st provision.Stac
 	if err != nil {
 		return fmt.Errorf("local stack: attach the triggers to pool %s: %w", st.UserPoolID, err)
 	}
+	// As pool attach: never take a pool whose own users bear kakaoauth's names.
+	if err := userpool.CheckReservedUsers(ctx, idp, read); err != nil {
+		return fmt.Errorf("local stack: attach the triggers to pool %s: %w", st.UserPoolID, err)
+	}
 	if plan.Empty() {
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -237,4 +238,49 @@ func TestDeleteUserWithAccessToken(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "NotAuthorizedException") {
 		t.Fatalf("DeleteUser again with the same token: %v", err)
 	}
+}
+
+// ListUsers' username filter, which `kakaoauth pool attach` relies on
+// (shared/userpool.FindReservedUsers): ^= is a prefix match and = an exact
+// one, both case-sensitive as the Cognito API reference says of username,
+// and a filtered listing pages with PaginationToken like an unfiltered one.
+// moto has this itself (models.list_users); the layer adds nothing.
+func TestListUsersUsernameFilter(t *testing.T) {
+	ctx := context.Background()
+	p := newPool(t, nil)
+	for _, u := range []string{"kakao_1", "kakao_22", "kakao_333", "Kakao_4", "KAKAO_5", "kakaotalk_6", "xkakao_7"} {
+		p.user(t, u)
+	}
+	list := func(filter string, limit int32) (names []string, pages int) {
+		t.Helper()
+		in := &cip.ListUsersInput{UserPoolId: &p.id, Filter: aws.String(filter), Limit: aws.Int32(limit)}
+		for pg := cip.NewListUsersPaginator(p.api, in); pg.HasMorePages(); pages++ {
+			out, err := pg.NextPage(ctx)
+			if err != nil {
+				t.Fatalf("%s: %v", filter, err)
+			}
+			for _, u := range out.Users {
+				names = append(names, aws.ToString(u.Username))
+			}
+		}
+		slices.Sort(names)
+		return names, pages
+	}
+	for filter, want := range map[string][]string{
+		`username ^= "kakao_"`:    {"kakao_1", "kakao_22", "kakao_333"},
+		`username ^= "Kakao_"`:    {"Kakao_4"},
+		`username ^= "KAKAO_"`:    {"KAKAO_5"},
+		`username = "kakao_22"`:   {"kakao_22"},
+		`username = "kakao_2"`:    nil,
+		`username ^= "kakaotalk"`: {"kakaotalk_6"},
+	} {
+		if got, _ := list(filter, 60); !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v", filter, got, want)
+		}
+	}
+	if got, pages := list(`username ^= "kakao_"`, 2); !slices.Equal(got, []string{"kakao_1", "kakao_22", "kakao_333"}) || pages != 2 {
+		t.Errorf("paged: %v in %d pages", got, pages)
+	}
+	_, err := p.api.ListUsers(ctx, &cip.ListUsersInput{UserPoolId: &p.id, Filter: aws.String(`custom:kakao_id = "1"`)})
+	wantAPIError(t, err, "InvalidParameterException", "")
 }

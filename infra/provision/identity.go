@@ -11,7 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	cfncognito "github.com/awslabs/goformation/v7/cloudformation/cognito"
+	cfns3 "github.com/awslabs/goformation/v7/cloudformation/s3"
 )
 
 // The identity pool's resources (template.yaml, EnableIdentityPool). The
@@ -26,8 +28,10 @@ const (
 // ensureIdentity creates (or finds) the identity pool with the template's
 // settings, the user pool's app client as its provider, the role it hands
 // authenticated identities (IAM is not enforced locally: the role is
-// there for its ARN, which credentials name), and the users' bucket.
-func ensureIdentity(ctx context.Context, cfg aws.Config, names Names, userPoolID, clientID string, p *cfncognito.IdentityPool) (poolID, roleARN string, err error) {
+// there for its ARN, which credentials name), and the users' bucket with
+// the template's CORS rules (CorsAllowedOrigins), which a web app's
+// uploads from the browser need.
+func ensureIdentity(ctx context.Context, cfg aws.Config, names Names, userPoolID, clientID string, p *cfncognito.IdentityPool, files *cfns3.Bucket) (poolID, roleARN string, err error) {
 	if len(p.CognitoIdentityProviders) == 0 {
 		return "", "", errors.New("provision: the template's identity pool has no provider")
 	}
@@ -94,7 +98,35 @@ func ensureIdentity(ctx context.Context, cfg aws.Config, names Names, userPoolID
 			return "", "", fmt.Errorf("provision: create bucket %s: %w", names.UserFilesBucket, err)
 		}
 	}
+	if err := ensureBucketCORS(ctx, bucket, names.UserFilesBucket, files.CorsConfiguration); err != nil {
+		return "", "", err
+	}
 	return poolID, roleARN, nil
+}
+
+// ensureBucketCORS gives the bucket the template's CORS rules, or none
+// when the template has none (CorsAllowedOrigins empty).
+func ensureBucketCORS(ctx context.Context, api *s3.Client, bucket string, c *cfns3.Bucket_CorsConfiguration) error {
+	if c == nil || len(c.CorsRules) == 0 {
+		if _, err := api.DeleteBucketCors(ctx, &s3.DeleteBucketCorsInput{Bucket: aws.String(bucket)}); err != nil {
+			return fmt.Errorf("provision: CORS of bucket %s: %w", bucket, err)
+		}
+		return nil
+	}
+	rules := make([]s3types.CORSRule, 0, len(c.CorsRules))
+	for _, r := range c.CorsRules {
+		rule := s3types.CORSRule{AllowedMethods: r.AllowedMethods, AllowedOrigins: r.AllowedOrigins,
+			AllowedHeaders: r.AllowedHeaders, ExposeHeaders: r.ExposedHeaders, ID: r.Id}
+		if r.MaxAge != nil {
+			rule.MaxAgeSeconds = aws.Int32(int32(*r.MaxAge))
+		}
+		rules = append(rules, rule)
+	}
+	if _, err := api.PutBucketCors(ctx, &s3.PutBucketCorsInput{Bucket: aws.String(bucket),
+		CORSConfiguration: &s3types.CORSConfiguration{CORSRules: rules}}); err != nil {
+		return fmt.Errorf("provision: CORS of bucket %s: %w", bucket, err)
+	}
+	return nil
 }
 
 // trustPolicy is the template's trust of IdentityAuthenticatedRole for

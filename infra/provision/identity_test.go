@@ -64,3 +64,39 @@ func TestNoIdentityPoolByDefault(t *testing.T) {
 		t.Errorf("an identity pool with EnableIdentityPool at its default: %+v", st)
 	}
 }
+
+// The users' bucket has the template's CORS rules for CorsAllowedOrigins
+// (a web app's pages upload to it from the browser), and none again when
+// a later provision has no origins.
+func TestUserFilesBucketCORSFollowsTemplate(t *testing.T) {
+	ctx := context.Background()
+	cfg := moto.AWSConfig(ctx, moto.ForTest(t).URL())
+	names := NamesFor("prov-" + strings.ToLower(t.Name()))
+	origins := "https://app.example.com,http://localhost:8090"
+	st, err := Provision(ctx, cfg, templatePath, names, WithParameters(map[string]string{"EnableIdentityPool": "true", "CorsAllowedOrigins": origins}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	out, err := api.GetBucketCors(ctx, &s3.GetBucketCorsInput{Bucket: aws.String(st.UserFilesBucket)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.CORSRules) != 1 {
+		t.Fatalf("rules %+v", out.CORSRules)
+	}
+	r := out.CORSRules[0]
+	if got := strings.Join(r.AllowedOrigins, ","); got != origins ||
+		strings.Join(r.AllowedMethods, ",") != "GET,PUT,HEAD,DELETE" || strings.Join(r.AllowedHeaders, ",") != "*" ||
+		strings.Join(r.ExposeHeaders, ",") != "ETag" || aws.ToInt32(r.MaxAgeSeconds) != 600 {
+		t.Errorf("rule: origins %v methods %v headers %v expose %v max age %d",
+			r.AllowedOrigins, r.AllowedMethods, r.AllowedHeaders, r.ExposeHeaders, aws.ToInt32(r.MaxAgeSeconds))
+	}
+
+	if _, err := Provision(ctx, cfg, templatePath, names, WithParameters(map[string]string{"EnableIdentityPool": "true"})); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := api.GetBucketCors(ctx, &s3.GetBucketCorsInput{Bucket: aws.String(st.UserFilesBucket)}); err == nil {
+		t.Errorf("rules left without CorsAllowedOrigins: %+v", out.CORSRules)
+	}
+}

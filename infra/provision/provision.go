@@ -37,6 +37,7 @@ import (
 	"github.com/awslabs/goformation/v7/cloudformation"
 	cfncognito "github.com/awslabs/goformation/v7/cloudformation/cognito"
 	cfnddb "github.com/awslabs/goformation/v7/cloudformation/dynamodb"
+	cfns3 "github.com/awslabs/goformation/v7/cloudformation/s3"
 	cfnsm "github.com/awslabs/goformation/v7/cloudformation/secretsmanager"
 	cfnsqs "github.com/awslabs/goformation/v7/cloudformation/sqs"
 	"github.com/awslabs/goformation/v7/intrinsics"
@@ -305,7 +306,7 @@ func Provision(ctx context.Context, cfg aws.Config, templatePath string, names N
 	}
 	var identityPoolID, identityRoleARN, userFiles string
 	if res.identityPool != nil {
-		if identityPoolID, identityRoleARN, err = ensureIdentity(ctx, cfg, names, poolID, clientID, res.identityPool); err != nil {
+		if identityPoolID, identityRoleARN, err = ensureIdentity(ctx, cfg, names, poolID, clientID, res.identityPool, res.userFiles); err != nil {
 			return Stack{}, err
 		}
 		userFiles = names.UserFilesBucket
@@ -347,6 +348,7 @@ type resources struct {
 	operations     *cfnddb.Table
 	macKey         *cfnsm.Secret
 	identityPool   *cfncognito.IdentityPool
+	userFiles      *cfns3.Bucket
 }
 
 func load(path string, params map[string]string, functionARNPrefix string) (resources, error) {
@@ -408,7 +410,7 @@ func shapesOnly(data []byte, params map[string]string, functionARNPrefix string,
 	keepResources := map[string]bool{LogicalUserPool: true, LogicalUserPoolClient: true, LogicalMappingTable: true, LogicalAuditTable: true,
 		LogicalUnlinkQueue: true, LogicalUnlinkDLQ: true, LogicalPepperSecret: true, LogicalProofKeySecret: true,
 		LogicalUserPoolDomain: true, LogicalKakaoIdP: true, LogicalHostedUIClient: true,
-		LogicalIdentityPool: true, LogicalOperationsTable: true, LogicalUnlinkMACKey: true}
+		LogicalIdentityPool: true, LogicalUserFilesBucket: true, LogicalOperationsTable: true, LogicalUnlinkMACKey: true}
 	top := doc.Content[0]
 	conds, err := newConditions(top, params)
 	if err != nil {
@@ -635,6 +637,9 @@ func pick(tpl *cloudformation.Template, poolMode bool) (r resources, err error) 
 	// The identity pool exists only when EnableIdentityPool held.
 	if p, err := tpl.GetCognitoIdentityPoolWithName(LogicalIdentityPool); err == nil {
 		r.identityPool = p
+		if r.userFiles, err = tpl.GetS3BucketWithName(LogicalUserFilesBucket); err != nil {
+			return r, fmt.Errorf("provision: template: %w", err)
+		}
 	}
 	// The hosted UI's resources exist only when HostedUiEnabled held.
 	if c, err := tpl.GetCognitoUserPoolClientWithName(LogicalHostedUIClient); err == nil {

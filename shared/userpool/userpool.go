@@ -35,6 +35,9 @@ type Cognito interface {
 	GetUserPoolMfaConfig(context.Context, *cip.GetUserPoolMfaConfigInput, ...func(*cip.Options)) (*cip.GetUserPoolMfaConfigOutput, error)
 	UpdateUserPool(context.Context, *cip.UpdateUserPoolInput, ...func(*cip.Options)) (*cip.UpdateUserPoolOutput, error)
 	AddCustomAttributes(context.Context, *cip.AddCustomAttributesInput, ...func(*cip.Options)) (*cip.AddCustomAttributesOutput, error)
+	// ListUsers finds users attach would wrongly treat as kakaoauth's
+	// (FindReservedUsers).
+	ListUsers(context.Context, *cip.ListUsersInput, ...func(*cip.Options)) (*cip.ListUsersOutput, error)
 }
 
 var _ Cognito = (*cip.Client)(nil)

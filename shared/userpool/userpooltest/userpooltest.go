@@ -306,3 +306,22 @@ func New(t testing.TB, motoURL, name string) *TeamPool {
 func (p *TeamPool) Writes() int {
 	return p.Proxy.Count("UpdateUserPool") + p.Proxy.Count("AddCustomAttributes") + p.Proxy.Count("SetUserPoolMfaConfig")
 }
+
+// CreateUser makes a user of the pool (attrs: name, value pairs); a
+// password, when given, is made permanent: the user signs in with it.
+func CreateUser(t testing.TB, idp *cip.Client, poolID, username, password string, attrs ...string) {
+	t.Helper()
+	ctx := context.Background()
+	in := &cip.AdminCreateUserInput{UserPoolId: &poolID, Username: &username, MessageAction: types.MessageActionTypeSuppress}
+	for i := 0; i+1 < len(attrs); i += 2 {
+		in.UserAttributes = append(in.UserAttributes, types.AttributeType{Name: aws.String(attrs[i]), Value: aws.String(attrs[i+1])})
+	}
+	if _, err := idp.AdminCreateUser(ctx, in); err != nil {
+		t.Fatalf("creating %s: %v", username, err)
+	}
+	if password != "" {
+		if _, err := idp.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{UserPoolId: &poolID, Username: &username, Password: &password, Permanent: true}); err != nil {
+			t.Fatalf("%s's password: %v", username, err)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import { Amplify } from 'aws-amplify';
 import { get } from 'aws-amplify/api';
 import { fetchAuthSession, getCurrentUser } from 'aws-amplify/auth';
 import { cognitoCredentialsProvider } from 'aws-amplify/auth/cognito';
+import { downloadData, list, uploadData } from 'aws-amplify/storage';
 
 import { amplifyAuthConfig, amplifyAuthOptions } from '../../src/amplify.js';
 import { createNonce, KakaoAuth, userMessage } from '../../src/index.js';
@@ -30,6 +31,8 @@ Amplify.configure({
       sts: { endpoint: cfg.stsEndpoint, region: cfg.region, service: 'sts' },
     },
   },
+  // The stack's UserFilesBucket: each identity may use private/<its id>/.
+  Storage: { S3: { bucket: cfg.userFilesBucket, region: cfg.region } },
 }, { Auth: amplifyAuthOptions(auth, { credentialsProvider: cognitoCredentialsProvider }) });
 
 async function busy(fn) {
@@ -118,7 +121,21 @@ $('credentials').onclick = () => busy(async () => {
   show('caller-arn', /<Arn>([^<]+)<\/Arn>/.exec(xml)?.[1] ?? xml);
 });
 
-// 6. Sign-out: RevokeToken; the old refresh token no longer refreshes,
+// 6. Amplify Storage with the identity's credentials: a file under the
+// identity's own prefix, written, listed and read back.
+$('storage').onclick = () => busy(async () => {
+  const { credentials } = await fetchAuthSession();
+  show('storage-access-key', credentials?.accessKeyId ?? '');
+  const path = ({ identityId }) => `private/${identityId}/hello.txt`;
+  const uploaded = await uploadData({ path, data: cfg.storageText, options: { contentType: 'text/plain; charset=utf-8' } }).result;
+  show('storage-path', uploaded.path);
+  const { items } = await list({ path: ({ identityId }) => `private/${identityId}/` });
+  show('storage-list', items.map((i) => `${i.path} ${i.size}`).join(', '));
+  const { body } = await downloadData({ path }).result;
+  show('storage-text', await body.text());
+});
+
+// 7. Sign-out: RevokeToken; the old refresh token no longer refreshes,
 // and Amplify sees nobody.
 $('sign-out').onclick = () => busy(async () => {
   const old = (await auth.getSession())?.refreshToken;
