@@ -2,8 +2,6 @@
 package main
 
 import (
-	"time"
-
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -25,7 +23,7 @@ func main() {
 		return d.Steps(
 			workflow.WithUsers(cognito.New(cip.NewFromConfig(d.AWS), c.UserPoolID, c.UserPoolClientID)),
 			workflow.WithMappings(store.NewMappings(db, c.MappingTable)),
-			workflow.WithAudit(store.NewAudit(db, c.AuditTable, c.AuditRetention, time.Now)),
+			workflow.WithAudit(store.AuditOf(db, c)),
 		).IssueTokens
 	})
 }

@@ -5,8 +5,6 @@
 package main
 
 import (
-	"time"
-
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awseb "github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -39,7 +37,7 @@ func main() {
 			workflow.WithAccessTokens(cognito.NewAccessTokens(idp, c.UserPoolID, append([]string{c.UserPoolClientID}, c.LinkClientIDs...), nil)),
 			workflow.WithKakaoAccounts(kakao.NewAccounts(client, c.KakaoAdminKey)),
 			workflow.WithMappings(store.NewMappings(db, c.MappingTable)),
-			workflow.WithAudit(store.NewAudit(db, c.AuditTable, c.AuditRetention, time.Now, store.WithAnonymousRetention(c.AnonAuditRetention))),
+			workflow.WithAudit(store.AuditOf(db, c)),
 			workflow.WithEvents(eventbridge.New(awseb.NewFromConfig(d.AWS), c.EventBusName)),
 		}
 		if c.HostedUI {

@@ -4,8 +4,6 @@
 package main
 
 import (
-	"time"
-
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -25,8 +23,7 @@ func main() {
 		Env:         []string{"AUDIT_TABLE"},
 		SecretStore: secretsmanager.FromConfig,
 	}, func(d *bootstrap.Deps) any {
-		audit := store.NewAudit(dynamodb.NewFromConfig(d.AWS), d.Config.AuditTable, d.Config.AuditRetention, time.Now,
-			store.WithAnonymousRetention(d.Config.AnonAuditRetention))
+		audit := store.AuditOf(dynamodb.NewFromConfig(d.AWS), d.Config)
 		opts := []workflow.Option{workflow.WithAudit(audit)}
 		if d.Config.HostedUI {
 			// A sign-in through a federated-only client (the hosted UI's)

@@ -34,7 +34,7 @@ func main() {
 		lookups := kakao.NewClient(d.HTTP, kakao.WithAPIBaseURL(c.KakaoAPIBaseURL), kakao.WithAuthBaseURL(c.KakaoAuthBaseURL), kakao.WithTimeout(time.Second))
 		accounts := kakao.NewAccounts(lookups, c.KakaoAdminKey)
 		mappings := store.NewMappings(db, c.MappingTable)
-		audit := store.NewAudit(db, c.AuditTable, c.AuditRetention, time.Now)
+		audit := store.AuditOf(db, c)
 		events := eventbridge.New(awseb.NewFromConfig(d.AWS), c.EventBusName)
 		return workflow.PreSignUpOfPool(func(pool string) *workflow.Steps {
 			return d.Steps(

@@ -7,7 +7,6 @@ package main
 
 import (
 	"os"
-	"time"
 
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -35,7 +34,7 @@ func main() {
 		opts := []workflow.Option{
 			workflow.WithUsers(cognito.New(idp, c.UserPoolID, "")),
 			workflow.WithMappings(store.NewMappings(db, c.MappingTable, store.WithRetention(c.Retention))),
-			workflow.WithAudit(store.NewAudit(db, c.AuditTable, c.AuditRetention, time.Now)),
+			workflow.WithAudit(store.AuditOf(db, c)),
 			workflow.WithEvents(eventbridge.New(awseb.NewFromConfig(d.AWS), c.EventBusName)),
 			workflow.WithReconciler(links, store.NewActiveAccounts(db, c.MappingTable), store.NewOperations(db, c.OperationsTable),
 				cloudwatch.New(os.Stdout, c.StackName),

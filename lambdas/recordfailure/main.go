@@ -2,8 +2,6 @@
 package main
 
 import (
-	"time"
-
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/kakaoauth/kakaoauth/shared/bootstrap"
@@ -13,8 +11,7 @@ import (
 
 func main() {
 	bootstrap.Start(bootstrap.Needs{Env: []string{"AUDIT_TABLE"}}, func(d *bootstrap.Deps) any {
-		audit := store.NewAudit(dynamodb.NewFromConfig(d.AWS), d.Config.AuditTable, d.Config.AuditRetention, time.Now,
-			store.WithAnonymousRetention(d.Config.AnonAuditRetention))
+		audit := store.AuditOf(dynamodb.NewFromConfig(d.AWS), d.Config)
 		return d.Steps(workflow.WithAudit(audit)).RecordFailure
 	})
 }

@@ -5,8 +5,6 @@
 package main
 
 import (
-	"time"
-
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awseb "github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -22,7 +20,7 @@ func main() {
 	bootstrap.Start(bootstrap.Needs{Env: []string{"MAPPING_TABLE", "AUDIT_TABLE", "EVENT_BUS_NAME", "OPERATIONS_TABLE", "UNLINK_QUEUE_URL"}}, func(d *bootstrap.Deps) any {
 		c, db := d.Config, dynamodb.NewFromConfig(d.AWS)
 		mappings := store.NewMappings(db, c.MappingTable, store.WithRetention(c.Retention))
-		audit := store.NewAudit(db, c.AuditTable, c.AuditRetention, time.Now)
+		audit := store.AuditOf(db, c)
 		return d.Steps(
 			workflow.WithMappings(mappings),
 			workflow.WithAudit(audit),

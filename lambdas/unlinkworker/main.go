@@ -5,8 +5,6 @@
 package main
 
 import (
-	"time"
-
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awseb "github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -30,7 +28,7 @@ func main() {
 		opts := []workflow.Option{
 			workflow.WithUsers(cognito.New(idp, c.UserPoolID, "")),
 			workflow.WithMappings(store.NewMappings(db, c.MappingTable, store.WithRetention(c.Retention))),
-			workflow.WithAudit(store.NewAudit(db, c.AuditTable, c.AuditRetention, time.Now)),
+			workflow.WithAudit(store.AuditOf(db, c)),
 			workflow.WithEvents(eventbridge.New(awseb.NewFromConfig(d.AWS), c.EventBusName)),
 		}
 		if c.HostedUI {

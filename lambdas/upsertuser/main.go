@@ -3,8 +3,6 @@
 package main
 
 import (
-	"time"
-
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awseb "github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -28,7 +26,7 @@ func main() {
 		return d.Steps(
 			workflow.WithUsers(cognito.New(cip.NewFromConfig(d.AWS), c.UserPoolID, "")),
 			workflow.WithMappings(store.NewMappings(db, c.MappingTable)),
-			workflow.WithAudit(store.NewAudit(db, c.AuditTable, c.AuditRetention, time.Now)),
+			workflow.WithAudit(store.AuditOf(db, c)),
 			workflow.WithEvents(eventbridge.New(awseb.NewFromConfig(d.AWS), c.EventBusName)),
 		).UpsertUser
 	})

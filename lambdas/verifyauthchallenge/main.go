@@ -5,8 +5,6 @@
 package main
 
 import (
-	"time"
-
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/kakaoauth/kakaoauth/shared/bootstrap"
@@ -24,8 +22,7 @@ func main() {
 		Env:         []string{"AUDIT_TABLE"},
 		SecretStore: secretsmanager.FromConfig,
 	}, func(d *bootstrap.Deps) any {
-		audit := store.NewAudit(dynamodb.NewFromConfig(d.AWS), d.Config.AuditTable, d.Config.AuditRetention, time.Now,
-			store.WithAnonymousRetention(d.Config.AnonAuditRetention))
+		audit := store.AuditOf(dynamodb.NewFromConfig(d.AWS), d.Config)
 		return d.Steps(workflow.WithAudit(audit)).VerifyAuthChallenge
 	})
 }

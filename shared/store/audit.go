@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kakaoauth/kakaoauth"
+	"github.com/kakaoauth/kakaoauth/shared/config"
 )
 
 // maxFreeText bounds client-controlled text (user agent, detail) so an
@@ -151,4 +152,12 @@ func truncate(v string) string {
 		cut--
 	}
 	return strings.ToValidUTF8(v[:cut], "")
+}
+
+// AuditOf is the stack's audit table as a function's configuration names
+// it: the table, the retention of events and of anonymous events (those
+// of logins whose Kakao account was never known). The one way the stack's
+// functions and the CLI open the audit log.
+func AuditOf(api API, c config.Config) *Audit {
+	return NewAudit(api, c.AuditTable, c.AuditRetention, time.Now, WithAnonymousRetention(c.AnonAuditRetention))
 }

@@ -79,8 +79,7 @@ func (s *Stack) Metrics() *cloudwatch.Metrics {
 
 // Audit is the audit table.
 func (s *Stack) Audit() *store.Audit {
-	return store.NewAudit(dynamodb.NewFromConfig(s.AWS), s.Config.AuditTable, s.Config.AuditRetention, time.Now,
-		store.WithAnonymousRetention(s.Config.AnonAuditRetention))
+	return store.AuditOf(dynamodb.NewFromConfig(s.AWS), s.Config)
 }
 
 // Events is the lifecycle event bus.
