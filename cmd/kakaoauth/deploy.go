@@ -66,7 +66,9 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	f := newFlags("deploy", stderr, deployUsage)
 	m := DeployMain{Out: stdout, Err: stderr, Overrides: map[string]string{}}
 	target := awsTarget{command: "deploy"}
-	target.register(f, "(default: samconfig.toml's stack_name, else kakaoauth)")
+	target.register(f, "")
+	// Here -stack is the stack to deploy, not one to read outputs from.
+	f.Lookup("stack").Usage = "the CloudFormation stack to deploy (default: samconfig.toml's stack_name, else kakaoauth)"
 	f.StringVar(&m.Template, "template", "template.yaml", "the SAM template")
 	f.StringVar(&m.Config, "config-file", "samconfig.toml", "SAM's configuration file, whose parameter_overrides, region and stack_name apply")
 	f.StringVar(&m.ConfigEnv, "config-env", "default", "the environment of -config-file")

@@ -67,8 +67,9 @@ Both read the pool's whole configuration first, show exactly what changes and
 ask before writing (-dry-run: show only; -yes: do not ask). The UpdateUserPool
 request carries every other setting as read; a trigger held by another
 function is refused, never replaced; the pool is read again afterwards to show
-nothing else moved. Attach also refuses a pool with users named kakao_<Kakao id>
-that kakaoauth did not create (no custom:kakao_id), naming them. Cognito cannot remove an attribute: custom:kakao_id stays.
+nothing else moved. Attach also refuses a pool with users named
+kakao_<Kakao id> that kakaoauth did not create (no custom:kakao_id), naming
+them. Cognito cannot remove an attribute: custom:kakao_id stays.
 The functions come from the -stack's outputs, or from the -*-arn flags.
 Run "kakaoauth pool attach -h" for every flag.
 `
