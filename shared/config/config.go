@@ -162,9 +162,8 @@ type Config struct {
 	ReconcileMaxUnlinks  int
 	StackName            string
 	UnlinkMACKeySecretID string
-	// UnlinkMACKey is the current unlink MAC key, UnlinkMACKeyVersion its
-	// version; UnlinkMACKeys holds every version (a MAC of any is checked).
-	UnlinkMACKey        []byte // secret
+	// UnlinkMACKeyVersion is the version new MACs are made with;
+	// UnlinkMACKeys holds every version (a MAC of any is checked).
 	UnlinkMACKeyVersion int
 	UnlinkMACKeys       map[int][]byte // secret
 	// Pepper is the current pepper, PepperVersion its version; Peppers
@@ -361,7 +360,7 @@ func (c *Config) setSecret(name, value string) error {
 		if err != nil {
 			return err
 		}
-		c.UnlinkMACKeyVersion, c.UnlinkMACKeys, c.UnlinkMACKey = version, keys, keys[version]
+		c.UnlinkMACKeyVersion, c.UnlinkMACKeys = version, keys
 	case SecretPepper:
 		version, peppers, err := ParsePeppers(value)
 		if err != nil {
