@@ -48,8 +48,6 @@ func removeCLI() {
 	}
 }
 
-// runCLI runs the built binary and returns its stdout, stderr and exit
-// code.
 // startLocalStack runs a local stack (its own API, Kakao double and
 // provisioning) on the package's moto, closed when the test ends; configure
 // changes its Config first. It returns the stack and moto's URL.
@@ -68,6 +66,8 @@ func startLocalStack(t *testing.T, configure ...func(*localstack.Config)) (*loca
 	return stack, motoURL
 }
 
+// runCLI runs the built binary and returns its stdout, stderr and exit
+// code.
 func runCLI(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	return runCLIWith(t, "", nil, args...)

@@ -197,7 +197,7 @@ func (m *TryItMain) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("tryit: listen %s: %w", m.Addr, err)
 	}
-	localonly.Warn(m.Out, "the try-it page (-addr)", ln.Addr().String(), "use its backend: exchange codes with the Kakao app's client secret, refresh and sign out tokens")
+	localonly.Warn(m.Out, "the try-it page (-addr)", ln.Addr().String(), "use its backend: exchange codes with the Kakao app's client secret")
 	if m.PublicURL == "" {
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
 		m.PublicURL = "http://localhost:" + port

@@ -37,8 +37,8 @@ const (
 	InvokePathSuffix = "/invocations"
 )
 
-// maxPayload is Lambda's limit on a synchronous invocation's request.
-const maxPayload = 6 << 20
+// MaxPayload is Lambda's limit on a synchronous invocation's request.
+const MaxPayload = 6 << 20
 
 // Server runs registered handlers behind the Invoke API. Its zero value
 // is not usable; call New.
@@ -146,12 +146,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "InvalidParameterValueException", "only RequestResponse invocations are served here, not "+t)
 		return
 	}
-	payload, err := io.ReadAll(io.LimitReader(r.Body, maxPayload+1))
+	payload, err := io.ReadAll(io.LimitReader(r.Body, MaxPayload+1))
 	switch {
 	case err != nil:
 		writeError(w, http.StatusBadRequest, "InvalidRequestContentException", "could not read the payload")
 		return
-	case len(payload) > maxPayload:
+	case len(payload) > MaxPayload:
 		writeError(w, http.StatusRequestEntityTooLarge, "RequestTooLargeException", "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
 		return
 	case len(payload) == 0:

@@ -8,7 +8,6 @@
 package python
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -111,10 +110,4 @@ func isModule(gomod string) bool {
 		}
 	}
 	return false
-}
-
-// IsMissing reports whether err is a MissingError.
-func IsMissing(err error) bool {
-	var m *MissingError
-	return errors.As(err, &m)
 }

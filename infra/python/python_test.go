@@ -1,6 +1,7 @@
 package python
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,7 +78,8 @@ func TestInterpreterAndTools(t *testing.T) {
 		t.Fatalf("install script: %s %v", script, ok)
 	}
 	_, err := Tool("moto_server")
-	if !IsMissing(err) || !strings.Contains(err.Error(), "make tools-run") {
+	var missing *MissingError
+	if !errors.As(err, &missing) || !strings.Contains(err.Error(), "make tools-run") {
 		t.Fatalf("a missing tool: %v", err)
 	}
 	t.Chdir(t.TempDir()) // outside any repository

@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kakaoauth/kakaoauth/infra/lambdaapi"
 	"github.com/kakaoauth/kakaoauth/infra/procgroup"
 )
 
@@ -256,11 +257,11 @@ func (e *Emulator) Invoke(ctx context.Context, event []byte) (Response, error) {
 // Invoke API answers it: 200, X-Amz-Function-Error: Unhandled, the
 // {"errorMessage","errorType"} body.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, "/2015-03-31/functions/") || !strings.HasSuffix(r.URL.Path, "/invocations") {
+	if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, lambdaapi.InvokePathPrefix) || !strings.HasSuffix(r.URL.Path, lambdaapi.InvokePathSuffix) {
 		http.NotFound(w, r)
 		return
 	}
-	event, err := io.ReadAll(io.LimitReader(r.Body, 6<<20))
+	event, err := io.ReadAll(io.LimitReader(r.Body, lambdaapi.MaxPayload))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
